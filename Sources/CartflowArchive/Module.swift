@@ -1,0 +1,1 @@
+// The CartflowArchive module; see docs/architecture.md.

@@ -1,0 +1,84 @@
+import CartflowCore
+
+/// A small, strict command-line parser: declared flags and options, positional arguments, clear usage errors.
+public struct Arguments: Sendable {
+    public private(set) var positional: [String] = []
+    private var flags: Set<String> = []
+    private var options: [String: [String]] = [:]
+
+    /// Parses `arguments` given the long names of boolean `flags` and value-taking `options` (without `--`).
+    /// `--name=value` and `--name value` are both accepted. Unknown `--names` are usage errors.
+    public init(_ arguments: [String], flags allowedFlags: Set<String>, options allowedOptions: Set<String>) throws {
+        var index = 0
+        var onlyPositional = false
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if onlyPositional || !argument.hasPrefix("-") || argument == "-" {
+                positional.append(argument)
+                continue
+            }
+            if argument == "--" {
+                onlyPositional = true
+                continue
+            }
+            var name = String(argument.drop(while: { $0 == "-" }))
+            var inlineValue: String?
+            if let equals = name.firstIndex(of: "=") {
+                inlineValue = String(name[name.index(after: equals)...])
+                name = String(name[..<equals])
+            }
+            if argument == "-h" { name = "help" }
+            if allowedFlags.contains(name) {
+                if inlineValue != nil { throw UsageError("--\(name) takes no value") }
+                flags.insert(name)
+            } else if allowedOptions.contains(name) {
+                if let inlineValue {
+                    options[name, default: []].append(inlineValue)
+                } else if index < arguments.count {
+                    options[name, default: []].append(arguments[index])
+                    index += 1
+                } else {
+                    throw UsageError("--\(name) needs a value")
+                }
+            } else {
+                let known = (allowedFlags.union(allowedOptions)).sorted()
+                var message = "unknown option '\(argument)'"
+                if let suggestion = closestMatch(to: name, in: known) { message += "; did you mean '--\(suggestion)'?" }
+                throw UsageError(message)
+            }
+        }
+    }
+
+    public func flag(_ name: String) -> Bool { flags.contains(name) }
+    /// The last value given for an option.
+    public func option(_ name: String) -> String? { options[name]?.last }
+    /// Every value given for a repeatable option, in order.
+    public func options(_ name: String) -> [String] { options[name] ?? [] }
+
+    /// An integer option, checked for range.
+    public func intOption(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let text = option(name) else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw UsageError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return value
+    }
+
+    /// An option restricted to a fixed set of values.
+    public func choice(_ name: String, in allowed: [String], default fallback: String) throws -> String {
+        guard let value = option(name) else { return fallback }
+        guard allowed.contains(value) else {
+            throw UsageError("--\(name) must be one of \(allowed.joined(separator: ", ")), got '\(value)'")
+        }
+        return value
+    }
+}
+
+/// A bad flag or argument; exits with code 2 and a pointer to `--help`.
+public struct UsageError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+

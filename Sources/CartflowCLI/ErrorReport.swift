@@ -1,0 +1,20 @@
+import CartflowCore
+import Foundation
+
+/// Maps any error to the message shown on stderr and the exit code — the one place that does.
+func report(_ error: any Error, output: Output) -> ExitCode {
+    switch error {
+    case let error as UsageError:
+        output.error("cartflow: \(error.message)")
+        return .usage
+    default:
+        output.error("cartflow: error: \(describe(error))")
+        return .failure
+    }
+}
+
+/// A readable description of an error; never a bare `localizedDescription` (useless on Linux).
+func describe(_ error: any Error) -> String {
+    if let localized = error as? LocalizedError, let text = localized.errorDescription { return text }
+    return String(describing: error)
+}

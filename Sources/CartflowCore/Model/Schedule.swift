@@ -1,0 +1,93 @@
+/// `schedule:` — when `cartflow schedule` fires a workflow. Pure data; the math lives in `ScheduleCalculator`.
+public struct Schedule: Sendable, Equatable {
+    public enum Cadence: Sendable, Equatable {
+        /// Every N seconds of elapsed time (`every: 15m`), optionally limited by `days` and `at` windows.
+        case interval(Seconds)
+        case daily
+        case weekly
+        case monthly
+    }
+
+    public enum CatchUp: String, Sendable, Equatable, CaseIterable {
+        case latest
+        case all
+        case none
+    }
+
+    public enum Overlap: String, Sendable, Equatable, CaseIterable {
+        case skip
+        case queue
+    }
+
+    public var every: Cadence
+    /// Wall-clock times of day (daily/weekly/monthly); for intervals, see docs/schedules.md.
+    public var at: [ClockTime]
+    /// Weekdays (weekly, or a day filter for intervals and daily). Empty = every day.
+    public var days: [Weekday]
+    /// Days of the month (monthly), 1–31.
+    public var daysOfMonth: [Int]
+    public var timezone: ScheduleZone
+    public var catchUp: CatchUp
+    public var overlap: Overlap
+
+    public init(
+        every: Cadence, at: [ClockTime] = [], days: [Weekday] = [], daysOfMonth: [Int] = [],
+        timezone: ScheduleZone = .utc, catchUp: CatchUp = .latest, overlap: Overlap = .skip
+    ) {
+        self.every = every
+        self.at = at
+        self.days = days
+        self.daysOfMonth = daysOfMonth
+        self.timezone = timezone
+        self.catchUp = catchUp
+        self.overlap = overlap
+    }
+}
+
+/// A wall-clock time of day, `HH:MM` (24-hour).
+public struct ClockTime: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var hour: Int
+    public var minute: Int
+
+    public init(hour: Int, minute: Int) {
+        self.hour = hour
+        self.minute = minute
+    }
+
+    public static func < (a: ClockTime, b: ClockTime) -> Bool { (a.hour, a.minute) < (b.hour, b.minute) }
+    public var description: String {
+        (hour < 10 ? "0" : "") + "\(hour):" + (minute < 10 ? "0" : "") + "\(minute)"
+    }
+}
+
+/// A day of the week; raw values follow Foundation's `Calendar` (1 = Sunday).
+public enum Weekday: Int, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case sunday = 1, monday, tuesday, wednesday, thursday, friday, saturday
+
+    /// The three-letter name used in workflow files.
+    public var description: String {
+        ["sun", "mon", "tue", "wed", "thu", "fri", "sat"][rawValue - 1]
+    }
+}
+
+/// A schedule's time zone: an IANA name or a fixed offset from UTC.
+public enum ScheduleZone: Sendable, Hashable, CustomStringConvertible {
+    case iana(String)
+    /// Seconds east of UTC (`UTC+10` = 36000), constant all year.
+    case fixed(offsetSeconds: Int)
+
+    public static let utc = ScheduleZone.fixed(offsetSeconds: 0)
+
+    public var description: String {
+        switch self {
+        case .iana(let name): return name
+        case .fixed(let offset):
+            if offset == 0 { return "UTC" }
+            let sign = offset < 0 ? "-" : "+"
+            let magnitude = abs(offset)
+            let hours = magnitude / 3600
+            let minutes = (magnitude % 3600) / 60
+            return "UTC\(sign)\(hours)" + (minutes == 0 ? "" : ":" + (minutes < 10 ? "0" : "") + "\(minutes)")
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// The CartflowRuntime module; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The CartflowTestSupport module; see docs/architecture.md.

@@ -1,0 +1,1 @@
+// The CartflowYAML module; see docs/architecture.md.

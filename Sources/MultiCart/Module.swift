@@ -1,0 +1,1 @@
+// The MultiCart module; see docs/architecture.md.

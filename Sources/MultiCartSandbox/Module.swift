@@ -1,0 +1,1 @@
+// The MultiCartSandbox module; see docs/architecture.md.

@@ -1,0 +1,3 @@
+import CartflowCLI
+
+CartflowMain.main()
