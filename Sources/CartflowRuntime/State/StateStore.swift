@@ -1,0 +1,477 @@
+import Foundation
+
+/// The state database: every workflow run, each collection's trigger intent and runner, every downloaded
+/// file (size and SHA-256) and every export — what makes `cartflow run` resumable and never pay twice.
+/// It never holds the API key. Thread-safe: one connection behind a lock.
+public final class StateStore: @unchecked Sendable {
+    /// Migrations in order; the database's `user_version` says how many have run.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE workflow_runs (
+            id INTEGER PRIMARY KEY,
+            workflow TEXT NOT NULL,
+            source_path TEXT NOT NULL,
+            status TEXT NOT NULL,            -- running | succeeded | failed | blocked | timed_out | partial | abandoned
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            detail TEXT
+        );
+        CREATE INDEX workflow_runs_by_name ON workflow_runs(workflow, id);
+        CREATE TABLE collection_runs (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES workflow_runs(id),
+            collection TEXT NOT NULL,        -- the local name
+            collection_id INTEGER NOT NULL,
+            phase TEXT NOT NULL,             -- pending | intent | triggered | fetched | exported | failed | blocked | timed_out
+            baseline_runner INTEGER,         -- newest runner id seen before the trigger
+            runner_id INTEGER,
+            attribution TEXT,                -- exact | ambiguous | adopted_after_crash | not_observed
+            candidates TEXT,                 -- runner ids seen as new, comma separated
+            items INTEGER,
+            exacted INTEGER,
+            intent_at TEXT,
+            triggered_at TEXT,
+            detail TEXT,
+            updated_at TEXT NOT NULL,
+            UNIQUE(run_id, collection)
+        );
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            collection_run_id INTEGER NOT NULL REFERENCES collection_runs(id),
+            name TEXT NOT NULL,
+            link TEXT NOT NULL,
+            local_path TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            downloaded_at TEXT NOT NULL,
+            UNIQUE(collection_run_id, name)
+        );
+        CREATE TABLE exports (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES workflow_runs(id),
+            step INTEGER NOT NULL,
+            path TEXT NOT NULL,
+            format TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            bytes INTEGER NOT NULL,
+            exported_at TEXT NOT NULL,
+            UNIQUE(run_id, step, path)
+        );
+        CREATE TABLE leases (
+            workflow TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            heartbeat REAL NOT NULL
+        );
+        CREATE TABLE schedule_slots (
+            workflow TEXT PRIMARY KEY,
+            last_slot TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """
+    ]
+
+    private let database: SQLiteDatabase
+    private let lock = NSLock()
+    public var path: String { database.path }
+
+    public init(path: String) throws {
+        database = try SQLiteDatabase(path: path)
+        try migrate()
+    }
+
+    private func migrate() throws {
+        try lock.withLock {
+            try database.transaction {
+                let version = try database.query("PRAGMA user_version").first?.first?.int ?? 0
+                guard version <= Self.migrations.count else {
+                    throw DatabaseError(
+                        code: 0, message: "written by a newer cartflow (schema \(version))", context: database.path)
+                }
+                for index in version..<Self.migrations.count {
+                    try database.execute(Self.migrations[index])
+                    try database.execute("PRAGMA user_version = \(index + 1)")
+                }
+            }
+        }
+    }
+
+    @discardableResult
+    private func locked<T>(_ body: (SQLiteDatabase) throws -> T) throws -> T {
+        try lock.withLock { try body(database) }
+    }
+
+    static func timestamp(_ date: Date = Date()) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    // MARK: Workflow runs
+
+    /// The newest run of a workflow that has not finished (running, or stopped by a poll timeout or a crash).
+    public func unfinishedRun(workflow: String) throws -> WorkflowRunRecord? {
+        try locked { db in
+            try db.query(
+                "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? AND status IN ('running', 'timed_out') ORDER BY id DESC LIMIT 1",
+                [.text(workflow)]
+            ).first.map(WorkflowRunRecord.init(row:))
+        }
+    }
+
+    public func runs(workflow: String? = nil, limit: Int = 20) throws -> [WorkflowRunRecord] {
+        try locked { db in
+            let rows: [[SQLValue]]
+            if let workflow {
+                rows = try db.query(
+                    "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? ORDER BY id DESC LIMIT ?",
+                    [.text(workflow), .int(Int64(limit))])
+            } else {
+                rows = try db.query(
+                    "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs ORDER BY id DESC LIMIT ?",
+                    [.int(Int64(limit))])
+            }
+            return rows.map(WorkflowRunRecord.init(row:))
+        }
+    }
+
+    /// Starts a run with one pending row per collection.
+    public func createRun(workflow: String, sourcePath: String, collections: [(name: String, id: Int)]) throws
+        -> WorkflowRunRecord
+    {
+        try locked { db in
+            try db.transaction {
+                let now = Self.timestamp()
+                try db.query(
+                    "INSERT INTO workflow_runs (workflow, source_path, status, started_at) VALUES (?, ?, 'running', ?)",
+                    [.text(workflow), .text(sourcePath), .text(now)])
+                let runID = Int(db.lastInsertRowID)
+                for collection in collections {
+                    try db.query(
+                        "INSERT INTO collection_runs (run_id, collection, collection_id, phase, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+                        [.int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)), .text(now)])
+                }
+                return WorkflowRunRecord(
+                    id: runID, workflow: workflow, sourcePath: sourcePath, status: "running", startedAt: now,
+                    finishedAt: nil, detail: nil)
+            }
+        }
+    }
+
+    /// Adds pending rows for collections that a resumed run does not have yet (the file gained a collection).
+    public func ensureCollections(runID: Int, collections: [(name: String, id: Int)]) throws {
+        try locked { db in
+            try db.transaction {
+                for collection in collections {
+                    try db.query(
+                        "INSERT OR IGNORE INTO collection_runs (run_id, collection, collection_id, phase, updated_at) VALUES (?, ?, ?, 'pending', ?)",
+                        [.int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)), .text(Self.timestamp())])
+                }
+            }
+        }
+    }
+
+    public func finishRun(_ runID: Int, status: String, detail: String? = nil) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    "UPDATE workflow_runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
+                    [.text(status), .text(Self.timestamp()), SQLValue(detail), .int(Int64(runID))])
+            }
+        }
+    }
+
+    /// Marks a run as given up on purpose (`run --new`), keeping its history.
+    public func abandonRun(_ runID: Int) throws {
+        try finishRun(runID, status: "abandoned", detail: "superseded by a run started with --new")
+    }
+
+    // MARK: Collection runs
+
+    public func collectionRuns(runID: Int) throws -> [CollectionRunRecord] {
+        try locked { db in
+            try db.query(
+                "SELECT \(CollectionRunRecord.columns) FROM collection_runs WHERE run_id = ? ORDER BY id",
+                [.int(Int64(runID))]
+            ).map(CollectionRunRecord.init(row:))
+        }
+    }
+
+    public func collectionRun(runID: Int, collection: String) throws -> CollectionRunRecord? {
+        try locked { db in
+            try db.query(
+                "SELECT \(CollectionRunRecord.columns) FROM collection_runs WHERE run_id = ? AND collection = ?",
+                [.int(Int64(runID)), .text(collection)]
+            ).first.map(CollectionRunRecord.init(row:))
+        }
+    }
+
+    /// Commits the intent to trigger, with the newest runner id seen before — before the trigger is sent.
+    public func recordIntent(_ id: Int, baselineRunner: Int, items: Int?) throws {
+        try update(
+            id, set: "phase = 'intent', baseline_runner = ?, items = ?, intent_at = ?, runner_id = NULL, detail = NULL",
+            [.int(Int64(baselineRunner)), SQLValue(items), .text(Self.timestamp())])
+    }
+
+    /// The trigger was accepted; the runner is not known yet.
+    public func recordTriggered(_ id: Int) throws {
+        try update(id, set: "phase = 'triggered', triggered_at = ?", [.text(Self.timestamp())])
+    }
+
+    /// The runner that belongs to this trigger, and how sure we are.
+    public func recordRunner(_ id: Int, runner: Int, attribution: String, candidates: [Int]) throws {
+        try update(
+            id, set: "phase = 'triggered', runner_id = ?, attribution = ?, candidates = ?",
+            [
+                .int(Int64(runner)), .text(attribution),
+                .text(candidates.map(String.init).joined(separator: ",")),
+            ])
+    }
+
+    public func recordPhase(_ id: Int, phase: String, detail: String? = nil, exacted: Int? = nil, items: Int? = nil)
+        throws
+    {
+        try update(
+            id, set: "phase = ?, detail = ?, exacted = COALESCE(?, exacted), items = COALESCE(?, items)",
+            [.text(phase), SQLValue(detail), SQLValue(exacted), SQLValue(items)])
+    }
+
+    /// Records that no runner could be attributed to an intent (never re-triggered by itself).
+    public func recordNotObserved(_ id: Int, detail: String) throws {
+        try update(id, set: "phase = 'failed', attribution = 'not_observed', detail = ?", [.text(detail)])
+    }
+
+    private func update(_ id: Int, set assignments: String, _ values: [SQLValue]) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    "UPDATE collection_runs SET \(assignments), updated_at = ? WHERE id = ?",
+                    values + [.text(Self.timestamp()), .int(Int64(id))])
+            }
+        }
+    }
+
+    // MARK: Files and exports
+
+    public func files(collectionRunID: Int) throws -> [FileRecord] {
+        try locked { db in
+            try db.query(
+                "SELECT name, link, local_path, size, sha256 FROM files WHERE collection_run_id = ? ORDER BY id",
+                [.int(Int64(collectionRunID))]
+            ).map {
+                FileRecord(
+                    name: $0[0].text ?? "", link: $0[1].text ?? "", localPath: $0[2].text ?? "", size: $0[3].int ?? 0,
+                    sha256: $0[4].text ?? "")
+            }
+        }
+    }
+
+    public func recordFile(collectionRunID: Int, file: FileRecord) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    """
+                    INSERT INTO files (collection_run_id, name, link, local_path, size, sha256, downloaded_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(collection_run_id, name) DO UPDATE SET link = excluded.link,
+                        local_path = excluded.local_path, size = excluded.size, sha256 = excluded.sha256,
+                        downloaded_at = excluded.downloaded_at
+                    """,
+                    [
+                        .int(Int64(collectionRunID)), .text(file.name), .text(file.link), .text(file.localPath),
+                        .int(Int64(file.size)), .text(file.sha256), .text(Self.timestamp()),
+                    ])
+            }
+        }
+    }
+
+    public func recordExport(runID: Int, step: Int, path: String, format: String, records: Int, bytes: Int) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    """
+                    INSERT INTO exports (run_id, step, path, format, records, bytes, exported_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(run_id, step, path) DO UPDATE SET records = excluded.records, bytes = excluded.bytes,
+                        exported_at = excluded.exported_at
+                    """,
+                    [
+                        .int(Int64(runID)), .int(Int64(step)), .text(path), .text(format), .int(Int64(records)),
+                        .int(Int64(bytes)), .text(Self.timestamp()),
+                    ])
+            }
+        }
+    }
+
+    public func exports(runID: Int) throws -> [ExportRecord] {
+        try locked { db in
+            try db.query(
+                "SELECT step, path, format, records, bytes FROM exports WHERE run_id = ? ORDER BY step, path",
+                [.int(Int64(runID))]
+            ).map {
+                ExportRecord(
+                    step: $0[0].int ?? 0, path: $0[1].text ?? "", format: $0[2].text ?? "", records: $0[3].int ?? 0,
+                    bytes: $0[4].int ?? 0)
+            }
+        }
+    }
+
+    // MARK: Leases
+
+    /// Takes the lease on a workflow, or returns the current holder when it is alive.
+    /// A holder is dead when its heartbeat is older than `staleAfter`, or when it is a process of this host
+    /// that no longer exists.
+    public func acquireLease(workflow: String, holder: String, now: Double, staleAfter: Double) throws -> LeaseHolder? {
+        let pid = Int64(getpid())
+        let host = ProcessInfo.processInfo.hostName
+        return try locked { db in
+            try db.transaction {
+                if let row = try db.query(
+                    "SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(workflow)]
+                ).first {
+                    let current = LeaseHolder(
+                        holder: row[0].text ?? "", pid: row[1].int ?? 0, host: row[2].text ?? "",
+                        heartbeat: row[3].real ?? 0)
+                    let processGone = current.host == host && kill(pid_t(current.pid), 0) != 0 && errno == ESRCH
+                    let stale = now - current.heartbeat > staleAfter
+                    if current.holder != holder && !processGone && !stale { return current }
+                }
+                try db.query(
+                    "INSERT OR REPLACE INTO leases (workflow, holder, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?)",
+                    [.text(workflow), .text(holder), .int(pid), .text(host), .real(now)])
+                return nil
+            }
+        }
+    }
+
+    public func heartbeat(workflow: String, holder: String, now: Double) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    "UPDATE leases SET heartbeat = ? WHERE workflow = ? AND holder = ?",
+                    [.real(now), .text(workflow), .text(holder)])
+            }
+        }
+    }
+
+    public func releaseLease(workflow: String, holder: String) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query("DELETE FROM leases WHERE workflow = ? AND holder = ?", [.text(workflow), .text(holder)])
+            }
+        }
+    }
+
+    // MARK: Schedules
+
+    public func lastFiredSlot(workflow: String) throws -> String? {
+        try locked { db in
+            try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?.text
+        }
+    }
+
+    public func recordFiredSlot(workflow: String, slot: String) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    "INSERT OR REPLACE INTO schedule_slots (workflow, last_slot, updated_at) VALUES (?, ?, ?)",
+                    [.text(workflow), .text(slot), .text(Self.timestamp())])
+            }
+        }
+    }
+}
+
+public struct WorkflowRunRecord: Sendable, Equatable {
+    static let columns = "id, workflow, source_path, status, started_at, finished_at, detail"
+    public var id: Int
+    public var workflow: String
+    public var sourcePath: String
+    public var status: String
+    public var startedAt: String
+    public var finishedAt: String?
+    public var detail: String?
+
+    init(row: [SQLValue]) {
+        self.init(
+            id: row[0].int ?? 0, workflow: row[1].text ?? "", sourcePath: row[2].text ?? "",
+            status: row[3].text ?? "", startedAt: row[4].text ?? "", finishedAt: row[5].text, detail: row[6].text)
+    }
+
+    init(
+        id: Int, workflow: String, sourcePath: String, status: String, startedAt: String, finishedAt: String?,
+        detail: String?
+    ) {
+        self.id = id
+        self.workflow = workflow
+        self.sourcePath = sourcePath
+        self.status = status
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.detail = detail
+    }
+}
+
+public struct CollectionRunRecord: Sendable, Equatable {
+    static let columns =
+        "id, collection, collection_id, phase, baseline_runner, runner_id, attribution, candidates, items, exacted, intent_at, triggered_at, detail"
+    public var id: Int
+    public var collection: String
+    public var collectionID: Int
+    public var phase: String
+    public var baselineRunner: Int?
+    public var runnerID: Int?
+    public var attribution: String?
+    public var candidates: [Int]
+    public var items: Int?
+    public var exacted: Int?
+    public var intentAt: String?
+    public var triggeredAt: String?
+    public var detail: String?
+
+    init(row: [SQLValue]) {
+        id = row[0].int ?? 0
+        collection = row[1].text ?? ""
+        collectionID = row[2].int ?? 0
+        phase = row[3].text ?? ""
+        baselineRunner = row[4].int
+        runnerID = row[5].int
+        attribution = row[6].text
+        candidates = (row[7].text ?? "").split(separator: ",").compactMap { Int($0) }
+        items = row[8].int
+        exacted = row[9].int
+        intentAt = row[10].text
+        triggeredAt = row[11].text
+        detail = row[12].text
+    }
+}
+
+public struct FileRecord: Sendable, Equatable {
+    public var name: String
+    public var link: String
+    public var localPath: String
+    public var size: Int
+    public var sha256: String
+
+    public init(name: String, link: String, localPath: String, size: Int, sha256: String) {
+        self.name = name
+        self.link = link
+        self.localPath = localPath
+        self.size = size
+        self.sha256 = sha256
+    }
+}
+
+public struct ExportRecord: Sendable, Equatable {
+    public var step: Int
+    public var path: String
+    public var format: String
+    public var records: Int
+    public var bytes: Int
+}
+
+public struct LeaseHolder: Sendable, Equatable {
+    public var holder: String
+    public var pid: Int
+    public var host: String
+    public var heartbeat: Double
+}

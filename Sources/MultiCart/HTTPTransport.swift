@@ -1,0 +1,276 @@
+import Foundation
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// One HTTP request as the client builds it; the transport sends it as is.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: URL
+    public var headers: [(name: String, value: String)]
+    public var body: Data?
+    /// The whole exchange (connect, send, every byte of the answer) must finish within this.
+    public var deadline: Duration
+    /// Answers larger than this are cut off with an error.
+    public var maxResponseBytes: Int
+
+    public init(
+        method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
+        deadline: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20
+    ) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.deadline = deadline
+        self.maxResponseBytes = maxResponseBytes
+    }
+}
+
+/// An HTTP answer with its whole body.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: Data
+
+    public init(status: Int, headers: [String: String] = [:], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+}
+
+/// Why a request produced no HTTP answer.
+public enum TransportFailure: Error, Sendable, Equatable {
+    /// The overall deadline ran out (a slow or trickling answer included).
+    case deadlineExceeded
+    /// The answer was larger than allowed.
+    case responseTooLarge(limit: Int)
+    /// The server redirected to another scheme, host or port; not followed.
+    case crossOriginRedirect(status: Int, location: String)
+    /// The body ended before its Content-Length.
+    case truncated(expected: Int, received: Int)
+    /// The connection failed (refused, reset, DNS, TLS); `requestMayHaveBeenSent` is false only when
+    /// the failure certainly happened before the request left (connection refused, host not found).
+    case connection(String, requestMayHaveBeenSent: Bool)
+}
+
+/// The seam between the client and the network: one method that sends a request and returns the answer.
+public protocol HTTPTransport: Sendable {
+    func send(_ request: HTTPRequest) async throws -> HTTPResponse
+}
+
+/// The real transport on URLSession, with what URLSession lacks on Linux: an overall deadline, a size cap,
+/// a Content-Length check and no redirects to another origin (which would carry the API key away).
+public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
+    private let session: URLSession
+    private let delegate: SessionDelegate
+
+    public init() {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.httpMaximumConnectionsPerHost = 16
+        delegate = SessionDelegate()
+        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
+    }
+
+    deinit {
+        session.invalidateAndCancel()
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        var urlRequest = URLRequest(url: request.url)
+        urlRequest.httpMethod = request.method
+        urlRequest.httpBody = request.body
+        let seconds = Double(request.deadline.components.seconds)
+            + Double(request.deadline.components.attoseconds) / 1e18
+        urlRequest.timeoutInterval = max(1, seconds)
+        for header in request.headers {
+            urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
+        }
+        let task = session.dataTask(with: urlRequest)
+        let exchange = Exchange(limit: request.maxResponseBytes)
+        delegate.register(exchange, for: task.taskIdentifier)
+        defer { delegate.unregister(task.taskIdentifier) }
+
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                exchange.start(continuation: continuation)
+                // The deadline covers the whole exchange; URLSession's own timeout only notices idle connections.
+                let timer = DispatchSource.makeTimerSource(queue: .global())
+                timer.schedule(deadline: .now() + seconds)
+                timer.setEventHandler { [weak task] in
+                    exchange.finish(.failure(TransportFailure.deadlineExceeded))
+                    task?.cancel()
+                }
+                exchange.timer = timer
+                timer.resume()
+                task.resume()
+            }
+        } onCancel: {
+            exchange.finish(.failure(CancellationError()))
+            task.cancel()
+        }
+    }
+}
+
+/// The state of one request in flight, fed by the session delegate.
+private final class Exchange: @unchecked Sendable {
+    private let lock = NSLock()
+    private let limit: Int
+    private var continuation: CheckedContinuation<HTTPResponse, any Error>?
+    private var pending: Result<HTTPResponse, any Error>?
+    private var finished = false
+    private var data = Data()
+    private var response: HTTPURLResponse?
+    var timer: (any DispatchSourceTimer)?
+
+    init(limit: Int) { self.limit = limit }
+
+    func start(continuation: CheckedContinuation<HTTPResponse, any Error>) {
+        lock.lock()
+        if let pending {
+            lock.unlock()
+            continuation.resume(with: pending)
+            return
+        }
+        self.continuation = continuation
+        lock.unlock()
+    }
+
+    /// Returns false when the body went over the limit; the exchange has then failed and the caller cancels the task.
+    func receive(_ chunk: Data) -> Bool {
+        let withinLimit: Bool = lock.withLock {
+            guard !finished else { return true }
+            data.append(chunk)
+            return data.count <= limit
+        }
+        if !withinLimit { finish(.failure(TransportFailure.responseTooLarge(limit: limit))) }
+        return withinLimit
+    }
+
+    func receive(response: URLResponse) {
+        lock.withLock { self.response = response as? HTTPURLResponse }
+    }
+
+    func complete(error: (any Error)?) {
+        if let error {
+            finish(.failure(Exchange.classify(error)))
+            return
+        }
+        let (httpResponse, body) = lock.withLock { (response, data) }
+        guard let httpResponse else {
+            finish(.failure(TransportFailure.connection("no HTTP response", requestMayHaveBeenSent: true)))
+            return
+        }
+        var headers: [String: String] = [:]
+        for (key, value) in httpResponse.allHeaderFields {
+            headers[String(describing: key).lowercased()] = String(describing: value)
+        }
+        if let lengthText = headers["content-length"], let expected = Int(lengthText), expected != body.count,
+            httpResponse.statusCode != 304
+        {
+            finish(.failure(TransportFailure.truncated(expected: expected, received: body.count)))
+            return
+        }
+        finish(.success(HTTPResponse(status: httpResponse.statusCode, headers: headers, body: body)))
+    }
+
+    func finish(_ result: Result<HTTPResponse, any Error>) {
+        lock.lock()
+        guard !finished else {
+            lock.unlock()
+            return
+        }
+        finished = true
+        timer?.cancel()
+        timer = nil
+        if let continuation {
+            self.continuation = nil
+            lock.unlock()
+            continuation.resume(with: result)
+        } else {
+            pending = result
+            lock.unlock()
+        }
+    }
+
+    private static func classify(_ error: any Error) -> any Error {
+        let nsError = error as NSError
+        guard nsError.domain == NSURLErrorDomain else {
+            return TransportFailure.connection(String(describing: error), requestMayHaveBeenSent: true)
+        }
+        let neverSent: Set<Int> = [
+            NSURLErrorCannotConnectToHost, NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed,
+            NSURLErrorUnsupportedURL, NSURLErrorBadURL,
+        ]
+        if nsError.code == NSURLErrorTimedOut { return TransportFailure.deadlineExceeded }
+        let text = nsError.userInfo[NSLocalizedDescriptionKey] as? String ?? "URL error \(nsError.code)"
+        return TransportFailure.connection(text, requestMayHaveBeenSent: !neverSent.contains(nsError.code))
+    }
+}
+
+/// Routes URLSession's delegate calls to the exchange of each task.
+private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let lock = NSLock()
+    private var exchanges: [Int: Exchange] = [:]
+
+    func register(_ exchange: Exchange, for id: Int) { lock.withLock { exchanges[id] = exchange } }
+    func unregister(_ id: Int) { _ = lock.withLock { exchanges.removeValue(forKey: id) } }
+    private func exchange(_ task: URLSessionTask) -> Exchange? { lock.withLock { exchanges[task.taskIdentifier] } }
+
+    func urlSession(
+        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
+    ) {
+        exchange(dataTask)?.receive(response: response)
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard let exchange = exchange(dataTask) else { return }
+        if !exchange.receive(data) { dataTask.cancel() }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        exchange(task)?.complete(error: error)
+    }
+
+    /// Follows a redirect only to the same scheme, host and port, and never turns it into another method.
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+        newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+    ) {
+        let from = task.originalRequest?.url
+        let to = request.url
+        if let from, let to, Origin(from) == Origin(to), request.httpMethod == task.originalRequest?.httpMethod {
+            completionHandler(request)
+            return
+        }
+        exchange(task)?.finish(
+            .failure(
+                TransportFailure.crossOriginRedirect(
+                    status: response.statusCode, location: to.map { Origin($0).description } ?? "?")))
+        completionHandler(nil)
+        task.cancel()
+    }
+}
+
+/// Scheme, host and port of a URL, with default ports filled in: what "the same host" means for the key.
+public struct Origin: Equatable, Sendable, CustomStringConvertible {
+    public let scheme: String
+    public let host: String
+    public let port: Int
+
+    public init(_ url: URL) {
+        scheme = (url.scheme ?? "").lowercased()
+        host = (url.host ?? "").lowercased()
+        port = url.port ?? (scheme == "https" ? 443 : scheme == "http" ? 80 : -1)
+    }
+
+    public var description: String { "\(scheme)://\(host):\(port)" }
+}

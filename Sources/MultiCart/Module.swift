@@ -1,1 +1,0 @@
-// The MultiCart module; see docs/architecture.md.

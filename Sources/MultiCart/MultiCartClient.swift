@@ -1,0 +1,304 @@
+import Foundation
+
+/// The MultiCart API client: the endpoints cartflow uses, envelope decoding, retries for read-only calls,
+/// and the rule that the key goes to the API host and nowhere else.
+public struct MultiCartClient: Sendable {
+    public static let creditsPath = "/users/credits/"
+    public static let triggerPath = "/schedules/run/result/"
+    public static let historyPath = "/schedules/collections/results/download/"
+    public static let asinListPath = "/schedules/amazon/asin/list/"
+
+    public let baseURL: URL
+    private let apiKey: String
+    private let transport: any HTTPTransport
+    public var retry: RetryPolicy
+    /// Deadline and size cap for JSON calls.
+    public var apiDeadline: Duration = .seconds(60)
+    public var apiMaxBytes = 8 << 20
+    /// Deadline and size cap for result file downloads.
+    public var downloadDeadline: Duration = .seconds(300)
+    public var downloadMaxBytes = 512 << 20
+    private let sleep: @Sendable (Duration) async throws -> Void
+    private let random: @Sendable () -> Double
+    private let now: @Sendable () -> Date
+    /// Called before each retry with the endpoint, the attempt that failed, the error and the wait.
+    public var onRetry: (@Sendable (String, Int, MultiCartError, Duration) -> Void)?
+
+    public init(
+        baseURL: URL, apiKey: String, transport: any HTTPTransport = URLSessionTransport(),
+        retry: RetryPolicy = RetryPolicy(),
+        sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
+        random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        let text = baseURL.absoluteString
+        self.baseURL = text.hasSuffix("/") ? URL(string: String(text.dropLast()))! : baseURL
+        self.apiKey = apiKey
+        self.transport = transport
+        self.retry = retry
+        self.sleep = sleep
+        self.random = random
+        self.now = now
+    }
+
+    /// Removes the key from any text about to be shown.
+    public var redactor: Redactor { Redactor(secret: apiKey) }
+
+    // MARK: Endpoints
+
+    /// The spendable credits (`POST /users/credits/`). Read-only, retried.
+    public func credits() async throws -> CreditBalance {
+        let data = try await withRetry(Self.creditsPath) { try await call(Self.creditsPath, body: [:]) }
+        return try Self.decodeCredits(data, endpoint: Self.creditsPath)
+    }
+
+    /// Starts a run of a collection (`POST /schedules/run/result/`). Costs credits: sent exactly once, never
+    /// retried here. A thrown error whose `certainlyNotApplied` is false leaves the outcome unknown: the caller
+    /// must look at the run history before deciding anything.
+    public func triggerRun(collectionID: Int) async throws {
+        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID])
+    }
+
+    /// Runner records of a collection, newest first. Read-only, retried.
+    public func runHistory(collectionID: Int, skip: Int = 0, limit: Int = 5) async throws -> [RunnerRecord] {
+        let body = ["collection_id": collectionID, "skip": skip, "limit": limit]
+        let data = try await withRetry(Self.historyPath) { try await call(Self.historyPath, body: body) }
+        guard case .array(let items) = data else {
+            throw MultiCartError.contractSurprise(
+                endpoint: Self.historyPath, detail: "expected a list of runners in `data`, got \(data.kind)")
+        }
+        return try items.enumerated().map { try Self.decodeRunner($0.element, index: $0.offset) }
+    }
+
+    /// The number of items in a collection, from the ASIN list's `with_count`. Read-only, retried.
+    public func itemCount(collectionID: Int) async throws -> Int {
+        let body = ["collection_id": collectionID, "skip": 0, "limit": 1, "with_count": true] as [String: Any]
+        let data = try await withRetry(Self.asinListPath) { try await call(Self.asinListPath, body: body) }
+        guard let count = data["total_count"]?.intValue, count >= 0 else {
+            throw MultiCartError.contractSurprise(
+                endpoint: Self.asinListPath, detail: "expected `total_count` in `data`, got \(Self.shape(of: data))")
+        }
+        return count
+    }
+
+    /// Downloads a result file from a link as the API wrote it (spaces included). The key is sent only when the
+    /// link has the API's scheme, host and port. Retried on transient failures (a truncated body included).
+    public func download(_ link: String) async throws -> Data {
+        let url = try Self.encodedURL(link)
+        let endpoint = "GET " + (url.path.removingPercentEncoding ?? url.path)
+        let sameOrigin = Origin(url) == Origin(baseURL)
+        return try await withRetry(endpoint) {
+            let request = HTTPRequest(
+                method: "GET", url: url, headers: sameOrigin ? [("x-api-key", apiKey)] : [],
+                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes)
+            let response = try await send(request, endpoint: endpoint)
+            guard response.status == 200 else {
+                if response.status == 404 {
+                    throw MultiCartError.notFound(endpoint: endpoint, message: "the file is not there (yet)")
+                }
+                if response.status == 401 || response.status == 403 {
+                    throw MultiCartError.authentication(endpoint: endpoint, detail: "HTTP \(response.status)")
+                }
+                throw httpError(response, endpoint: endpoint)
+            }
+            return response.body
+        }
+    }
+
+    /// A link with its path percent-encoded segment by segment (names contain spaces); scheme and host kept.
+    public static func encodedURL(_ link: String) throws -> URL {
+        guard let schemeEnd = link.range(of: "://") else {
+            throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not an absolute URL: \(link)")
+        }
+        let afterScheme = link[schemeEnd.upperBound...]
+        let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+        let authority = link[..<pathStart]
+        let rawPath = link[pathStart...]
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#;")
+        let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
+            let decoded = String(segment).removingPercentEncoding ?? String(segment)
+            return decoded.addingPercentEncoding(withAllowedCharacters: allowed) ?? decoded
+        }
+        guard let url = URL(string: String(authority) + segments.joined(separator: "/")), url.host != nil,
+            ["http", "https"].contains(url.scheme?.lowercased() ?? "")
+        else {
+            throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
+        }
+        return url
+    }
+
+    // MARK: Plumbing
+
+    /// Sends one JSON call and returns the envelope's `data` on success (`status == 1` and `code == 200` only).
+    private func call(_ path: String, body: [String: Any]) async throws -> JSONValue {
+        let url = URL(string: baseURL.absoluteString + path)!
+        let request = HTTPRequest(
+            method: "POST", url: url,
+            headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
+            body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: apiDeadline,
+            maxResponseBytes: apiMaxBytes)
+        let response = try await send(request, endpoint: path)
+        if response.status == 401 || response.status == 403 {
+            throw MultiCartError.authentication(endpoint: path, detail: "HTTP \(response.status)")
+        }
+        if response.status == 404 {
+            throw MultiCartError.notFound(endpoint: path, message: "HTTP 404 " + excerpt(response.body))
+        }
+        guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
+        return try decodeEnvelope(response.body, endpoint: path)
+    }
+
+    private func send(_ request: HTTPRequest, endpoint: String) async throws -> HTTPResponse {
+        do {
+            return try await transport.send(request)
+        } catch let failure as TransportFailure {
+            throw MultiCartError.transport(endpoint: endpoint, failure: redacted(failure))
+        }
+    }
+
+    private func redacted(_ failure: TransportFailure) -> TransportFailure {
+        if case .connection(let text, let sent) = failure {
+            return .connection(redactor.redact(text), requestMayHaveBeenSent: sent)
+        }
+        return failure
+    }
+
+    func decodeEnvelope(_ body: Data, endpoint: String) throws -> JSONValue {
+        let envelope: JSONValue
+        do {
+            envelope = try JSONValue.parse(body)
+        } catch {
+            throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "the body is not JSON: " + excerpt(body))
+        }
+        guard case .object = envelope else {
+            throw MultiCartError.contractSurprise(
+                endpoint: endpoint, detail: "expected an envelope object, got \(envelope.kind)")
+        }
+        guard let statusValue = envelope["status"] else {
+            throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "the envelope has no `status`: " + excerpt(body))
+        }
+        guard case .int(let status) = statusValue, status == 0 || status == 1 else {
+            throw MultiCartError.contractSurprise(
+                endpoint: endpoint, detail: "`status` must be 0 or 1, got \(Self.shape(of: statusValue))")
+        }
+        guard case .int(let code) = envelope["code"] ?? .null else {
+            throw MultiCartError.contractSurprise(
+                endpoint: endpoint, detail: "`code` must be a number, got \(Self.shape(of: envelope["code"] ?? .null))")
+        }
+        let data = envelope["data"] ?? .null
+        if status == 1 && code == 200 { return data }
+        let message = redactor.redact(data.stringValue ?? Self.shape(of: data))
+        if status == 1 {
+            throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "`status` 1 with `code` \(code): \(message)")
+        }
+        switch code {
+        case 402: throw MultiCartError.creditGate(endpoint: endpoint, message: message)
+        case 401, 403: throw MultiCartError.authentication(endpoint: endpoint, detail: message)
+        case 404: throw MultiCartError.notFound(endpoint: endpoint, message: message)
+        case 409: throw MultiCartError.conflict(endpoint: endpoint, message: message)
+        default: throw MultiCartError.api(endpoint: endpoint, code: code, message: message)
+        }
+    }
+
+    private func httpError(_ response: HTTPResponse, endpoint: String) -> MultiCartError {
+        .httpStatus(
+            endpoint: endpoint, status: response.status, excerpt: excerpt(response.body),
+            retryAfter: RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: now()))
+    }
+
+    private func excerpt(_ body: Data) -> String {
+        let text = String(decoding: body.prefix(160), as: UTF8.self)
+            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
+        return redactor.redact(body.count > 160 ? text + "…" : text)
+    }
+
+    private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await operation()
+            } catch let error as MultiCartError where error.isTransient && attempt < retry.maxAttempts {
+                var retryAfter: Duration?
+                if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
+                let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
+                onRetry?(endpoint, attempt, error, wait)
+                try Task.checkCancellation()
+                try await sleep(wait)
+                attempt += 1
+            }
+        }
+    }
+
+    // MARK: Decoding
+
+    static func decodeCredits(_ data: JSONValue, endpoint: String) throws -> CreditBalance {
+        if let number = data.intValue { return CreditBalance(spendable: number, origin: "a plain number") }
+        if let available = data["available_credits"]?.intValue, let used = data["used_credits"]?.intValue,
+            let frozen = data["frozen_credits"]?.intValue
+        {
+            return CreditBalance(
+                spendable: available - (used + frozen), available: available, used: used, frozen: frozen,
+                origin: "available_credits − (used_credits + frozen_credits)")
+        }
+        for field in ["credits", "remaining_credits", "balance"] {
+            if let value = data[field]?.intValue { return CreditBalance(spendable: value, origin: "`\(field)`") }
+        }
+        throw MultiCartError.contractSurprise(
+            endpoint: endpoint,
+            detail: "cannot find the balance: expected available_credits, used_credits and frozen_credits "
+                + "(or credits / remaining_credits / balance), got \(shape(of: data))")
+    }
+
+    static func decodeRunner(_ value: JSONValue, index: Int) throws -> RunnerRecord {
+        func surprise(_ detail: String) -> MultiCartError {
+            .contractSurprise(endpoint: historyPath, detail: "runner #\(index + 1): \(detail)")
+        }
+        guard case .object = value else { throw surprise("expected an object, got \(value.kind)") }
+        guard let id = value["id"]?.intValue else {
+            throw surprise("`id` must be a number, got \(shape(of: value["id"] ?? .null))")
+        }
+        let generated: Bool
+        switch value["is_download_generated"] ?? .null {
+        case .bool(let flag): generated = flag
+        case .null: generated = false
+        case let other: throw surprise("`is_download_generated` must be true or false, got \(shape(of: other))")
+        }
+        var pages: [String] = []
+        var zip: String?
+        switch value["download_links"] ?? .null {
+        case .null: break
+        case .object(let links):
+            switch links["pages"] ?? .null {
+            case .null: break
+            case .array(let items):
+                pages = try items.map {
+                    guard let link = $0.stringValue else { throw surprise("a page link is \($0.kind), not a string") }
+                    return link
+                }
+            case let other: throw surprise("`download_links.pages` must be a list, got \(other.kind)")
+            }
+            zip = links["all_pages"]?.stringValue
+        case let other: throw surprise("`download_links` must be an object, got \(other.kind)")
+        }
+        return RunnerRecord(
+            id: id, collection: value["collection"]?.intValue, isDownloadGenerated: generated, pageLinks: pages,
+            allPagesLink: zip, totalExacted: value["total_exacted_result"]?.intValue,
+            totalResults: value["total_results"]?.intValue, createdAt: value["created_at"]?.stringValue,
+            updatedAt: value["updated_at"]?.stringValue)
+    }
+
+    /// A short description of a value's shape for error messages: keys and types, never long text.
+    static func shape(of value: JSONValue) -> String {
+        switch value {
+        case .object(let object):
+            let keys = object.keys.sorted().prefix(8).map { "\($0): \(object[$0]!.kind)" }
+            return "an object {" + keys.joined(separator: ", ") + (object.count > 8 ? ", …" : "") + "}"
+        case .string(let text): return "a string \"\(text.prefix(60))\(text.count > 60 ? "…" : "")\""
+        case .int(let number): return "the number \(number)"
+        case .double(let number): return "the number \(number)"
+        case .bool(let flag): return "the boolean \(flag)"
+        default: return value.kind
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Everything that can go wrong talking to MultiCart, with the context a user needs and never the API key.
+public enum MultiCartError: Error, Sendable, Equatable {
+    /// The credit gate refused a run (envelope code 402): nothing was queued or deducted.
+    case creditGate(endpoint: String, message: String)
+    /// The key was refused (envelope or HTTP 401/403). Never retried.
+    case authentication(endpoint: String, detail: String)
+    /// Envelope or HTTP 404: an unknown collection, or a file that is not there (yet).
+    case notFound(endpoint: String, message: String)
+    /// Envelope code 409: e.g. the collection is already processing.
+    case conflict(endpoint: String, message: String)
+    /// Any other envelope failure (`status` 0), with its code and message.
+    case api(endpoint: String, code: Int, message: String)
+    /// A real HTTP error status (5xx from a proxy, 429, …) with a short excerpt of the body.
+    case httpStatus(endpoint: String, status: Int, excerpt: String, retryAfter: Duration?)
+    /// The answer does not fit the contract: not JSON, no `status`, a wrong type, an unexpected shape.
+    case contractSurprise(endpoint: String, detail: String)
+    /// No answer at all (connection, deadline, size cap, redirect refused).
+    case transport(endpoint: String, failure: TransportFailure)
+
+    /// The endpoint or file the error is about.
+    public var endpoint: String {
+        switch self {
+        case .creditGate(let endpoint, _), .authentication(let endpoint, _), .notFound(let endpoint, _),
+            .conflict(let endpoint, _), .api(let endpoint, _, _), .httpStatus(let endpoint, _, _, _),
+            .contractSurprise(let endpoint, _), .transport(let endpoint, _):
+            return endpoint
+        }
+    }
+
+    /// Whether a read-only call may be tried again after this error.
+    public var isTransient: Bool {
+        switch self {
+        case .httpStatus(_, let status, _, _): return status == 408 || status == 429 || status >= 500
+        case .api(_, let code, _): return code >= 500 || code == 429
+        case .transport(_, let failure):
+            switch failure {
+            case .deadlineExceeded, .connection, .truncated: return true
+            case .responseTooLarge, .crossOriginRedirect: return false
+            }
+        case .creditGate, .authentication, .notFound, .conflict, .contractSurprise: return false
+        }
+    }
+
+    /// For the trigger: whether the request certainly did not create a runner (so no history check is needed).
+    public var certainlyNotApplied: Bool {
+        switch self {
+        case .creditGate, .authentication, .notFound, .conflict, .api, .contractSurprise: return true
+        case .httpStatus(_, let status, _, _): return status == 429 || (400..<500).contains(status)
+        case .transport(_, let failure):
+            if case .connection(_, let maybeSent) = failure { return !maybeSent }
+            if case .crossOriginRedirect = failure { return false }
+            return false
+        }
+    }
+}
+
+extension MultiCartError: LocalizedError, CustomStringConvertible {
+    public var errorDescription: String? { description }
+
+    public var description: String {
+        switch self {
+        case .creditGate(let endpoint, let message):
+            return "the credit gate refused the run (\(endpoint)): \(message)"
+        case .authentication(let endpoint, let detail):
+            return "the API key was refused by \(endpoint): \(detail). Check MULTICART_API_KEY."
+        case .notFound(let endpoint, let message):
+            return "not found at \(endpoint): \(message)"
+        case .conflict(let endpoint, let message):
+            return "conflict at \(endpoint): \(message)"
+        case .api(let endpoint, let code, let message):
+            return "\(endpoint) answered with error code \(code): \(message)"
+        case .httpStatus(let endpoint, let status, let excerpt, _):
+            return "\(endpoint) answered HTTP \(status)" + (excerpt.isEmpty ? "" : ": \(excerpt)")
+        case .contractSurprise(let endpoint, let detail):
+            return "unexpected answer from \(endpoint): \(detail)"
+        case .transport(let endpoint, let failure):
+            switch failure {
+            case .deadlineExceeded: return "\(endpoint) did not answer in time"
+            case .responseTooLarge(let limit): return "the answer from \(endpoint) is larger than \(limit) bytes"
+            case .crossOriginRedirect(let status, let location):
+                return "\(endpoint) redirected (HTTP \(status)) to another origin \(location); not followed, so the key stays with the API host"
+            case .truncated(let expected, let received):
+                return "the answer from \(endpoint) was cut short: \(received) of \(expected) bytes"
+            case .connection(let detail, _): return "could not reach \(endpoint): \(detail)"
+            }
+        }
+    }
+}
+
+/// Removes a secret from text that will be shown, logged or stored (plain and percent-encoded forms).
+public struct Redactor: Sendable {
+    private let secrets: [String]
+
+    public init(secret: String?) {
+        guard let secret, !secret.isEmpty else {
+            secrets = []
+            return
+        }
+        var forms = [secret]
+        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret {
+            forms.append(encoded)
+        }
+        secrets = forms
+    }
+
+    public func redact(_ text: String) -> String {
+        secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+    }
+}
