@@ -1,1 +1,0 @@
-// The CartflowRuntime module; see docs/architecture.md.
