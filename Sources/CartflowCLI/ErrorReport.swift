@@ -1,5 +1,7 @@
 import CartflowCore
+import CartflowRuntime
 import Foundation
+import MultiCart
 
 /// Maps any error to the message shown on stderr and the exit code — the one place that does.
 func report(_ error: any Error, output: Output) -> ExitCode {
@@ -7,6 +9,19 @@ func report(_ error: any Error, output: Output) -> ExitCode {
     case let error as UsageError:
         output.error("cartflow: \(error.message)")
         return .usage
+    case is InvalidWorkflow:
+        return .invalidWorkflow
+    case let error as MultiCartError:
+        output.error("cartflow: error: \(error.description)")
+        if case .creditGate = error { return .blockedByCredits }
+        return .failure
+    case let error as RunError:
+        output.error("cartflow: error: \(error.description)")
+        switch error {
+        case .creditGate: return .blockedByCredits
+        case .pollTimeout: return .pollTimeout
+        default: return .failure
+        }
     default:
         output.error("cartflow: error: \(describe(error))")
         return .failure

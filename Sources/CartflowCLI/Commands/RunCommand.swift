@@ -1,8 +1,104 @@
+import CartflowCore
+import CartflowRuntime
+import Foundation
+import MultiCart
+import MultiCartSandbox
+
+/// `cartflow run FILE` — run a workflow now, or resume its unfinished run.
 enum RunCommand: Command {
     static let name = "run"
-    static let summary = "(being built)"
-    static let help = "cartflow run"
+    static let summary = "run a workflow now; resumes an interrupted run of the same workflow"
+    static let help = """
+        USAGE: cartflow run FILE [options]
+
+        Runs the workflow: checks credits, triggers each collection once, polls until its files are ready,
+        downloads them and runs the export steps. An unfinished run of the same workflow (crashed, timed out,
+        failed after the trigger) is resumed instead: nothing is paid twice.
+
+        OPTIONS:
+          --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network)
+          --sandbox-credits N   credits of the embedded emulator (default 100000)
+          --state PATH          the state database (default .cartflow/state.db)
+          --new                 start a fresh run even if an unfinished one exists (it is marked abandoned)
+          --quiet, --verbose    less or more on stderr
+
+        EXIT CODES: 0 success · 1 failed · 2 usage · 3 invalid workflow · 4 blocked by credits
+                    5 poll timed out (run again to resume) · 6 partial
+        """
+
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
-        throw UsageError("not built yet")
+        let args = try Arguments(arguments, flags: ["sandbox", "new"], options: ["state", "sandbox-credits"])
+        guard args.positional.count == 1 else {
+            throw UsageError(args.positional.isEmpty ? "missing the workflow FILE" : "run takes one workflow FILE")
+        }
+        let output = context.output
+        let workflow: Workflow
+        do {
+            workflow = try WorkflowSession.load(args.positional[0], context: context)
+        } catch is InvalidWorkflow {
+            return .invalidWorkflow
+        }
+        let statePath = context.resolve(args.option("state") ?? ".cartflow/state.db")
+        var sandbox: SandboxServer?
+        var key: String?
+        var runWorkflow = workflow
+        if args.flag("sandbox") {
+            let credits = try args.intOption("sandbox-credits", range: 0...100_000_000) ?? 100_000
+            let started = try WorkflowSession.startSandbox(
+                for: [workflow], credits: credits, completion: .afterHistoryReads(3))
+            sandbox = started.server
+            key = started.key
+            runWorkflow.api.baseURL = started.server.baseURL!.absoluteString
+            output.progress("sandbox: MultiCart emulator at \(runWorkflow.api.baseURL) (\(credits) credits)")
+        }
+        defer { sandbox?.stop() }
+        let client = try WorkflowSession.client(for: runWorkflow, key: key, output: output)
+        let state = try StateStore(path: statePath)
+        let downloads = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("downloads")
+        let executor = Executor(
+            workflow: runWorkflow, client: client, state: state,
+            options: Executor.Options(
+                downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: args.flag("new")),
+            progress: { output.progress(client.redactor.redact($0)) },
+            detail: { output.verbose(client.redactor.redact($0)) })
+        let report = try await executor.run()
+        printSummary(report, output: output, redactor: client.redactor)
+        return exitCode(for: report.outcome)
+    }
+
+    static func exitCode(for outcome: RunReport.Outcome) -> ExitCode {
+        switch outcome {
+        case .succeeded, .skipped: return .success
+        case .blocked: return .blockedByCredits
+        case .timedOut: return .pollTimeout
+        case .partial: return .partial
+        case .failed: return .failure
+        }
+    }
+
+    /// The one-screen summary on stdout: collections, runners, items, credits spent, files written.
+    static func printSummary(_ report: RunReport, output: Output, redactor: Redactor) {
+        output.print("\(report.workflow): run #\(report.runID) \(report.outcome.rawValue.replacingOccurrences(of: "_", with: " "))\(report.resumed ? " (resumed)" : "")")
+        var rows = [["collection", "id", "runner", "items", "scraped", "credits", "files", "state"]]
+        for c in report.collections {
+            rows.append([
+                c.name, String(c.collectionID), c.runnerID.map { String($0) + (c.attribution == "ambiguous" ? "?" : "") } ?? "-",
+                c.items.map(String.init) ?? "-", c.exacted.map(String.init) ?? "-", String(c.creditsSpent), String(c.files),
+                c.phase,
+            ])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            output.print(
+                "  " + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+        let spent = report.collections.map(\.creditsSpent).reduce(0, +)
+        output.print("  credits spent: \(spent)")
+        if !report.exports.isEmpty {
+            output.print("  files written:")
+            for export in report.exports { output.print("    \(export.path)  (\(export.records) records, \(export.format))") }
+        }
+        for message in report.messages { output.print("  ! " + redactor.redact(message)) }
     }
 }

@@ -1,0 +1,84 @@
+import CartflowCore
+import Foundation
+import MultiCart
+import MultiCartSandbox
+
+/// What `run`, `plan` and `schedule` share: loading a workflow file, and pointing it at the API or at an
+/// embedded sandbox seeded with the workflow's collections.
+struct WorkflowSession {
+    /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
+    static func load(_ path: String, context: CommandContext) throws -> Workflow {
+        let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
+        let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
+        for diagnostic in result.diagnostics {
+            context.output.error(diagnostic.render(sourceText: source, color: context.output.useColor))
+        }
+        guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
+        workflow.sourcePath = path
+        if let override = context.environment["MULTICART_BASE_URL"], !override.isEmpty {
+            workflow.api.baseURL = override.hasSuffix("/") ? String(override.dropLast()) : override
+        }
+        return workflow
+    }
+
+    /// An embedded sandbox seeded with the workflow's collections, started on a free loopback port.
+    static func startSandbox(for workflows: [Workflow], credits: Int, completion: RunnerCompletion, seed: UInt64 = 1)
+        throws -> (server: SandboxServer, key: String)
+    {
+        let key = "sandbox-" + UUID().uuidString.lowercased()
+        var seen: Set<Int> = []
+        var collections: [SandboxCollection] = []
+        for workflow in workflows {
+            for spec in workflow.collections where seen.insert(spec.id).inserted {
+                collections.append(
+                    SandboxCollection(id: spec.id, name: spec.title ?? displayName(spec.name), items: spec.items ?? 120))
+            }
+        }
+        var configuration = SandboxConfiguration(apiKey: key, collections: collections)
+        configuration.availableCredits = credits
+        configuration.completion = completion
+        configuration.seed = seed
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        return (server, key)
+    }
+
+    /// `au-laptops` → `Au Laptops`: a plausible collection name for files when the workflow gives no title.
+    static func displayName(_ localName: String) -> String {
+        localName.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { $0.prefix(1).uppercased() + $0.dropFirst() }
+            .joined(separator: " ")
+    }
+
+    /// The API client for a workflow, or a clear error when the key is missing.
+    static func client(for workflow: Workflow, key override: String?, output: Output) throws -> MultiCartClient {
+        guard let url = URL(string: workflow.api.baseURL), url.host != nil else {
+            throw UsageError("api.base_url is not a URL: \(workflow.api.baseURL)")
+        }
+        guard let key = override ?? workflow.api.key?.value, !key.isEmpty else {
+            throw MissingKey(reference: workflow.api.keyReference)
+        }
+        var client = MultiCartClient(baseURL: url, apiKey: key)
+        client.onRetry = { endpoint, attempt, error, wait in
+            output.progress("\(endpoint): attempt \(attempt) failed (\(error)); retrying in \(format(wait))")
+        }
+        return client
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let ms = Int(duration.components.seconds) * 1000 + Int(duration.components.attoseconds / 1_000_000_000_000_000)
+        return ms < 1000 ? "\(ms) ms" : String(format: "%.1f s", Double(ms) / 1000)
+    }
+}
+
+/// A workflow file had errors (already printed).
+struct InvalidWorkflow: Error {
+    let path: String
+}
+
+/// No API key was configured.
+struct MissingKey: Error, CustomStringConvertible {
+    let reference: String
+    var description: String {
+        "no API key: api.key is \(reference), which is not set in the environment. Set it, or use --sandbox to run on the embedded emulator."
+    }
+}

@@ -1,0 +1,536 @@
+import CartflowCore
+import Foundation
+import MultiCart
+
+/// Runs a workflow for real: credits → trigger → poll → fetch per collection, then the export steps.
+/// Every decision that costs money is committed to the state database before it is acted on, so a crash at
+/// any point is resumed by the next run without a second trigger.
+public struct Executor: Sendable {
+    public struct Options: Sendable {
+        /// Start a fresh run even when an unfinished one exists (which is then marked abandoned).
+        public var startNew = false
+        /// Where downloaded result files are kept (per run, collection and runner below it).
+        public var downloadsDirectory: String
+        /// The directory relative export paths are resolved against.
+        public var workingDirectory: String
+        /// A lease whose heartbeat is older than this is taken over.
+        public var leaseStaleAfter: Duration = .seconds(60)
+        public var heartbeatEvery: Duration = .seconds(10)
+
+        public init(downloadsDirectory: String, workingDirectory: String, startNew: Bool = false) {
+            self.downloadsDirectory = downloadsDirectory
+            self.workingDirectory = workingDirectory
+            self.startNew = startNew
+        }
+    }
+
+    public let workflow: Workflow
+    public let client: MultiCartClient
+    public let state: StateStore
+    public let clock: any RuntimeClock
+    public let options: Options
+    /// Progress lines for stderr.
+    public let progress: @Sendable (String) -> Void
+    /// Detail lines for --verbose.
+    public let detail: @Sendable (String) -> Void
+    /// The wall clock, only for names of files (`{date}`) and records; never for timing.
+    public let wallClock: @Sendable () -> Date
+
+    public init(
+        workflow: Workflow, client: MultiCartClient, state: StateStore, clock: any RuntimeClock = SystemClock(),
+        options: Options, progress: @escaping @Sendable (String) -> Void = { _ in },
+        detail: @escaping @Sendable (String) -> Void = { _ in }, wallClock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.workflow = workflow
+        self.client = client
+        self.state = state
+        self.clock = clock
+        self.options = options
+        self.progress = progress
+        self.detail = detail
+        self.wallClock = wallClock
+    }
+
+    /// Runs (or resumes) the workflow and reports what happened. Throws only for problems outside a run's
+    /// normal outcomes (the state database failing, another process holding the lease).
+    public func run() async throws -> RunReport {
+        let holder = UUID().uuidString
+        let wallNow = { wallClock().timeIntervalSince1970 }
+        if let current = try state.acquireLease(
+            workflow: workflow.name, holder: holder, now: wallNow(),
+            staleAfter: Double(options.leaseStaleAfter.components.seconds))
+        {
+            throw RunError.leaseHeld(workflow: workflow.name, pid: current.pid, host: current.host)
+        }
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try await clock.sleep(for: options.heartbeatEvery)
+                try state.heartbeat(workflow: workflow.name, holder: holder, now: wallNow())
+            }
+        }
+        defer {
+            heartbeat.cancel()
+            try? state.releaseLease(workflow: workflow.name, holder: holder)
+        }
+        return try await runHoldingLease()
+    }
+
+    private func runHoldingLease() async throws -> RunReport {
+        let collections = workflow.collections.map { (name: $0.name, id: $0.id) }
+        var resumed = false
+        var run: WorkflowRunRecord
+        if let unfinished = try state.unfinishedRun(workflow: workflow.name) {
+            if options.startNew {
+                try state.abandonRun(unfinished.id)
+                progress("abandoned unfinished run #\(unfinished.id) (--new)")
+                run = try state.createRun(workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+            } else {
+                run = unfinished
+                resumed = true
+                try state.ensureCollections(runID: run.id, collections: collections)
+                progress("resuming run #\(run.id) of \(workflow.name), started \(run.startedAt)")
+            }
+        } else {
+            run = try state.createRun(workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+            progress("run #\(run.id) of \(workflow.name)")
+        }
+
+        var messages: [String] = []
+        let records = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection }
+        }
+
+        // Credits: only collections that still need a trigger cost anything.
+        let toTrigger = records.filter { Self.needsTrigger($0) }
+        var blockedByRules = false
+        if !toTrigger.isEmpty {
+            switch try await checkCredits(for: toTrigger, run: run) {
+            case .proceed(let counts):
+                for record in toTrigger {
+                    try state.recordPhase(record.id, phase: record.phase, detail: nil, items: counts[record.collection])
+                }
+            case .blocked(let reason):
+                messages.append(reason)
+                blockedByRules = true
+                for record in toTrigger { try state.recordPhase(record.id, phase: "blocked", detail: reason) }
+            case .skipped(let reason):
+                messages.append(reason)
+                for record in toTrigger { try state.recordPhase(record.id, phase: "skipped", detail: reason) }
+                try state.finishRun(run.id, status: "skipped", detail: reason)
+                return try report(run: run, resumed: resumed, outcome: .skipped, exports: [], messages: messages)
+            }
+        }
+
+        // Trigger → poll → fetch, collections in parallel.
+        if !blockedByRules {
+            let current = try state.collectionRuns(runID: run.id).filter { record in
+                workflow.collections.contains { $0.name == record.collection }
+            }
+            let failures = await withTaskGroup(of: String?.self) { group in
+                for record in current {
+                    guard let spec = workflow.collection(named: record.collection) else { continue }
+                    group.addTask {
+                        do {
+                            try await self.advance(record, spec: spec, runID: run.id)
+                            return nil
+                        } catch {
+                            return "\(record.collection): \(Self.describe(error))"
+                        }
+                    }
+                }
+                var messages: [String] = []
+                for await message in group { if let message { messages.append(message) } }
+                return messages
+            }
+            messages.append(contentsOf: failures.sorted())
+        }
+
+        // Exports over whatever has been fetched.
+        let finalRecords = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection }
+        }
+        var exports: [RunReport.ExportResult] = []
+        var exportFailed = false
+        let fetched = Set(finalRecords.filter { $0.phase == "fetched" }.map(\.collection))
+        if !fetched.isEmpty {
+            for (index, step) in workflow.steps.enumerated() {
+                let wanted = step.from ?? workflow.collections.map(\.name)
+                let missing = wanted.filter { !fetched.contains($0) }
+                if !missing.isEmpty {
+                    messages.append(
+                        "step \(index + 1) (\(step.format.rawValue) → \(step.path)) not written: "
+                            + "\(missing.joined(separator: ", ")) not fetched")
+                    continue
+                }
+                do {
+                    exports += try export(step, index: index, collections: wanted, records: finalRecords, run: run)
+                } catch {
+                    exportFailed = true
+                    messages.append("step \(index + 1) (\(step.format.rawValue) → \(step.path)) failed: \(Self.describe(error))")
+                }
+            }
+        }
+
+        let outcome = Self.outcome(phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, exportFailed: exportFailed)
+        let status: String =
+            switch outcome {
+            case .succeeded: "succeeded"
+            case .blocked: "blocked"
+            case .skipped: "skipped"
+            case .timedOut: "timed_out"
+            case .partial: "partial"
+            case .failed: "failed"
+            }
+        try state.finishRun(run.id, status: status, detail: messages.first)
+        return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
+    }
+
+    static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
+        ["pending", "blocked", "skipped", "not_triggered"].contains(record.phase)
+    }
+
+    static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
+        if blockedByRules { return .blocked }
+        let fetched = phases.filter { $0 == "fetched" }.count
+        if phases.contains("timed_out") { return .timedOut }
+        if fetched == phases.count { return exportFailed ? .failed : .succeeded }
+        if phases.allSatisfy({ $0 == "blocked" || $0 == "fetched" }) && fetched == 0 { return .blocked }
+        return fetched > 0 ? .partial : (phases.allSatisfy { $0 == "blocked" } ? .blocked : .failed)
+    }
+
+    // MARK: Credits
+
+    enum CreditDecision {
+        case proceed([String: Int])
+        case blocked(String)
+        case skipped(String)
+    }
+
+    /// Checks the balance against the items to run, the reserve and the spending limit.
+    private func checkCredits(for records: [CollectionRunRecord], run: WorkflowRunRecord) async throws -> CreditDecision {
+        var counts: [String: Int] = [:]
+        for record in records {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            do {
+                counts[record.collection] = try await client.itemCount(collectionID: spec.id)
+            } catch let error as MultiCartError where !error.isTransient {
+                if case .authentication = error { throw error }
+                if let hint = spec.items {
+                    counts[record.collection] = hint
+                    detail("\(spec.name): item count unavailable (\(error)); using items: \(hint) from the workflow")
+                }
+            } catch {
+                if let hint = spec.items { counts[record.collection] = hint } else { throw error }
+            }
+        }
+        let unknown = records.map(\.collection).filter { counts[$0] == nil }
+        let total = counts.values.reduce(0, +)
+        let started = clock.now()
+        while true {
+            let balance = try await client.credits()
+            var reasons: [String] = []
+            if let maxSpend = workflow.credits.maxSpend, total > maxSpend {
+                reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
+            }
+            let reserve = workflow.credits.reserve
+            if balance.spendable - total < reserve {
+                reasons.append(
+                    "needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(balance.spendable)")
+            }
+            if !unknown.isEmpty && (reserve > 0 || workflow.credits.maxSpend != nil) {
+                reasons.append(
+                    "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
+            }
+            progress(
+                "credits: \(balance.spendable) spendable, this run needs \(total)"
+                    + (unknown.isEmpty ? "" : " + unknown for \(unknown.joined(separator: ", "))"))
+            if reasons.isEmpty { return .proceed(counts) }
+            let reason = "blocked by credits: " + reasons.joined(separator: "; ")
+            switch workflow.credits.onInsufficient {
+            case .fail: return .blocked(reason)
+            case .skip: return .skipped(reason.replacingOccurrences(of: "blocked by credits", with: "skipped (on_insufficient: skip)"))
+            case .wait(let limit, let interval):
+                if clock.now() - started >= limit.duration {
+                    return .blocked(reason + " (waited \(limit))")
+                }
+                progress("\(reason); waiting \(interval) for credits (on_insufficient: wait, limit \(limit))")
+                try await clock.sleep(for: interval.duration)
+            }
+        }
+    }
+
+    // MARK: One collection
+
+    /// Takes one collection from wherever it stands to `fetched`, recording each step.
+    private func advance(_ record: CollectionRunRecord, spec: CollectionSpec, runID: Int) async throws {
+        var record = record
+        switch record.phase {
+        case "fetched", "failed" where record.runnerID == nil && record.attribution == "not_observed":
+            if record.phase == "failed" {
+                throw RunError.notObserved(
+                    collection: spec.name,
+                    detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
+                        + "run with --new to trigger a new run")
+            }
+            progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
+            return
+        case "pending", "not_triggered":
+            try await trigger(record, spec: spec)
+        case "intent":
+            progress("\(spec.name): an earlier run recorded a trigger intent without its answer; checking the run history")
+        default:
+            break
+        }
+        record = try state.collectionRun(runID: runID, collection: spec.name) ?? record
+        if record.phase == "blocked" || record.phase == "not_triggered" {
+            throw RunError.triggerRefused(collection: spec.name, detail: record.detail ?? "refused")
+        }
+        let runner: Int
+        if let known = record.runnerID {
+            runner = known
+        } else {
+            runner = try await attribute(record, spec: spec)
+        }
+        let finished = try await poll(record.id, runner: runner, spec: spec)
+        try await fetch(record.id, runner: finished, spec: spec, runID: runID)
+    }
+
+    /// Commits the intent, sends the trigger once, and records the answer.
+    private func trigger(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+        let newest = try await client.runHistory(collectionID: spec.id, skip: 0, limit: 1).first?.id ?? 0
+        try state.recordIntent(record.id, baselineRunner: newest, items: record.items)
+        progress("\(spec.name): triggering collection \(spec.id) (newest runner before: \(newest))")
+        do {
+            try await client.triggerRun(collectionID: spec.id)
+            try state.recordTriggered(record.id)
+        } catch let error as MultiCartError {
+            if case .creditGate(_, let message) = error {
+                try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)")
+                throw RunError.creditGate(collection: spec.name, message: message)
+            }
+            if error.certainlyNotApplied {
+                try state.recordPhase(record.id, phase: "not_triggered", detail: error.description)
+                throw error
+            }
+            // The request may have created a runner: never send it again; look at the history instead.
+            progress("\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
+        }
+    }
+
+    /// Finds the runner our trigger created: the earliest one newer than the baseline.
+    private func attribute(_ record: CollectionRunRecord, spec: CollectionSpec) async throws -> Int {
+        let baseline = record.baselineRunner ?? 0
+        let grace = workflow.poll.attributionGrace.duration
+        let started = clock.now()
+        var wait = min(workflow.poll.interval.duration, .seconds(5))
+        while true {
+            let history = try await newerRunners(than: baseline, collection: spec.id)
+            if let earliest = history.min() {
+                let ambiguous = history.count > 1
+                let attribution =
+                    ambiguous ? "ambiguous" : (record.phase == "intent" ? "adopted_after_crash" : "exact")
+                try state.recordRunner(record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
+                if ambiguous {
+                    progress(
+                        "\(spec.name): several new runners (\(history.sorted().map(String.init).joined(separator: ", "))) "
+                            + "— adopting the earliest, \(earliest); recorded as ambiguous")
+                } else {
+                    progress("\(spec.name): runner \(earliest)" + (record.phase == "intent" ? " adopted" : ""))
+                }
+                return earliest
+            }
+            if clock.now() - started >= grace {
+                let message =
+                    "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
+                    + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
+                try state.recordNotObserved(record.id, detail: message)
+                throw RunError.notObserved(collection: spec.name, detail: message)
+            }
+            try await clock.sleep(for: wait)
+            wait = min(wait * 2, workflow.poll.maxInterval.duration)
+        }
+    }
+
+    private func newerRunners(than baseline: Int, collection: Int) async throws -> [Int] {
+        let page = try await client.runHistory(collectionID: collection, skip: 0, limit: 10)
+        return page.map(\.id).filter { $0 > baseline }
+    }
+
+    /// Polls the history until the runner's files are generated, backing off up to `max_interval`.
+    private func poll(_ recordID: Int, runner: Int, spec: CollectionSpec) async throws -> RunnerRecord {
+        let started = clock.now()
+        let timeout = workflow.poll.timeout.duration
+        var interval = workflow.poll.interval.duration
+        var announced = false
+        while true {
+            do {
+                if let found = try await findRunner(runner, collection: spec.id), found.isDownloadGenerated {
+                    progress("\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)")
+                    return found
+                }
+            } catch let error as MultiCartError where error.isTransient {
+                detail("\(spec.name): polling failed, will retry: \(error)")
+            }
+            if !announced {
+                progress("\(spec.name): waiting for runner \(runner) (every \(workflow.poll.interval), up to \(workflow.poll.timeout))")
+                announced = true
+            }
+            if clock.now() - started + interval > timeout {
+                let message = "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
+                try state.recordPhase(recordID, phase: "timed_out", detail: message)
+                throw RunError.pollTimeout(collection: spec.name, runner: runner)
+            }
+            try await clock.sleep(for: interval)
+            interval = min(interval + interval / 2, workflow.poll.maxInterval.duration)
+        }
+    }
+
+    /// The runner's record, paging back through the history until ids fall below it.
+    private func findRunner(_ runner: Int, collection: Int) async throws -> RunnerRecord? {
+        var skip = 0
+        let limit = 10
+        for _ in 0..<50 {
+            let page = try await client.runHistory(collectionID: collection, skip: skip, limit: limit)
+            if let found = page.first(where: { $0.id == runner }) { return found }
+            if page.count < limit || (page.last.map { $0.id < runner } ?? true) { return nil }
+            skip += limit
+        }
+        return nil
+    }
+
+    // MARK: Fetch
+
+    private func fetch(_ recordID: Int, runner: RunnerRecord, spec: CollectionSpec, runID: Int) async throws {
+        let directory = downloadDirectory(runID: runID, collection: spec.name, runner: runner.id)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let known = Dictionary(try state.files(collectionRunID: recordID).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        let fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
+        let files: [FileRecord]
+        switch workflow.fetch.from {
+        case .pages:
+            if runner.pageLinks.isEmpty && (runner.totalResults ?? 0) > 0 {
+                throw MultiCartError.contractSurprise(
+                    endpoint: MultiCartClient.historyPath,
+                    detail: "runner \(runner.id) is generated but lists no page files")
+            }
+            files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { file in
+                try state.recordFile(collectionRunID: recordID, file: file)
+            }
+        case .zip:
+            guard let link = runner.allPagesLink else {
+                throw MultiCartError.contractSurprise(
+                    endpoint: MultiCartClient.historyPath, detail: "runner \(runner.id) is generated but has no ZIP link")
+            }
+            files = try await fetcher.fetchZip(link, into: directory, known: known) { file in
+                try state.recordFile(collectionRunID: recordID, file: file)
+            }
+        }
+        try state.recordPhase(
+            recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults)
+        progress("\(spec.name): \(files.count) file\(files.count == 1 ? "" : "s") downloaded")
+    }
+
+    func downloadDirectory(runID: Int, collection: String, runner: Int) -> String {
+        (options.downloadsDirectory as NSString).appendingPathComponent(
+            "\(PathTemplate.safeSegment(workflow.name))/run-\(runID)/\(PathTemplate.safeSegment(collection))/\(runner)")
+    }
+
+    // MARK: Export
+
+    private func export(
+        _ step: ExportStep, index: Int, collections: [String], records: [CollectionRunRecord], run: WorkflowRunRecord
+    ) throws -> [RunReport.ExportResult] {
+        var inputs: [ExportInput] = []
+        for name in collections {
+            guard let record = records.first(where: { $0.collection == name }), let runner = record.runnerID else { continue }
+            let pages = try state.files(collectionRunID: record.id).sorted { Fetcher.pageOrder($0.name, $1.name) }
+            inputs.append(
+                ExportInput(
+                    collection: name, collectionID: record.collectionID, runnerID: runner, scrapedAt: record.triggeredAt,
+                    pages: pages.map { URL(fileURLWithPath: $0.localPath) }))
+        }
+        let started = ISO8601DateFormatter().date(from: String(run.startedAt.prefix(19)) + "Z") ?? wallClock()
+        var values = [
+            "workflow": workflow.name, "run": String(run.id), "date": Self.utcString(started, "yyyy-MM-dd"),
+            "time": Self.utcString(started, "HHmmss"),
+        ]
+        let groups: [[ExportInput]] = PathTemplate.isPerCollection(step.path) ? inputs.map { [$0] } : [inputs]
+        var results: [RunReport.ExportResult] = []
+        for group in groups {
+            if group.count == 1 {
+                values["collection"] = group[0].collection
+                values["runner"] = String(group[0].runnerID)
+            }
+            let relative = PathTemplate.expand(step.path, values: values)
+            let path = relative.hasPrefix("/") ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
+            try FileManager.default.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            let summary = try Exporter.export(step, inputs: group, to: path)
+            try state.recordExport(
+                runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.records,
+                bytes: summary.bytes)
+            for warning in summary.warnings { progress("export \(relative): \(warning)") }
+            progress("exported \(summary.records) records to \(relative)")
+            results.append(RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.records))
+        }
+        return results
+    }
+
+    static func utcString(_ date: Date, _ format: String) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = format
+        return formatter.string(from: date)
+    }
+
+    // MARK: Report
+
+    private func report(
+        run: WorkflowRunRecord, resumed: Bool, outcome: RunReport.Outcome, exports: [RunReport.ExportResult],
+        messages: [String]
+    ) throws -> RunReport {
+        let records = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection }
+        }
+        let collections = try records.map { record in
+            RunReport.CollectionResult(
+                name: record.collection, collectionID: record.collectionID, runnerID: record.runnerID,
+                attribution: record.attribution, items: record.items, exacted: record.exacted,
+                creditsSpent: record.triggeredAt != nil && record.phase != "blocked" ? (record.items ?? 0) : 0,
+                files: try state.files(collectionRunID: record.id).count, phase: record.phase, detail: record.detail)
+        }
+        return RunReport(
+            runID: run.id, workflow: workflow.name, resumed: resumed, outcome: outcome, collections: collections,
+            exports: exports, messages: messages)
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let localized = error as? LocalizedError, let text = localized.errorDescription { return text }
+        return String(describing: error)
+    }
+}
+
+/// Runtime failures with their context.
+public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
+    case leaseHeld(workflow: String, pid: Int, host: String)
+    case creditGate(collection: String, message: String)
+    case triggerRefused(collection: String, detail: String)
+    case notObserved(collection: String, detail: String)
+    case pollTimeout(collection: String, runner: Int)
+
+    public var description: String {
+        switch self {
+        case .leaseHeld(let workflow, let pid, let host):
+            return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish"
+        case .creditGate(let collection, let message):
+            return "\(collection): the credit gate refused the run: \(message)"
+        case .triggerRefused(let collection, let detail): return "\(collection): not triggered: \(detail)"
+        case .notObserved(let collection, let detail): return "\(collection): \(detail)"
+        case .pollTimeout(let collection, let runner):
+            return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
+        }
+    }
+
+    public var errorDescription: String? { description }
+}

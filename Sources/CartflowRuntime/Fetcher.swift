@@ -1,0 +1,148 @@
+import CartflowArchive
+import CartflowCore
+import Foundation
+import MultiCart
+
+/// Downloads a runner's result files: page files with bounded concurrency, or the ZIP. Every file is checked
+/// (JSON parses, ZIP entries are safe) before it is written atomically under a sanitised local name, and its
+/// size and SHA-256 are recorded. Files already recorded with a matching size and hash are not fetched again.
+struct Fetcher: Sendable {
+    let client: MultiCartClient
+    let concurrency: Int
+    let progress: @Sendable (String) -> Void
+    var zipLimits = ZipLimits(maxEntries: 10_000, maxEntryBytes: 256 << 20, maxTotalBytes: 4 << 30)
+
+    /// Fetches page links into `directory`, calling `record` for each file once it is safely on disk.
+    func fetchPages(
+        _ links: [String], into directory: String, known: [String: FileRecord],
+        record: @escaping @Sendable (FileRecord) throws -> Void
+    ) async throws -> [FileRecord] {
+        let named = try Self.uniqueLocalNames(links)
+        return try await withThrowingTaskGroup(of: FileRecord.self) { group in
+            var results: [FileRecord] = []
+            var next = 0
+            func addNext() {
+                guard next < named.count else { return }
+                let (link, name) = named[next]
+                next += 1
+                group.addTask {
+                    let path = (directory as NSString).appendingPathComponent(name)
+                    if let existing = known[name], Self.verify(existing, at: path) {
+                        progress("\(name): already downloaded and verified")
+                        return existing
+                    }
+                    let data = try await client.download(link)
+                    try Self.checkPage(data, name: name)
+                    let file = FileRecord(name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
+                    try AtomicFile.write(data, to: path)
+                    try record(file)
+                    progress("\(name): \(data.count) bytes")
+                    return file
+                }
+            }
+            for _ in 0..<max(1, concurrency) { addNext() }
+            while let file = try await group.next() {
+                results.append(file)
+                addNext()
+            }
+            return results
+        }
+    }
+
+    /// Fetches the ZIP, refuses it whole if any entry is unsafe, and writes each page file it holds.
+    func fetchZip(
+        _ link: String, into directory: String, known: [String: FileRecord],
+        record: @escaping @Sendable (FileRecord) throws -> Void
+    ) async throws -> [FileRecord] {
+        let data = try await client.download(link)
+        let entries = try ZipReader.readAll(data: data, limits: zipLimits)
+        var results: [FileRecord] = []
+        var used: Set<String> = []
+        for entry in entries where !entry.name.hasSuffix("/") {
+            let name = Self.uniqueName(Self.sanitise((entry.name as NSString).lastPathComponent), used: &used)
+            let path = (directory as NSString).appendingPathComponent(name)
+            if let existing = known[name], Self.verify(existing, at: path) {
+                results.append(existing)
+                continue
+            }
+            try Self.checkPage(entry.data, name: entry.name)
+            let file = FileRecord(
+                name: name, link: link + "#" + entry.name, localPath: path, size: entry.data.count,
+                sha256: SHA256.hex(entry.data))
+            try AtomicFile.write(entry.data, to: path)
+            try record(file)
+            results.append(file)
+        }
+        progress("\((link as NSString).lastPathComponent): \(data.count) bytes, \(results.count) page files")
+        return results
+    }
+
+    /// A file on disk is trusted only with its recorded size and hash.
+    static func verify(_ record: FileRecord, at path: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: path), data.count == record.size else { return false }
+        return SHA256.hex(data) == record.sha256
+    }
+
+    /// A page must at least be JSON before it is accepted (a partial file usually is not).
+    static func checkPage(_ data: Data, name: String) throws {
+        guard name.lowercased().hasSuffix(".json") else { return }
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            throw MultiCartError.contractSurprise(
+                endpoint: "GET \(name)", detail: "the file is not valid JSON (\(data.count) bytes); not saved")
+        }
+    }
+
+    /// Local names for links: the decoded last path segment, sanitised and made unique.
+    static func uniqueLocalNames(_ links: [String]) throws -> [(String, String)] {
+        var used: Set<String> = []
+        return try links.map { link in
+            let url = try MultiCartClient.encodedURL(link)
+            let last = url.path.split(separator: "/").last.map(String.init) ?? "file"
+            let decoded = last.removingPercentEncoding ?? last
+            return (link, uniqueName(sanitise(decoded), used: &used))
+        }
+    }
+
+    /// A remote name made safe as a local file name: no separators, control characters or leading dots.
+    static func sanitise(_ name: String) -> String {
+        var text = String(
+            name.unicodeScalars.map { scalar -> Character in
+                switch scalar {
+                case "/", "\\", ":", "*", "?", "\"", "<", ">", "|": return "_"
+                case _ where scalar.value < 0x20 || scalar.value == 0x7F: return "_"
+                default: return Character(scalar)
+                }
+            })
+        while text.hasPrefix(".") { text.removeFirst() }
+        if text.utf8.count > 200 { text = String(text.prefix(200)) }
+        return text.isEmpty ? "file" : text
+    }
+
+    static func uniqueName(_ name: String, used: inout Set<String>) -> String {
+        var candidate = name
+        var counter = 2
+        while used.contains(candidate) {
+            let base = (name as NSString).deletingPathExtension
+            let ext = (name as NSString).pathExtension
+            candidate = "\(base)-\(counter)" + (ext.isEmpty ? "" : ".\(ext)")
+            counter += 1
+        }
+        used.insert(candidate)
+        return candidate
+    }
+
+    /// Orders page files by their page number (`…_Page_10.json` after `…_Page_9.json`), then by name.
+    static func pageOrder(_ a: String, _ b: String) -> Bool {
+        let pa = pageNumber(a)
+        let pb = pageNumber(b)
+        if pa != pb { return (pa ?? Int.max) < (pb ?? Int.max) }
+        return a < b
+    }
+
+    static func pageNumber(_ name: String) -> Int? {
+        guard let range = name.range(of: "_Page_", options: .backwards) else { return nil }
+        return Int(name[range.upperBound...].prefix { $0.isNumber })
+    }
+}

@@ -1,0 +1,46 @@
+import CartflowCore
+
+/// What a `cartflow run` did, for the summary and the exit code.
+public struct RunReport: Sendable {
+    public enum Outcome: String, Sendable {
+        case succeeded
+        /// The workflow's credit rules or the API's credit gate stopped it; nothing was spent.
+        case blocked
+        /// Skipped because credits were short and `on_insufficient: skip`.
+        case skipped
+        /// A runner did not finish before the poll timeout; `run` again resumes.
+        case timedOut = "timed_out"
+        /// Some collections finished, some failed.
+        case partial
+        case failed
+    }
+
+    public struct CollectionResult: Sendable {
+        public var name: String
+        public var collectionID: Int
+        public var runnerID: Int?
+        public var attribution: String?
+        public var items: Int?
+        public var exacted: Int?
+        /// Credits this run spent on the collection (0 when it resumed an earlier trigger).
+        public var creditsSpent: Int
+        public var files: Int
+        public var phase: String
+        public var detail: String?
+    }
+
+    public struct ExportResult: Sendable {
+        public var path: String
+        public var format: String
+        public var records: Int
+    }
+
+    public var runID: Int
+    public var workflow: String
+    public var resumed: Bool
+    public var outcome: Outcome
+    public var collections: [CollectionResult]
+    public var exports: [ExportResult]
+    /// Problems worth reading, in order (blocked reasons, failures, warnings).
+    public var messages: [String]
+}

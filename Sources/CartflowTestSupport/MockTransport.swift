@@ -1,0 +1,35 @@
+import Foundation
+import MultiCart
+
+/// A scripted HTTP transport: answers requests from a queue of responses and records every request.
+public final class MockTransport: HTTPTransport, @unchecked Sendable {
+    public enum Reply: Sendable {
+        case response(HTTPResponse)
+        case failure(TransportFailure)
+    }
+
+    private let lock = NSLock()
+    private var replies: [Reply]
+    private var recorded: [HTTPRequest] = []
+
+    public init(_ replies: [Reply]) { self.replies = replies }
+
+    /// An HTTP 200 answer with a JSON text body.
+    public static func json(_ text: String, status: Int = 200, headers: [String: String] = [:]) -> Reply {
+        .response(HTTPResponse(status: status, headers: headers, body: Data(text.utf8)))
+    }
+
+    public var requests: [HTTPRequest] { lock.withLock { recorded } }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let reply: Reply? = lock.withLock {
+            recorded.append(request)
+            return replies.isEmpty ? nil : replies.removeFirst()
+        }
+        switch reply {
+        case .response(let response): return response
+        case .failure(let failure): throw failure
+        case nil: throw TransportFailure.connection("mock transport has no more replies", requestMayHaveBeenSent: false)
+        }
+    }
+}

@@ -1,0 +1,216 @@
+import CartflowTestSupport
+import Foundation
+import MultiCart
+import Testing
+
+@Suite struct EnvelopeTests {
+    let key = "pub123.SECRETsecret"
+
+    func client(_ replies: [MockTransport.Reply], retry: RetryPolicy = RetryPolicy(maxAttempts: 3)) -> (MultiCartClient, MockTransport) {
+        let transport = MockTransport(replies)
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport, retry: retry,
+            sleep: { _ in }, random: { 0.5 }, now: { Date(timeIntervalSince1970: 1_700_000_000) })
+        return (client, transport)
+    }
+
+    @Test func creditsFromTheThreeDocumentedFields() async throws {
+        let (client, transport) = client([
+            MockTransport.json(#"{"code":200,"data":{"available_credits":1000,"used_credits":300,"frozen_credits":200},"status":1}"#)
+        ])
+        let balance = try await client.credits()
+        #expect(balance.spendable == 500)
+        #expect(balance.origin.contains("frozen_credits"))
+        let request = try #require(transport.requests.first)
+        #expect(request.method == "POST")
+        #expect(request.url.absoluteString == "https://api.example/api/v1/users/credits/")
+        #expect(request.headers.contains { $0.name == "x-api-key" && $0.value == key })
+    }
+
+    @Test(arguments: [
+        (#"{"code":200,"data":42,"status":1}"#, 42),
+        (#"{"code":200,"data":{"remaining_credits":7},"status":1}"#, 7),
+        (#"{"code":200,"data":{"balance":9},"status":1}"#, 9),
+    ])
+    func creditsFromTolerantShapes(body: String, expected: Int) async throws {
+        let (client, _) = client([MockTransport.json(body)])
+        #expect(try await client.credits().spendable == expected)
+    }
+
+    @Test func unknownCreditShapeQuotesTheShape() async throws {
+        let (client, _) = client([MockTransport.json(#"{"code":200,"data":{"wallet":{"x":1}},"status":1}"#)])
+        await #expect {
+            try await client.credits()
+        } throws: { error in
+            guard case .contractSurprise(let endpoint, let detail) = error as? MultiCartError else { return false }
+            return endpoint == "/users/credits/" && detail.contains("wallet: an object")
+        }
+    }
+
+    /// C16: a refusal inside HTTP 200 is a credit-gate error, and nothing that lacks a proper status is success.
+    @Test func creditGateInsideHTTP200() async throws {
+        let (client, transport) = client([
+            MockTransport.json(#"{"code":402,"data":"Not enough credits — you need 250 but have 12 remaining.","status":0}"#)
+        ])
+        await #expect(throws: MultiCartError.creditGate(
+            endpoint: "/schedules/run/result/", message: "Not enough credits — you need 250 but have 12 remaining.")) {
+            try await client.triggerRun(collectionID: 101)
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    @Test(arguments: [
+        #"{"code":200,"data":"Scraping Processing Queued!"}"#,
+        #"{"code":200,"data":"ok","status":"1"}"#,
+        #"{"code":200,"data":"ok","status":true}"#,
+        #"{"code":"200","data":"ok","status":1}"#,
+        #"{"code":500,"data":"odd","status":1}"#,
+        "<html><body>Gateway</body></html>",
+        "[1,2,3]",
+        "",
+    ])
+    func malformedEnvelopesAreNeverSuccess(body: String) async throws {
+        let (client, transport) = client([MockTransport.json(body)])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            guard case .contractSurprise(let endpoint, _) = error as? MultiCartError else { return false }
+            return endpoint == "/schedules/run/result/"
+        }
+        #expect(transport.requests.count == 1, "the trigger is never retried")
+    }
+
+    @Test func authFailureIsNotRetriedAndHidesTheKey() async throws {
+        let (client, transport) = client([
+            MockTransport.json(#"{"code":401,"data":"Invalid key pub123.SECRETsecret","status":0}"#),
+            MockTransport.json(#"{"code":200,"data":1,"status":1}"#),
+        ])
+        do {
+            _ = try await client.credits()
+            Issue.record("expected an auth error")
+        } catch let error as MultiCartError {
+            guard case .authentication = error else { Issue.record("wrong error \(error)"); return }
+            #expect(!error.description.contains("SECRET"))
+            #expect(error.description.contains("<redacted>"))
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// C15: the trigger is sent once even when the answer is a 503.
+    @Test func triggerIsNeverRetried() async throws {
+        let (client, transport) = client([
+            MockTransport.json("Service Unavailable", status: 503),
+            MockTransport.json(#"{"code":200,"data":"Scraping Processing Queued!","status":1}"#),
+        ])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            guard let error = error as? MultiCartError, case .httpStatus(_, 503, _, _) = error else { return false }
+            return !error.certainlyNotApplied
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// C19: read-only calls retry on 429 and wait as long as Retry-After says (clamped).
+    @Test func readsRetryHonouringRetryAfter() async throws {
+        let waits = WaitLog()
+        let transport = MockTransport([
+            MockTransport.json("slow down", status: 429, headers: ["retry-after": "2"]),
+            MockTransport.json("busy", status: 503, headers: ["retry-after": "100000"]),
+            MockTransport.json(#"{"code":500,"data":"internal","status":0}"#),
+            MockTransport.json(#"{"code":200,"data":[],"status":1}"#),
+        ])
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport,
+            retry: RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8), maxRetryAfter: .seconds(60)),
+            sleep: { waits.append($0) }, random: { 0.5 })
+        let history = try await client.runHistory(collectionID: 101)
+        #expect(history.isEmpty)
+        #expect(waits.values == [.seconds(2), .seconds(60), .seconds(2)])
+    }
+
+    @Test func retryAfterAsHTTPDate() {
+        let now = Date(timeIntervalSince1970: 1_700_000_000)  // Tue, 14 Nov 2023 22:13:20 GMT
+        #expect(RetryPolicy.parseRetryAfter("Tue, 14 Nov 2023 22:13:25 GMT", now: now) == .seconds(5))
+        #expect(RetryPolicy.parseRetryAfter("soon", now: now) == nil)
+    }
+
+    @Test func historyDecodesRunnersAndToleratesMissingLinks() async throws {
+        let body = """
+            {"code":200,"status":1,"data":[
+              {"id":89,"collection":101,"is_download_generated":false,"download_links":null,"total_exacted_result":0,"total_results":250},
+              {"id":88,"collection":101,"is_download_generated":true,
+               "download_links":{"pages":["https://api.example/api/v1/results/101/88/AU Laptops_88_Results_Page_1.json"],
+                                 "all_pages":"https://api.example/api/v1/results/101/88/AU Laptops_88_Results_All_Pages.zip"},
+               "total_exacted_result":240,"total_results":250,"created_at":"2026-06-20T12:00:00Z"},
+              {"id":87,"is_download_generated":false,"download_links":{"pages":[],"all_pages":null}}
+            ]}
+            """
+        let (client, transport) = client([MockTransport.json(body)])
+        let runners = try await client.runHistory(collectionID: 101, skip: 0, limit: 3)
+        #expect(runners.map(\.id) == [89, 88, 87])
+        #expect(runners[1].pageLinks.count == 1)
+        #expect(runners[1].totalExacted == 240)
+        #expect(runners[0].allPagesLink == nil)
+        let sent = try JSONSerialization.jsonObject(with: try #require(transport.requests.first?.body)) as? [String: Int]
+        #expect(sent == ["collection_id": 101, "skip": 0, "limit": 3])
+    }
+
+    @Test func historyWithAWrongTypeNamesTheField() async throws {
+        let (client, _) = client([MockTransport.json(#"{"code":200,"status":1,"data":[{"id":"88","is_download_generated":true}]}"#)])
+        await #expect {
+            _ = try await client.runHistory(collectionID: 101)
+        } throws: { error in
+            guard case .contractSurprise(_, let detail) = error as? MultiCartError else { return false }
+            return detail.contains("`id`")
+        }
+    }
+
+    /// C21: names with spaces are encoded as one path segment.
+    @Test func downloadLinksAreEncodedSegmentBySegment() throws {
+        let url = try MultiCartClient.encodedURL("https://api.example/api/v1/results/101/88/AU Laptops_88_Results_Page_1.json")
+        #expect(url.absoluteString == "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json")
+        let odd = try MultiCartClient.encodedURL("http://h:8080/r/1/2/A#B?C_Page_1.json")
+        #expect(odd.absoluteString == "http://h:8080/r/1/2/A%23B%3FC_Page_1.json")
+        #expect(throws: MultiCartError.self) { try MultiCartClient.encodedURL("/relative/path.json") }
+    }
+
+    /// C14: the key goes only to the API's origin.
+    @Test func downloadsFromAnotherOriginCarryNoKey() async throws {
+        let (client, transport) = client([
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+        ])
+        _ = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        _ = try await client.download("https://cdn.example/results/1/2/a.json")
+        _ = try await client.download("https://api.example:8443/results/1/2/a.json")
+        let keys = transport.requests.map { $0.headers.contains { $0.name == "x-api-key" } }
+        #expect(keys == [true, false, false])
+    }
+
+    @Test func truncatedDownloadIsRetried() async throws {
+        let (client, transport) = client([
+            .failure(.truncated(expected: 100, received: 40)),
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+        ])
+        let data = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        #expect(data == Data("[]".utf8))
+        #expect(transport.requests.count == 2)
+    }
+
+    @Test func backoffIsCappedWithFullJitter() {
+        let policy = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(10))
+        #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 0.5) == .milliseconds(500))
+        #expect(policy.delay(afterAttempt: 3, retryAfter: nil, random: 1.0) == .seconds(4))
+        #expect(policy.delay(afterAttempt: 9, retryAfter: nil, random: 1.0) == .seconds(10))
+        #expect(policy.delay(afterAttempt: 2, retryAfter: nil, random: 0) == .zero)
+    }
+}
+
+final class WaitLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [Duration] = []
+    func append(_ value: Duration) { lock.withLock { log.append(value) } }
+    var values: [Duration] { lock.withLock { log } }
+}
