@@ -1,1 +1,0 @@
-// The CartflowTestSupport module; see docs/architecture.md.
