@@ -1,0 +1,132 @@
+/// A place in a workflow file: the file as given, a 1-based line and a 1-based column in characters.
+public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+
+    public static func < (a: SourceLocation, b: SourceLocation) -> Bool {
+        (a.file, a.line, a.column) < (b.file, b.line, b.column)
+    }
+
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// One problem found in a workflow file, with a stable code, its place and a plain-words message.
+public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
+    public enum Severity: String, Sendable, Equatable, Comparable {
+        case error
+        case warning
+        case note
+
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+        private var rank: Int {
+            switch self {
+            case .error: return 0
+            case .warning: return 1
+            case .note: return 2
+            }
+        }
+    }
+
+    /// A second place that explains the diagnostic (the first of two duplicate keys, libyaml's context mark).
+    public struct Note: Sendable, Equatable {
+        public var message: String
+        public var location: SourceLocation
+
+        public init(message: String, location: SourceLocation) {
+            self.message = message
+            self.location = location
+        }
+    }
+
+    /// The stable code, `CF102`; see docs/diagnostics.md.
+    public var code: String
+    public var severity: Severity
+    public var message: String
+    public var file: String
+    public var line: Int
+    public var column: Int
+    /// Where in the document model the problem is, `collections.laptops.id`; empty for file-level problems.
+    public var keyPath: String
+    public var notes: [Note]
+    /// False when the source line holds a secret (a literal API key): rendering then omits the line.
+    public var showsSourceLine: Bool
+
+    public init(
+        code: DiagnosticCode, severity: Severity? = nil, message: String, location: SourceLocation, keyPath: String = "",
+        notes: [Note] = [], showsSourceLine: Bool = true
+    ) {
+        self.code = code.rawValue
+        self.severity = severity ?? code.defaultSeverity
+        self.message = message
+        self.file = location.file
+        self.line = location.line
+        self.column = location.column
+        self.keyPath = keyPath
+        self.notes = notes
+        self.showsSourceLine = showsSourceLine
+    }
+
+    public var location: SourceLocation { SourceLocation(file: file, line: line, column: column) }
+
+    /// The one-line form, `path:line:col: error: message [CF102]`.
+    public var description: String { "\(location): \(severity.rawValue): \(message) [\(code)]" }
+
+    /// Compiler-style text: the headline, the source line with a caret under the column, then each note likewise.
+    /// `sourceText` is the file's text (nil when it could not be read); `color` adds ANSI styles.
+    public func render(sourceText: String?, color: Bool = false) -> String {
+        let lines = sourceText.map(Self.splitLines) ?? []
+        var out = Self.headline(location, severity.rawValue, message + " [\(code)]", color: color)
+        if showsSourceLine { out += Self.excerpt(lines, line: line, column: column, color: color) }
+        for note in notes {
+            out += "\n" + Self.headline(note.location, "note", note.message, color: color)
+            if note.location.file == file, showsSourceLine {
+                out += Self.excerpt(lines, line: note.location.line, column: note.location.column, color: color)
+            }
+        }
+        return out
+    }
+
+    private static func headline(_ location: SourceLocation, _ label: String, _ message: String, color: Bool) -> String {
+        guard color else { return "\(location): \(label): \(message)" }
+        let labelStyle = label == "error" ? "1;31" : label == "warning" ? "1;35" : "1;36"
+        return "\u{1B}[1m\(location):\u{1B}[0m \u{1B}[\(labelStyle)m\(label):\u{1B}[0m \u{1B}[1m\(message)\u{1B}[0m"
+    }
+
+    /// `  7 | text` and `    |   ^`, with the caret under the column (tabs kept so the caret lines up).
+    private static func excerpt(_ lines: [Substring], line: Int, column: Int, color: Bool) -> String {
+        guard line >= 1, line <= lines.count else { return "" }
+        let text = lines[line - 1]
+        let number = String(line)
+        let gutter = String(repeating: " ", count: number.count)
+        var padding = ""
+        for scalar in text.unicodeScalars.prefix(max(0, column - 1)) {
+            padding.append(scalar == "\t" ? "\t" : " ")
+        }
+        let caret = color ? "\u{1B}[1;32m^\u{1B}[0m" : "^"
+        return "\n \(number) | \(text)\n \(gutter) | \(padding)\(caret)"
+    }
+
+    /// Lines without their terminators; a CRLF file renders like an LF one.
+    static func splitLines(_ text: String) -> [Substring] {
+        // The same line breaks as libyaml: LF, CRLF (one Character in Swift), CR, NEL, LS, PS.
+        text.split(omittingEmptySubsequences: false) {
+            $0 == "\n" || $0 == "\r\n" || $0 == "\r" || $0 == "\u{85}" || $0 == "\u{2028}" || $0 == "\u{2029}"
+        }
+    }
+}
+
+extension Array where Element == Diagnostic {
+    /// Sorted by file, line, column, then code, so output is deterministic.
+    public func sortedByLocation() -> [Diagnostic] {
+        sorted { ($0.file, $0.line, $0.column, $0.code) < ($1.file, $1.line, $1.column, $1.code) }
+    }
+
+    public var hasErrors: Bool { contains { $0.severity == .error } }
+}

@@ -1,0 +1,289 @@
+import CartflowYAML
+
+/// Walks a node tree by hand for one file, collecting every problem with its place (a `Decodable` would lose it).
+/// Each reader returns `nil` after reporting, so callers keep going and report everything at once.
+final class Decoder {
+    let file: String
+    let environment: [String: String]
+    private(set) var diagnostics: [Diagnostic] = []
+    /// The environment variable that holds the API key; other fields may not read it.
+    var secretVariable: String?
+    /// Lines holding a literal secret: diagnostics there are rendered without the source line.
+    var secretLines: Set<Int> = []
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
+        self.environment = environment
+    }
+
+    var hasErrors: Bool { diagnostics.hasErrors }
+
+    func location(_ mark: SourceMark) -> SourceLocation {
+        SourceLocation(file: file, line: mark.line, column: mark.column)
+    }
+
+    func report(
+        _ code: DiagnosticCode, _ message: String, at mark: SourceMark, path: String,
+        notes: [Diagnostic.Note] = [], severity: Diagnostic.Severity? = nil
+    ) {
+        diagnostics.append(
+            Diagnostic(
+                code: code, severity: severity, message: message, location: location(mark), keyPath: path,
+                notes: notes))
+    }
+
+    /// The diagnostics in file order, with source lines hidden where a secret sits.
+    func finishedDiagnostics() -> [Diagnostic] {
+        diagnostics.map { diagnostic in
+            var diagnostic = diagnostic
+            if secretLines.contains(diagnostic.line) { diagnostic.showsSourceLine = false }
+            return diagnostic
+        }.sortedByLocation()
+    }
+
+    // MARK: Structure
+
+    /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys.
+    struct Fields {
+        let node: Node
+        let path: String
+        var entries: [String: Node.Pair] = [:]
+
+        subscript(_ key: String) -> Node? { entries[key]?.value }
+        func keyNode(_ key: String) -> Node? { entries[key]?.key }
+        func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+    }
+
+    /// Reads a mapping whose keys are fixed by the format.
+    func fields(_ node: Node, path: String, allowed: [String]) -> Fields? {
+        guard let pairs = mappingPairs(node, path: path) else { return nil }
+        var fields = Fields(node: node, path: path)
+        for (key, pair) in uniqueKeys(pairs, path: path) {
+            guard allowed.contains(key) else {
+                let place = path.isEmpty ? "at the top level" : "in '\(path)'"
+                var message = "unknown key '\(key)' \(place)"
+                if let suggestion = closestMatch(to: key, in: allowed) {
+                    message += "; did you mean '\(suggestion)'?"
+                } else {
+                    message += " (known keys: \(allowed.joined(separator: ", ")))"
+                }
+                report(.unknownKey, message, at: pair.key.start, path: fields.path(key))
+                continue
+            }
+            fields.entries[key] = pair
+        }
+        return fields
+    }
+
+    /// Reads a mapping whose keys are names chosen by the user (collections), in file order.
+    func namedEntries(_ node: Node, path: String) -> [(name: String, pair: Node.Pair)]? {
+        guard let pairs = mappingPairs(node, path: path) else { return nil }
+        return uniqueKeys(pairs, path: path)
+    }
+
+    private func mappingPairs(_ node: Node, path: String) -> [Node.Pair]? {
+        guard let pairs = node.mapping else {
+            let what = path.isEmpty ? "the file" : "'\(path)'"
+            report(.wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start, path: path)
+            return nil
+        }
+        return pairs
+    }
+
+    /// Keys as text, first occurrence only; duplicates, merge keys and non-text keys are reported.
+    private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, pair: Node.Pair)] {
+        var seen: [String: Node] = [:]
+        var result: [(name: String, pair: Node.Pair)] = []
+        for pair in pairs {
+            guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
+                report(.wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
+                continue
+            }
+            let key = scalar.text
+            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            if key == "<<", scalar.style == .plain {
+                report(
+                    .mergeKey,
+                    "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
+                    at: pair.key.start, path: keyPath)
+                continue
+            }
+            if let first = seen[key] {
+                report(
+                    .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
+                    at: pair.key.start, path: keyPath,
+                    notes: [Diagnostic.Note(message: "'\(key)' is first set here", location: location(first.start))])
+                continue
+            }
+            seen[key] = pair.key
+            result.append((key, pair))
+        }
+        return result
+    }
+
+    /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
+    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false) -> [Node]? {
+        if let items = node.sequence {
+            if items.isEmpty, !allowEmpty {
+                report(.emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key", at: node.start, path: path)
+                return nil
+            }
+            return items
+        }
+        if allowSingle, let scalar = node.scalar, !scalar.isNull { return [node] }
+        report(.wrongType, "'\(path)' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path)
+        return nil
+    }
+
+    // MARK: Scalars
+
+    /// The scalar's text with `${...}` expanded; `what` names the expected value for messages.
+    func text(_ node: Node, path: String, what: String) -> String? {
+        guard let scalar = node.scalar else {
+            report(.wrongType, "'\(path)' must be \(what), found \(node.kindName)", at: node.start, path: path)
+            return nil
+        }
+        if scalar.isNull {
+            report(.wrongType, "'\(path)' has no value; write \(what), or remove the key", at: node.start, path: path)
+            return nil
+        }
+        return interpolate(scalar, node: node, path: path)
+    }
+
+    func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {
+        let result = Interpolation.expand(scalar.text, environment: environment)
+        var failed = false
+        for reference in result.references where reference.name == secretVariable {
+            report(
+                .literalSecret,
+                "${\(reference.name)} holds the API key and may only be used in 'api.key'",
+                at: mark(in: node, offset: reference.offset), path: path)
+            failed = true
+        }
+        for problem in result.problems {
+            switch problem {
+            case .unset(let name, let offset):
+                guard name != secretVariable else { continue }
+                report(
+                    .unsetVariable,
+                    "environment variable \(name) is not set; set it, or give a default with ${\(name):-value}",
+                    at: mark(in: node, offset: offset), path: path)
+            case .malformed(let message, let offset):
+                report(.badInterpolation, message, at: mark(in: node, offset: offset), path: path)
+            }
+            failed = true
+        }
+        return failed ? nil : result.value
+    }
+
+    /// The position of a character inside a scalar, exact for single-line plain and quoted scalars without escapes;
+    /// otherwise the scalar's start.
+    func mark(in node: Node, offset: Int) -> SourceMark {
+        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else { return node.start }
+        switch scalar.style {
+        case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
+        case .singleQuoted, .doubleQuoted:
+            if scalar.text.contains("\\") || scalar.text.contains("'") { return node.start }
+            return SourceMark(line: node.start.line, column: node.start.column + 1 + offset)
+        case .literal, .folded: return node.start
+        }
+    }
+
+    /// Shows the text that was read, and where it came from if interpolation changed it.
+    func shown(_ value: String, _ node: Node) -> String {
+        if let raw = node.scalar?.text, raw != value { return "'\(value)' (from '\(raw)')" }
+        return "'\(value)'"
+    }
+
+    func string(_ node: Node, path: String, allowEmpty: Bool = false) -> String? {
+        guard let value = text(node, path: path, what: "text") else { return nil }
+        if value.isEmpty, !allowEmpty {
+            report(.wrongType, "'\(path)' is empty; write a value, or remove the key", at: node.start, path: path)
+            return nil
+        }
+        return value
+    }
+
+    func bool(_ node: Node, path: String) -> Bool? {
+        guard let value = text(node, path: path, what: "true or false") else { return nil }
+        switch value {
+        case "true": return true
+        case "false": return false
+        default:
+            report(.invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false", at: node.start, path: path)
+            return nil
+        }
+    }
+
+    func int(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = text(node, path: path, what: "a whole number") else { return nil }
+        let bounds =
+            range.upperBound == Int.max
+            ? "a whole number of at least \(range.lowerBound)"
+            : "a whole number from \(range.lowerBound) to \(range.upperBound)"
+        switch ValueParsers.integer(value) {
+        case .success(let number) where range.contains(number):
+            return number
+        case .success:
+            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node))", at: node.start, path: path)
+        case .failure(let problem):
+            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+        }
+        return nil
+    }
+
+    func duration(_ node: Node, path: String, minimum: Int = 1) -> Seconds? {
+        guard let value = text(node, path: path, what: "a duration such as 90s, 15m or 1h30m") else { return nil }
+        switch ValueParsers.duration(value) {
+        case .success(let seconds) where seconds.value >= minimum:
+            return seconds
+        case .success:
+            report(.invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))", at: node.start, path: path)
+        case .failure(let problem):
+            report(.invalidDuration, "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+        }
+        return nil
+    }
+
+    func clockTime(_ node: Node, path: String) -> ClockTime? {
+        guard let value = text(node, path: path, what: "a time of day such as 08:00") else { return nil }
+        switch ValueParsers.clockTime(value) {
+        case .success(let time): return time
+        case .failure(let problem):
+            report(.invalidTime, "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            return nil
+        }
+    }
+
+    func weekday(_ node: Node, path: String) -> Weekday? {
+        guard let value = text(node, path: path, what: "a day name such as mon") else { return nil }
+        if let day = ValueParsers.weekday(value) { return day }
+        var message = "'\(path)' must be a day name (mon, tue, wed, thu, fri, sat, sun), got \(shown(value, node))"
+        let names = Weekday.allCases.map(\.description) + ValueParsers.fullDayNames
+        if let suggestion = closestMatch(to: value.lowercased(), in: names) { message += "; did you mean '\(suggestion)'?" }
+        report(.invalidDay, message, at: node.start, path: path)
+        return nil
+    }
+
+    func zone(_ node: Node, path: String) -> ScheduleZone? {
+        guard let value = text(node, path: path, what: "a time zone such as Europe/Paris or UTC+10") else { return nil }
+        switch ValueParsers.zone(value) {
+        case .success(let zone): return zone
+        case .failure(let problem):
+            report(.invalidTimeZone, "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            return nil
+        }
+    }
+
+    /// One of an enumeration's raw values, listing them all when the text is not one.
+    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: String, as type: Value.Type) -> Value?
+    where Value.RawValue == String {
+        let allowed = Value.allCases.map(\.rawValue)
+        guard let value = text(node, path: path, what: "one of \(allowed.joined(separator: ", "))") else { return nil }
+        if let result = Value(rawValue: value) { return result }
+        var message = "'\(path)' must be one of \(allowed.joined(separator: ", ")), got \(shown(value, node))"
+        if let suggestion = closestMatch(to: value, in: allowed) { message += "; did you mean '\(suggestion)'?" }
+        report(.invalidChoice, message, at: node.start, path: path)
+        return nil
+    }
+}

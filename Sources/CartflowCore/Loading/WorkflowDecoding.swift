@@ -1,0 +1,576 @@
+import CartflowYAML
+
+/// The words of `credits.on_insufficient`.
+private enum InsufficientChoice: String, CaseIterable {
+    case fail, skip, wait
+}
+
+/// Format version 1: the keys of each section and how each value is typed. docs/workflow-reference.md mirrors this.
+enum WorkflowFormat {
+    static let topKeys = [
+        "cartflow", "name", "description", "api", "collections", "credits", "schedule", "poll", "fetch", "steps",
+    ]
+    static let apiKeys = ["base_url", "key", "allow_download_hosts"]
+    static let collectionKeys = ["id", "items", "title"]
+    static let creditKeys = ["reserve", "max_spend", "on_insufficient", "wait"]
+    static let waitKeys = ["limit", "interval"]
+    static let scheduleKeys = ["every", "at", "days", "day_of_month", "timezone", "catch_up", "overlap"]
+    static let pollKeys = ["interval", "max_interval", "timeout", "attribution_grace"]
+    static let fetchKeys = ["from", "concurrency"]
+    static let stepKeys = [
+        "export", "from", "path", "columns", "include_failed", "provenance", "records_key", "bom", "formula_guard",
+    ]
+    static let pathPlaceholders = ["workflow", "collection", "runner", "date", "time"]
+    static let defaultWaitLimit = Seconds(3_600)
+    static let defaultWaitInterval = Seconds(300)
+    static let maxConcurrency = 32
+    static let maxNameLength = 64
+    static let minimumInterval = 60
+
+    /// Names of workflows and collections: they appear in paths and state, so letters, digits, `_`, `-`, `.`.
+    static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first.isASCIILetter || first.isASCIIDigit,
+            name.unicodeScalars.count <= maxNameLength
+        else { return false }
+        return name.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || "_-.".unicodeScalars.contains($0) }
+    }
+}
+
+extension Decoder {
+    /// Decodes a whole workflow; returns nil when any error was reported.
+    func workflow(_ root: Node, defaultName: String) -> Workflow? {
+        guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }
+
+        // `api` first: it names the secret variable that every other field must not read.
+        let api = top["api"].flatMap { apiConfig($0, path: "api") } ?? defaultAPI()
+
+        var version = 1
+        if let node = top["cartflow"] {
+            if let value = int(node, path: "cartflow", range: 0...Int.max) {
+                if value != 1 {
+                    report(.unsupportedVersion, "'cartflow: \(value)' is not a format version this cartflow reads; write 'cartflow: 1'", at: node.start, path: "cartflow")
+                }
+                version = value
+            }
+        } else {
+            report(.missingKey, "missing required key 'cartflow' (the format version); add 'cartflow: 1' at the top", at: root.start, path: "cartflow")
+        }
+
+        var name = defaultName
+        if let node = top["name"] {
+            if let value = string(node, path: "name") {
+                name = value
+                if !WorkflowFormat.isValidName(value) {
+                    report(.invalidName, "'name' must be 1–\(WorkflowFormat.maxNameLength) letters, digits, '_', '-' or '.', starting with a letter or digit; got '\(value)'", at: node.start, path: "name")
+                }
+            }
+        } else if !WorkflowFormat.isValidName(defaultName) {
+            report(.invalidName, "the file name '\(defaultName)' cannot be the workflow's name (letters, digits, '_', '-', '.' only); add a 'name:' key", at: root.start, path: "name")
+        }
+        let description = top["description"].flatMap { string($0, path: "description", allowEmpty: true) }
+
+        var collections: [CollectionSpec] = []
+        if let node = top["collections"] {
+            collections = collectionSpecs(node, path: "collections")
+        } else {
+            report(.missingKey, "missing required key 'collections' (which MultiCart collections to run)", at: root.start, path: "collections")
+        }
+        let credits = top["credits"].flatMap { creditRules($0, path: "credits") } ?? CreditRules()
+        let schedule = top["schedule"].flatMap { self.schedule($0, path: "schedule") }
+        let poll = top["poll"].flatMap { pollConfig($0, path: "poll") } ?? PollConfig()
+        let fetch = top["fetch"].flatMap { fetchConfig($0, path: "fetch") } ?? FetchConfig()
+        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: collections) } ?? []
+
+        guard !hasErrors else { return nil }
+        return Workflow(
+            formatVersion: version, name: name, description: description, sourcePath: file, api: api,
+            collections: collections, credits: credits, schedule: schedule, poll: poll, fetch: fetch, steps: steps)
+    }
+
+    // MARK: api
+
+    private func defaultAPI() -> APIConfig {
+        secretVariable = "MULTICART_API_KEY"
+        return APIConfig(key: apiKey(variable: "MULTICART_API_KEY", at: SourceMark(line: 1, column: 1)))
+    }
+
+    /// The key from the environment, or nil with a warning: validate and offline plans do not need it.
+    private func apiKey(variable: String, at mark: SourceMark) -> Secret? {
+        if let value = environment[variable], !value.isEmpty { return Secret(value: value, origin: "${\(variable)}") }
+        report(
+            .apiKeyUnset, "environment variable \(variable) (the API key) is not set; 'cartflow run' will need it",
+            at: mark, path: "api.key")
+        return nil
+    }
+
+    private func apiConfig(_ node: Node, path: String) -> APIConfig? {
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else {
+            secretVariable = "MULTICART_API_KEY"
+            return nil
+        }
+        var config = APIConfig()
+        if let keyNode = fields["key"] {
+            let keyPath = fields.path("key")
+            if let scalar = keyNode.scalar, !scalar.isNull, let variable = Self.soleReference(scalar.text) {
+                secretVariable = variable
+                config.keyReference = scalar.text
+                config.key = apiKey(variable: variable, at: keyNode.start)
+            } else {
+                secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+                report(
+                    .literalSecret,
+                    "'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control)",
+                    at: keyNode.start, path: keyPath)
+                secretVariable = "MULTICART_API_KEY"
+            }
+        } else {
+            secretVariable = "MULTICART_API_KEY"
+            config.key = apiKey(variable: "MULTICART_API_KEY", at: fields.node.start)
+        }
+        if let urlNode = fields["base_url"], let url = text(urlNode, path: fields.path("base_url"), what: "an http or https URL") {
+            if let problem = Self.urlProblem(url) {
+                report(.invalidURL, "'\(fields.path("base_url"))' must be an http or https URL such as \(APIConfig.defaultBaseURL), got \(shown(url, urlNode)); \(problem)", at: urlNode.start, path: fields.path("base_url"))
+            } else {
+                config.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+            }
+        }
+        if let hostsNode = fields["allow_download_hosts"] {
+            let hostsPath = fields.path("allow_download_hosts")
+            var hosts: [String] = []
+            for (index, item) in (list(hostsNode, path: hostsPath, of: "host name", allowEmpty: true) ?? []).enumerated() {
+                let itemPath = "\(hostsPath)[\(index)]"
+                guard let host = text(item, path: itemPath, what: "a host name") else { continue }
+                if Self.isHostName(host) {
+                    hosts.append(host.lowercased())
+                } else {
+                    report(.invalidURL, "'\(itemPath)' must be a host name such as files.example.com (no scheme or path), got \(shown(host, item))", at: item.start, path: itemPath)
+                }
+            }
+            config.allowedDownloadHosts = hosts
+        }
+        return config
+    }
+
+    /// The variable name when `text` is exactly `${NAME}` (no default: a default would be a literal key).
+    static func soleReference(_ text: String) -> String? {
+        guard text.hasPrefix("${"), text.hasSuffix("}"), text.count > 3 else { return nil }
+        let name = String(text.dropFirst(2).dropLast())
+        return Interpolation.isVariableName(name) ? name : nil
+    }
+
+    static func urlProblem(_ url: String) -> String? {
+        let rest: Substring
+        if url.hasPrefix("https://") {
+            rest = url.dropFirst(8)
+        } else if url.hasPrefix("http://") {
+            rest = url.dropFirst(7)
+        } else {
+            return "it must start with https:// or http://"
+        }
+        if url.contains(where: { $0.isWhitespace }) { return "it contains a space" }
+        if url.contains("?") || url.contains("#") { return "it must not have a query or fragment" }
+        let authority = rest.prefix { $0 != "/" }
+        if authority.contains("@") { return "credentials do not belong in the URL" }
+        return isHostName(String(authority)) ? nil : "'\(authority)' is not a host name"
+    }
+
+    /// A DNS name or IPv4 address, with an optional `:port`.
+    static func isHostName(_ text: String) -> Bool {
+        var host = Substring(text)
+        if let colon = text.lastIndex(of: ":") {
+            let port = text[text.index(after: colon)...]
+            guard !port.isEmpty, port.count <= 5, port.unicodeScalars.allSatisfy(\.isASCIIDigit) else { return false }
+            host = text[..<colon]
+        }
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        return !host.isEmpty && labels.allSatisfy { label in
+            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                && label.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" }
+        }
+    }
+
+    // MARK: collections
+
+    private func collectionSpecs(_ node: Node, path: String) -> [CollectionSpec] {
+        guard let entries = namedEntries(node, path: path) else { return [] }
+        if entries.isEmpty {
+            report(.emptyCollection, "'collections' is empty; name at least one collection, such as 'laptops: { id: 101 }'", at: node.start, path: path)
+        }
+        var specs: [CollectionSpec] = []
+        var ids: [Int: (name: String, node: Node)] = [:]
+        for (name, pair) in entries {
+            let entryPath = "\(path).\(name)"
+            if !WorkflowFormat.isValidName(name) {
+                report(.invalidName, "collection name '\(name)' must be letters, digits, '_', '-' or '.', starting with a letter or digit", at: pair.key.start, path: entryPath)
+            }
+            guard let fields = fields(pair.value, path: entryPath, allowed: WorkflowFormat.collectionKeys) else { continue }
+            guard let idNode = fields["id"] else {
+                report(.missingKey, "collection '\(name)' needs an 'id' (the MultiCart collection id)", at: pair.key.start, path: "\(entryPath).id")
+                continue
+            }
+            let id = int(idNode, path: fields.path("id"), range: 1...Int(Int32.max))
+            let items = fields["items"].flatMap { int($0, path: fields.path("items"), range: 1...10_000_000) }
+            let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
+            guard let id else { continue }
+            if let first = ids[id] {
+                report(
+                    .duplicateValue, "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
+                    at: idNode.start, path: fields.path("id"),
+                    notes: [Diagnostic.Note(message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))])
+                continue
+            }
+            ids[id] = (name, idNode)
+            specs.append(CollectionSpec(name: name, id: id, items: items, title: title))
+        }
+        return specs
+    }
+
+    // MARK: credits
+
+    private func creditRules(_ node: Node, path: String) -> CreditRules? {
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.creditKeys) else { return nil }
+        var rules = CreditRules()
+        if let node = fields["reserve"], let value = int(node, path: fields.path("reserve"), range: 0...1_000_000_000) {
+            rules.reserve = value
+        }
+        if let node = fields["max_spend"] {
+            rules.maxSpend = int(node, path: fields.path("max_spend"), range: 1...1_000_000_000)
+        }
+        let insufficient = fields["on_insufficient"].flatMap {
+            choice($0, path: fields.path("on_insufficient"), as: InsufficientChoice.self)
+        }
+        var limit = WorkflowFormat.defaultWaitLimit
+        var interval = WorkflowFormat.defaultWaitInterval
+        if let waitNode = fields["wait"] {
+            let waitPath = fields.path("wait")
+            if insufficient != .wait, fields["on_insufficient"] == nil || insufficient != nil {
+                report(.conflict, "'credits.wait' applies only with 'on_insufficient: wait'", at: fields.keyNode("wait")!.start, path: waitPath)
+            }
+            if let wait = self.fields(waitNode, path: waitPath, allowed: WorkflowFormat.waitKeys) {
+                if let node = wait["limit"], let value = duration(node, path: wait.path("limit")) { limit = value }
+                if let node = wait["interval"], let value = duration(node, path: wait.path("interval"), minimum: 10) {
+                    interval = value
+                    if value > limit {
+                        report(.conflict, "'credits.wait.interval' (\(value)) is longer than 'credits.wait.limit' (\(limit))", at: node.start, path: wait.path("interval"))
+                    }
+                }
+            }
+        }
+        switch insufficient {
+        case .fail, nil: rules.onInsufficient = .fail
+        case .skip: rules.onInsufficient = .skip
+        case .wait: rules.onInsufficient = .wait(limit: limit, interval: interval)
+        }
+        return rules
+    }
+
+    // MARK: schedule
+
+    private func schedule(_ node: Node, path: String) -> Schedule? {
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.scheduleKeys) else { return nil }
+        guard let everyNode = fields["every"] else {
+            report(.missingKey, "a schedule needs 'every' (15m, 2h, daily, weekly or monthly)", at: node.start, path: fields.path("every"))
+            return nil
+        }
+        let everyPath = fields.path("every")
+        var cadence: Schedule.Cadence?
+        var cadenceName = ""
+        if let text = text(everyNode, path: everyPath, what: "daily, weekly, monthly or an interval such as 15m") {
+            switch text {
+            case "daily": cadence = .daily
+            case "weekly": cadence = .weekly
+            case "monthly": cadence = .monthly
+            default:
+                if let first = text.unicodeScalars.first, first.isASCIIDigit {
+                    if let seconds = duration(everyNode, path: everyPath, minimum: WorkflowFormat.minimumInterval) {
+                        cadence = .interval(seconds)
+                    }
+                } else {
+                    var message = "'\(everyPath)' must be daily, weekly, monthly or an interval such as 15m or 2h, got \(shown(text, everyNode))"
+                    if text == "hourly" {
+                        message += "; write 1h"
+                    } else if let suggestion = closestMatch(to: text, in: ["daily", "weekly", "monthly"]) {
+                        message += "; did you mean '\(suggestion)'?"
+                    }
+                    report(.invalidChoice, message, at: everyNode.start, path: everyPath)
+                }
+            }
+            cadenceName = text
+        }
+
+        var times: [ClockTime] = []
+        if let atNode = fields["at"] {
+            let atPath = fields.path("at")
+            var seen: [ClockTime: Node] = [:]
+            for (index, item) in (list(atNode, path: atPath, of: "time") ?? []).enumerated() {
+                let itemPath = atNode.sequence == nil ? atPath : "\(atPath)[\(index)]"
+                guard let time = clockTime(item, path: itemPath) else { continue }
+                if let first = seen[time] {
+                    report(.duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    continue
+                }
+                seen[time] = item
+                times.append(time)
+            }
+        }
+        var days: [Weekday] = []
+        if let daysNode = fields["days"] {
+            let daysPath = fields.path("days")
+            var seen: [Weekday: Node] = [:]
+            for (index, item) in (list(daysNode, path: daysPath, of: "day") ?? []).enumerated() {
+                let itemPath = daysNode.sequence == nil ? daysPath : "\(daysPath)[\(index)]"
+                guard let day = weekday(item, path: itemPath) else { continue }
+                if let first = seen[day] {
+                    report(.duplicateValue, "\(day) is listed twice in 'days'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    continue
+                }
+                seen[day] = item
+                days.append(day)
+            }
+        }
+        var monthDays: [Int] = []
+        if let monthNode = fields["day_of_month"] {
+            let monthPath = fields.path("day_of_month")
+            var seen: [Int: Node] = [:]
+            for (index, item) in (list(monthNode, path: monthPath, of: "day of the month") ?? []).enumerated() {
+                let itemPath = monthNode.sequence == nil ? monthPath : "\(monthPath)[\(index)]"
+                guard let day = int(item, path: itemPath, range: 1...31) else { continue }
+                if let first = seen[day] {
+                    report(.duplicateValue, "day \(day) is listed twice in 'day_of_month'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    continue
+                }
+                seen[day] = item
+                monthDays.append(day)
+            }
+        }
+        let zone = fields["timezone"].flatMap { self.zone($0, path: fields.path("timezone")) } ?? .utc
+        let catchUp = fields["catch_up"].flatMap { choice($0, path: fields.path("catch_up"), as: Schedule.CatchUp.self) } ?? .latest
+        let overlap = fields["overlap"].flatMap { choice($0, path: fields.path("overlap"), as: Schedule.Overlap.self) } ?? .skip
+
+        guard let cadence else { return nil }
+        switch cadence {
+        case .interval:
+            if let node = fields["day_of_month"] {
+                report(.conflict, "'day_of_month' applies only to 'every: monthly'", at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
+                _ = node
+            }
+            if catchUp == .all, let node = fields["catch_up"] {
+                report(.conflict, "'catch_up: all' is refused for interval schedules: after downtime it would start one paid run per missed interval; use latest or none", at: node.start, path: fields.path("catch_up"))
+            }
+        case .daily, .weekly, .monthly:
+            if fields["at"] == nil {
+                report(.conflict, "a \(cadenceName) schedule needs 'at' (the time of day, such as at: \"08:00\")", at: everyNode.start, path: fields.path("at"))
+            }
+            if cadence == .weekly, fields["days"] == nil {
+                report(.conflict, "a weekly schedule needs 'days' (such as days: [mon, thu])", at: everyNode.start, path: fields.path("days"))
+            }
+            if cadence == .monthly {
+                if fields["day_of_month"] == nil {
+                    report(.conflict, "a monthly schedule needs 'day_of_month' (such as day_of_month: 1)", at: everyNode.start, path: fields.path("day_of_month"))
+                }
+                if fields["days"] != nil {
+                    report(.conflict, "'days' does not apply to a monthly schedule; use 'day_of_month'", at: fields.keyNode("days")!.start, path: fields.path("days"))
+                }
+            } else if fields["day_of_month"] != nil {
+                report(.conflict, "'day_of_month' applies only to 'every: monthly'", at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
+            }
+        }
+        return Schedule(
+            every: cadence, at: times, days: days, daysOfMonth: monthDays, timezone: zone, catchUp: catchUp,
+            overlap: overlap)
+    }
+
+    // MARK: poll and fetch
+
+    private func pollConfig(_ node: Node, path: String) -> PollConfig? {
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.pollKeys) else { return nil }
+        var config = PollConfig()
+        let interval = fields["interval"].flatMap { duration($0, path: fields.path("interval")) }
+        let maxInterval = fields["max_interval"].flatMap { duration($0, path: fields.path("max_interval")) }
+        let timeout = fields["timeout"].flatMap { duration($0, path: fields.path("timeout")) }
+        if let interval { config.interval = interval }
+        // An interval above the default maximum raises the maximum rather than conflicting with a default.
+        config.maxInterval = maxInterval ?? max(config.maxInterval, config.interval)
+        if let timeout { config.timeout = timeout }
+        if let value = fields["attribution_grace"].flatMap({ duration($0, path: fields.path("attribution_grace")) }) {
+            config.attributionGrace = value
+        }
+        if let maxInterval, maxInterval < config.interval, let node = fields["max_interval"] {
+            report(.conflict, "'poll.max_interval' (\(maxInterval)) is shorter than 'poll.interval' (\(config.interval))", at: node.start, path: fields.path("max_interval"))
+        }
+        if timeout != nil, config.timeout < config.interval, let node = fields["timeout"] {
+            report(.conflict, "'poll.timeout' (\(config.timeout)) is shorter than 'poll.interval' (\(config.interval))", at: node.start, path: fields.path("timeout"))
+        }
+        return config
+    }
+
+    private func fetchConfig(_ node: Node, path: String) -> FetchConfig? {
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.fetchKeys) else { return nil }
+        var config = FetchConfig()
+        if let value = fields["from"].flatMap({ choice($0, path: fields.path("from"), as: FetchConfig.Source.self) }) {
+            config.from = value
+        }
+        if let value = fields["concurrency"].flatMap({ int($0, path: fields.path("concurrency"), range: 1...WorkflowFormat.maxConcurrency) }) {
+            config.concurrency = value
+        }
+        return config
+    }
+
+    // MARK: steps
+
+    private func exportSteps(_ node: Node, path: String, collections: [CollectionSpec]) -> [ExportStep]? {
+        guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
+        var steps: [ExportStep] = []
+        var paths: [String: Node] = [:]
+        for (index, item) in items.enumerated() {
+            let stepPath = "\(path)[\(index)]"
+            guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
+            let format: ExportStep.Format?
+            if let node = fields["export"] {
+                format = choice(node, path: fields.path("export"), as: ExportStep.Format.self)
+            } else {
+                report(.missingKey, "step \(index + 1) needs 'export' (csv, json or ndjson)", at: item.start, path: fields.path("export"))
+                format = nil
+            }
+            var from: [String]?
+            if let fromNode = fields["from"] {
+                from = collectionReferences(fromNode, path: fields.path("from"), collections: collections)
+            }
+            var outputPath: String?
+            if let node = fields["path"] {
+                outputPath = string(node, path: fields.path("path"))
+                if let template = outputPath {
+                    checkTemplate(template, node: node, path: fields.path("path"))
+                    if let first = paths[template] {
+                        report(.duplicateValue, "another step already writes '\(template)'; the second would overwrite the first", at: node.start, path: fields.path("path"), notes: [.init(message: "first written by this step", location: location(first.start))])
+                    }
+                    paths[template] = paths[template] ?? node
+                }
+            } else {
+                report(.missingKey, "step \(index + 1) needs 'path' (where to write, such as out/{workflow}-{date}.csv)", at: item.start, path: fields.path("path"))
+            }
+            let columns = fields["columns"].flatMap { columnSpecs($0, path: fields.path("columns")) }
+            var step = ExportStep(format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns)
+            if let value = fields["include_failed"].flatMap({ bool($0, path: fields.path("include_failed")) }) {
+                step.includeFailed = value
+            }
+            if let node = fields["provenance"] {
+                step.provenance = provenance(node, path: fields.path("provenance"))
+            }
+            if let node = fields["records_key"] { step.recordsKey = string(node, path: fields.path("records_key")) }
+            for key in ["bom", "formula_guard"] {
+                guard let node = fields[key], let value = bool(node, path: fields.path(key)) else { continue }
+                if key == "bom" { step.bom = value } else { step.formulaGuard = value }
+                if let format, format != .csv {
+                    report(.conflict, "'\(key)' applies only to CSV exports; this step exports \(format.rawValue)", at: fields.keyNode(key)!.start, path: fields.path(key))
+                }
+            }
+            steps.append(step)
+        }
+        return steps
+    }
+
+    private func collectionReferences(_ node: Node, path: String, collections: [CollectionSpec]) -> [String]? {
+        guard let items = list(node, path: path, of: "collection name") else { return nil }
+        let names = collections.map(\.name)
+        var result: [String] = []
+        var seen: [String: Node] = [:]
+        for (index, item) in items.enumerated() {
+            let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
+            guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
+            if let first = seen[name] {
+                report(.duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                continue
+            }
+            seen[name] = item
+            guard names.contains(name) else {
+                var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
+                if let suggestion = closestMatch(to: name, in: names) {
+                    message += "; did you mean '\(suggestion)'?"
+                } else if !names.isEmpty {
+                    message += " (collections: \(names.joined(separator: ", ")))"
+                }
+                report(.unknownCollection, message, at: item.start, path: itemPath)
+                continue
+            }
+            result.append(name)
+        }
+        return result
+    }
+
+    /// Checks `{placeholder}`s: only the documented names, every `{` closed.
+    private func checkTemplate(_ template: String, node: Node, path: String) {
+        let scalars = Array(template.unicodeScalars)
+        var index = 0
+        while index < scalars.count {
+            if scalars[index] == "}" {
+                report(.badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: index), path: path)
+                return
+            }
+            guard scalars[index] == "{" else {
+                index += 1
+                continue
+            }
+            guard let close = scalars[index...].firstIndex(of: "}") else {
+                report(.badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: index), path: path)
+                return
+            }
+            let name = String(String.UnicodeScalarView(scalars[(index + 1)..<close]))
+            if !WorkflowFormat.pathPlaceholders.contains(name) {
+                var message = "unknown placeholder '{\(name)}' in '\(path)'"
+                if let suggestion = closestMatch(to: name, in: WorkflowFormat.pathPlaceholders) {
+                    message += "; did you mean '{\(suggestion)}'?"
+                } else {
+                    message += " (placeholders: " + WorkflowFormat.pathPlaceholders.map { "{\($0)}" }.joined(separator: ", ") + ")"
+                }
+                report(.badPathTemplate, message, at: mark(in: node, offset: index), path: path)
+            }
+            index = close + 1
+        }
+    }
+
+    private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
+        guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
+        var columns: [ColumnSpec] = []
+        var seen: [String: Node] = [:]
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(path)[\(index)]"
+            let column: ColumnSpec
+            let place: Node
+            if let pairs = item.mapping {
+                guard pairs.count == 1, let key = pairs[0].key.scalar, !key.isNull else {
+                    report(.wrongType, "'\(itemPath)' must be a column name, or one 'output: source' pair such as 'price: price.amount'", at: item.start, path: itemPath)
+                    continue
+                }
+                guard let source = string(pairs[0].value, path: "\(itemPath).\(key.text)") else { continue }
+                column = ColumnSpec(name: key.text, source: source)
+                place = pairs[0].key
+            } else {
+                guard let name = string(item, path: itemPath) else { continue }
+                column = ColumnSpec(name)
+                place = item
+            }
+            if let first = seen[column.name] {
+                report(.duplicateValue, "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')", at: place.start, path: itemPath, notes: [.init(message: "first defined here", location: location(first.start))])
+                continue
+            }
+            seen[column.name] = place
+            columns.append(column)
+        }
+        return columns
+    }
+
+    private func provenance(_ node: Node, path: String) -> [ExportStep.Provenance] {
+        var result: [ExportStep.Provenance] = []
+        for (index, item) in (list(node, path: path, of: "provenance column") ?? []).enumerated() {
+            let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
+            guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
+            if result.contains(value) {
+                report(.duplicateValue, "'\(value.rawValue)' is listed twice", at: item.start, path: itemPath)
+                continue
+            }
+            result.append(value)
+        }
+        return result
+    }
+}

@@ -1,0 +1,135 @@
+import CartflowYAML
+import Foundation
+
+/// What loading one workflow file produced: the workflow when it is valid, and every diagnostic either way.
+public struct LoadResult: Sendable {
+    /// The workflow; `nil` if and only if a diagnostic is an error.
+    public var workflow: Workflow?
+    /// Errors and warnings, sorted by file, line, column.
+    public var diagnostics: [Diagnostic]
+    /// The file's text as read (for rendering source lines); `nil` when it could not be read or is not UTF-8.
+    public var sourceText: String?
+
+    public init(workflow: Workflow?, diagnostics: [Diagnostic], sourceText: String?) {
+        self.workflow = workflow
+        self.diagnostics = diagnostics
+        self.sourceText = sourceText
+    }
+
+    public var isValid: Bool { workflow != nil }
+}
+
+/// Loads workflow files: bytes → YAML nodes (CartflowYAML) → a validated `Workflow`, with diagnostics.
+public enum WorkflowLoader {
+    /// Reads and loads the file at `path` (as given; it is also the file name shown in diagnostics).
+    public static func load(path: String, environment: [String: String], limits: YAMLLimits = .default) -> LoadResult {
+        let bytes: [UInt8]
+        do {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path)
+            if let size = attributes[.size] as? Int, size > limits.maxBytes {
+                let diagnostic = Diagnostic(
+                    code: .tooLarge, message: "the file is \(size) bytes; the limit is \(limits.maxBytes) bytes",
+                    location: SourceLocation(file: path, line: 1, column: 1))
+                return LoadResult(workflow: nil, diagnostics: [diagnostic], sourceText: nil)
+            }
+            bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        } catch {
+            let reason = (error as NSError).localizedFailureReason ?? "\(error)"
+            let exists = FileManager.default.fileExists(atPath: path)
+            let diagnostic = Diagnostic(
+                code: .unreadable, message: exists ? "cannot read the file: \(reason)" : "no such file",
+                location: SourceLocation(file: path, line: 1, column: 1))
+            return LoadResult(workflow: nil, diagnostics: [diagnostic], sourceText: nil)
+        }
+        return load(bytes: bytes, path: path, environment: environment, limits: limits)
+    }
+
+    /// Loads workflow text; `path` names it in diagnostics and gives the default workflow name.
+    public static func load(text: String, path: String, environment: [String: String], limits: YAMLLimits = .default)
+        -> LoadResult
+    {
+        load(bytes: Array(text.utf8), path: path, environment: environment, limits: limits)
+    }
+
+    /// Loads workflow bytes (UTF-8, optionally with a byte order mark).
+    public static func load(bytes: [UInt8], path: String, environment: [String: String], limits: YAMLLimits = .default)
+        -> LoadResult
+    {
+        let sourceText = String(validating: bytes, as: UTF8.self)
+        let root: Node
+        do {
+            root = try YAMLParser.parse(bytes, limits: limits)
+        } catch {
+            return LoadResult(workflow: nil, diagnostics: [diagnostic(for: error, file: path)], sourceText: sourceText)
+        }
+        let decoder = Decoder(file: path, environment: environment)
+        let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
+        return LoadResult(workflow: workflow, diagnostics: decoder.finishedDiagnostics(), sourceText: sourceText)
+    }
+
+    /// The workflow name used when the file has no `name:`: the file name without its extension.
+    public static func defaultName(for path: String) -> String {
+        let file = path.split(separator: "/").last.map(String.init) ?? path
+        for suffix in [".yaml", ".yml"] where file.hasSuffix(suffix) && file.count > suffix.count {
+            return String(file.dropLast(suffix.count))
+        }
+        return file
+    }
+
+    static func diagnostic(for error: YAMLError, file: String) -> Diagnostic {
+        let code: DiagnosticCode
+        switch error.kind {
+        case .tooLarge: code = .tooLarge
+        case .invalidUTF8: code = .invalidUTF8
+        case .syntax: code = .syntax
+        case .tabIndentation: code = .tabIndentation
+        case .multipleDocuments: code = .multipleDocuments
+        case .empty: code = .empty
+        case .tooDeep: code = .tooDeep
+        case .aliasExpansion: code = .aliasExpansion
+        case .undefinedAlias: code = .undefinedAlias
+        case .tag: code = .tag
+        }
+        let location = SourceLocation(file: file, line: error.mark.line, column: error.mark.column)
+        var notes: [Diagnostic.Note] = []
+        if let context = error.context {
+            notes.append(
+                Diagnostic.Note(
+                    message: context.message,
+                    location: SourceLocation(file: file, line: context.mark.line, column: context.mark.column)))
+        }
+        return Diagnostic(code: code, message: error.message, location: location, notes: notes)
+    }
+
+    /// The workflow files named by `paths`: a file is taken as given; a folder contributes its `*.yaml` and `*.yml`
+    /// files (not recursive), sorted by name. Paths that do not exist, and folders without workflow files, are
+    /// returned as `.unreadable` diagnostics so a linter never passes on nothing.
+    public static func workflowFiles(in paths: [String]) -> (files: [String], problems: [Diagnostic]) {
+        var files: [String] = []
+        var problems: [Diagnostic] = []
+        let manager = FileManager.default
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
+                problems.append(
+                    Diagnostic(code: .unreadable, message: "no such file or folder", location: SourceLocation(file: path, line: 1, column: 1)))
+                continue
+            }
+            guard isDirectory.boolValue else {
+                files.append(path)
+                continue
+            }
+            let entries = (try? manager.contentsOfDirectory(atPath: path)) ?? []
+            let found = entries.filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted()
+            if found.isEmpty {
+                problems.append(
+                    Diagnostic(
+                        code: .unreadable, message: "no workflow files (*.yaml, *.yml) in this folder",
+                        location: SourceLocation(file: path, line: 1, column: 1)))
+            }
+            let base = path.hasSuffix("/") ? String(path.dropLast()) : path
+            files.append(contentsOf: found.map { "\(base)/\($0)" })
+        }
+        return (files, problems)
+    }
+}

@@ -1,1 +1,0 @@
-// The CartflowYAML module; see docs/architecture.md.

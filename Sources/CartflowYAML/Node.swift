@@ -1,0 +1,120 @@
+/// A position in a source file: 1-based line and column, columns counted in characters (Unicode scalars), as libyaml does.
+public struct SourceMark: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var line: Int
+    public var column: Int
+
+    public init(line: Int, column: Int) {
+        self.line = line
+        self.column = column
+    }
+
+    public static func < (a: SourceMark, b: SourceMark) -> Bool { (a.line, a.column) < (b.line, b.column) }
+    public var description: String { "\(line):\(column)" }
+}
+
+/// The span of a node in its source file, from its first character to just after its last.
+public struct SourceRange: Sendable, Hashable, CustomStringConvertible {
+    public var start: SourceMark
+    public var end: SourceMark
+
+    public init(start: SourceMark, end: SourceMark) {
+        self.start = start
+        self.end = end
+    }
+
+    public var description: String { "\(start)-\(end)" }
+}
+
+/// How a scalar was written; decoding uses it to tell `null` from `"null"` and to place positions inside quotes.
+public enum ScalarStyle: Sendable, Hashable {
+    case plain
+    case singleQuoted
+    case doubleQuoted
+    case literal
+    case folded
+}
+
+/// A scalar's text exactly as YAML produced it (after unquoting and folding), with no type guessed.
+public struct Scalar: Sendable, Hashable {
+    public var text: String
+    public var style: ScalarStyle
+
+    public init(_ text: String, style: ScalarStyle = .plain) {
+        self.text = text
+        self.style = style
+    }
+
+    /// Whether this is YAML's null: an empty plain scalar, `~`, or `null` written plain.
+    public var isNull: Bool {
+        style == .plain && (text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL")
+    }
+}
+
+/// One node of a parsed YAML document with its source range. Equality ignores ranges.
+public struct Node: Sendable, CustomStringConvertible {
+    /// One key/value entry of a mapping, kept in file order (duplicates included, so decoding can report them).
+    public struct Pair: Sendable, Equatable {
+        public var key: Node
+        public var value: Node
+
+        public init(key: Node, value: Node) {
+            self.key = key
+            self.value = value
+        }
+    }
+
+    public enum Kind: Sendable, Equatable {
+        case scalar(Scalar)
+        case sequence([Node])
+        case mapping([Pair])
+    }
+
+    public var kind: Kind
+    public var range: SourceRange
+    /// The explicit tag, if one was written (`!!str`); `nil` for untagged nodes.
+    public var tag: String?
+
+    public init(_ kind: Kind, range: SourceRange, tag: String? = nil) {
+        self.kind = kind
+        self.range = range
+        self.tag = tag
+    }
+
+    public var start: SourceMark { range.start }
+
+    public var scalar: Scalar? {
+        if case .scalar(let scalar) = kind { return scalar }
+        return nil
+    }
+
+    public var sequence: [Node]? {
+        if case .sequence(let items) = kind { return items }
+        return nil
+    }
+
+    public var mapping: [Pair]? {
+        if case .mapping(let pairs) = kind { return pairs }
+        return nil
+    }
+
+    /// A phrase for messages: "a mapping", "a list", "a single value", "nothing (null)".
+    public var kindName: String {
+        switch kind {
+        case .scalar(let scalar): return scalar.isNull ? "nothing (null)" : "a single value"
+        case .sequence: return "a list"
+        case .mapping: return "a mapping"
+        }
+    }
+
+    public var description: String {
+        switch kind {
+        case .scalar(let scalar): return scalar.style == .plain ? scalar.text : "\"\(scalar.text)\""
+        case .sequence(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .mapping(let pairs): return "{" + pairs.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+extension Node: Equatable {
+    public static func == (a: Node, b: Node) -> Bool { a.kind == b.kind && a.tag == b.tag }
+}
