@@ -1,1 +1,0 @@
-// The CartflowArchive module; see docs/architecture.md.

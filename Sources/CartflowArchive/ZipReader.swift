@@ -1,0 +1,235 @@
+internal import CArchive
+import Foundation
+
+/// Bounds on what reading one ZIP may cost, so a hostile archive (a zip bomb, a million entries) fails fast.
+public struct ZipLimits: Sendable, Equatable {
+    /// At most this many entries.
+    public var maxEntries: Int
+    /// At most this many uncompressed bytes in one entry.
+    public var maxEntryBytes: Int64
+    /// At most this many uncompressed bytes in all entries together.
+    public var maxTotalBytes: Int64
+
+    public init(maxEntries: Int = 10_000, maxEntryBytes: Int64 = 256 << 20, maxTotalBytes: Int64 = 2 << 30) {
+        self.maxEntries = maxEntries
+        self.maxEntryBytes = maxEntryBytes
+        self.maxTotalBytes = maxTotalBytes
+    }
+
+    /// Generous defaults for result archives: 10,000 entries, 256 MiB per entry, 2 GiB in total.
+    public static let standard = ZipLimits()
+}
+
+/// What the validation pass learns of one entry before any data is handed out.
+public struct ZipEntryHeader: Sendable, Equatable {
+    public var name: String
+    /// The uncompressed size the archive declares, if it declares one.
+    public var declaredSize: Int64?
+}
+
+/// One regular-file entry with its uncompressed bytes.
+public struct ZipEntry: Sendable, Equatable {
+    public var name: String
+    public var data: Data
+
+    public init(name: String, data: Data) {
+        self.name = name
+        self.data = data
+    }
+}
+
+/// Reads ZIP archives safely: a first pass validates every header (names, kinds, counts, declared sizes) and refuses
+/// the whole archive on any problem; only then does a second pass hand out data, still counting real bytes.
+public enum ZipReader {
+    /// Validates every entry header of an in-memory ZIP without decompressing anything.
+    public static func validate(data: Data, limits: ZipLimits = .standard) throws -> [ZipEntryHeader] {
+        try withSource(data) { try headers(of: $0, limits: limits) }
+    }
+
+    /// Validates every entry header of a ZIP file without decompressing anything.
+    public static func validate(path: String, limits: ZipLimits = .standard) throws -> [ZipEntryHeader] {
+        try headers(of: .file(path), limits: limits)
+    }
+
+    /// Validates, then returns every entry of an in-memory ZIP.
+    public static func readAll(data: Data, limits: ZipLimits = .standard) throws -> [ZipEntry] {
+        var entries: [ZipEntry] = []
+        try forEachEntry(data: data, limits: limits) { header, bytes in entries.append(ZipEntry(name: header.name, data: bytes)) }
+        return entries
+    }
+
+    /// Validates, then returns every entry of a ZIP file.
+    public static func readAll(path: String, limits: ZipLimits = .standard) throws -> [ZipEntry] {
+        var entries: [ZipEntry] = []
+        try forEachEntry(path: path, limits: limits) { header, bytes in entries.append(ZipEntry(name: header.name, data: bytes)) }
+        return entries
+    }
+
+    /// Validates, then calls `body` with each entry in archive order; memory is bounded by one entry.
+    public static func forEachEntry(
+        path: String, limits: ZipLimits = .standard, _ body: (ZipEntryHeader, Data) throws -> Void
+    ) throws {
+        _ = try headers(of: .file(path), limits: limits)
+        try entries(of: .file(path), limits: limits, body)
+    }
+
+    /// Validates, then calls `body` with each entry of an in-memory ZIP in archive order.
+    public static func forEachEntry(
+        data: Data, limits: ZipLimits = .standard, _ body: (ZipEntryHeader, Data) throws -> Void
+    ) throws {
+        try withSource(data) { source in
+            _ = try headers(of: source, limits: limits)
+            try entries(of: source, limits: limits, body)
+        }
+    }
+
+    /// Why `name` is unsafe as a relative path inside an extraction folder, or nil when it is safe.
+    public static func problem(withEntryName name: String) -> String? {
+        if name.isEmpty { return "the name is empty" }
+        if name.contains("\0") { return "the name contains a NUL byte" }
+        if name.hasPrefix("/") || name.hasPrefix("\\") { return "the name is an absolute path" }
+        let scalars = Array(name.unicodeScalars.prefix(2))
+        if scalars.count == 2, scalars[1] == ":", scalars[0].properties.isASCIIHexDigit || scalars[0].properties.isAlphabetic {
+            return "the name starts with a drive letter"
+        }
+        let segments = name.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "/" || $0 == "\\" })
+        if segments.contains("..") { return "the name contains a '..' segment" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            return "the name contains a control character"
+        }
+        return nil
+    }
+
+    // MARK: - Passes
+
+    private static func headers(of source: Source, limits: ZipLimits) throws -> [ZipEntryHeader] {
+        let reader = try ArchiveReadHandle(source)
+        var result: [ZipEntryHeader] = []
+        var seen: Set<String> = []
+        var total: Int64 = 0
+        while let entry = try reader.nextHeader() {
+            let header = try validated(entry, reader: reader)
+            if result.count == limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            guard seen.insert(header.name).inserted else { throw ZipError.duplicateEntry(entry: header.name) }
+            if let size = header.declaredSize {
+                if size > limits.maxEntryBytes { throw ZipError.entryTooLarge(entry: header.name, limit: limits.maxEntryBytes) }
+                total += size
+                if total > limits.maxTotalBytes { throw ZipError.totalTooLarge(entry: header.name, limit: limits.maxTotalBytes) }
+            }
+            result.append(header)
+            try reader.skipData()
+        }
+        return result
+    }
+
+    private static func entries(
+        of source: Source, limits: ZipLimits, _ body: (ZipEntryHeader, Data) throws -> Void
+    ) throws {
+        let reader = try ArchiveReadHandle(source)
+        var total: Int64 = 0
+        var count = 0
+        while let entry = try reader.nextHeader() {
+            // Revalidated: the second pass must not trust that the archive reads the same way twice.
+            let header = try validated(entry, reader: reader)
+            count += 1
+            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            let data = try reader.readData(name: header.name, limits: limits, total: &total)
+            try body(header, data)
+        }
+    }
+
+    private static func validated(_ entry: OpaquePointer, reader: ArchiveReadHandle) throws -> ZipEntryHeader {
+        guard let raw = archive_entry_pathname_utf8(entry) ?? archive_entry_pathname(entry) else {
+            throw ZipError.unsafeEntryName(entry: "?", reason: "the name is not readable text")
+        }
+        let name = String(cString: raw)
+        if let problem = problem(withEntryName: name) { throw ZipError.unsafeEntryName(entry: name, reason: problem) }
+        if archive_entry_hardlink(entry) != nil { throw ZipError.notARegularFile(entry: name, kind: "hard link") }
+        if archive_entry_symlink(entry) != nil { throw ZipError.notARegularFile(entry: name, kind: "symbolic link") }
+        let type = archive_entry_filetype(entry)
+        if type != FileType.regular {
+            let kind: String =
+                switch type {
+                case FileType.symlink: "symbolic link"
+                case FileType.directory: "directory"
+                case FileType.characterDevice, FileType.blockDevice: "device"
+                case FileType.fifo: "named pipe"
+                case FileType.socket: "socket"
+                default: "special file"
+                }
+            throw ZipError.notARegularFile(entry: name, kind: kind)
+        }
+        let size: Int64? = archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : nil
+        return ZipEntryHeader(name: name, declaredSize: size)
+    }
+
+    // MARK: - Sources
+
+    fileprivate enum Source {
+        case memory(UnsafeRawBufferPointer)
+        case file(String)
+    }
+
+    /// Keeps the bytes pinned for the whole read; no pointer escapes this scope.
+    private static func withSource<T>(_ data: Data, _ body: (Source) throws -> T) throws -> T {
+        guard !data.isEmpty else { throw ZipError.unreadable("the archive is empty (0 bytes)") }
+        return try data.withUnsafeBytes { try body(.memory($0)) }
+    }
+
+    /// Owns one libarchive read handle set up for ZIP only.
+    private final class ArchiveReadHandle {
+        let handle: OpaquePointer
+        private var entry: OpaquePointer?
+
+        init(_ source: Source) throws {
+            guard let handle = archive_read_new() else { throw ZipError.unreadable("out of memory") }
+            self.handle = handle
+            archive_read_support_format_zip(handle)
+            let status: Int32
+            switch source {
+            case let .memory(buffer): status = archive_read_open_memory(handle, buffer.baseAddress, buffer.count)
+            case let .file(path): status = archive_read_open_filename(handle, path, 64 * 1024)
+            }
+            guard status == ARCHIVE_OK else { throw ZipError.unreadable(message()) }
+        }
+
+        deinit {
+            archive_read_free(handle)
+        }
+
+        func message() -> String {
+            archive_error_string(handle).map { String(cString: $0) } ?? "unknown libarchive error"
+        }
+
+        func nextHeader() throws -> OpaquePointer? {
+            let status = archive_read_next_header(handle, &entry)
+            if status == ARCHIVE_EOF { return nil }
+            guard status >= ARCHIVE_WARN, let entry else { throw ZipError.unreadable(message()) }
+            return entry
+        }
+
+        func skipData() throws {
+            guard archive_read_data_skip(handle) >= ARCHIVE_WARN else { throw ZipError.unreadable(message()) }
+        }
+
+        /// Reads the current entry's data in chunks, counting real bytes against the limits as they arrive.
+        func readData(name: String, limits: ZipLimits, total: inout Int64) throws -> Data {
+            var data = Data()
+            let chunk = 64 * 1024
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 1)
+            defer { buffer.deallocate() }
+            while true {
+                let count = archive_read_data(handle, buffer, chunk)
+                if count == 0 { break }
+                guard count > 0 else { throw ZipError.unreadable("entry '\(ZipError.printable(name))': \(message())") }
+                total += Int64(count)
+                if Int64(data.count + count) > limits.maxEntryBytes {
+                    throw ZipError.entryTooLarge(entry: name, limit: limits.maxEntryBytes)
+                }
+                if total > limits.maxTotalBytes { throw ZipError.totalTooLarge(entry: name, limit: limits.maxTotalBytes) }
+                data.append(buffer.assumingMemoryBound(to: UInt8.self), count: count)
+            }
+            return data
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The MultiCartSandbox module; see docs/architecture.md.
