@@ -1,0 +1,207 @@
+import CartflowCore
+import CartflowRuntime
+import CartflowTestSupport
+import Foundation
+import MultiCart
+import MultiCartSandbox
+import Testing
+
+/// The executor against the real sandbox over loopback, with a test clock so polling takes no wall time.
+final class ExecutorHarness {
+    let directory: URL
+    let server: SandboxServer
+    let key = "test-key.SECRET-\(UUID().uuidString.prefix(8))"
+    let clock = TestClock()
+    let state: StateStore
+    let lines = LineLog()
+
+    init(
+        credits: Int = 10_000, collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
+        completion: RunnerCompletion = .afterHistoryReads(3), faults: SandboxFaults = .none
+    ) throws {
+        directory = try CartflowProcess.temporaryDirectory("executor")
+        var configuration = SandboxConfiguration(apiKey: key, collections: collections)
+        configuration.availableCredits = credits
+        configuration.completion = completion
+        configuration.faults = faults
+        configuration.seed = 7
+        server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        state = try StateStore(path: directory.appendingPathComponent("state.db").path)
+    }
+
+    deinit {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func workflow(
+        collections: [CollectionSpec] = [CollectionSpec(name: "laptops", id: 101, items: 250)],
+        credits: CreditRules = CreditRules(), steps: [ExportStep]? = nil, fetch: FetchConfig = FetchConfig(),
+        poll: PollConfig = PollConfig(interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(600), attributionGrace: Seconds(60))
+    ) -> Workflow {
+        Workflow(
+            name: "wf", sourcePath: "wf.yaml", api: APIConfig(baseURL: server.baseURL!.absoluteString),
+            collections: collections, credits: credits, poll: poll, fetch: fetch,
+            steps: steps ?? [ExportStep(format: .csv, path: "out/{workflow}.csv")])
+    }
+
+    func executor(_ workflow: Workflow, startNew: Bool = false) -> Executor {
+        let client = MultiCartClient(
+            baseURL: server.baseURL!, apiKey: key, retry: RetryPolicy(maxAttempts: 4), sleep: { _ in }, random: { 0 })
+        return Executor(
+            workflow: workflow, client: client, state: state, clock: clock,
+            options: Executor.Options(
+                downloadsDirectory: directory.appendingPathComponent("downloads").path,
+                workingDirectory: directory.path, startNew: startNew),
+            progress: { [lines] in lines.append($0) }, detail: { [lines] in lines.append($0) })
+    }
+
+    var triggers: Int { server.requestLog().filter { $0.endpoint == .trigger }.count }
+}
+
+final class LineLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
+}
+
+@Suite struct ExecutorTests {
+    @Test func runsEndToEndAndExportsEveryScrapedItem() async throws {
+        let h = try ExecutorHarness()
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        let result = try #require(report.collections.first)
+        #expect(result.runnerID != nil)
+        #expect(result.attribution == "exact")
+        #expect(result.items == 250)
+        #expect(result.creditsSpent == 250)
+        #expect(result.files == 3)
+        let export = try #require(report.exports.first)
+        #expect(export.records == (result.exacted ?? -1))
+        #expect(FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("out/wf.csv").path))
+        #expect(!h.lines.all.joined().contains(h.key))
+    }
+
+    @Test func reserveBlocksBeforeAnyTrigger() async throws {
+        let h = try ExecutorHarness(credits: 300)
+        let report = try await h.executor(h.workflow(credits: CreditRules(reserve: 100))).run()
+        #expect(report.outcome == .blocked)
+        #expect(report.messages.first == "blocked by credits: needs 250 + reserve 100, has 300")
+        #expect(h.triggers == 0)
+        #expect(h.server.snapshot().spendableCredits == 300)
+    }
+
+    @Test func maxSpendBlocks() async throws {
+        let h = try ExecutorHarness()
+        let report = try await h.executor(h.workflow(credits: CreditRules(maxSpend: 100))).run()
+        #expect(report.outcome == .blocked)
+        #expect(report.messages.first?.contains("credits.max_spend is 100") == true)
+        #expect(h.triggers == 0)
+    }
+
+    @Test func skipIsRecordedAndSpendsNothing() async throws {
+        let h = try ExecutorHarness(credits: 10)
+        let report = try await h.executor(h.workflow(credits: CreditRules(onInsufficient: .skip))).run()
+        #expect(report.outcome == .skipped)
+        #expect(h.triggers == 0)
+    }
+
+    @Test func waitPollsTheBalanceUpToItsLimit() async throws {
+        let h = try ExecutorHarness(credits: 10)
+        let rules = CreditRules(onInsufficient: .wait(limit: Seconds(600), interval: Seconds(120)))
+        let report = try await h.executor(h.workflow(credits: rules)).run()
+        #expect(report.outcome == .blocked)
+        #expect(h.clock.recordedSleeps.filter { $0 == .seconds(120) }.count == 5)
+        #expect(h.triggers == 0)
+    }
+
+    /// The workflow's own check passes on a stale `items:` hint (the count endpoint is down), but the
+    /// server's credit gate refuses: blocked, nothing queued, nothing deducted.
+    @Test func creditGateRefusalIsBlockedAndNothingIsDeducted() async throws {
+        var faults = SandboxFaults()
+        faults.envelopeError = FaultRule(probability: 1, endpoints: [.asinList])
+        let h = try ExecutorHarness(credits: 100, faults: faults)
+        let workflow = h.workflow(collections: [CollectionSpec(name: "laptops", id: 101, items: 50)])
+        let report = try await h.executor(workflow).run()
+        #expect(report.outcome == .blocked)
+        #expect(report.messages.contains { $0.contains("credit gate") && $0.contains("you need 250 but have 100") })
+        #expect(h.triggers == 1)
+        #expect(h.server.snapshot().spendableCredits == 100)
+        #expect(h.server.snapshot().runners[101]?.count == h.server.configuration.existingRunners)
+    }
+
+    /// C17: someone else's runner starts right after ours; we adopt the earliest and say it was ambiguous.
+    @Test func rivalRunnerIsRecordedAsAmbiguous() async throws {
+        var faults = SandboxFaults()
+        faults.rivalRunner = .always
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow()).run()
+        let result = try #require(report.collections.first)
+        #expect(result.attribution == "ambiguous")
+        let ours = try #require(h.server.snapshot().runners[101]?.first { !$0.bySomeoneElse && $0.id == result.runnerID })
+        #expect(ours.id == result.runnerID)
+        #expect(h.triggers == 1)
+    }
+
+    /// C18: a runner that never finishes stops at the timeout with the runner kept; the next run resumes
+    /// polling without a new trigger.
+    @Test func pollTimeoutKeepsTheRunnerAndResumesWithoutATrigger() async throws {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.outcome == .timedOut)
+        let runner = try #require(first.collections.first?.runnerID)
+        #expect(h.triggers == 1)
+        // Polling backed off: 10s, 15s, 22.5s, … capped at 60s.
+        #expect(h.clock.recordedSleeps.contains(.seconds(60)))
+        #expect(h.clock.recordedSleeps.filter { $0 > .seconds(60) }.isEmpty)
+
+        h.server.finishRunner(runner)
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(second.collections.first?.runnerID == runner)
+        #expect(h.triggers == 1)
+        #expect(second.collections.first?.creditsSpent == 0 || second.collections.first?.creditsSpent == 250)
+    }
+
+    @Test func newStartsAFreshRunOnPurpose() async throws {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        let h = try ExecutorHarness(faults: faults)
+        _ = try await h.executor(h.workflow()).run()
+        let fresh = try await h.executor(h.workflow(), startNew: true).run()
+        #expect(fresh.outcome == .succeeded)
+        #expect(!fresh.resumed)
+        #expect(h.triggers == 2)
+        #expect(try h.state.runs(workflow: "wf").map(\.status) == ["succeeded", "abandoned"])
+    }
+
+    @Test func zipFetchWritesThePages() async throws {
+        let h = try ExecutorHarness()
+        let report = try await h.executor(h.workflow(fetch: FetchConfig(from: .zip, concurrency: 2))).run()
+        #expect(report.outcome == .succeeded)
+        #expect(report.collections.first?.files == 3)
+    }
+
+    @Test func leaseRefusesASecondHolder() async throws {
+        let h = try ExecutorHarness()
+        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        await #expect(throws: RunError.self) { _ = try await h.executor(h.workflow()).run() }
+        #expect(h.triggers == 0)
+    }
+
+    @Test func transientReadErrorsAreRetried() async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(first: 2, endpoints: [.history, .credits])
+        faults.rateLimit = FaultRule(first: 1, endpoints: [.asinList])
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+    }
+}

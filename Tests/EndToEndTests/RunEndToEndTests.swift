@@ -1,0 +1,202 @@
+import CartflowTestSupport
+import Foundation
+import MultiCartSandbox
+import Testing
+
+/// The repository root, found from this file's path.
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// A standalone sandbox in the test process, and a scratch folder holding a copy of a workflow file.
+final class EndToEnd {
+    let directory: URL
+    let server: SandboxServer
+    let key: String
+    let logPath: String
+
+    init(credits: Int = 100_000, key: String = "pub-e2e.S3cr3t/Key+With=Odd&Chars", faults: SandboxFaults = .none) throws {
+        directory = try CartflowProcess.temporaryDirectory("e2e")
+        logPath = directory.appendingPathComponent("sandbox.log").path
+        self.key = key
+        var configuration = SandboxConfiguration(
+            apiKey: key,
+            collections: [
+                SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+                SandboxCollection(id: 102, name: "AU Phones", items: 120),
+            ])
+        configuration.availableCredits = credits
+        configuration.completion = .afterHistoryReads(2)
+        configuration.logPath = logPath
+        configuration.faults = faults
+        configuration.seed = 42
+        server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        try FileManager.default.createDirectory(
+            at: directory.appendingPathComponent("workflows"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+            at: repositoryRoot.appendingPathComponent("workflows/demo.yaml"),
+            to: directory.appendingPathComponent("workflows/demo.yaml"))
+    }
+
+    deinit {
+        server.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func run(_ arguments: [String], key: String? = nil, baseURL: String? = nil) throws -> CartflowProcess.Result {
+        try CartflowProcess.run(
+            arguments, in: directory,
+            environment: [
+                "MULTICART_API_KEY": key ?? self.key,
+                "MULTICART_BASE_URL": baseURL ?? server.baseURL!.absoluteString,
+            ])
+    }
+
+    var triggers: Int { server.requestLog().filter { $0.endpoint == .trigger }.count }
+
+    func file(_ relative: String) -> String? {
+        try? String(contentsOf: directory.appendingPathComponent(relative), encoding: .utf8)
+    }
+
+    func files(under relative: String) -> [String] {
+        let root = directory.appendingPathComponent(relative)
+        guard let enumerator = FileManager.default.enumerator(atPath: root.path) else { return [] }
+        return enumerator.compactMap { $0 as? String }.map { root.appendingPathComponent($0).path }
+    }
+}
+
+@Suite(.serialized) struct RunEndToEndTests {
+    @Test func normalRunExportsOneRecordPerScrapedItem() throws {
+        let e = try EndToEnd()
+        let result = try e.run(["run", "workflows/demo.yaml"])
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(e.triggers == 2)
+        let csvPath = try #require(e.files(under: "out/demo").first { $0.hasSuffix(".csv") })
+        let rows = try CSVReader.parse(try String(contentsOfFile: csvPath, encoding: .utf8))
+        let header = try #require(rows.first)
+        #expect(header.prefix(3) == ["collection", "runner", "asin"])
+        // The sandbox's own truth: how many items of each of our runners succeeded.
+        let runners = e.server.snapshot().runners.values.flatMap { $0 }.filter { r in
+            e.server.requestLog().contains { $0.endpoint == .history } && !r.bySomeoneElse && r.isDownloadGenerated
+        }
+        let ours = runners.filter { runner in result.stdout.contains(" \(runner.id) ") || result.stdout.contains(" \(runner.id)?") }
+        #expect(ours.count == 2)
+        var expected = 0
+        var page = 1
+        for runner in ours {
+            page = 1
+            while let data = e.server.expectedFile(collection: runner.collection, runner: runner.id, page: page) {
+                let records = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+                expected += records.filter { ($0["status"] as? String) != "failed" }.count
+                page += 1
+            }
+        }
+        #expect(expected > 0)
+        #expect(rows.count - 1 == expected)
+        #expect(result.stdout.contains("credits spent: 370"))
+        let ndjson = try #require(e.files(under: "out/demo").first { $0.hasSuffix(".ndjson") })
+        let lines = try String(contentsOfFile: ndjson, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count > 0 && lines.count < 120)
+    }
+
+    @Test func creditGateRefusalExitsFourAndChangesNothing() throws {
+        let e = try EndToEnd(credits: 50)
+        let before = e.server.snapshot()
+        let result = try e.run(["run", "workflows/demo.yaml"])
+        #expect(result.exitCode == 4, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("blocked by credits"))
+        #expect(e.triggers == 0)
+        #expect(e.server.snapshot() == before)
+        #expect(e.files(under: "out").isEmpty)
+    }
+
+    @Test func wrongKeyIsAClearAuthError() throws {
+        let e = try EndToEnd()
+        let result = try e.run(["run", "workflows/demo.yaml"], key: "wrong.key")
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("API key was refused"))
+        #expect(e.triggers == 0)
+    }
+
+    @Test func unreachableAPIIsAClearError() throws {
+        let e = try EndToEnd()
+        // A loopback port that nothing listens on: start a sandbox and stop it.
+        let closed = SandboxServer(configuration: SandboxConfiguration(apiKey: "x", collections: []))
+        let url = try closed.start(port: 0)
+        closed.stop()
+        let result = try e.run(["run", "workflows/demo.yaml"], baseURL: url.absoluteString)
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("could not reach"))
+        #expect(e.triggers == 0)
+    }
+
+    /// C28: the key shows nowhere — stdout, stderr, exports, downloads, the sandbox log, the state database.
+    @Test func theKeyNeverShows() throws {
+        let e = try EndToEnd()
+        let result = try e.run(["run", "workflows/demo.yaml", "--verbose"])
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let encoded = e.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        var haystacks = [result.stdout, result.stderr]
+        for path in e.files(under: "") {
+            if let data = FileManager.default.contents(atPath: path) {
+                haystacks.append(String(decoding: data, as: UTF8.self))
+            }
+        }
+        #expect(haystacks.count > 5)
+        for text in haystacks {
+            #expect(!text.contains(e.key))
+            #expect(!text.contains(encoded))
+            #expect(!text.contains("S3cr3t"))
+        }
+    }
+
+    @Test func embeddedSandboxRunsTheDemo() throws {
+        let e = try EndToEnd()
+        let result = try CartflowProcess.run(["run", "workflows/demo.yaml", "--sandbox"], in: e.directory)
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(result.stdout.contains("demo: run #1 succeeded"))
+        #expect(e.files(under: "out/demo").count == 2)
+    }
+
+    @Test func rerunAfterSuccessTriggersANewRun() throws {
+        let e = try EndToEnd()
+        #expect(try e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
+        #expect(try e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
+        #expect(e.triggers == 4)
+    }
+}
+
+@Suite struct CLIEndToEndTests {
+    @Test func versionHelpAndUsageErrors() throws {
+        let directory = try CartflowProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let version = try CartflowProcess.run(["--version"], in: directory)
+        #expect(version.exitCode == 0 && version.stdout.hasPrefix("cartflow "))
+        let help = try CartflowProcess.run(["run", "--help"], in: directory)
+        #expect(help.exitCode == 0 && help.stdout.contains("USAGE: cartflow run FILE"))
+        let unknown = try CartflowProcess.run(["rnu"], in: directory)
+        #expect(unknown.exitCode == 2 && unknown.stderr.contains("did you mean 'run'"))
+        let badFlag = try CartflowProcess.run(["run", "x.yaml", "--sandbx"], in: directory)
+        #expect(badFlag.exitCode == 2 && badFlag.stderr.contains("did you mean '--sandbox'"))
+    }
+
+    @Test func invalidWorkflowExitsThree() throws {
+        let directory = try CartflowProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "cartflow: 1\ncollections:\n  a: { id: 010 }\n".write(
+            to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
+        let result = try CartflowProcess.run(["run", "bad.yaml", "--sandbox"], in: directory)
+        #expect(result.exitCode == 3)
+        #expect(result.stderr.contains("bad.yaml:3:"))
+    }
+
+    @Test func missingKeyIsClear() throws {
+        let directory = try CartflowProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: repositoryRoot.appendingPathComponent("workflows/demo.yaml"), to: directory.appendingPathComponent("demo.yaml"))
+        let result = try CartflowProcess.run(["run", "demo.yaml"], in: directory)
+        #expect(result.exitCode == 1)
+        #expect(result.stderr.contains("MULTICART_API_KEY"))
+    }
+}
