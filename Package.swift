@@ -39,7 +39,8 @@ let package = Package(
         .testTarget(name: "MultiCartSandboxTests", dependencies: ["MultiCartSandbox", "CartflowArchive", "CartflowTestSupport"]),
         .testTarget(
             name: "CartflowRuntimeTests",
-            dependencies: ["CartflowRuntime", "MultiCartSandbox", "CartflowTestSupport"]
+            dependencies: ["CartflowRuntime", "MultiCartSandbox", "CartflowTestSupport"],
+            exclude: ["Golden"]
         ),
         .testTarget(
             name: "EndToEndTests",

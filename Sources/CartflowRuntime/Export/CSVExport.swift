@@ -1,0 +1,352 @@
+import CartflowCore
+import Foundation
+
+/// A CSV export: records flattened into columns (nested objects as dotted names), RFC 4180 quoting,
+/// CRLF line endings, an optional BOM and the formula-injection guard. See docs/exports.md.
+struct CSVExport {
+    let step: ExportStep
+    var warnings: WarningLog
+
+    /// Every column name met so far, in first-seen order, including ones a fixed `columns:` leaves out.
+    private var names: [String] = []
+    private var indexByName: [String: Int] = [:]
+    /// Caches the column of each key path, so a record costs one dictionary lookup per key.
+    private let root = PathNode(name: nil)
+    /// This record's value per column; valid where `stamps[column] == generation`.
+    private var slots: [JSONValue] = []
+    private var stamps: [Int] = []
+    private var everFilled: [Bool] = []
+    private var generation = 0
+    private let provenanceNames: [String]
+    /// Whether collisions are being reported (only while writing, so pass 1 does not report twice).
+    private var reporting = false
+
+    init(step: ExportStep, warnings: WarningLog) {
+        self.step = step
+        self.warnings = warnings
+        self.provenanceNames = step.provenance.map(\.rawValue)
+        // Provenance columns come first and own their names.
+        for name in provenanceNames { _ = column(named: name) }
+    }
+
+    mutating func run(_ inputs: [ExportInput], writer: AtomicFileWriter) throws -> ExportSummary {
+        // Which columns are written, in order, and their header text.
+        var output: [Int]
+        var header: [String]
+        if let columns = step.columns {
+            output = Array(0..<provenanceNames.count) + columns.map { column(named: $0.source) }
+            header = provenanceNames + columns.map(\.name)
+        } else {
+            // Pass 1: learn the union of the columns of every record that will be written.
+            for input in inputs {
+                let provenance = provenanceValues(step, input)
+                for url in input.pages {
+                    let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                    for (index, record) in page.records.enumerated()
+                    where step.includeFailed || !isFailedRecord(record) {
+                        fill(record, provenance: provenance, page: page, index: index)
+                    }
+                }
+            }
+            output = Array(names.indices)
+            header = names
+        }
+        let columnCount = names.count
+
+        // Pass 2 (the only pass with fixed columns): write.
+        reporting = true
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 18)
+        if step.bom { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
+        if !header.isEmpty {
+            for (position, name) in header.enumerated() {
+                if position > 0 { buffer.append(UInt8(ascii: ",")) }
+                Self.appendText(name, guardFormulas: step.formulaGuard, to: &buffer)
+            }
+            buffer.append(contentsOf: [0x0D, 0x0A])
+        }
+        var written = 0
+        var skipped = 0
+        var repaired = 0
+        for input in inputs {
+            let provenance = provenanceValues(step, input)
+            for url in input.pages {
+                let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                for other in page.otherRepairs {
+                    warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
+                }
+                for (index, record) in page.records.enumerated() {
+                    if !step.includeFailed && isFailedRecord(record) {
+                        skipped += 1
+                        continue
+                    }
+                    repaired += noteRepairs(of: index, in: page, into: &warnings)
+                    fill(record, provenance: provenance, page: page, index: index)
+                    if step.columns == nil && names.count != columnCount {
+                        throw ExportError.pagesChanged(path: page.path)
+                    }
+                    writeRow(output, to: &buffer)
+                    written += 1
+                    if buffer.count >= 1 << 18 {
+                        try writer.write(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+        }
+        try writer.write(buffer)
+        for (position, column) in (step.columns ?? []).enumerated()
+        where !everFilled[output[provenanceNames.count + position]] {
+            var message = "column '\(column.name)' (source '\(column.source)') matched no field in any record"
+            let known = names.indices.filter { everFilled[$0] }.map { names[$0] }
+            if let suggestion = closestMatch(to: column.source, in: known) { message += "; did you mean '\(suggestion)'?" }
+            warnings.add(message)
+        }
+        return ExportSummary(
+            path: "", format: .csv, recordsWritten: written, failedSkipped: skipped, columns: header, bytes: 0,
+            repairedStrings: repaired, warnings: warnings.messages)
+    }
+
+    // MARK: Columns
+
+    /// The column named `name`, created at the end if new.
+    private mutating func column(named name: String) -> Int {
+        if let index = indexByName[name] { return index }
+        let index = names.count
+        names.append(name)
+        indexByName[name] = index
+        slots.append(.null)
+        stamps.append(0)
+        everFilled.append(false)
+        return index
+    }
+
+    /// Sets this record's slots: provenance, then every leaf of the record.
+    private mutating func fill(_ record: JSONObject, provenance: [JSONValue], page: ExportPage, index: Int) {
+        generation += 1
+        for (column, value) in provenance.enumerated() {
+            stamps[column] = generation
+            slots[column] = value
+        }
+        if !placeFast(record, under: root) {
+            placeWithCollisions(record, provenance: provenance, page: page, index: index)
+        }
+    }
+
+    /// Places leaves by their cached path; returns false at the first column already filled in this
+    /// record (a duplicate key, a literal dotted key meeting a nested one, or a provenance name).
+    private mutating func placeFast(_ object: JSONObject, under node: PathNode) -> Bool {
+        for member in object.members {
+            let child = node.child(member.key)
+            if case .object(let nested) = member.value, !nested.isEmpty {
+                if !placeFast(nested, under: child) { return false }
+                continue
+            }
+            var index = child.column
+            if index < 0 {
+                index = column(named: child.name)
+                child.column = index
+            }
+            if stamps[index] == generation { return false }
+            stamps[index] = generation
+            slots[index] = member.value
+            everFilled[index] = true
+        }
+        return true
+    }
+
+    /// The careful path for a record whose fields collide by name. Nothing is overwritten: provenance
+    /// columns keep their names, then fields whose path has no dotted key, then the others, each in
+    /// record order; a field whose name is taken goes to `name#2` (or #3, …), skipping names the record
+    /// itself uses.
+    private mutating func placeWithCollisions(
+        _ record: JSONObject, provenance: [JSONValue], page: ExportPage, index: Int
+    ) {
+        generation += 1
+        for (column, value) in provenance.enumerated() {
+            stamps[column] = generation
+            slots[column] = value
+        }
+        var fields: [Field] = []
+        collect(record, prefix: nil, natural: true, into: &fields)
+        let provenanceSet = Set(provenanceNames)
+        let originals = Set(fields.map(\.name)).union(provenanceSet)
+        var taken = provenanceSet
+        var assigned: [(name: String, value: JSONValue)] = []
+        var pending: [Int] = []
+        for natural in [true, false] {
+            for (position, field) in fields.enumerated() where field.natural == natural {
+                if taken.insert(field.name).inserted {
+                    assigned.append((field.name, field.value))
+                } else {
+                    pending.append(position)
+                }
+            }
+        }
+        for position in pending.sorted() {
+            let field = fields[position]
+            var suffix = 2
+            while originals.contains("\(field.name)#\(suffix)") || taken.contains("\(field.name)#\(suffix)") {
+                suffix += 1
+            }
+            let name = "\(field.name)#\(suffix)"
+            taken.insert(name)
+            assigned.append((name, field.value))
+            if reporting {
+                let why =
+                    if provenanceSet.contains(field.name) {
+                        "is also the name of a provenance column"
+                    } else if !field.natural {
+                        "contains a dot and collides with a nested field of the same name"
+                    } else {
+                        "occurs more than once in the record"
+                    }
+                warnings.add(
+                    "\(page.path): record \(index + 1): field '\(field.name)' \(why); the other value is written in column '\(name)'",
+                    key: "collision:\(field.name):\(why)")
+            }
+        }
+        for (name, value) in assigned {
+            let column = column(named: name)
+            stamps[column] = generation
+            slots[column] = value
+            everFilled[column] = true
+        }
+    }
+
+    private struct Field {
+        var name: String
+        /// True when no key on the path contains a dot: such a field keeps its name in a collision.
+        var natural: Bool
+        var value: JSONValue
+    }
+
+    private func collect(_ object: JSONObject, prefix: String?, natural: Bool, into fields: inout [Field]) {
+        for member in object.members {
+            let name = prefix.map { "\($0).\(member.key)" } ?? member.key
+            let isNatural = natural && !member.key.contains(".")
+            if case .object(let nested) = member.value, !nested.isEmpty {
+                collect(nested, prefix: name, natural: isNatural, into: &fields)
+            } else {
+                fields.append(Field(name: name, natural: isNatural, value: member.value))
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    private func writeRow(_ output: [Int], to buffer: inout [UInt8]) {
+        let start = buffer.count
+        for (position, column) in output.enumerated() {
+            if position > 0 { buffer.append(UInt8(ascii: ",")) }
+            if stamps[column] == generation { Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer) }
+        }
+        // A one-column row with an empty cell would be a blank line, which readers skip.
+        if output.count == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
+        buffer.append(contentsOf: [0x0D, 0x0A])
+    }
+
+    /// Appends one cell: null → empty, booleans → true/false, numbers → their source text, strings →
+    /// quoted as needed (and guarded), arrays and empty objects → their compact JSON text.
+    static func appendCell(_ value: JSONValue, guardFormulas: Bool, to buffer: inout [UInt8]) {
+        switch value {
+        case .null:
+            break
+        case .bool(let flag):
+            buffer.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
+        case .number(let text):
+            var text = text
+            text.withUTF8 { buffer.append(contentsOf: $0) }
+        case .string(let text):
+            appendText(text, guardFormulas: guardFormulas, to: &buffer)
+        case .array, .object:
+            var json: [UInt8] = []
+            JSONSerializer.append(value, to: &json)
+            json.withUnsafeBufferPointer { appendField($0, guardFormulas: false, to: &buffer) }
+        }
+    }
+
+    static func appendText(_ text: String, guardFormulas: Bool, to buffer: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { appendField($0, guardFormulas: guardFormulas, to: &buffer) }
+    }
+
+    /// RFC 4180: a field is quoted when it holds a comma, a quote, CR or LF, or starts or ends with a space
+    /// or tab (which some readers trim); quotes inside are doubled. With the guard, a text starting with
+    /// `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, unless the whole text is a plain number like `-5`.
+    static func appendField(_ bytes: UnsafeBufferPointer<UInt8>, guardFormulas: Bool, to buffer: inout [UInt8]) {
+        let count = bytes.count
+        guard count > 0 else { return }
+        let first = bytes[0]
+        let last = bytes[count - 1]
+        let prefix =
+            guardFormulas
+            && (first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
+                || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D)
+            && !isPlainNumber(bytes)
+        var quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
+        if !quote {
+            for byte in bytes where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D {
+                quote = true
+                break
+            }
+        }
+        if !quote && !prefix {
+            buffer.append(contentsOf: bytes)
+            return
+        }
+        if quote { buffer.append(UInt8(ascii: "\"")) }
+        if prefix { buffer.append(UInt8(ascii: "'")) }
+        var runStart = 0
+        for index in 0..<count where bytes[index] == UInt8(ascii: "\"") {
+            buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...index]))
+            buffer.append(UInt8(ascii: "\""))
+            runStart = index + 1
+        }
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
+        if quote { buffer.append(UInt8(ascii: "\"")) }
+    }
+
+    /// `[+-]?digits[.digits][(e|E)[+-]?digits]`: a spreadsheet reads it as a number, never a formula.
+    static func isPlainNumber(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        let count = bytes.count
+        func digits() -> Bool {
+            let start = index
+            while index < count && bytes[index] &- UInt8(ascii: "0") < 10 { index += 1 }
+            return index > start
+        }
+        if index < count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+        guard digits() else { return false }
+        if index < count && bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            guard digits() else { return false }
+        }
+        if index < count && (bytes[index] | 0x20) == UInt8(ascii: "e") {
+            index += 1
+            if index < count && (bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-")) { index += 1 }
+            guard digits() else { return false }
+        }
+        return index == count
+    }
+}
+
+/// A node of the key-path tree: caches the column of a path so flattening a record does not build
+/// dotted names.
+private final class PathNode {
+    /// The dotted name; `nil` for the root.
+    let path: String?
+    var column = -1
+    private var children: [String: PathNode] = [:]
+
+    init(name: String?) { self.path = name }
+
+    var name: String { path ?? "" }
+
+    func child(_ key: String) -> PathNode {
+        if let node = children[key] { return node }
+        let node = PathNode(name: path.map { "\($0).\(key)" } ?? key)
+        children[key] = node
+        return node
+    }
+}

@@ -1,0 +1,254 @@
+import CartflowCore
+import Foundation
+
+/// The downloaded pages of one collection's runner, the unit an export step reads.
+public struct ExportInput: Sendable, Equatable {
+    /// The collection's local name (the workflow's `collections:` key), matched against the step's `from:`.
+    public var collection: String
+    /// The MultiCart collection id.
+    public var collectionID: Int
+    /// The runner whose results these pages are.
+    public var runnerID: Int
+    /// When the runner scraped (as reported by the API), for the `scraped_at` provenance column.
+    public var scrapedAt: String?
+    /// The local page files, in page order.
+    public var pages: [URL]
+
+    public init(collection: String, collectionID: Int, runnerID: Int, scrapedAt: String? = nil, pages: [URL]) {
+        self.collection = collection
+        self.collectionID = collectionID
+        self.runnerID = runnerID
+        self.scrapedAt = scrapedAt
+        self.pages = pages
+    }
+}
+
+/// What an export wrote, for the run record and the user.
+public struct ExportSummary: Sendable, Equatable {
+    /// The file written.
+    public var path: String
+    public var format: ExportStep.Format
+    /// Records written.
+    public var recordsWritten: Int
+    /// Failed records left out (always 0 with `include_failed: true`).
+    public var failedSkipped: Int
+    /// The CSV header, or the keys a JSON/NDJSON export was reduced to; empty when records were copied whole.
+    public var columns: [String]
+    /// The size of the file written.
+    public var bytes: Int
+    /// How many strings had invalid Unicode replaced by U+FFFD in the records written.
+    public var repairedStrings: Int
+    /// Things the user should know, one sentence each (replaced invalid Unicode, renamed colliding
+    /// columns, `columns:` entries that matched nothing).
+    public var warnings: [String]
+}
+
+/// Writes an export step's file from downloaded page files; see docs/exports.md for every rule.
+///
+/// Memory stays bounded by one page: pages are read one at a time. A CSV export without `columns:` reads
+/// the pages twice, first to learn the union of the columns, then to write the rows. The file is written
+/// through `AtomicFileWriter`, so a failed export leaves the previous file untouched.
+public enum Exporter {
+    /// Exports the pages of the `inputs` the step reads (all of them, or those named by `from:`) to `path`,
+    /// creating its directory if needed.
+    public static func export(_ step: ExportStep, inputs: [ExportInput], to path: String) throws -> ExportSummary {
+        let selected = inputs.filter { input in step.from.map { $0.contains(input.collection) } ?? true }
+        var warnings = WarningLog()
+        if let from = step.from {
+            for name in from where !inputs.contains(where: { $0.collection == name }) {
+                warnings.add("collection '\(name)' (from:) has no downloaded pages; nothing exported from it")
+            }
+        }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw AtomicFileError(path: path, operation: "create the directory '\(directory)'", code: EACCES)
+        }
+        let writer = try AtomicFileWriter(path: path)
+        do {
+            var summary: ExportSummary
+            switch step.format {
+            case .csv:
+                var csv = CSVExport(step: step, warnings: warnings)
+                summary = try csv.run(selected, writer: writer)
+            case .json, .ndjson:
+                var json = JSONExport(step: step, warnings: warnings)
+                summary = try json.run(selected, writer: writer)
+            }
+            try writer.commit()
+            summary.path = path
+            summary.bytes = writer.bytesWritten
+            return summary
+        } catch {
+            writer.discard()
+            throw error
+        }
+    }
+}
+
+/// Collects warnings, folding repeats of the same kind into one line with a count and capping the total
+/// so a page full of broken strings cannot flood the output.
+struct WarningLog {
+    static let limit = 50
+    private var order: [String] = []
+    private var first: [String: String] = [:]
+    private var counts: [String: Int] = [:]
+
+    /// Adds `message`; messages with the same `key` are folded into the first one.
+    mutating func add(_ message: String, key: String? = nil) {
+        let key = key ?? message
+        if let count = counts[key] {
+            counts[key] = count + 1
+            return
+        }
+        counts[key] = 1
+        first[key] = message
+        order.append(key)
+    }
+
+    var messages: [String] {
+        var result: [String] = []
+        for key in order.prefix(Self.limit) {
+            let count = counts[key] ?? 1
+            let message = first[key] ?? key
+            result.append(count > 1 ? "\(message) (and \(count - 1) more like it)" : message)
+        }
+        if order.count > Self.limit { result.append("… and \(order.count - Self.limit) more warnings") }
+        return result
+    }
+}
+
+/// Reports the repairs of a written record as warnings.
+func noteRepairs(of index: Int, in page: ExportPage, into warnings: inout WarningLog) -> Int {
+    guard let repairs = page.repairsByRecord[index] else { return 0 }
+    for repair in repairs {
+        warnings.add("\(page.path): record \(index + 1), field \(repair.field): \(describeRepair(repair.kind))")
+    }
+    return repairs.count
+}
+
+/// The provenance values of one input, in the step's order.
+func provenanceValues(_ step: ExportStep, _ input: ExportInput) -> [JSONValue] {
+    step.provenance.map { item in
+        switch item {
+        case .collection: .string(input.collection)
+        case .runner: .number(String(input.runnerID))
+        case .scrapedAt: input.scrapedAt.map { JSONValue.string($0) } ?? .null
+        }
+    }
+}
+
+/// JSON (one array, one record per line) and NDJSON (one record per line) exports.
+struct JSONExport {
+    let step: ExportStep
+    var warnings: WarningLog
+
+    init(step: ExportStep, warnings: WarningLog) {
+        self.step = step
+        self.warnings = warnings
+    }
+
+    mutating func run(_ inputs: [ExportInput], writer: AtomicFileWriter) throws -> ExportSummary {
+        let isArray = step.format == .json
+        let provenanceNames = step.provenance.map(\.rawValue)
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(1 << 18)
+        var written = 0
+        var skipped = 0
+        var repaired = 0
+        var matched = Set<String>()
+        if isArray { buffer.append(UInt8(ascii: "[")) }
+        for input in inputs {
+            let provenance = provenanceValues(step, input)
+            for url in input.pages {
+                let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                for other in page.otherRepairs {
+                    warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
+                }
+                for (index, record) in page.records.enumerated() {
+                    if !step.includeFailed && isFailedRecord(record) {
+                        skipped += 1
+                        continue
+                    }
+                    repaired += noteRepairs(of: index, in: page, into: &warnings)
+                    var output = record
+                    if let columns = step.columns {
+                        var reduced = JSONObject()
+                        for column in columns {
+                            if let value = lookup(record, column.source[...]) {
+                                reduced.members.append(JSONMember(key: column.name, value: value))
+                                matched.insert(column.source)
+                            }
+                        }
+                        output = reduced
+                    }
+                    if !provenance.isEmpty {
+                        output = withProvenance(output, names: provenanceNames, values: provenance)
+                    }
+                    if isArray {
+                        buffer.append(contentsOf: written == 0 ? [0x0A] : [UInt8(ascii: ","), 0x0A])
+                    }
+                    JSONSerializer.append(output, to: &buffer)
+                    if !isArray { buffer.append(0x0A) }
+                    written += 1
+                    if buffer.count >= 1 << 18 {
+                        try writer.write(buffer)
+                        buffer.removeAll(keepingCapacity: true)
+                    }
+                }
+            }
+        }
+        if isArray { buffer.append(contentsOf: written == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A]) }
+        try writer.write(buffer)
+        for column in step.columns ?? [] where !matched.contains(column.source) {
+            warnings.add("column '\(column.name)' (source '\(column.source)') matched no field in any record")
+        }
+        return ExportSummary(
+            path: "", format: step.format, recordsWritten: written, failedSkipped: skipped,
+            columns: step.columns.map { provenanceNames + $0.map(\.name) } ?? [], bytes: 0,
+            repairedStrings: repaired, warnings: warnings.messages)
+    }
+
+    /// Puts the provenance members first; a record's own member of the same name is kept as `name#2`.
+    private mutating func withProvenance(_ record: JSONObject, names: [String], values: [JSONValue]) -> JSONObject {
+        var members = zip(names, values).map { JSONMember(key: $0, value: $1) }
+        members.reserveCapacity(names.count + record.count)
+        let taken = Set(names).union(record.keys)
+        for var member in record.members {
+            if names.contains(member.key) {
+                var suffix = 2
+                while taken.contains("\(member.key)#\(suffix)") { suffix += 1 }
+                warnings.add(
+                    "records have their own field '\(member.key)', which is also a provenance column; it is written as '\(member.key)#\(suffix)'",
+                    key: "provenance:\(member.key)")
+                member.key = "\(member.key)#\(suffix)"
+            }
+            members.append(member)
+        }
+        return JSONObject(members)
+    }
+}
+
+/// The value at a dotted `path` in a record: nested objects first (`price.amount` is `price` → `amount`),
+/// then keys that themselves contain dots (a literal `"price.amount"` key).
+func lookup(_ object: JSONObject, _ path: Substring) -> JSONValue? {
+    if let dot = path.firstIndex(of: ".") {
+        if case .object(let child)? = object[String(path[..<dot])],
+            let value = lookup(child, path[path.index(after: dot)...])
+        {
+            return value
+        }
+    } else if let value = object[String(path)] {
+        return value
+    }
+    for member in object.members where member.key.contains(".") {
+        if member.key == path { return member.value }
+        if path.hasPrefix(member.key + "."), case .object(let child) = member.value,
+            let value = lookup(child, path.dropFirst(member.key.count + 1))
+        {
+            return value
+        }
+    }
+    return nil
+}

@@ -1,0 +1,125 @@
+import CartflowCore
+import Testing
+
+@Suite struct JSONParserTests {
+    private func parse(_ text: String) throws -> JSONValue { try JSONParser.parse(text).value }
+
+    @Test func numbersKeepTheirSourceText() throws {
+        let value = try parse(#"[0.30000000000000004, 1e21, 100.0, -5, 0, -0.0, 1E+2, 123456789012345678901234567890]"#)
+        #expect(
+            value
+                == .array([
+                    .number("0.30000000000000004"), .number("1e21"), .number("100.0"), .number("-5"), .number("0"),
+                    .number("-0.0"), .number("1E+2"), .number("123456789012345678901234567890"),
+                ]))
+    }
+
+    @Test func objectsKeepKeyOrderAndDuplicates() throws {
+        let value = try parse(#"{"b": 1, "a": {"z": true, "y": null}, "b": "again"}"#)
+        let object = try #require(value.objectValue)
+        #expect(object.keys == ["b", "a", "b"])
+        #expect(object["b"] == .number("1"))
+        #expect(object.duplicateKeys == ["b"])
+        #expect(object["a"]?.objectValue?.keys == ["z", "y"])
+    }
+
+    @Test func decodesEscapesAndUnicode() throws {
+        let value = try parse(#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u20AC\ud83d\ude00", "héllo 😀"]"#)
+        #expect(value == .array([.string("a\"b\\c/d\u{8}\u{C}\n\r\t"), .string("é€😀"), .string("héllo 😀")]))
+    }
+
+    @Test func loneSurrogatesAreReplacedAndReported() throws {
+        let document = try JSONParser.parse(#"{"items": [{"title": "bad \ud800 here"}, {"ok": "\udc00x\ud83dy"}]}"#)
+        let expected: JSONValue = .object(
+            JSONObject([
+                "items": .array([
+                    .object(JSONObject(["title": .string("bad \u{FFFD} here")])),
+                    .object(JSONObject(["ok": .string("\u{FFFD}x\u{FFFD}y")])),
+                ])
+            ]))
+        #expect(document.value == expected)
+        #expect(
+            document.repairs == [
+                JSONRepair(kind: .loneSurrogate, path: [.key("items"), .index(0), .key("title")]),
+                JSONRepair(kind: .loneSurrogate, path: [.key("items"), .index(1), .key("ok")]),
+            ])
+    }
+
+    @Test func aHighSurrogateFollowedByANonLowEscapeKeepsTheSecondEscape() throws {
+        let document = try JSONParser.parse(#"["\ud800\u0041"]"#)
+        #expect(document.value == .array([.string("\u{FFFD}A")]))
+        #expect(document.repairs.count == 1)
+    }
+
+    @Test func invalidUTF8BytesAreReplacedAndReported() throws {
+        // A lone continuation byte inside a key and a truncated sequence inside a string.
+        let bytes = Array(#"[{"k"#.utf8) + [0x80] + Array(#"": 1}, "a"#.utf8) + [0xE2, 0x82] + Array(#"b"]"#.utf8)
+        let document = try JSONParser.parse(bytes)
+        #expect(document.value == .array([.object(JSONObject(["k\u{FFFD}": .number("1")])), .string("a\u{FFFD}b")]))
+        #expect(
+            document.repairs == [
+                JSONRepair(kind: .invalidUTF8, path: [.index(0), .key("k\u{FFFD}")]),
+                JSONRepair(kind: .invalidUTF8, path: [.index(1)]),
+            ])
+    }
+
+    @Test func deepNestingIsAnErrorNotACrash() throws {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let error = #expect(throws: JSONParseError.self) { try JSONParser.parse(deep) }
+        #expect(error?.message == "nesting is deeper than 256 levels")
+        // Exactly at the limit is fine.
+        let ok = String(repeating: "[", count: 256) + String(repeating: "]", count: 256)
+        _ = try JSONParser.parse(ok)
+        let objects = String(repeating: #"{"a":"#, count: 300) + "1" + String(repeating: "}", count: 300)
+        #expect(throws: JSONParseError.self) { try JSONParser.parse(objects) }
+    }
+
+    @Test func skipsAByteOrderMark() throws {
+        let document = try JSONParser.parse([0xEF, 0xBB, 0xBF] + Array(" [1]".utf8))
+        #expect(document.value == .array([.number("1")]))
+    }
+
+    @Test(arguments: [
+        ("", "line 1, column 1: the input is empty"),
+        ("[1,]", "line 1, column 4: unexpected ']', expected a value"),
+        ("{\"a\" 1}", "line 1, column 6: unexpected '1', expected ':' after the key"),
+        ("[1 2]", "line 1, column 4: unexpected '2', expected ',' or ']'"),
+        ("[01]", "line 1, column 2: a number cannot have a leading zero"),
+        ("[1.]", "line 1, column 4: a number needs digits after '.'"),
+        ("[1e]", "line 1, column 4: a number needs digits in its exponent"),
+        ("[-]", "line 1, column 3: a number needs digits"),
+        ("\n\n  [\"abc", "line 3, column 4: unterminated string"),
+        ("[\"a\nb\"]", "line 1, column 4: control character U+000A must be escaped in a string"),
+        ("[\"\\x\"]", "line 1, column 3: invalid escape '\\x' in a string"),
+        ("[\"\\u12\"]", "line 1, column 3: a \\u escape needs four hex digits"),
+        ("[tru]", "line 1, column 2: unexpected 't', expected a value"),
+        ("[1] x", "line 1, column 5: unexpected 'x' after the JSON value"),
+        ("{\"a\":1", "line 1, column 7: unexpected end of input in an object"),
+        ("{1:2}", "line 1, column 2: unexpected '1', expected a string key"),
+        ("NaN", "line 1, column 1: unexpected 'N', expected a value"),
+    ])
+    func rejectsInvalidJSONWithAPlace(input: String, message: String) {
+        let error = #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
+        #expect(error?.description == message)
+    }
+}
+
+@Suite struct JSONSerializerTests {
+    @Test func roundTripsExactlyWithoutWhitespace() throws {
+        let source = #"{"b":1e21,"a":[0.30000000000000004,100.0,-5,true,false,null,{}],"s":"q\"\\\n\t\u0001 é/😀","b":[]}"#
+        let value = try JSONParser.parse(source).value
+        #expect(JSONSerializer.serialize(value) == source)
+    }
+
+    @Test func dropsInsignificantWhitespace() throws {
+        let value = try JSONParser.parse("{ \"a\" : [ 1 , 2 ] ,\n \"b\" : { } }").value
+        #expect(JSONSerializer.serialize(value) == #"{"a":[1,2],"b":{}}"#)
+    }
+
+    @Test func escapesEveryControlCharacter() throws {
+        let text = String((0..<32).map { Character(Unicode.Scalar(UInt8($0))) })
+        let serialized = JSONSerializer.serialize(.string(text))
+        #expect(serialized.utf8.allSatisfy { $0 >= 0x20 })
+        #expect(try JSONParser.parse(serialized).value == .string(text))
+    }
+}

@@ -1,0 +1,476 @@
+import CartflowCore
+import CartflowRuntime
+import Foundation
+import Testing
+
+@Suite struct ExportCSVTests {
+    @Test func c24QuotingKeepsOneRecordPerSourceRecord() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"""
+            [
+              {"asin": "B1", "title": "He said \"hi\", then left\nline 2"},
+              {"asin": "B2", "title": "  padded  "},
+              {"asin": "B3", "title": "comma, only"},
+              {"asin": "B4", "title": "carriage\r\nreturn"},
+              {"asin": "B5", "title": "plain"},
+              {"asin": "B6", "title": ""},
+              {"asin": "B7", "title": null},
+              {"asin": "B8", "title": "tab\tinside"}
+            ]
+            """#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        try expectGolden(data, "c24-quoting.csv")
+        #expect(summary.recordsWritten == 8)
+        #expect(summary.columns == ["asin", "title"])
+        let rows = try StrictCSVReader.parse(data)
+        #expect(rows.count == 9)
+        #expect(rows[1] == ["B1", "He said \"hi\", then left\nline 2"])
+        #expect(rows[4] == ["B4", "carriage\r\nreturn"])
+        #expect(rows[2] == ["B2", "  padded  "])
+    }
+
+    @Test func c25ColumnsThatChangeAcrossPagesGiveTheUnionInFirstSeenOrder() throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(
+            #"[{"asin": "A1", "price": {"amount": 10.5, "currency": "USD"}}, {"asin": "A2", "price": {"amount": 3, "currency": "EUR"}}]"#)
+        let page2 = try fixture.page(
+            #"[{"asin": "A3", "seller": "Acme", "price": {"amount": 7, "currency": "GBP"}}, {"seller": "Solo", "asin": "A4"}]"#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page1, page2])])
+        try expectGolden(data, "c25-union.csv")
+        #expect(summary.columns == ["asin", "price.amount", "price.currency", "seller"])
+        let rows = try StrictCSVReader.parse(data)
+        #expect(rows[4] == ["A4", "", "", "Solo"])
+        #expect(summary.warnings == [])
+    }
+
+    @Test func c25FixedColumnsChooseOrderAndRenameAndWarnAboutTypos() throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(#"[{"asin": "A1", "price": {"amount": 10.5, "currency": "USD"}}]"#)
+        let page2 = try fixture.page(#"[{"asin": "A3", "seller": "Acme", "price": {"amount": 7}}]"#)
+        let step = ExportStep(
+            format: .csv, path: "x.csv",
+            columns: [ColumnSpec("seller"), ColumnSpec(name: "price", source: "price.amount"), ColumnSpec("asin"), ColumnSpec("price.amont")])
+        let (summary, data) = try fixture.export(step, [fixture.input([page1, page2])])
+        try expectGolden(data, "c25-fixed-columns.csv")
+        #expect(summary.columns == ["seller", "price", "asin", "price.amont"])
+        #expect(
+            summary.warnings == [
+                "column 'price.amont' (source 'price.amont') matched no field in any record; did you mean 'price.amount'?"
+            ])
+    }
+
+    private static let formulaPage = #"""
+        [{"title": "=HYPERLINK(\"http://x.example\",\"Deal\")", "delta": -5, "note": "-5", "plus": "+1 more",
+          "at": "@SUM(A1)", "tab": "\tx", "cr": "\rx", "dash": "-", "minus_text": "-5 off", "ok": "fine",
+          "tags": ["=1"]}]
+        """#
+
+    @Test func c26FormulaGuardIsOnByDefaultAndLeavesNumbersAlone() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(Self.formulaPage)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        try expectGolden(data, "c26-guard-on.csv")
+        let rows = try StrictCSVReader.parse(data)
+        let cells = Dictionary(uniqueKeysWithValues: zip(rows[0], rows[1]))
+        #expect(cells["title"] == "'=HYPERLINK(\"http://x.example\",\"Deal\")")
+        #expect(cells["delta"] == "-5")
+        #expect(cells["note"] == "-5")
+        #expect(cells["minus_text"] == "'-5 off")
+        #expect(cells["tags"] == #"["=1"]"#)
+    }
+
+    @Test func c26FormulaGuardCanBeTurnedOff() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(Self.formulaPage)
+        let (_, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", formulaGuard: false), [fixture.input([page])])
+        try expectGolden(data, "c26-guard-off.csv")
+        let rows = try StrictCSVReader.parse(data)
+        #expect(rows[1][0] == "=HYPERLINK(\"http://x.example\",\"Deal\")")
+    }
+
+    @Test func c27NumbersKeepTheirText() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"price": 0.30000000000000004, "big": 1e21, "round": 100.0, "neg": -0.0, "huge": 123456789012345678901234567890, "exp": 1E+2, "flag": true, "off": false}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        try expectGolden(data, "c27-numbers.csv")
+        #expect(
+            String(decoding: data, as: UTF8.self)
+                == "price,big,round,neg,huge,exp,flag,off\r\n0.30000000000000004,1e21,100.0,-0.0,123456789012345678901234567890,1E+2,true,false\r\n")
+    }
+
+    @Test func nestedObjectsFlattenArraysBecomeJSONAndEmptyObjectsStay() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"a": {"b": {"c": 1}, "d": [1, {"e": "x,y"}]}, "empty": {}, "list": [], "s": "é😀"}]"#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(summary.columns == ["a.b.c", "a.d", "empty", "list", "s"])
+        #expect(
+            String(decoding: data, as: UTF8.self)
+                == "a.b.c,a.d,empty,list,s\r\n1,\"[1,{\"\"e\"\":\"\"x,y\"\"}]\",{},[],é😀\r\n")
+    }
+
+    @Test func collidingNamesAreRenamedNeverOverwritten() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"""
+            [{"price.amount": "literal", "price": {"amount": "nested"}, "sku": 1, "sku": 2, "sku#2": "own"},
+             {"price": {"amount": "only nested"}},
+             {"price.amount": "only literal"}]
+            """#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        try expectGolden(data, "collisions.csv")
+        #expect(summary.columns == ["price.amount", "sku", "sku#2", "price.amount#2", "sku#3"])
+        #expect(
+            summary.warnings == [
+                "\(page.path): record 1: field 'price.amount' contains a dot and collides with a nested field of the same name; the other value is written in column 'price.amount#2'",
+                "\(page.path): record 1: field 'sku' occurs more than once in the record; the other value is written in column 'sku#3'",
+            ])
+    }
+
+    @Test func provenanceColumnsComeFirstAndOwnTheirNames() throws {
+        var fixture = try PageFixture()
+        let laptops = try fixture.page(#"[{"asin": "L1", "runner": "theirs"}]"#)
+        let phones = try fixture.page(#"{"results": [{"asin": "P1"}]}"#)
+        let step = ExportStep(format: .csv, path: "x.csv", provenance: [.collection, .runner, .scrapedAt])
+        let (summary, data) = try fixture.export(
+            step,
+            [
+                fixture.input([laptops], collection: "laptops", runner: 88, scrapedAt: "2026-12-03T18:00:00Z"),
+                fixture.input([phones], collection: "phones", runner: 91),
+            ])
+        try expectGolden(data, "provenance.csv")
+        #expect(summary.columns == ["collection", "runner", "scraped_at", "asin", "runner#2"])
+        #expect(summary.warnings.count == 1)
+    }
+
+    @Test func bomIsWrittenOnlyWhenAsked() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a": "ü"}]"#)
+        let (_, plain) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(Array(plain) == Array("a\r\nü\r\n".utf8))
+        let (summary, withBOM) = try fixture.export(ExportStep(format: .csv, path: "x.csv", bom: true), [fixture.input([page])])
+        #expect(Array(withBOM) == [0xEF, 0xBB, 0xBF] + Array("a\r\nü\r\n".utf8))
+        #expect(summary.bytes == withBOM.count)
+    }
+
+    @Test func aSingleColumnEmptyCellIsQuotedSoTheRowIsNotBlank() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a": "x"}, {"a": null}, {"a": ""}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\nx\r\n\"\"\r\n\"\"\r\n")
+    }
+
+    @Test func noRecordsGiveAnEmptyFileOrJustTheFixedHeader() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page("[]")
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(data.isEmpty)
+        #expect(summary.recordsWritten == 0)
+        let (_, fixed) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a"), ColumnSpec("b")]), [fixture.input([page])])
+        #expect(String(decoding: fixed, as: UTF8.self) == "a,b\r\n")
+    }
+
+    @Test func headerNamesAreQuotedAndGuardedToo() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a,b": 1, "=cmd": 2}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "\"a,b\",'=cmd\r\n1,2\r\n")
+    }
+}
+
+@Suite struct ExportJSONTests {
+    private static let page = #"""
+        [ {"price": 0.30000000000000004, "big": 1e21, "title": "q\"\n😀", "nested": {"z": 1, "a": [100.0, null]}},
+          {"status": "FAILED", "error": "timeout"},
+          {"price": -5, "title": "=x"} ]
+        """#
+
+    @Test func c27NDJSONKeepsRecordsAsTheyCame() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(Self.page)
+        let (summary, data) = try fixture.export(ExportStep(format: .ndjson, path: "x.ndjson"), [fixture.input([page])])
+        try expectGolden(data, "c27-numbers.ndjson")
+        #expect(summary.recordsWritten == 2)
+        #expect(summary.failedSkipped == 1)
+        #expect(
+            String(decoding: data, as: UTF8.self)
+                == #"""
+                {"price":0.30000000000000004,"big":1e21,"title":"q\"\n😀","nested":{"z":1,"a":[100.0,null]}}
+                {"price":-5,"title":"=x"}
+
+                """#)
+    }
+
+    @Test func c27JSONIsOneArrayWithARecordPerLine() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(Self.page)
+        let (_, data) = try fixture.export(ExportStep(format: .json, path: "x.json"), [fixture.input([page])])
+        try expectGolden(data, "c27-numbers.json")
+        // It is one valid JSON document holding the records.
+        let parsed = try JSONParser.parse(Array(data)).value
+        #expect(parsed.arrayValue?.count == 2)
+        let (_, empty) = try fixture.export(ExportStep(format: .json, path: "x.json"), [fixture.input([try fixture.page("[]")])])
+        #expect(String(decoding: empty, as: UTF8.self) == "[]\n")
+    }
+
+    @Test func columnsReduceJSONRecordsAndProvenanceGoesFirst() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"asin": "A", "price": {"amount": 1.50, "currency": "USD"}, "extra": true}, {"asin": "B", "price.amount": 2}]"#)
+        let step = ExportStep(
+            format: .ndjson, path: "x.ndjson",
+            columns: [ColumnSpec(name: "cost", source: "price.amount"), ColumnSpec("asin"), ColumnSpec("price")],
+            provenance: [.runner])
+        let (summary, data) = try fixture.export(step, [fixture.input([page])])
+        #expect(
+            String(decoding: data, as: UTF8.self)
+                == #"""
+                {"runner":88,"cost":1.50,"asin":"A","price":{"amount":1.50,"currency":"USD"}}
+                {"runner":88,"cost":2,"asin":"B"}
+
+                """#)
+        #expect(summary.columns == ["runner", "cost", "asin", "price"])
+    }
+}
+
+@Suite struct ExportPagesTests {
+    @Test func findsTheRecordsArrayInsideAnObject() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"{"meta": {"page": 1, "tags": ["a"]}, "count": 2, "results": [{"a": 1}, {"a": 2}]}"#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(summary.recordsWritten == 2)
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n2\r\n")
+    }
+
+    @Test func recordsKeyNamesTheArrayWhenSeveralHoldObjects() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"{"items": [{"a": 1}], "errors": [{"code": 5}]}"#)
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        }
+        #expect(
+            error?.description
+                == "page file '\(page.path)' does not hold records: several fields hold arrays of objects ('items', 'errors'); name one with records_key")
+        let (summary, _) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", recordsKey: "errors"), [fixture.input([page])])
+        #expect(summary.columns == ["code"])
+    }
+
+    @Test func anEmptyWrappedPageHasNoRecords() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"{"results": [], "page": 3}"#)
+        let (summary, _) = try fixture.export(ExportStep(format: .ndjson, path: "x.ndjson"), [fixture.input([page])])
+        #expect(summary.recordsWritten == 0)
+    }
+
+    @Test(arguments: [
+        (#""just text""#, nil, "the page is a string, expected an array of records or an object holding one"),
+        (#"{"a": 1, "b": {"c": 2}}"#, nil, "an object with no array field (fields: 'a', 'b')"),
+        (#"{"ids": [1, 2], "names": ["x"]}"#, nil, "no array field holds objects (array fields: 'ids', 'names'); name one with records_key"),
+        (#"[{"a": 1}, 7]"#, nil, "record 2 of the top-level array is a number, expected an object"),
+        (#"{"results": [{"a": 1}, [2]]}"#, "results", "record 2 of 'results' is an array, expected an object"),
+        (#"{"data": []}"#, "results", "no field 'results' (records_key); the page's fields are 'data'"),
+        (#"{"results": {"a": 1}}"#, "results", "field 'results' (records_key) is an object, expected an array"),
+        (#"[{"a": 1}]"#, "results", "records_key is 'results' but the page is a top-level array"),
+    ] as [(String, String?, String)])
+    func badPageShapesAreClearErrors(text: String, recordsKey: String?, problem: String) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(text)
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .csv, path: "x.csv", recordsKey: recordsKey), [fixture.input([page])])
+        }
+        #expect(error == .unexpectedPageShape(path: page.path, problem: problem))
+    }
+
+    @Test func invalidJSONNamesTheFileAndThePlace() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page("[{\"a\": 1},\n {\"a\": 2,}]")
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .ndjson, path: "x.ndjson"), [fixture.input([page])])
+        }
+        #expect(
+            error?.description
+                == "page file '\(page.path)' is not valid JSON: line 2, column 10: unexpected '}', expected a string key")
+        let missing = URL(fileURLWithPath: fixture.directory.file("nope.json"))
+        let unreadable = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .ndjson, path: "x.ndjson"), [fixture.input([missing])])
+        }
+        #expect(unreadable?.description.hasPrefix("cannot read page file '\(missing.path)'") == true)
+    }
+
+    @Test func deeplyNestedPagesAreAnErrorNotACrash() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000))
+        #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        }
+    }
+
+    @Test func failedRecordsAreSkippedUnlessIncluded() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"""
+            [{"id": 1, "status": "ok"},
+             {"id": 2, "status": "FAILED"},
+             {"id": 3, "status": " error "},
+             {"id": 4, "error": "timeout"},
+             {"id": 5, "error": null},
+             {"id": 6, "error": false},
+             {"id": 7, "error": ""},
+             {"id": 8, "status": "ok", "error": "ignored because status says ok"},
+             {"id": 9, "status": null, "error": {"code": 1}},
+             {"id": 10, "status": 0}]
+            """#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("id")]), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "id\r\n1\r\n5\r\n6\r\n7\r\n8\r\n10\r\n")
+        #expect(summary.failedSkipped == 4)
+        let (all, _) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", includeFailed: true), [fixture.input([page])])
+        #expect(all.recordsWritten == 10)
+        #expect(all.failedSkipped == 0)
+        // Columns of skipped records do not reach the header.
+        let (union, _) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(union.columns == ["id", "status", "error"])
+    }
+
+    @Test func invalidUnicodeIsReplacedReportedAndTheRecordKept() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"{"note": "\udead", "results": [{"title": "ok"}, {"title": "bad \ud800", "x": {"y": ["\udc00"]}}]}"#)
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "title,x.y\r\nok,\r\nbad \u{FFFD},\"[\"\"\u{FFFD}\"\"]\"\r\n")
+        #expect(summary.repairedStrings == 2)
+        #expect(
+            summary.warnings == [
+                "\(page.path): outside the records, at note: replaced invalid Unicode (a lone surrogate escape) with U+FFFD",
+                "\(page.path): record 2, field title: replaced invalid Unicode (a lone surrogate escape) with U+FFFD",
+                "\(page.path): record 2, field x.y[0]: replaced invalid Unicode (a lone surrogate escape) with U+FFFD",
+            ])
+    }
+
+    @Test func fromChoosesCollections() throws {
+        var fixture = try PageFixture()
+        let laptops = try fixture.page(#"[{"a": "laptop"}]"#)
+        let phones = try fixture.page(#"[{"a": "phone"}]"#)
+        let step = ExportStep(format: .csv, from: ["phones", "tablets"], path: "x.csv")
+        let (summary, data) = try fixture.export(
+            step, [fixture.input([laptops], collection: "laptops"), fixture.input([phones], collection: "phones")])
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\nphone\r\n")
+        #expect(summary.warnings == ["collection 'tablets' (from:) has no downloaded pages; nothing exported from it"])
+    }
+
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
+    func aFailedExportLeavesThePreviousFileUntouched(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let good = try fixture.page(#"[{"a": 1}]"#)
+        let bad = try fixture.page(#"[{"a": 2}, {"a": "#)
+        let step = ExportStep(format: format, path: "x")
+        let (_, before) = try fixture.export(step, [fixture.input([good])])
+        // The bad page comes after a good one, so part of the new file was already written.
+        #expect(throws: ExportError.self) { try fixture.export(step, [fixture.input([good, bad])]) }
+        let path = fixture.directory.file("out/result.\(format.rawValue)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.file("out")) == ["result.\(format.rawValue)"])
+    }
+}
+
+@Suite struct ExportRoundTripTests {
+    /// Strings a CSV writer is likely to get wrong.
+    private static let awkward: [String] = [
+        "", " ", "plain", "comma,inside", "quote\"inside", "\"", "\"\"", "line\nbreak", "cr\rlf\r\n", "\r\n",
+        " lead", "trail ", "\ttab", "=1+2", "+33 6 12", "-5", "-", "@user", "'quoted'", "é ü ñ", "日本語", "😀👍🏽",
+        "semi;colon", "back\\slash", "null", "true", "0001", "a,\"b\"\nc", "\u{7}bell", "\u{FEFF}bom",
+    ]
+
+    private static func randomValue(_ rng: inout SeededGenerator, depth: Int) -> JSONValue {
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0: return .null
+        case 1: return .bool(Bool.random(using: &rng))
+        case 2:
+            let numbers = ["0", "-5", "1e21", "0.30000000000000004", "100.0", "-0.0", "123456789012345678901234567890", "1E-7"]
+            return .number(numbers.randomElement(using: &rng)!)
+        case 3 where depth < 2:
+            return .array((0..<Int.random(in: 0..<3, using: &rng)).map { _ in randomValue(&rng, depth: depth + 1) })
+        case 4 where depth < 2:
+            var object = JSONObject()
+            for key in ["x", "y", "z"].shuffled(using: &rng).prefix(Int.random(in: 1...3, using: &rng)) {
+                object.members.append(JSONMember(key: key, value: randomValue(&rng, depth: depth + 1)))
+            }
+            return .object(object)
+        default:
+            let parts = (0..<Int.random(in: 1...3, using: &rng)).map { _ in awkward.randomElement(using: &rng)! }
+            return .string(parts.joined())
+        }
+    }
+
+    /// The text a CSV cell must hold for `value`, per docs/exports.md.
+    private static func expectedCell(_ value: JSONValue?, guardFormulas: Bool) -> String {
+        switch value {
+        case nil, .null?: return ""
+        case .bool(let flag)?: return flag ? "true" : "false"
+        case .number(let text)?: return text
+        case .string(let text)?:
+            guard guardFormulas, let first = text.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first),
+                text.range(of: #"\A[+-]?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?\z"#, options: .regularExpression) == nil
+            else { return text }
+            return "'" + text
+        case let other?: return JSONSerializer.serialize(other)
+        }
+    }
+
+    /// Flattens like the exporter for data without collisions: dotted names for non-empty objects.
+    private static func flatten(_ object: JSONObject, prefix: String = "", into cells: inout [String: JSONValue], order: inout [String]) {
+        for member in object.members {
+            let name = prefix.isEmpty ? member.key : "\(prefix).\(member.key)"
+            if case .object(let nested) = member.value, !nested.isEmpty {
+                flatten(nested, prefix: name, into: &cells, order: &order)
+            } else {
+                if cells[name] == nil && !order.contains(name) { order.append(name) }
+                cells[name] = member.value
+            }
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func csvParsedBackGivesTheSourceValues(guardFormulas: Bool) throws {
+        var rng = SeededGenerator(seed: 20261203)
+        var fixture = try PageFixture()
+        var sourceRecords: [JSONObject] = []
+        var pages: [URL] = []
+        let keys = ["title", "price", "seller", "note,with comma", "tags", "spec", "=danger"]
+        for _ in 0..<5 {
+            var records: [JSONValue] = []
+            for _ in 0..<60 {
+                var record = JSONObject()
+                for key in keys.shuffled(using: &rng).prefix(Int.random(in: 1...keys.count, using: &rng)) {
+                    record.members.append(JSONMember(key: key, value: Self.randomValue(&rng, depth: 0)))
+                }
+                records.append(.object(record))
+                sourceRecords.append(record)
+            }
+            // Write pages through the serializer, then re-parse: the exporter must see the same values.
+            pages.append(try fixture.page(JSONSerializer.serialize(.array(records))))
+        }
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", formulaGuard: guardFormulas), [fixture.input(pages)])
+        let rows = try StrictCSVReader.parse(data)
+        var expectedOrder: [String] = []
+        var expectedRows: [[String: JSONValue]] = []
+        for record in sourceRecords {
+            var cells: [String: JSONValue] = [:]
+            Self.flatten(record, into: &cells, order: &expectedOrder)
+            expectedRows.append(cells)
+        }
+        #expect(summary.columns == expectedOrder)
+        #expect(rows.first == expectedOrder.map { Self.expectedCell(.string($0), guardFormulas: guardFormulas) })
+        #expect(rows.count == sourceRecords.count + 1)
+        for (index, cells) in expectedRows.enumerated() where index + 1 < rows.count {
+            let expected = expectedOrder.map { Self.expectedCell(cells[$0], guardFormulas: guardFormulas) }
+            #expect(rows[index + 1] == expected, "record \(index)")
+        }
+    }
+}
