@@ -34,7 +34,8 @@ let package = Package(
         ),
 
         .testTarget(name: "CartflowYAMLTests", dependencies: ["CartflowYAML", "CartflowTestSupport"]),
-        .testTarget(name: "CartflowCoreTests", dependencies: ["CartflowCore", "CartflowTestSupport"]),
+        .testTarget(
+            name: "CartflowCoreTests", dependencies: ["CartflowCore", "CartflowTestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "MultiCartTests", dependencies: ["MultiCart", "MultiCartSandbox", "CartflowTestSupport"]),
         .testTarget(name: "MultiCartSandboxTests", dependencies: ["MultiCartSandbox", "CartflowArchive", "CartflowTestSupport"]),
         .testTarget(

@@ -7,6 +7,7 @@ public enum CartflowMain {
 
     /// Every command, in the order `cartflow --help` lists them.
     static let commands: [any Command.Type] = [
+        ValidateCommand.self,
         RunCommand.self,
         SandboxCommand.self,
     ]

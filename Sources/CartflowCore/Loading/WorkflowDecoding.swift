@@ -42,7 +42,7 @@ extension Decoder {
         guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }
 
         // `api` first: it names the secret variable that every other field must not read.
-        let api = top["api"].flatMap { apiConfig($0, path: "api") } ?? defaultAPI()
+        let api = top["api"].flatMap { apiConfig($0, path: "api") } ?? defaultAPI(at: root.start)
 
         var version = 1
         if let node = top["cartflow"] {
@@ -89,9 +89,10 @@ extension Decoder {
 
     // MARK: api
 
-    private func defaultAPI() -> APIConfig {
+    /// No `api:` section: the default base URL and `${MULTICART_API_KEY}`; a warning if unset points at the first key.
+    private func defaultAPI(at mark: SourceMark) -> APIConfig {
         secretVariable = "MULTICART_API_KEY"
-        return APIConfig(key: apiKey(variable: "MULTICART_API_KEY", at: SourceMark(line: 1, column: 1)))
+        return APIConfig(key: apiKey(variable: "MULTICART_API_KEY", at: mark))
     }
 
     /// The key from the environment, or nil with a warning: validate and offline plans do not need it.

@@ -128,7 +128,7 @@ public enum WorkflowLoader {
                         location: SourceLocation(file: path, line: 1, column: 1)))
             }
             let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-            files.append(contentsOf: found.map { "\(base)/\($0)" })
+            files.append(contentsOf: found.map { base == "." ? $0 : "\(base)/\($0)" })
         }
         return (files, problems)
     }

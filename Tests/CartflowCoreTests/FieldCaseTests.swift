@@ -1,0 +1,232 @@
+import CartflowCore
+import CartflowTestSupport
+import Foundation
+import Testing
+
+/// The failure cases C01–C09 of cases.md, each asserted at its exact line and column.
+@Suite("Cases C01–C09")
+struct FieldCaseTests {
+    @Test func c01StringsKeepYAML11BooleansAndBooleansAreStrict() throws {
+        let marked = MarkedText("""
+            cartflow: 1
+            name: on
+            description: no
+            collections:
+              laptops: { id: 101, title: off }
+            steps:
+              - export: csv
+                path: out/x.csv
+                records_key: 0755
+                include_failed: 1️⃣off
+                bom: 2️⃣yes
+                formula_guard: 3️⃣True
+              - export: csv
+                path: out/y.csv
+                include_failed: true
+                bom: false
+            """)
+        let result = load(marked)
+        #expect(spots(result) == [spot(.invalidBoolean, marked, "1️⃣"), spot(.invalidBoolean, marked, "2️⃣"), spot(.invalidBoolean, marked, "3️⃣")])
+        #expect(result.diagnostics[0].message == "'steps[0].include_failed' must be true or false, got 'off'; write true or false")
+        #expect(result.diagnostics[0].keyPath == "steps[0].include_failed")
+
+        let valid = load(MarkedText("""
+            cartflow: 1
+            name: on
+            description: no
+            collections:
+              laptops: { id: 101, title: off }
+            steps:
+              - export: csv
+                path: out/x.csv
+                records_key: 1:20
+            """))
+        let workflow = try #require(valid.workflow)
+        #expect(workflow.name == "on")
+        #expect(workflow.description == "no")
+        #expect(workflow.collections[0].title == "off")
+        #expect(workflow.steps[0].recordsKey == "1:20")
+    }
+
+    @Test func c02LeadingZerosAreRefusedNeverOctal() {
+        let marked = MarkedText("""
+            cartflow: 1
+            collections:
+              laptops: { id: 1️⃣010 }
+              phones: { id: 2️⃣0x1F }
+            schedule:
+              every: monthly
+              at: "08:00"
+              day_of_month: [3️⃣08, 9]
+            fetch: { concurrency: 4️⃣1_0 }
+            """)
+        let result = load(marked)
+        #expect(spots(result) == [
+            spot(.invalidInteger, marked, "1️⃣"), spot(.invalidInteger, marked, "2️⃣"),
+            spot(.invalidInteger, marked, "3️⃣"), spot(.invalidInteger, marked, "4️⃣"),
+        ])
+        #expect(result.diagnostics[0].message == "'collections.laptops.id' must be a whole number from 1 to 2147483647, got '010'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 10")
+        #expect(result.diagnostics[2].message.hasSuffix("write 8"))
+        #expect(result.diagnostics[3].message.hasSuffix("write 10"))
+    }
+
+    @Test func c02HoursWithALeadingZeroMeanTheHour() throws {
+        let result = load(MarkedText(header + """
+            schedule: { every: daily, at: [08:05, "09:00", 8:30] }
+            """))
+        let schedule = try #require(result.workflow?.schedule)
+        #expect(schedule.at == [ClockTime(hour: 8, minute: 5), ClockTime(hour: 9, minute: 0), ClockTime(hour: 8, minute: 30)])
+    }
+
+    @Test func c03TimesAreReadFromTheText() throws {
+        let marked = MarkedText(header + """
+            schedule:
+              every: daily
+              at: [10:30, 1️⃣08.00, 2️⃣8, 3️⃣24:00, 4️⃣10:30:00, 5️⃣7:5]
+            """)
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"].map { spot(.invalidTime, marked, $0) })
+        let hints = [
+            "write 08:00 (with a colon)", "write 08:00", "hours go from 00 to 23 (midnight is 00:00)",
+            "seconds are not used; write 10:30", "write it like 08:00 or 18:30",
+        ]
+        #expect(zip(result.diagnostics, hints).allSatisfy { $0.message.hasSuffix("; " + $1) })
+        #expect(result.diagnostics.count == hints.count)
+        let ok = try #require(load(MarkedText(header + "schedule: { every: daily, at: 10:30 }")).workflow)
+        #expect(ok.schedule?.at == [ClockTime(hour: 10, minute: 30)])
+    }
+
+    @Test func c04DuplicateKeysCiteBothPlaces() {
+        let marked = MarkedText("""
+            cartflow: 1
+            collections:
+              laptops: { 1️⃣id: 101, 2️⃣id: 102 }
+            3️⃣poll: { interval: 15s }
+            4️⃣poll: { interval: 30s }
+            """)
+        let result = load(marked)
+        #expect(spots(result) == [spot(.duplicateKey, marked, "2️⃣"), spot(.duplicateKey, marked, "4️⃣")])
+        #expect(result.diagnostics[0].notes == [
+            .init(message: "'id' is first set here", location: SourceLocation(file: "wf.yaml", line: marked["1️⃣"].line, column: marked["1️⃣"].column))
+        ])
+        #expect(result.diagnostics[1].notes.map(\.location.line) == [marked["3️⃣"].line])
+        #expect(result.workflow == nil)
+    }
+
+    @Test func c05AliasBombIsRefused() {
+        var text = "cartflow: 1\nlol0: &a0 [lol]\n"
+        for level in 1...9 {
+            let previous = "*a\(level - 1)"
+            text += "lol\(level): &a\(level) [" + Array(repeating: previous, count: 9).joined(separator: ", ") + "]\n"
+        }
+        let result = WorkflowLoader.load(text: text, path: "bomb.yaml", environment: keyedEnvironment)
+        #expect(result.workflow == nil)
+        #expect(result.diagnostics.map(\.code) == ["CF009"])
+    }
+
+    @Test func c05OrdinaryAnchorsAndAliasesWork() throws {
+        let result = load(MarkedText("""
+            cartflow: 1
+            collections:
+              laptops: { id: 101 }
+              phones: { id: 102 }
+            steps:
+              - export: csv
+                from: laptops
+                path: out/laptops.csv
+                columns: &cols [asin, title, price: price.amount]
+              - export: csv
+                from: phones
+                path: out/phones.csv
+                columns: *cols
+            """))
+        let workflow = try #require(result.workflow)
+        #expect(workflow.steps[0].columns == workflow.steps[1].columns)
+        #expect(workflow.steps[1].columns?.count == 3)
+    }
+
+    @Test func c06DeepNestingIsAnError() {
+        let text = "cartflow: 1\ncollections: " + String(repeating: "[", count: 10_000)
+        let result = WorkflowLoader.load(text: text, path: "deep.yaml", environment: keyedEnvironment)
+        #expect(result.workflow == nil)
+        #expect(spots(result) == [Spot(code: "CF008", line: 2, column: 14 + 63)])
+    }
+
+    @Test func c07TabsDocumentsAndEmptyFilesEachGetTheirOwnMessage() {
+        let tab = MarkedText("cartflow: 1\ncollections:\n1️⃣\tlaptops: { id: 101 }\n")
+        #expect(spots(load(tab)) == [spot(.tabIndentation, tab, "1️⃣")])
+
+        let twoDocs = MarkedText("cartflow: 1\ncollections: { a: { id: 1 } }\n1️⃣---\ncartflow: 1\n")
+        let twoResult = load(twoDocs)
+        #expect(spots(twoResult) == [spot(.multipleDocuments, twoDocs, "1️⃣")])
+        #expect(twoResult.diagnostics[0].notes.map(\.message) == ["the first document starts here"])
+
+        for (text, message) in [
+            ("", "the file is empty"), ("  \n\n", "the file is empty"),
+            ("# only a comment\n# and another\n", "the file holds no YAML content, only comments or an empty document"),
+            ("---\n", "the file holds no YAML content, only comments or an empty document"),
+        ] {
+            let result = WorkflowLoader.load(text: text, path: "e.yaml", environment: keyedEnvironment)
+            #expect(result.diagnostics.map(\.code) == ["CF007"])
+            #expect(result.diagnostics.map(\.message) == [message])
+        }
+    }
+
+    @Test func c08BOMAndCRLFAreFine() throws {
+        let text = "\u{FEFF}cartflow: 1\r\ncollections:\r\n  laptops: { id: 101 }\r\ndescription: \"two\r\n  words\"\r\n"
+        let result = WorkflowLoader.load(text: text, path: "crlf.yaml", environment: keyedEnvironment)
+        #expect(result.diagnostics == [])
+        #expect(result.workflow?.description == "two words")
+        let bad = WorkflowLoader.load(text: "\u{FEFF}cartflow: 1\r\ncollections:\r\n  1️⃣laptops: { id: 1 }\r\n", path: "crlf.yaml", environment: keyedEnvironment)
+        #expect(bad.diagnostics.first?.column == 3)
+    }
+
+    @Test func c08InvalidUTF8ReportsTheLine() {
+        var bytes = Array("cartflow: 1\ncollections:\n  laptops: { id: 101, title: caf".utf8)
+        bytes += [0xE9]  // Latin-1 é
+        bytes += Array(" }\n".utf8)
+        let result = WorkflowLoader.load(bytes: bytes, path: "latin1.yaml", environment: keyedEnvironment)
+        #expect(spots(result) == [Spot(code: "CF003", line: 3, column: 33)])
+        #expect(result.diagnostics[0].message.contains("at line 3"))
+    }
+
+    @Test func c09InterpolationHappensInsideScalarsOnly() throws {
+        let environment = keyedEnvironment.merging([
+            "DESC": "a: b # not a comment\nc: d", "CONC": "8", "EMPTY": "",
+        ]) { $1 }
+        let marked = MarkedText("""
+            cartflow: 1
+            description: ${DESC}
+            collections:
+              laptops: { id: 101, title: "cost $$5 ${MISSING:-none} ${EMPTY:-dflt}" }
+            fetch:
+              concurrency: ${CONC}
+            """)
+        let result = load(marked, environment: environment)
+        #expect(result.diagnostics == [])
+        let workflow = try #require(result.workflow)
+        #expect(workflow.description == "a: b # not a comment\nc: d")
+        #expect(workflow.collections[0].title == "cost $5 none dflt")
+        #expect(workflow.fetch.concurrency == 8)
+    }
+
+    @Test func c09UnsetVariablesAreErrorsAtTheirPlace() {
+        let marked = MarkedText("""
+            cartflow: 1
+            description: prefix 1️⃣${NOT_SET} suffix
+            collections:
+              laptops: { id: 101, title: "x 2️⃣${ALSO_NOT_SET}" }
+            poll:
+              interval: 3️⃣${BROKEN
+            steps:
+              - export: csv
+                path: 4️⃣"${MULTICART_API_KEY}.csv"
+            """)
+        let result = load(marked)
+        #expect(spots(result) == [
+            spot(.unsetVariable, marked, "1️⃣"), spot(.unsetVariable, marked, "2️⃣"),
+            spot(.badInterpolation, marked, "3️⃣"), spot(.literalSecret, marked, "4️⃣"),
+        ])
+        #expect(result.diagnostics[0].message == "environment variable NOT_SET is not set; set it, or give a default with ${NOT_SET:-value}")
+    }
+}

@@ -1,0 +1,93 @@
+import CartflowCore
+import CartflowTestSupport
+import Foundation
+import Testing
+
+@Suite("Loading valid workflows")
+struct ValidWorkflowTests {
+    @Test func fullExampleDecodesEveryField() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/au-laptops.yaml")
+        let result = WorkflowLoader.load(path: url.path, environment: keyedEnvironment)
+        #expect(result.diagnostics == [])
+        let workflow = try #require(result.workflow)
+        #expect(workflow.name == "au-laptops")
+        #expect(workflow.description == "Twice-daily price check of AU laptops")
+        #expect(workflow.api.baseURL == "https://multicartapi.com/api/v1")
+        #expect(workflow.api.key == Secret(value: "test-key-123", origin: "${MULTICART_API_KEY}"))
+        #expect(workflow.api.allowedDownloadHosts == ["files.multicartapi.com"])
+        #expect(workflow.collections == [
+            CollectionSpec(name: "laptops", id: 101, items: 250, title: "AU Laptops"),
+            CollectionSpec(name: "phones", id: 102),
+        ])
+        #expect(workflow.credits == CreditRules(reserve: 200, maxSpend: 1000, onInsufficient: .wait(limit: Seconds(7200), interval: Seconds(600))))
+        #expect(workflow.schedule == Schedule(
+            every: .daily, at: [ClockTime(hour: 8, minute: 0), ClockTime(hour: 18, minute: 0)],
+            days: [.monday, .tuesday, .wednesday, .thursday, .friday], timezone: .iana("Australia/Brisbane")))
+        #expect(workflow.poll == PollConfig(interval: Seconds(15), maxInterval: Seconds(120), timeout: Seconds(3600), attributionGrace: Seconds(120)))
+        #expect(workflow.fetch == FetchConfig(from: .pages, concurrency: 4))
+        #expect(workflow.steps == [
+            ExportStep(
+                format: .csv, path: "out/{workflow}-{date}.csv",
+                columns: [ColumnSpec("asin"), ColumnSpec("title"), ColumnSpec(name: "price", source: "price.amount"), ColumnSpec("price.currency"), ColumnSpec("availability")],
+                provenance: [.collection, .runner, .scrapedAt], formulaGuard: true),
+            ExportStep(format: .ndjson, from: ["laptops"], path: "out/laptops-{runner}.ndjson", includeFailed: true),
+        ])
+    }
+
+    @Test func minimalExampleTakesDefaults() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/minimal.yaml")
+        let result = WorkflowLoader.load(path: url.path, environment: keyedEnvironment)
+        #expect(result.diagnostics == [])
+        let workflow = try #require(result.workflow)
+        #expect(workflow.name == "minimal")
+        #expect(workflow.api == APIConfig(key: Secret(value: "test-key-123", origin: "${MULTICART_API_KEY}")))
+        #expect(workflow.credits == CreditRules())
+        #expect(workflow.schedule == nil)
+        #expect(workflow.poll == PollConfig())
+        #expect(workflow.fetch == FetchConfig())
+    }
+
+    /// Every sample in the fixtures (and, once the lead adds it, every file in workflows/) validates with cartflow.
+    @Test func everyExampleFileValidates() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        var folders = [root.appendingPathComponent("Fixtures").path]
+        let workflows = root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("workflows").path
+        if FileManager.default.fileExists(atPath: workflows) { folders.append(workflows) }
+        let listing = WorkflowLoader.workflowFiles(in: folders)
+        #expect(listing.problems == [])
+        #expect(listing.files.count >= 2)
+        for file in listing.files {
+            let result = WorkflowLoader.load(path: file, environment: keyedEnvironment)
+            #expect(result.diagnostics.filter { $0.severity == .error } == [], "\(file)")
+            #expect(result.workflow != nil, "\(file)")
+        }
+    }
+
+    @Test func workflowFilesListsYAMLFilesSortedAndReportsMissingPaths() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cartflow-list-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for name in ["b.yml", "a.yaml", "notes.txt", "c.yaml"] {
+            try Data().write(to: folder.appendingPathComponent(name))
+        }
+        let empty = folder.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let listing = WorkflowLoader.workflowFiles(in: [folder.path, folder.path + "/missing.yaml", empty.path])
+        #expect(listing.files == ["a.yaml", "b.yml", "c.yaml"].map { folder.path + "/" + $0 })
+        #expect(listing.problems.map(\.code) == ["CF001", "CF001"])
+        #expect(listing.problems.map(\.message) == ["no such file or folder", "no workflow files (*.yaml, *.yml) in this folder"])
+    }
+
+    @Test func missingFileIsCF001() {
+        let result = WorkflowLoader.load(path: "/nonexistent/x.yaml", environment: [:])
+        #expect(result.workflow == nil)
+        #expect(result.diagnostics.map(\.code) == ["CF001"])
+    }
+
+    @Test func fileOverTheSizeLimitIsCF002() {
+        let text = header + "description: " + String(repeating: "x", count: 2000) + "\n"
+        let result = WorkflowLoader.load(text: text, path: "big.yaml", environment: keyedEnvironment, limits: .init(maxBytes: 1024))
+        #expect(result.diagnostics.map(\.code) == ["CF002"])
+        #expect(result.workflow == nil)
+    }
+}
