@@ -103,6 +103,7 @@ public enum ZipReader {
     // MARK: - Passes
 
     private static func headers(of source: Source, limits: ZipLimits) throws -> [ZipEntryHeader] {
+        try checkEndRecord(source)
         let reader = try ArchiveReadHandle(source)
         var result: [ZipEntryHeader] = []
         var seen: Set<String> = []
@@ -163,6 +164,43 @@ public enum ZipReader {
         return ZipEntryHeader(name: name, declaredSize: size)
     }
 
+    /// Refuses an archive whose end-of-central-directory record is missing or inconsistent: libarchive otherwise
+    /// reads a truncated download's local entries and reports success.
+    private static func checkEndRecord(_ source: Source) throws {
+        let tail: [UInt8]
+        let total: Int
+        switch source {
+        case let .memory(buffer):
+            total = buffer.count
+            tail = Array(buffer.suffix(65_557))
+        case let .file(path):
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw ZipError.unreadable("cannot open '\(path)'") }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            total = Int(size)
+            try? handle.seek(toOffset: size > 65_557 ? size - 65_557 : 0)
+            tail = [UInt8]((try? handle.readToEnd()) ?? Data())
+        }
+        func little(_ at: Int, _ count: Int) -> Int {
+            (0..<count).reduce(0) { $0 | Int(tail[at + $1]) << (8 * $1) }
+        }
+        var index = tail.count - 22
+        while index >= 0 {
+            if tail[index] == 0x50, tail[index + 1] == 0x4B, tail[index + 2] == 0x05, tail[index + 3] == 0x06,
+                index + 22 + little(index + 20, 2) == tail.count
+            {
+                let position = total - tail.count + index
+                let size = little(index + 12, 4)
+                let offset = little(index + 16, 4)
+                // 0xFFFFFFFF means ZIP64: the real numbers live in another record that libarchive checks.
+                if offset == 0xFFFF_FFFF || size == 0xFFFF_FFFF || offset + size <= position { return }
+                throw ZipError.unreadable("the central directory lies beyond the end record (truncated or corrupt)")
+            }
+            index -= 1
+        }
+        throw ZipError.unreadable("no end-of-central-directory record (truncated, or not a ZIP)")
+    }
+
     // MARK: - Sources
 
     fileprivate enum Source {
@@ -184,7 +222,9 @@ public enum ZipReader {
         init(_ source: Source) throws {
             guard let handle = archive_read_new() else { throw ZipError.unreadable("out of memory") }
             self.handle = handle
-            archive_read_support_format_zip(handle)
+            // The seekable reader trusts the central directory, so a truncated download (no directory at the end)
+            // is refused instead of yielding whatever local entries came through.
+            archive_read_support_format_zip_seekable(handle)
             let status: Int32
             switch source {
             case let .memory(buffer): status = archive_read_open_memory(handle, buffer.baseAddress, buffer.count)

@@ -3,12 +3,12 @@ import Foundation
 
 /// Writes ZIP archives (deflate) from named byte blobs, in memory or to a file, with libarchive.
 public enum ZipWriter {
-    /// One thing to put in an archive. Only `.file` is normal; the other kinds exist so tests can build hostile archives.
+    /// One thing to put in an archive. Only `.file` is normal; the other kinds exist so tests can build hostile archives
+    /// (ZIP has no hard links, so there is no kind for them; the reader still refuses one should libarchive report it).
     public struct Entry: Sendable {
         public enum Kind: Sendable, Equatable {
             case file
             case symlink(target: String)
-            case hardlink(target: String)
             case directory
         }
         public var name: String
@@ -74,6 +74,8 @@ private final class ArchiveWriteHandle {
         guard archive_write_set_format_zip(handle) == ARCHIVE_OK else {
             throw ZipError.writeFailed(String(cString: archive_error_string(handle)))
         }
+        // libarchive pads the last block with zeros (a tar habit); a ZIP must end with its end record.
+        archive_write_set_bytes_in_last_block(handle, 1)
         // Deflate if libarchive has zlib; stored otherwise (still a valid ZIP).
         _ = archive_write_set_options(handle, "zip:compression=deflate")
     }
@@ -107,11 +109,6 @@ private final class ArchiveWriteHandle {
                 archive_entry_set_filetype(entry, FileType.symlink)
                 archive_entry_set_perm(entry, 0o777)
                 archive_entry_set_symlink_utf8(entry, target)
-                archive_entry_set_size(entry, 0)
-            case let .hardlink(target):
-                archive_entry_set_filetype(entry, FileType.regular)
-                archive_entry_set_perm(entry, 0o644)
-                archive_entry_set_hardlink_utf8(entry, target)
                 archive_entry_set_size(entry, 0)
             case .directory:
                 archive_entry_set_filetype(entry, FileType.directory)
