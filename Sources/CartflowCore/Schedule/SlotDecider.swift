@@ -185,8 +185,12 @@ public enum SlotDecider {
                             + "(catch_up: latest runs only the latest)"))
             }
             if onTime(latest) { return [SlotAction(kind: .fired, slot: latest, reason: "fired: due now")] }
-            let of = earlier > 0 ? "the latest of \(countText(earlier + 1, exact: due.earlierExact)) missed" : "1 missed slot"
-            return [SlotAction(kind: .caughtUp, slot: latest, reason: "caught up: \(of) (catch_up: latest)")]
+            let total = earlier + 1
+            let what =
+                earlier == 0
+                ? "the one missed slot"
+                : "the latest of \(due.earlierExact ? "" : "more than ")\(total) missed slots"
+            return [SlotAction(kind: .caughtUp, slot: latest, reason: "caught up: \(what) (catch_up: latest)")]
 
         case .all:
             if due.earlier > 0, let lastMissed = due.latestEarlier {
