@@ -251,7 +251,13 @@ public enum SlotDecider {
         guard countEarlier, let first = recent.first, latestEarlier != nil else {
             return DueSlots(recent: recent, earlier: 0, earlierExact: true, latestEarlier: nil)
         }
-        let earlier = slots(schedule, after: after, through: first.unixSeconds - 1, limit: missedCountLimit + 1).count
+        let earlier: Int
+        if case .interval(let step) = schedule.every, schedule.days.isEmpty, schedule.windows.isEmpty {
+            // A plain grid: the slots before `first` are every `step` back to `after`, no need to walk them.
+            earlier = min((first.unixSeconds - 1 - after) / step.value, missedCountLimit + 1)
+        } else {
+            earlier = slots(schedule, after: after, through: first.unixSeconds - 1, limit: missedCountLimit + 1).count
+        }
         return DueSlots(
             recent: recent, earlier: min(earlier, missedCountLimit), earlierExact: earlier <= missedCountLimit,
             latestEarlier: latestEarlier)
@@ -261,14 +267,18 @@ public enum SlotDecider {
     static func slots(_ schedule: Schedule, after: Int, through: Int, limit: Int) -> [FireTime] {
         var result: [FireTime] = []
         var cursor = after
+        // Small batches first: the usual range holds one or two slots, and computing a daily schedule's next 64
+        // slots to find one would cost 64 days of work.
+        var batchSize = 2
         while result.count < limit && cursor < through {
-            let batch = ScheduleCalculator.nextFireTimes(schedule, after: Date(unixSeconds: cursor), count: 64)
+            let batch = ScheduleCalculator.nextFireTimes(schedule, after: Date(unixSeconds: cursor), count: batchSize)
             for slot in batch {
                 if slot.unixSeconds > through || result.count == limit { return result }
                 result.append(slot)
             }
-            guard let last = batch.last, batch.count == 64 else { break }
+            guard let last = batch.last, batch.count == batchSize else { break }
             cursor = last.unixSeconds
+            batchSize = min(batchSize * 2, 256)
         }
         return result
     }
