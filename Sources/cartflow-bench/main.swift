@@ -97,7 +97,9 @@ for round in 0..<rounds {
             }))
 }
 
-print("schedules: \(workflowCount) (\(workflowCount / kinds.count) of each kind), rounds: \(rounds), slots per round: \(slotCount)")
+print(
+    "schedules: \(workflowCount) (\(workflowCount / kinds.count) of each kind), rounds: \(rounds), slots per round: \(slotCount)"
+)
 print("")
 print(pad("measure", 44) + "     min   median      max  (ms per round)")
 print(pad("next 5 slots, all schedules", 44) + ms(totals.min()!) + " " + ms(median(totals)) + " " + ms(totals.max()!))

@@ -99,6 +99,24 @@ let calculatorCases: [CalculatorCase] = [
             Expected(utc: "2024-10-05T16:00:00Z", local: "2024-10-06 03:00 +11:00", note: .gap),
             Expected(utc: "2024-10-06T15:30:00Z", local: "2024-10-07 02:30 +11:00"),
         ]),
+    // Lord Howe moves its clocks by 30 minutes: 02:00-02:29 does not exist on 2024-10-06, 01:30-01:59 happens
+    // twice on 2024-04-07.
+    CalculatorCase(
+        name: "daily 02:15 Lord Howe across its half-hour gap",
+        schedule: Schedule(every: .daily, at: [at("02:15")], timezone: .iana("Australia/Lord_Howe")),
+        after: "2024-10-05T12:00:00Z",
+        expected: [
+            Expected(utc: "2024-10-05T15:30:00Z", local: "2024-10-06 02:30 +11:00", note: .gap),
+            Expected(utc: "2024-10-06T15:15:00Z", local: "2024-10-07 02:15 +11:00"),
+        ]),
+    CalculatorCase(
+        name: "daily 01:45 Lord Howe across its half-hour repeat",
+        schedule: Schedule(every: .daily, at: [at("01:45")], timezone: .iana("Australia/Lord_Howe")),
+        after: "2024-04-06T12:00:00Z",
+        expected: [
+            Expected(utc: "2024-04-06T14:45:00Z", local: "2024-04-07 01:45 +11:00", note: .repeated),
+            Expected(utc: "2024-04-07T15:15:00Z", local: "2024-04-08 01:45 +10:30"),
+        ]),
     // C12: a fixed offset is constant all year; Sydney is +11 in January, +10 in July.
     CalculatorCase(
         name: "UTC+10 in January",
@@ -357,6 +375,9 @@ let calculatorCases: [CalculatorCase] = [
         #expect(ScheduleCalculator.knownZone(named: "Australia/Brisbane") != nil)
         #expect(ScheduleCalculator.knownZone(named: "Australia/Nowhere") == nil)
         #expect(ScheduleCalculator.knownZone(named: "AEST") == nil)
+        #expect(ScheduleCalculator.knownZone(named: "america/new_york") == nil)
+        #expect(ScheduleCalculator.knownZone(named: "UTC")?.secondsFromGMT(for: january) == 0)
+        #expect(ScheduleCalculator.knownZone(named: "Australia/Lord_Howe") != nil)
         // POSIX sign inversion: Etc/GMT+10 is ten hours behind UTC.
         #expect(ScheduleCalculator.zone(.iana("Etc/GMT+10")).secondsFromGMT(for: january) == -36_000)
         #expect(

@@ -41,9 +41,9 @@ public enum ScheduleCalculator {
 
     /// The zone with this IANA name, or `nil` when the system's zone database does not have it; for the loader.
     public static func knownZone(named name: String) -> TimeZone? {
-        // TimeZone(identifier:) also accepts abbreviations and "GMT+1" style names on some platforms; a workflow
-        // must name a real zone, so the name has to come back unchanged.
-        guard let zone = TimeZone(identifier: name), zone.identifier == name else { return nil }
+        // TimeZone(identifier:) maps some abbreviations to zones on some platforms; a workflow must name a real
+        // zone, so the name has to come back unchanged. "UTC" is the one exception: Foundation calls it "GMT".
+        guard let zone = TimeZone(identifier: name), zone.identifier == name || name == "UTC" else { return nil }
         return zone
     }
 
@@ -218,7 +218,7 @@ struct WallClock {
         zone = ScheduleCalculator.zone(scheduleZone)
         switch scheduleZone {
         case .fixed(let offset): fixedOffset = offset
-        case .iana: fixedOffset = zone.identifier == "UTC" || zone.identifier == "GMT" ? 0 : nil
+        case .iana: fixedOffset = ["UTC", "GMT", "Etc/UTC", "Etc/GMT"].contains(zone.identifier) ? 0 : nil
         }
     }
 

@@ -203,7 +203,8 @@ public enum SlotDecider {
             return due.recent.map { slot in
                 onTime(slot)
                     ? SlotAction(kind: .fired, slot: slot, reason: "fired: due now")
-                    : SlotAction(kind: .caughtUp, slot: slot, reason: "caught up: missed slot, run in order (catch_up: all)")
+                    : SlotAction(
+                        kind: .caughtUp, slot: slot, reason: "caught up: missed slot, run in order (catch_up: all)")
             }
 
         case .none:
