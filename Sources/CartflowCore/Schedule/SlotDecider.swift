@@ -123,7 +123,7 @@ public enum SlotDecider {
                     actions.append(
                         SlotAction(
                             kind: .beforeFirstStart, slot: latest,
-                            reason: "not fired: due before the first start and there is no history "
+                            reason: "before first start: not run, there is no history "
                                 + "(only slots from now on run)"))
                 }
             }
