@@ -28,6 +28,8 @@ let package = Package(
             dependencies: ["CartflowCore", "CartflowYAML", "MultiCart", "CartflowRuntime", "MultiCartSandbox"]
         ),
         .executableTarget(name: "cartflow", dependencies: ["CartflowCLI"]),
+        // Timings for bench/ (bench/schedule/run.sh); not a product, not shipped.
+        .executableTarget(name: "cartflow-bench", dependencies: ["CartflowCore"]),
         .target(
             name: "CartflowTestSupport",
             dependencies: ["CartflowCore", "MultiCart", "CartflowRuntime", "MultiCartSandbox"]

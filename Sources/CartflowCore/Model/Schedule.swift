@@ -29,10 +29,13 @@ public struct Schedule: Sendable, Equatable {
     public var timezone: ScheduleZone
     public var catchUp: CatchUp
     public var overlap: Overlap
+    /// Wall-clock windows that limit an interval schedule (`at: ["08:00-18:00"]`). Empty = all day.
+    public var windows: [ClockWindow]
 
     public init(
         every: Cadence, at: [ClockTime] = [], days: [Weekday] = [], daysOfMonth: [Int] = [],
-        timezone: ScheduleZone = .utc, catchUp: CatchUp = .latest, overlap: Overlap = .skip
+        timezone: ScheduleZone = .utc, catchUp: CatchUp = .latest, overlap: Overlap = .skip,
+        windows: [ClockWindow] = []
     ) {
         self.every = every
         self.at = at
@@ -41,7 +44,23 @@ public struct Schedule: Sendable, Equatable {
         self.timezone = timezone
         self.catchUp = catchUp
         self.overlap = overlap
+        self.windows = windows
     }
+}
+
+/// A wall-clock window `HH:MM-HH:MM` that limits an interval schedule: a slot fires when its local time is at
+/// or after `start` and before `end`. An `end` at or before `start` wraps past midnight (`22:00-06:00`), and the
+/// window then belongs to the day it starts on; `00:00-00:00` is the whole day.
+public struct ClockWindow: Sendable, Hashable, CustomStringConvertible {
+    public var start: ClockTime
+    public var end: ClockTime
+
+    public init(start: ClockTime, end: ClockTime) {
+        self.start = start
+        self.end = end
+    }
+
+    public var description: String { "\(start)-\(end)" }
 }
 
 /// A wall-clock time of day, `HH:MM` (24-hour).
