@@ -7,10 +7,11 @@ import MultiCartSandbox
 /// embedded sandbox seeded with the workflow's collections.
 struct WorkflowSession {
     /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
-    static func load(_ path: String, context: CommandContext) throws -> Workflow {
+    /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own.
+    static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
         let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
         let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
-        for diagnostic in result.diagnostics {
+        for diagnostic in result.diagnostics where !(sandbox && diagnostic.code == DiagnosticCode.apiKeyUnset.rawValue) {
             context.output.error(diagnostic.render(sourceText: source, color: context.output.useColor))
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }

@@ -62,9 +62,10 @@ public struct Executor: Sendable {
         {
             throw RunError.leaseHeld(workflow: workflow.name, pid: current.pid, host: current.host)
         }
+        // The heartbeat runs on real time whatever clock drives the run: it tells other processes we are alive.
         let heartbeat = Task {
             while !Task.isCancelled {
-                try await clock.sleep(for: options.heartbeatEvery)
+                try await Task.sleep(for: options.heartbeatEvery)
                 try state.heartbeat(workflow: workflow.name, holder: holder, now: wallNow())
             }
         }
@@ -126,12 +127,13 @@ public struct Executor: Sendable {
             let current = try state.collectionRuns(runID: run.id).filter { record in
                 workflow.collections.contains { $0.name == record.collection }
             }
+            let runID = run.id
             let failures = await withTaskGroup(of: String?.self) { group in
                 for record in current {
                     guard let spec = workflow.collection(named: record.collection) else { continue }
                     group.addTask {
                         do {
-                            try await self.advance(record, spec: spec, runID: run.id)
+                            try await self.advance(record, spec: spec, runID: runID)
                             return nil
                         } catch {
                             return "\(record.collection): \(Self.describe(error))"
@@ -467,11 +469,11 @@ public struct Executor: Sendable {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
-                runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.records,
+                runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.recordsWritten,
                 bytes: summary.bytes)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
-            progress("exported \(summary.records) records to \(relative)")
-            results.append(RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.records))
+            progress("exported \(summary.recordsWritten) records to \(relative)")
+            results.append(RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.recordsWritten))
         }
         return results
     }

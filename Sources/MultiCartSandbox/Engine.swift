@@ -292,6 +292,16 @@ final class SandboxEngine: Sendable {
         return .success(id)
     }
 
+    /// Lets a runner finish now (one that was made never to finish included). False when it does not exist.
+    func finishRunner(_ id: Int) -> Bool {
+        state.withLock { state in
+            guard state.runners[id] != nil else { return false }
+            state.runners[id]?.neverFinishes = false
+            complete(id, in: &state)
+            return true
+        }
+    }
+
     /// "Someone else" starts a run: passes the credit gate but ignores the processing check.
     func startRunner(collection id: Int) -> Int? {
         guard let collection = collections[id], collection.items > 0 else { return nil }

@@ -127,6 +127,12 @@ public final class SandboxServer: Sendable {
         engine.withLock { $0 }?.startRunner(collection: collection)
     }
 
+    /// Lets a runner finish now, even one started with the never-finish fault (for resume tests).
+    @discardableResult
+    public func finishRunner(_ id: Int) -> Bool {
+        engine.withLock { $0 }?.finishRunner(id) ?? false
+    }
+
     /// The exact bytes of a runner's page file (1-based) or, with `page: nil`, its ZIP; nil if not generated.
     /// For tests that compare downloads with what the sandbox meant to serve.
     public func expectedFile(collection: Int, runner: Int, page: Int?) -> Data? {

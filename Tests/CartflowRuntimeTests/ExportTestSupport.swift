@@ -37,7 +37,7 @@ struct PageFixture {
 
 /// Compares `actual` with the golden file `Golden/<name>` byte for byte; with
 /// `CARTFLOW_RECORD_GOLDEN=1` in the environment it (re)writes the golden file instead.
-func expectGolden(_ actual: Data, _ name: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectGolden(_ actual: Data, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
     if ProcessInfo.processInfo.environment["CARTFLOW_RECORD_GOLDEN"] == "1" {
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

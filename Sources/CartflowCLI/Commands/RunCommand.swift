@@ -34,7 +34,7 @@ enum RunCommand: Command {
         let output = context.output
         let workflow: Workflow
         do {
-            workflow = try WorkflowSession.load(args.positional[0], context: context)
+            workflow = try WorkflowSession.load(args.positional[0], context: context, sandbox: args.flag("sandbox"))
         } catch is InvalidWorkflow {
             return .invalidWorkflow
         }
