@@ -53,8 +53,12 @@ final class SandboxEngine: Sendable {
 
     init(configuration: SandboxConfiguration, sleeper: Sleeper) throws {
         guard configuration.pageSize > 0 else { throw SandboxConfigurationError("the page size must be at least 1") }
-        guard configuration.existingRunners >= 0 else { throw SandboxConfigurationError("existing runners cannot be negative") }
-        guard !configuration.apiKey.isEmpty else { throw SandboxConfigurationError("the sandbox API key cannot be empty") }
+        guard configuration.existingRunners >= 0 else {
+            throw SandboxConfigurationError("existing runners cannot be negative")
+        }
+        guard !configuration.apiKey.isEmpty else {
+            throw SandboxConfigurationError("the sandbox API key cannot be empty")
+        }
         var byID: [Int: SandboxCollection] = [:]
         for collection in configuration.collections {
             guard byID[collection.id] == nil else {
@@ -68,7 +72,8 @@ final class SandboxEngine: Sendable {
         self.sleeper = sleeper
         self.logFile = try configuration.logPath.map { try RequestLogFile(path: $0) }
         var state = SandboxState(
-            available: configuration.availableCredits, used: configuration.usedCredits, frozen: configuration.frozenCredits)
+            available: configuration.availableCredits, used: configuration.usedCredits,
+            frozen: configuration.frozenCredits)
         // Earlier runs: finished, an hour apart, ids interleaved across collections like a real account's.
         let now = Date()
         for round in 0..<configuration.existingRunners {
@@ -138,7 +143,9 @@ final class SandboxEngine: Sendable {
     }
 
     /// Draws one fault decision: the first N matching requests fire, then each fires with the rule's probability.
-    private func fires(_ rule: FaultRule, _ name: String, endpoint: SandboxEndpoint, natural: Set<SandboxEndpoint>) -> Bool {
+    private func fires(_ rule: FaultRule, _ name: String, endpoint: SandboxEndpoint, natural: Set<SandboxEndpoint>)
+        -> Bool
+    {
         guard !rule.isOff, (rule.endpoints ?? natural).contains(endpoint) else { return false }
         let count = state.withLock { state -> Int in
             let count = state.faultCounters[name, default: 0]
@@ -181,12 +188,14 @@ final class SandboxEngine: Sendable {
             return envelope(404, .string("Not found."), record: &record, httpStatus: 404)
         }
         guard request.method == "POST" else {
-            return envelope(405, .string("Method \(request.method) not allowed; use POST."), record: &record, httpStatus: 405)
+            return envelope(
+                405, .string("Method \(request.method) not allowed; use POST."), record: &record, httpStatus: 405)
         }
         guard request.apiKey == configuration.apiKey else {
             return envelope(401, .string("Invalid or missing API key."), record: &record)
         }
-        if !loseAnswer, fires(faults.envelopeError, "envelope-error", endpoint: endpoint, natural: SandboxEndpoint.json) {
+        if !loseAnswer, fires(faults.envelopeError, "envelope-error", endpoint: endpoint, natural: SandboxEndpoint.json)
+        {
             record.fault = "envelope-error"
             return envelope(500, .string("Internal server error, please try again later."), record: &record)
         }
@@ -336,7 +345,9 @@ final class SandboxEngine: Sendable {
         for runner in listed {
             var successCount = 0
             if runner.generated {
-                successCount = runner.successCount ?? generator.successCount(collection: id, runner: runner.id, items: runner.items)
+                successCount =
+                    runner.successCount
+                    ?? generator.successCount(collection: id, runner: runner.id, items: runner.items)
                 state.withLock { $0.runners[runner.id]?.successCount = successCount }
             }
             parts.append(runnerJSON(runner, collection: collection, linkBase: linkBase, successCount: successCount))
@@ -344,14 +355,17 @@ final class SandboxEngine: Sendable {
         return envelope(200, .raw("[" + parts.joined(separator: ",") + "]"), record: &record)
     }
 
-    private func runnerJSON(_ runner: RunnerState, collection: SandboxCollection, linkBase: String, successCount: Int) -> String {
+    private func runnerJSON(_ runner: RunnerState, collection: SandboxCollection, linkBase: String, successCount: Int)
+        -> String
+    {
         var links = "null"
         if runner.generated {
             let folder = "\(linkBase)/results/\(collection.id)/\(runner.id)/"
             let pages = (1...RecordGenerator.pageCount(items: runner.items, pageSize: configuration.pageSize)).map {
                 JSONText.string(folder + Self.pageName(collection, runner: runner.id, page: $0))
             }
-            links = "{\"pages\":[\(pages.joined(separator: ","))],\"all_pages\":"
+            links =
+                "{\"pages\":[\(pages.joined(separator: ","))],\"all_pages\":"
                 + JSONText.string(folder + Self.zipName(collection, runner: runner.id)) + "}"
         }
         return "{\"id\":\(runner.id),\"collection\":\(collection.id),\"is_download_generated\":\(runner.generated),"
@@ -388,7 +402,9 @@ final class SandboxEngine: Sendable {
 
     // MARK: - Files
 
-    private func file(path: String, method: String, role: ListenerRole, record: inout SandboxRequestRecord) -> HTTPResponse {
+    private func file(path: String, method: String, role: ListenerRole, record: inout SandboxRequestRecord)
+        -> HTTPResponse
+    {
         let faults = configuration.faults
         let all = Set(SandboxEndpoint.allCases)
         if role == .api {
@@ -423,9 +439,12 @@ final class SandboxEngine: Sendable {
         if name == Self.zipName(collection, runner: runnerID) {
             guard let zip = zip(collection: collection, runner: runner) else { return proxyError(500) }
             data = zip
-        } else if let page = (1...pageCount).first(where: { name == Self.pageName(collection, runner: runnerID, page: $0) }) {
+        } else if let page = (1...pageCount).first(where: {
+            name == Self.pageName(collection, runner: runnerID, page: $0)
+        }) {
             data = generator.page(
-                collection: collectionID, runner: runnerID, page: page, items: runner.items, pageSize: configuration.pageSize)
+                collection: collectionID, runner: runnerID, page: page, items: runner.items,
+                pageSize: configuration.pageSize)
         } else {
             return plain(404, "No such file.")
         }
@@ -513,7 +532,9 @@ final class SandboxEngine: Sendable {
     }
 
     private func plain(_ status: Int, _ text: String) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: .bytes(Data((text + "\n").utf8)))
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")],
+            body: .bytes(Data((text + "\n").utf8)))
     }
 
     /// What a proxy in front of the API says on a real 5xx: HTML, not JSON.

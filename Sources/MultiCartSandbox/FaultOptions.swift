@@ -69,16 +69,20 @@ extension SandboxFaults {
             faults.rivalRunner = try spec.rule()
         },
         Option(
-            flag: "fault-redirect", help: "API calls redirected to the second listener; keys rate, first, on, status=302",
+            flag: "fault-redirect",
+            help: "API calls redirected to the second listener; keys rate, first, on, status=302",
             keys: ["rate", "first", "on", "status"]
         ) { faults, spec in
             faults.redirect = try spec.rule()
             let status = try spec.int("status", in: 300...399) ?? faults.redirectStatus
-            guard [301, 302, 303, 307, 308].contains(status) else { throw spec.error("status must be 301, 302, 303, 307 or 308") }
+            guard [301, 302, 303, 307, 308].contains(status) else {
+                throw spec.error("status must be 301, 302, 303, 307 or 308")
+            }
             faults.redirectStatus = status
         },
         Option(
-            flag: "fault-trigger-delay", help: "the trigger queues at once but answers after a delay; keys ms (required)",
+            flag: "fault-trigger-delay",
+            help: "the trigger queues at once but answers after a delay; keys ms (required)",
             keys: ["ms"]
         ) { faults, spec in
             guard let ms = try spec.int("ms", in: 0...3_600_000) else { throw spec.error("needs ms=N") }

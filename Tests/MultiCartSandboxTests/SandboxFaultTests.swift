@@ -14,7 +14,8 @@ import Testing
     }
 
     @Test func httpErrorIsARealStatusWithAnHTMLBody() async throws {
-        let (server, client) = try startSandbox(faults: faults { $0.httpError = FaultRule(first: 1, endpoints: [.credits]) })
+        let (server, client) = try startSandbox(
+            faults: faults { $0.httpError = FaultRule(first: 1, endpoints: [.credits]) })
         defer { server.stop() }
         let first = try await client.post("/users/credits/")
         #expect(first.status == 503)
@@ -26,7 +27,8 @@ import Testing
     }
 
     @Test func httpErrorOnTriggerLosesTheAnswerAfterQueueing() async throws {
-        let (server, client) = try startSandbox(faults: faults { $0.httpError = FaultRule(first: 1, endpoints: [.trigger]) })
+        let (server, client) = try startSandbox(
+            faults: faults { $0.httpError = FaultRule(first: 1, endpoints: [.trigger]) })
         defer { server.stop() }
         let before = server.snapshot().runners[101]?.count
         let answer = try await client.post("/schedules/run/result/", ["collection_id": 101])
@@ -38,10 +40,11 @@ import Testing
     }
 
     @Test func httpErrorBeforeQueueQueuesNothing() async throws {
-        let (server, client) = try startSandbox(faults: faults {
-            $0.httpError = FaultRule(first: 1, endpoints: [.trigger])
-            $0.httpErrorBeforeQueue = true
-        })
+        let (server, client) = try startSandbox(
+            faults: faults {
+                $0.httpError = FaultRule(first: 1, endpoints: [.trigger])
+                $0.httpErrorBeforeQueue = true
+            })
         defer { server.stop() }
         let before = server.snapshot()
         let answer = try await client.post("/schedules/run/result/", ["collection_id": 101])
@@ -50,10 +53,11 @@ import Testing
     }
 
     @Test func rateLimitSendsRetryAfter() async throws {
-        let (server, client) = try startSandbox(faults: faults {
-            $0.rateLimit = FaultRule(first: 2)
-            $0.retryAfterSeconds = 3
-        })
+        let (server, client) = try startSandbox(
+            faults: faults {
+                $0.rateLimit = FaultRule(first: 2)
+                $0.retryAfterSeconds = 3
+            })
         defer { server.stop() }
         let first = try await client.post("/schedules/collections/results/download/", ["collection_id": 101])
         #expect(first.status == 429)
@@ -78,10 +82,11 @@ import Testing
     }
 
     @Test func latencyDelaysTheChosenEndpoints() async throws {
-        let (server, client) = try startSandbox(faults: faults {
-            $0.latency = .milliseconds(40)
-            $0.latencyEndpoints = [.credits]
-        })
+        let (server, client) = try startSandbox(
+            faults: faults {
+                $0.latency = .milliseconds(40)
+                $0.latencyEndpoints = [.credits]
+            })
         defer { server.stop() }
         let clock = ContinuousClock()
         let start = clock.now
@@ -110,11 +115,12 @@ import Testing
     }
 
     @Test func trickledDownloadStillArrivesWhole() async throws {
-        let (server, client) = try startSandbox(faults: faults {
-            $0.trickle = .always
-            $0.trickleBytes = 4_096
-            $0.trickleInterval = .milliseconds(2)
-        })
+        let (server, client) = try startSandbox(
+            faults: faults {
+                $0.trickle = .always
+                $0.trickleBytes = 4_096
+                $0.trickleInterval = .milliseconds(2)
+            })
         defer { server.stop() }
         let runner = try #require(try await client.history(101, limit: 1).first)
         let id = try #require(runner["id"] as? Int)
@@ -130,7 +136,8 @@ import Testing
     }
 
     @Test func neverFinishingRunner() async throws {
-        let (server, client) = try startSandbox(completion: .afterHistoryReads(1), faults: faults { $0.neverFinish = FaultRule(first: 1) })
+        let (server, client) = try startSandbox(
+            completion: .afterHistoryReads(1), faults: faults { $0.neverFinish = FaultRule(first: 1) })
         defer { server.stop() }
         _ = try await client.post("/schedules/run/result/", ["collection_id": 101])
         for _ in 0..<5 {
@@ -144,7 +151,8 @@ import Testing
     }
 
     @Test func rivalRunnerAppearsRightAfterOurs() async throws {
-        let (server, client) = try startSandbox(completion: .never, faults: faults { $0.rivalRunner = FaultRule(first: 1) })
+        let (server, client) = try startSandbox(
+            completion: .never, faults: faults { $0.rivalRunner = FaultRule(first: 1) })
         defer { server.stop() }
         let newestBefore = try #require(try await client.history(101, limit: 1).first?["id"] as? Int)
         _ = try await client.post("/schedules/run/result/", ["collection_id": 101])
@@ -179,10 +187,11 @@ import Testing
 
     @Test(arguments: [302, 307])
     func redirectSendsAPICallsToAnotherOrigin(status: Int) async throws {
-        let (server, client) = try startSandbox(faults: faults {
-            $0.redirect = FaultRule(first: 1)
-            $0.redirectStatus = status
-        })
+        let (server, client) = try startSandbox(
+            faults: faults {
+                $0.redirect = FaultRule(first: 1)
+                $0.redirectStatus = status
+            })
         defer { server.stop() }
         let other = try #require(server.otherBaseURL)
         let answer = try await client.post("/users/credits/")
@@ -190,7 +199,9 @@ import Testing
         #expect(answer.headers["location"] == other.absoluteString + "/users/credits/")
         #expect(server.requestLog().last?.fault == "redirect")
         // What a client that follows would hit: the other listener logs whether the key came along.
-        var request = URLRequest(url: URL(string: answer.headers["location"]!.replacingOccurrences(of: "//localhost:", with: "//127.0.0.1:"))!)
+        var request = URLRequest(
+            url: URL(
+                string: answer.headers["location"]!.replacingOccurrences(of: "//localhost:", with: "//127.0.0.1:"))!)
         request.httpMethod = "POST"
         request.setValue("test-key", forHTTPHeaderField: "x-api-key")
         let followed = try await client.send(request)
@@ -218,7 +229,8 @@ import Testing
 
     @Test func probabilisticFaultsAreDeterministicPerSeed() async throws {
         func pattern(seed: UInt64) async throws -> [Int] {
-            let (server, client) = try startSandbox(seed: seed, faults: faults { $0.httpError = FaultRule(probability: 0.5) })
+            let (server, client) = try startSandbox(
+                seed: seed, faults: faults { $0.httpError = FaultRule(probability: 0.5) })
             defer { server.stop() }
             var statuses: [Int] = []
             for _ in 0..<24 { statuses.append(try await client.post("/users/credits/").status) }
@@ -254,7 +266,9 @@ import Testing
     }
 
     @Test func collectionFlagParsing() throws {
-        #expect(try SandboxCollection(parsing: "101:AU Laptops:250") == SandboxCollection(id: 101, name: "AU Laptops", items: 250))
+        #expect(
+            try SandboxCollection(parsing: "101:AU Laptops:250")
+                == SandboxCollection(id: 101, name: "AU Laptops", items: 250))
         #expect(try SandboxCollection(parsing: "7:a:b:3").name == "a:b")
         #expect(throws: SandboxConfigurationError.self) { try SandboxCollection(parsing: "101:AU Laptops") }
         #expect(throws: SandboxConfigurationError.self) { try SandboxCollection(parsing: "x:Name:3") }
