@@ -147,11 +147,14 @@ final class SandboxEngine: Sendable {
         -> Bool
     {
         guard !rule.isOff, (rule.endpoints ?? natural).contains(endpoint) else { return false }
-        let count = state.withLock { state -> Int in
-            let count = state.faultCounters[name, default: 0]
-            state.faultCounters[name] = count + 1
-            return count
-        }
+        return state.withLock { fires(rule, name, in: &$0) }
+    }
+
+    /// The same draw with the lock already held.
+    private func fires(_ rule: FaultRule, _ name: String, in state: inout SandboxState) -> Bool {
+        guard !rule.isOff else { return false }
+        let count = state.faultCounters[name, default: 0]
+        state.faultCounters[name] = count + 1
         if count < rule.first { return true }
         var rng = SplitMix64(configuration.seed, 0xFA17, UInt64(name.hashValueStable), UInt64(count))
         return rng.unit() < rule.probability
@@ -247,13 +250,19 @@ final class SandboxEngine: Sendable {
             return envelope(400, .string("Collection \(id) has no items."), record: &record)
         }
         let faults = configuration.faults
-        let neverFinish = fires(faults.neverFinish, "never-finish", endpoint: .trigger, natural: [.trigger])
-        let rival = fires(faults.rivalRunner, "rival-runner", endpoint: .trigger, natural: [.trigger])
+        var neverFinish = false
+        var rival = false
         let outcome = state.withLock { state -> Result<Int, TriggerRefusal> in
             settleAll(&state)
             if state.runnerIDs[id, default: []].contains(where: { state.runners[$0]?.generated == false }) {
                 return .failure(.processing)
             }
+            guard state.spendable >= collection.items else {
+                return .failure(.credits(need: collection.items, have: max(0, state.spendable)))
+            }
+            // Drawn only for triggers that queue, so `first=1` means "the first queued run".
+            neverFinish = fires(faults.neverFinish, "never-finish", in: &state)
+            rival = fires(faults.rivalRunner, "rival-runner", in: &state)
             let result = queue(collection, in: &state, neverFinishes: neverFinish, bySomeoneElse: false)
             if case .success = result, rival {
                 _ = queue(collection, in: &state, neverFinishes: false, bySomeoneElse: true)

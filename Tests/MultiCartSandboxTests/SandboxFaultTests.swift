@@ -139,6 +139,8 @@ import Testing
         let (server, client) = try startSandbox(
             completion: .afterHistoryReads(1), faults: faults { $0.neverFinish = FaultRule(first: 1) })
         defer { server.stop() }
+        // A refused trigger does not use up `first=1`: only triggers that queue count.
+        #expect(try await client.post("/schedules/run/result/", ["collection_id": 999]).code == 404)
         _ = try await client.post("/schedules/run/result/", ["collection_id": 101])
         for _ in 0..<5 {
             #expect(try await client.history(101, limit: 1).first?["is_download_generated"] as? Bool == false)
