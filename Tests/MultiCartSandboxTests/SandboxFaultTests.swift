@@ -137,10 +137,14 @@ import Testing
 
     @Test func neverFinishingRunner() async throws {
         let (server, client) = try startSandbox(
-            completion: .afterHistoryReads(1), faults: faults { $0.neverFinish = FaultRule(first: 1) })
+            credits: 300,
+            collections: [
+                SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+                SandboxCollection(id: 102, name: "Big", items: 400),
+            ], completion: .afterHistoryReads(1), faults: faults { $0.neverFinish = FaultRule(first: 1) })
         defer { server.stop() }
         // A refused trigger does not use up `first=1`: only triggers that queue count.
-        #expect(try await client.post("/schedules/run/result/", ["collection_id": 999]).code == 404)
+        #expect(try await client.post("/schedules/run/result/", ["collection_id": 102]).code == 402)
         _ = try await client.post("/schedules/run/result/", ["collection_id": 101])
         for _ in 0..<5 {
             #expect(try await client.history(101, limit: 1).first?["is_download_generated"] as? Bool == false)
