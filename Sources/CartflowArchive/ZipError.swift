@@ -20,11 +20,14 @@ public enum ZipError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .unsafeEntryName(entry, reason): "ZIP entry '\(Self.printable(entry))' refused: \(reason)"
-        case let .notARegularFile(entry, kind): "ZIP entry '\(Self.printable(entry))' refused: it is a \(kind), not a regular file"
+        case let .notARegularFile(entry, kind):
+            "ZIP entry '\(Self.printable(entry))' refused: it is a \(kind), not a regular file"
         case let .duplicateEntry(entry): "ZIP entry '\(Self.printable(entry))' refused: the name appears twice"
         case let .tooManyEntries(limit): "ZIP refused: more than \(limit) entries"
-        case let .entryTooLarge(entry, limit): "ZIP entry '\(Self.printable(entry))' refused: larger than \(limit) bytes uncompressed"
-        case let .totalTooLarge(entry, limit): "ZIP refused at entry '\(Self.printable(entry))': more than \(limit) bytes uncompressed in total"
+        case let .entryTooLarge(entry, limit):
+            "ZIP entry '\(Self.printable(entry))' refused: larger than \(limit) bytes uncompressed"
+        case let .totalTooLarge(entry, limit):
+            "ZIP refused at entry '\(Self.printable(entry))': more than \(limit) bytes uncompressed in total"
         case let .unreadable(message): "ZIP could not be read: \(message)"
         case let .writeFailed(message): "ZIP could not be written: \(message)"
         }

@@ -54,14 +54,18 @@ public enum ZipReader {
     /// Validates, then returns every entry of an in-memory ZIP.
     public static func readAll(data: Data, limits: ZipLimits = .standard) throws -> [ZipEntry] {
         var entries: [ZipEntry] = []
-        try forEachEntry(data: data, limits: limits) { header, bytes in entries.append(ZipEntry(name: header.name, data: bytes)) }
+        try forEachEntry(data: data, limits: limits) { header, bytes in
+            entries.append(ZipEntry(name: header.name, data: bytes))
+        }
         return entries
     }
 
     /// Validates, then returns every entry of a ZIP file.
     public static func readAll(path: String, limits: ZipLimits = .standard) throws -> [ZipEntry] {
         var entries: [ZipEntry] = []
-        try forEachEntry(path: path, limits: limits) { header, bytes in entries.append(ZipEntry(name: header.name, data: bytes)) }
+        try forEachEntry(path: path, limits: limits) { header, bytes in
+            entries.append(ZipEntry(name: header.name, data: bytes))
+        }
         return entries
     }
 
@@ -89,7 +93,9 @@ public enum ZipReader {
         if name.contains("\0") { return "the name contains a NUL byte" }
         if name.hasPrefix("/") || name.hasPrefix("\\") { return "the name is an absolute path" }
         let scalars = Array(name.unicodeScalars.prefix(2))
-        if scalars.count == 2, scalars[1] == ":", scalars[0].properties.isASCIIHexDigit || scalars[0].properties.isAlphabetic {
+        if scalars.count == 2, scalars[1] == ":",
+            scalars[0].properties.isASCIIHexDigit || scalars[0].properties.isAlphabetic
+        {
             return "the name starts with a drive letter"
         }
         let segments = name.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "/" || $0 == "\\" })
@@ -113,9 +119,13 @@ public enum ZipReader {
             if result.count == limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
             guard seen.insert(header.name).inserted else { throw ZipError.duplicateEntry(entry: header.name) }
             if let size = header.declaredSize {
-                if size > limits.maxEntryBytes { throw ZipError.entryTooLarge(entry: header.name, limit: limits.maxEntryBytes) }
+                if size > limits.maxEntryBytes {
+                    throw ZipError.entryTooLarge(entry: header.name, limit: limits.maxEntryBytes)
+                }
                 total += size
-                if total > limits.maxTotalBytes { throw ZipError.totalTooLarge(entry: header.name, limit: limits.maxTotalBytes) }
+                if total > limits.maxTotalBytes {
+                    throw ZipError.totalTooLarge(entry: header.name, limit: limits.maxTotalBytes)
+                }
             }
             result.append(header)
             try reader.skipData()
@@ -174,7 +184,9 @@ public enum ZipReader {
             total = buffer.count
             tail = Array(buffer.suffix(65_557))
         case let .file(path):
-            guard let handle = FileHandle(forReadingAtPath: path) else { throw ZipError.unreadable("cannot open '\(path)'") }
+            guard let handle = FileHandle(forReadingAtPath: path) else {
+                throw ZipError.unreadable("cannot open '\(path)'")
+            }
             defer { try? handle.close() }
             let size = (try? handle.seekToEnd()) ?? 0
             total = Int(size)
@@ -266,7 +278,9 @@ public enum ZipReader {
                 if Int64(data.count + count) > limits.maxEntryBytes {
                     throw ZipError.entryTooLarge(entry: name, limit: limits.maxEntryBytes)
                 }
-                if total > limits.maxTotalBytes { throw ZipError.totalTooLarge(entry: name, limit: limits.maxTotalBytes) }
+                if total > limits.maxTotalBytes {
+                    throw ZipError.totalTooLarge(entry: name, limit: limits.maxTotalBytes)
+                }
                 data.append(buffer.assumingMemoryBound(to: UInt8.self), count: count)
             }
             return data

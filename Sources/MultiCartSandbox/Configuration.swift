@@ -18,7 +18,8 @@ public struct SandboxCollection: Sendable, Equatable {
         guard parts.count >= 3, let id = Int(parts[0]), id > 0, let items = Int(parts[parts.count - 1]),
             (0...5_000_000).contains(items)
         else {
-            throw SandboxConfigurationError("a collection is written ID:NAME:ITEMS, e.g. '101:AU Laptops:250', got '\(text)'")
+            throw SandboxConfigurationError(
+                "a collection is written ID:NAME:ITEMS, e.g. '101:AU Laptops:250', got '\(text)'")
         }
         let name = parts[1..<(parts.count - 1)].joined(separator: ":")
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {

@@ -53,8 +53,12 @@ final class SandboxEngine: Sendable {
 
     init(configuration: SandboxConfiguration, sleeper: Sleeper) throws {
         guard configuration.pageSize > 0 else { throw SandboxConfigurationError("the page size must be at least 1") }
-        guard configuration.existingRunners >= 0 else { throw SandboxConfigurationError("existing runners cannot be negative") }
-        guard !configuration.apiKey.isEmpty else { throw SandboxConfigurationError("the sandbox API key cannot be empty") }
+        guard configuration.existingRunners >= 0 else {
+            throw SandboxConfigurationError("existing runners cannot be negative")
+        }
+        guard !configuration.apiKey.isEmpty else {
+            throw SandboxConfigurationError("the sandbox API key cannot be empty")
+        }
         var byID: [Int: SandboxCollection] = [:]
         for collection in configuration.collections {
             guard byID[collection.id] == nil else {
@@ -68,7 +72,8 @@ final class SandboxEngine: Sendable {
         self.sleeper = sleeper
         self.logFile = try configuration.logPath.map { try RequestLogFile(path: $0) }
         var state = SandboxState(
-            available: configuration.availableCredits, used: configuration.usedCredits, frozen: configuration.frozenCredits)
+            available: configuration.availableCredits, used: configuration.usedCredits,
+            frozen: configuration.frozenCredits)
         // Earlier runs: finished, an hour apart, ids interleaved across collections like a real account's.
         let now = Date()
         for round in 0..<configuration.existingRunners {
@@ -138,13 +143,18 @@ final class SandboxEngine: Sendable {
     }
 
     /// Draws one fault decision: the first N matching requests fire, then each fires with the rule's probability.
-    private func fires(_ rule: FaultRule, _ name: String, endpoint: SandboxEndpoint, natural: Set<SandboxEndpoint>) -> Bool {
+    private func fires(_ rule: FaultRule, _ name: String, endpoint: SandboxEndpoint, natural: Set<SandboxEndpoint>)
+        -> Bool
+    {
         guard !rule.isOff, (rule.endpoints ?? natural).contains(endpoint) else { return false }
-        let count = state.withLock { state -> Int in
-            let count = state.faultCounters[name, default: 0]
-            state.faultCounters[name] = count + 1
-            return count
-        }
+        return state.withLock { fires(rule, name, in: &$0) }
+    }
+
+    /// The same draw with the lock already held.
+    private func fires(_ rule: FaultRule, _ name: String, in state: inout SandboxState) -> Bool {
+        guard !rule.isOff else { return false }
+        let count = state.faultCounters[name, default: 0]
+        state.faultCounters[name] = count + 1
         if count < rule.first { return true }
         var rng = SplitMix64(configuration.seed, 0xFA17, UInt64(name.hashValueStable), UInt64(count))
         return rng.unit() < rule.probability
@@ -181,12 +191,14 @@ final class SandboxEngine: Sendable {
             return envelope(404, .string("Not found."), record: &record, httpStatus: 404)
         }
         guard request.method == "POST" else {
-            return envelope(405, .string("Method \(request.method) not allowed; use POST."), record: &record, httpStatus: 405)
+            return envelope(
+                405, .string("Method \(request.method) not allowed; use POST."), record: &record, httpStatus: 405)
         }
         guard request.apiKey == configuration.apiKey else {
             return envelope(401, .string("Invalid or missing API key."), record: &record)
         }
-        if !loseAnswer, fires(faults.envelopeError, "envelope-error", endpoint: endpoint, natural: SandboxEndpoint.json) {
+        if !loseAnswer, fires(faults.envelopeError, "envelope-error", endpoint: endpoint, natural: SandboxEndpoint.json)
+        {
             record.fault = "envelope-error"
             return envelope(500, .string("Internal server error, please try again later."), record: &record)
         }
@@ -238,13 +250,19 @@ final class SandboxEngine: Sendable {
             return envelope(400, .string("Collection \(id) has no items."), record: &record)
         }
         let faults = configuration.faults
-        let neverFinish = fires(faults.neverFinish, "never-finish", endpoint: .trigger, natural: [.trigger])
-        let rival = fires(faults.rivalRunner, "rival-runner", endpoint: .trigger, natural: [.trigger])
+        var neverFinish = false
+        var rival = false
         let outcome = state.withLock { state -> Result<Int, TriggerRefusal> in
             settleAll(&state)
             if state.runnerIDs[id, default: []].contains(where: { state.runners[$0]?.generated == false }) {
                 return .failure(.processing)
             }
+            guard state.spendable >= collection.items else {
+                return .failure(.credits(need: collection.items, have: max(0, state.spendable)))
+            }
+            // Drawn only for triggers that queue, so `first=1` means "the first queued run".
+            neverFinish = fires(faults.neverFinish, "never-finish", in: &state)
+            rival = fires(faults.rivalRunner, "rival-runner", in: &state)
             let result = queue(collection, in: &state, neverFinishes: neverFinish, bySomeoneElse: false)
             if case .success = result, rival {
                 _ = queue(collection, in: &state, neverFinishes: false, bySomeoneElse: true)
@@ -346,7 +364,9 @@ final class SandboxEngine: Sendable {
         for runner in listed {
             var successCount = 0
             if runner.generated {
-                successCount = runner.successCount ?? generator.successCount(collection: id, runner: runner.id, items: runner.items)
+                successCount =
+                    runner.successCount
+                    ?? generator.successCount(collection: id, runner: runner.id, items: runner.items)
                 state.withLock { $0.runners[runner.id]?.successCount = successCount }
             }
             parts.append(runnerJSON(runner, collection: collection, linkBase: linkBase, successCount: successCount))
@@ -354,14 +374,17 @@ final class SandboxEngine: Sendable {
         return envelope(200, .raw("[" + parts.joined(separator: ",") + "]"), record: &record)
     }
 
-    private func runnerJSON(_ runner: RunnerState, collection: SandboxCollection, linkBase: String, successCount: Int) -> String {
+    private func runnerJSON(_ runner: RunnerState, collection: SandboxCollection, linkBase: String, successCount: Int)
+        -> String
+    {
         var links = "null"
         if runner.generated {
             let folder = "\(linkBase)/results/\(collection.id)/\(runner.id)/"
             let pages = (1...RecordGenerator.pageCount(items: runner.items, pageSize: configuration.pageSize)).map {
                 JSONText.string(folder + Self.pageName(collection, runner: runner.id, page: $0))
             }
-            links = "{\"pages\":[\(pages.joined(separator: ","))],\"all_pages\":"
+            links =
+                "{\"pages\":[\(pages.joined(separator: ","))],\"all_pages\":"
                 + JSONText.string(folder + Self.zipName(collection, runner: runner.id)) + "}"
         }
         return "{\"id\":\(runner.id),\"collection\":\(collection.id),\"is_download_generated\":\(runner.generated),"
@@ -398,7 +421,9 @@ final class SandboxEngine: Sendable {
 
     // MARK: - Files
 
-    private func file(path: String, method: String, role: ListenerRole, record: inout SandboxRequestRecord) -> HTTPResponse {
+    private func file(path: String, method: String, role: ListenerRole, record: inout SandboxRequestRecord)
+        -> HTTPResponse
+    {
         let faults = configuration.faults
         let all = Set(SandboxEndpoint.allCases)
         if role == .api {
@@ -433,9 +458,12 @@ final class SandboxEngine: Sendable {
         if name == Self.zipName(collection, runner: runnerID) {
             guard let zip = zip(collection: collection, runner: runner) else { return proxyError(500) }
             data = zip
-        } else if let page = (1...pageCount).first(where: { name == Self.pageName(collection, runner: runnerID, page: $0) }) {
+        } else if let page = (1...pageCount).first(where: {
+            name == Self.pageName(collection, runner: runnerID, page: $0)
+        }) {
             data = generator.page(
-                collection: collectionID, runner: runnerID, page: page, items: runner.items, pageSize: configuration.pageSize)
+                collection: collectionID, runner: runnerID, page: page, items: runner.items,
+                pageSize: configuration.pageSize)
         } else {
             return plain(404, "No such file.")
         }
@@ -523,7 +551,9 @@ final class SandboxEngine: Sendable {
     }
 
     private func plain(_ status: Int, _ text: String) -> HTTPResponse {
-        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: .bytes(Data((text + "\n").utf8)))
+        HTTPResponse(
+            status: status, headers: [("Content-Type", "text/plain; charset=utf-8")],
+            body: .bytes(Data((text + "\n").utf8)))
     }
 
     /// What a proxy in front of the API says on a real 5xx: HTML, not JSON.

@@ -77,7 +77,9 @@ final class HTTPListener: @unchecked Sendable {
         let context = Unmanaged.passUnretained(self).toOpaque()
         guard let started = cf_mhd_start_loopback(port, accessHandler, context, completedHandler, nil) else {
             throw SandboxConfigurationError(
-                port == 0 ? "could not start an HTTP listener on 127.0.0.1" : "could not listen on 127.0.0.1:\(port) (in use?)")
+                port == 0
+                    ? "could not start an HTTP listener on 127.0.0.1"
+                    : "could not listen on 127.0.0.1:\(port) (in use?)")
         }
         daemon = started
         self.port = cf_mhd_bound_port(started)
@@ -154,14 +156,18 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     switch answer.body {
     case let .bytes(data):
         response = data.withUnsafeBytes { raw in
-            MHD_create_response_from_buffer(raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
+            MHD_create_response_from_buffer(
+                raw.count, UnsafeMutableRawPointer(mutating: raw.baseAddress), .RESPMEM_MUST_COPY)
         }
     case let .truncated(data, sendBytes):
         response = streamingResponse(
-            StreamContext(data: data, limit: min(sendBytes, data.count), chunk: 16 * 1024, interval: .zero, sleeper: listener.sleeper))
+            StreamContext(
+                data: data, limit: min(sendBytes, data.count), chunk: 16 * 1024, interval: .zero,
+                sleeper: listener.sleeper))
     case let .trickled(data, chunk, interval):
         response = streamingResponse(
-            StreamContext(data: data, limit: data.count, chunk: max(1, chunk), interval: interval, sleeper: listener.sleeper))
+            StreamContext(
+                data: data, limit: data.count, chunk: max(1, chunk), interval: interval, sleeper: listener.sleeper))
     }
     guard let response else { return .NO }
     defer { MHD_destroy_response(response) }
@@ -187,7 +193,9 @@ private func streamingResponse(_ context: StreamContext) -> OpaquePointer? {
             let count = Swift.min(max, stream.chunk, stream.limit - position)
             stream.data.withUnsafeBytes { raw in
                 buffer.withMemoryRebound(to: UInt8.self, capacity: count) { target in
-                    raw.copyBytes(to: UnsafeMutableBufferPointer(start: target, count: count), from: position..<(position + count))
+                    raw.copyBytes(
+                        to: UnsafeMutableBufferPointer(start: target, count: count), from: position..<(position + count)
+                    )
                 }
             }
             return count

@@ -179,7 +179,8 @@ struct RecordGenerator: Sendable {
         JSONText.appendString(sellerName, to: &out)
         out += ",\"is_prime\":\(isPrime),\"condition\":\"New\"}"
         out += ",\"description\":"
-        JSONText.appendString("\(brand) \(model).\nKey features: \(specA); \(specB).\n\"Ships from Australia\"", to: &out)
+        JSONText.appendString(
+            "\(brand) \(model).\nKey features: \(specA); \(specB).\n\"Ships from Australia\"", to: &out)
         if index % 19 == 4 { out += ",\"coupon\":{\"percent\":10,\"code\":\"SAVE10\"}" }
         if index % 23 == 6 { out += ",\"variant\":\"Silver / 16GB\"" }
         out += ",\"scraped_at\":\"\(scrapedAt)\"}"

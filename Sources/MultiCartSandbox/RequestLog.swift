@@ -31,7 +31,8 @@ final class RequestLogFile: @unchecked Sendable {
     init(path: String) throws {
         descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
-            throw SandboxConfigurationError("cannot open the request log '\(path)': \(String(cString: strerror(errno)))")
+            throw SandboxConfigurationError(
+                "cannot open the request log '\(path)': \(String(cString: strerror(errno)))")
         }
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

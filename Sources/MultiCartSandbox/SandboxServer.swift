@@ -111,12 +111,14 @@ public final class SandboxServer: Sendable {
                     state.runners[id].map {
                         SandboxRunner(
                             id: $0.id, collection: $0.collection, items: $0.items, isDownloadGenerated: $0.generated,
-                            historyReads: $0.historyReads, neverFinishes: $0.neverFinishes, bySomeoneElse: $0.bySomeoneElse)
+                            historyReads: $0.historyReads, neverFinishes: $0.neverFinishes,
+                            bySomeoneElse: $0.bySomeoneElse)
                     }
                 }
             }
             return SandboxSnapshot(
-                availableCredits: state.available, usedCredits: state.used, frozenCredits: state.frozen, runners: runners)
+                availableCredits: state.available, usedCredits: state.used, frozenCredits: state.frozen,
+                runners: runners)
         }
     }
 
@@ -143,7 +145,8 @@ public final class SandboxServer: Sendable {
         else { return nil }
         if let page {
             return engine.generator.page(
-                collection: collection, runner: runner, page: page, items: state.items, pageSize: configuration.pageSize)
+                collection: collection, runner: runner, page: page, items: state.items, pageSize: configuration.pageSize
+            )
         }
         return engine.zip(collection: info, runner: state)
     }

@@ -40,7 +40,8 @@ struct TestClient {
 
     /// GETs an absolute link as the API writes it (raw spaces), percent-encoding it first.
     func get(link: String, key sendKey: String? = nil) async throws -> Answer {
-        let encoded = link.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "?#")))!
+        let encoded = link.addingPercentEncoding(
+            withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "?#")))!
         var request = URLRequest(url: URL(string: encoded)!)
         if let sendKey { request.setValue(sendKey, forHTTPHeaderField: "x-api-key") }
         return try await send(request)
@@ -50,12 +51,15 @@ struct TestClient {
         let (data, response) = try await session.data(for: request)
         let http = response as! HTTPURLResponse
         var headers: [String: String] = [:]
-        for (name, value) in http.allHeaderFields { headers[String(describing: name).lowercased()] = String(describing: value) }
+        for (name, value) in http.allHeaderFields {
+            headers[String(describing: name).lowercased()] = String(describing: value)
+        }
         return Answer(status: http.statusCode, headers: headers, data: data)
     }
 
     func history(_ collection: Int, skip: Int = 0, limit: Int = 5) async throws -> [[String: Any]] {
-        let answer = try await post("/schedules/collections/results/download/", ["collection_id": collection, "skip": skip, "limit": limit])
+        let answer = try await post(
+            "/schedules/collections/results/download/", ["collection_id": collection, "skip": skip, "limit": limit])
         return answer.payload as? [[String: Any]] ?? []
     }
 }
@@ -71,7 +75,8 @@ final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
 
 /// Starts a sandbox on an ephemeral loopback port with the test key and one 250-item collection unless told otherwise.
 func startSandbox(
-    credits: Int = 10_000, collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
+    credits: Int = 10_000,
+    collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
     completion: RunnerCompletion = .afterHistoryReads(1), pageSize: Int = 100, seed: UInt64 = 7,
     logPath: String? = nil, faults: SandboxFaults = .none, existingRunners: Int = 1
 ) throws -> (SandboxServer, TestClient) {

@@ -110,7 +110,8 @@ import Testing
     @Test func historyIsNewestFirstWithSkipAndLimit() async throws {
         let (server, client) = try startSandbox(
             collections: [
-                SandboxCollection(id: 101, name: "AU Laptops", items: 10), SandboxCollection(id: 102, name: "Phones", items: 5),
+                SandboxCollection(id: 101, name: "AU Laptops", items: 10),
+                SandboxCollection(id: 102, name: "Phones", items: 5),
             ], existingRunners: 3)
         defer { server.stop() }
         let all = try await client.history(101, limit: 10).compactMap { $0["id"] as? Int }

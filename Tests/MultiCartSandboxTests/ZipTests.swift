@@ -70,7 +70,8 @@ import Testing
             try ZipReader.readAll(data: data, limits: ZipLimits(maxEntryBytes: 1 << 20))
         }
         let two = try ZipWriter.archive([
-            ZipWriter.Entry(name: "a.json", data: Data(count: 600_000)), ZipWriter.Entry(name: "b.json", data: Data(count: 600_000)),
+            ZipWriter.Entry(name: "a.json", data: Data(count: 600_000)),
+            ZipWriter.Entry(name: "b.json", data: Data(count: 600_000)),
         ])
         #expect(throws: ZipError.totalTooLarge(entry: "b.json", limit: 1_000_000)) {
             try ZipReader.readAll(data: two, limits: ZipLimits(maxTotalBytes: 1_000_000))
