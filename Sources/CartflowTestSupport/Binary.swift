@@ -44,29 +44,35 @@ public struct CartflowProcess {
         return (process, out, err)
     }
 
-    /// Runs `cartflow` to completion.
+    /// Runs `cartflow` to completion without blocking a thread of the concurrency pool.
     public static func run(
         _ arguments: [String], in directory: URL, environment: [String: String] = [:]
-    ) throws -> Result {
+    ) async throws -> Result {
         let (process, out, err) = try start(arguments, in: directory, environment: environment)
-        // Read both pipes while the process runs so a full pipe never blocks it.
-        let group = DispatchGroup()
-        let box = OutputBox()
-        group.enter()
-        DispatchQueue.global().async {
-            box.stdout = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
+        return await finish(process, out, err)
+    }
+
+    /// Waits for a started process and collects its output; pipes are drained on dispatch threads so a full
+    /// pipe never blocks the child.
+    public static func finish(_ process: Process, _ out: Pipe, _ err: Pipe) async -> Result {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let box = OutputBox()
+                let group = DispatchGroup()
+                group.enter()
+                DispatchQueue.global().async {
+                    box.stderr = err.fileHandleForReading.readDataToEndOfFile()
+                    group.leave()
+                }
+                box.stdout = out.fileHandleForReading.readDataToEndOfFile()
+                group.wait()
+                process.waitUntilExit()
+                continuation.resume(
+                    returning: Result(
+                        exitCode: process.terminationStatus, stdout: String(decoding: box.stdout, as: UTF8.self),
+                        stderr: String(decoding: box.stderr, as: UTF8.self)))
+            }
         }
-        group.enter()
-        DispatchQueue.global().async {
-            box.stderr = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        process.waitUntilExit()
-        group.wait()
-        return Result(
-            exitCode: process.terminationStatus, stdout: String(decoding: box.stdout, as: UTF8.self),
-            stderr: String(decoding: box.stderr, as: UTF8.self))
     }
 
     /// A fresh empty directory for one test.

@@ -144,6 +144,8 @@ public final class SandboxServer: Sendable {
         guard let state = engine.state.withLock({ $0.runners[runner] }), state.generated, state.collection == collection
         else { return nil }
         if let page {
+            let pages = (state.items + configuration.pageSize - 1) / configuration.pageSize
+            guard (1...max(1, pages)).contains(page) else { return nil }
             return engine.generator.page(
                 collection: collection, runner: runner, page: page, items: state.items, pageSize: configuration.pageSize
             )

@@ -173,7 +173,9 @@ final class LineLog: @unchecked Sendable {
         var faults = SandboxFaults()
         faults.neverFinish = FaultRule(first: 1)
         let h = try ExecutorHarness(faults: faults)
-        _ = try await h.executor(h.workflow()).run()
+        let first = try await h.executor(h.workflow()).run()
+        // The sandbox refuses a second run while the first is processing (409); let it finish first.
+        h.server.finishRunner(try #require(first.collections.first?.runnerID))
         let fresh = try await h.executor(h.workflow(), startNew: true).run()
         #expect(fresh.outcome == .succeeded)
         #expect(!fresh.resumed)

@@ -43,8 +43,8 @@ final class EndToEnd {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    func run(_ arguments: [String], key: String? = nil, baseURL: String? = nil) throws -> CartflowProcess.Result {
-        try CartflowProcess.run(
+    func run(_ arguments: [String], key: String? = nil, baseURL: String? = nil) async throws -> CartflowProcess.Result {
+        try await CartflowProcess.run(
             arguments, in: directory,
             environment: [
                 "MULTICART_API_KEY": key ?? self.key,
@@ -66,9 +66,9 @@ final class EndToEnd {
 }
 
 @Suite(.serialized) struct RunEndToEndTests {
-    @Test func normalRunExportsOneRecordPerScrapedItem() throws {
+    @Test func normalRunExportsOneRecordPerScrapedItem() async throws {
         let e = try EndToEnd()
-        let result = try e.run(["run", "workflows/demo.yaml"])
+        let result = try await e.run(["run", "workflows/demo.yaml"])
         #expect(result.exitCode == 0, "stderr: \(result.stderr)")
         #expect(e.triggers == 2)
         let csvPath = try #require(e.files(under: "out/demo").first { $0.hasSuffix(".csv") })
@@ -82,9 +82,8 @@ final class EndToEnd {
         let ours = runners.filter { runner in result.stdout.contains(" \(runner.id) ") || result.stdout.contains(" \(runner.id)?") }
         #expect(ours.count == 2)
         var expected = 0
-        var page = 1
         for runner in ours {
-            page = 1
+            var page = 1
             while let data = e.server.expectedFile(collection: runner.collection, runner: runner.id, page: page) {
                 let records = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
                 expected += records.filter { ($0["status"] as? String) != "failed" }.count
@@ -99,10 +98,10 @@ final class EndToEnd {
         #expect(lines.count > 0 && lines.count < 120)
     }
 
-    @Test func creditGateRefusalExitsFourAndChangesNothing() throws {
+    @Test func creditGateRefusalExitsFourAndChangesNothing() async throws {
         let e = try EndToEnd(credits: 50)
         let before = e.server.snapshot()
-        let result = try e.run(["run", "workflows/demo.yaml"])
+        let result = try await e.run(["run", "workflows/demo.yaml"])
         #expect(result.exitCode == 4, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("blocked by credits"))
         #expect(e.triggers == 0)
@@ -110,30 +109,30 @@ final class EndToEnd {
         #expect(e.files(under: "out").isEmpty)
     }
 
-    @Test func wrongKeyIsAClearAuthError() throws {
+    @Test func wrongKeyIsAClearAuthError() async throws {
         let e = try EndToEnd()
-        let result = try e.run(["run", "workflows/demo.yaml"], key: "wrong.key")
+        let result = try await e.run(["run", "workflows/demo.yaml"], key: "wrong.key")
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("API key was refused"))
         #expect(e.triggers == 0)
     }
 
-    @Test func unreachableAPIIsAClearError() throws {
+    @Test func unreachableAPIIsAClearError() async throws {
         let e = try EndToEnd()
         // A loopback port that nothing listens on: start a sandbox and stop it.
         let closed = SandboxServer(configuration: SandboxConfiguration(apiKey: "x", collections: []))
         let url = try closed.start(port: 0)
         closed.stop()
-        let result = try e.run(["run", "workflows/demo.yaml"], baseURL: url.absoluteString)
+        let result = try await e.run(["run", "workflows/demo.yaml"], baseURL: url.absoluteString)
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("could not reach"))
         #expect(e.triggers == 0)
     }
 
     /// C28: the key shows nowhere — stdout, stderr, exports, downloads, the sandbox log, the state database.
-    @Test func theKeyNeverShows() throws {
+    @Test func theKeyNeverShows() async throws {
         let e = try EndToEnd()
-        let result = try e.run(["run", "workflows/demo.yaml", "--verbose"])
+        let result = try await e.run(["run", "workflows/demo.yaml", "--verbose"])
         #expect(result.exitCode == 0, "stderr: \(result.stderr)")
         let encoded = e.key.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         var haystacks = [result.stdout, result.stderr]
@@ -150,52 +149,52 @@ final class EndToEnd {
         }
     }
 
-    @Test func embeddedSandboxRunsTheDemo() throws {
+    @Test func embeddedSandboxRunsTheDemo() async throws {
         let e = try EndToEnd()
-        let result = try CartflowProcess.run(["run", "workflows/demo.yaml", "--sandbox"], in: e.directory)
+        let result = try await CartflowProcess.run(["run", "workflows/demo.yaml", "--sandbox"], in: e.directory)
         #expect(result.exitCode == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("demo: run #1 succeeded"))
         #expect(e.files(under: "out/demo").count == 2)
     }
 
-    @Test func rerunAfterSuccessTriggersANewRun() throws {
+    @Test func rerunAfterSuccessTriggersANewRun() async throws {
         let e = try EndToEnd()
-        #expect(try e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
-        #expect(try e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
+        #expect(try await e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
+        #expect(try await e.run(["run", "workflows/demo.yaml"]).exitCode == 0)
         #expect(e.triggers == 4)
     }
 }
 
 @Suite struct CLIEndToEndTests {
-    @Test func versionHelpAndUsageErrors() throws {
+    @Test func versionHelpAndUsageErrors() async throws {
         let directory = try CartflowProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let version = try CartflowProcess.run(["--version"], in: directory)
+        let version = try await CartflowProcess.run(["--version"], in: directory)
         #expect(version.exitCode == 0 && version.stdout.hasPrefix("cartflow "))
-        let help = try CartflowProcess.run(["run", "--help"], in: directory)
+        let help = try await CartflowProcess.run(["run", "--help"], in: directory)
         #expect(help.exitCode == 0 && help.stdout.contains("USAGE: cartflow run FILE"))
-        let unknown = try CartflowProcess.run(["rnu"], in: directory)
+        let unknown = try await CartflowProcess.run(["rnu"], in: directory)
         #expect(unknown.exitCode == 2 && unknown.stderr.contains("did you mean 'run'"))
-        let badFlag = try CartflowProcess.run(["run", "x.yaml", "--sandbx"], in: directory)
+        let badFlag = try await CartflowProcess.run(["run", "x.yaml", "--sandbx"], in: directory)
         #expect(badFlag.exitCode == 2 && badFlag.stderr.contains("did you mean '--sandbox'"))
     }
 
-    @Test func invalidWorkflowExitsThree() throws {
+    @Test func invalidWorkflowExitsThree() async throws {
         let directory = try CartflowProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try "cartflow: 1\ncollections:\n  a: { id: 010 }\n".write(
             to: directory.appendingPathComponent("bad.yaml"), atomically: true, encoding: .utf8)
-        let result = try CartflowProcess.run(["run", "bad.yaml", "--sandbox"], in: directory)
+        let result = try await CartflowProcess.run(["run", "bad.yaml", "--sandbox"], in: directory)
         #expect(result.exitCode == 3)
         #expect(result.stderr.contains("bad.yaml:3:"))
     }
 
-    @Test func missingKeyIsClear() throws {
+    @Test func missingKeyIsClear() async throws {
         let directory = try CartflowProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(
             at: repositoryRoot.appendingPathComponent("workflows/demo.yaml"), to: directory.appendingPathComponent("demo.yaml"))
-        let result = try CartflowProcess.run(["run", "demo.yaml"], in: directory)
+        let result = try await CartflowProcess.run(["run", "demo.yaml"], in: directory)
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("MULTICART_API_KEY"))
     }
