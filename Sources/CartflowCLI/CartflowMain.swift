@@ -8,6 +8,7 @@ public enum CartflowMain {
     /// Every command, in the order `cartflow --help` lists them.
     static let commands: [any Command.Type] = [
         RunCommand.self,
+        ExportCommand.self,
         SandboxCommand.self,
     ]
 
