@@ -53,12 +53,14 @@ public enum JSONSerializer {
         var text = text
         text.withUTF8 { bytes in
             buffer.append(UInt8(ascii: "\""))
-            var runStart = 0
-            for index in 0..<bytes.count {
+            var index = 0
+            while true {
+                let run = ByteScan.plainJSONPrefix(bytes, from: index)
+                if run > 0 { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + run)])) }
+                index += run
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                runStart = index + 1
+                index += 1
                 buffer.append(UInt8(ascii: "\\"))
                 switch byte {
                 case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
@@ -69,11 +71,11 @@ public enum JSONSerializer {
                 case 0x08: buffer.append(UInt8(ascii: "b"))
                 case 0x0C: buffer.append(UInt8(ascii: "f"))
                 default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    buffer.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                    let hex: StaticString = "0123456789abcdef"
+                    let digits = hex.utf8Start
+                    buffer.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
                 }
             }
-            if runStart < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
             buffer.append(UInt8(ascii: "\""))
         }
     }

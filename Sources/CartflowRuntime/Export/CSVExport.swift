@@ -11,7 +11,7 @@ struct CSVExport {
     private var names: [String] = []
     private var indexByName: [String: Int] = [:]
     /// Caches the column of each key path, so a record costs one dictionary lookup per key.
-    private let root = PathNode(name: nil)
+    private let root = PathNode(key: "", path: nil)
     /// This record's value per column; valid where `stamps[column] == generation`.
     private var slots: [JSONValue] = []
     private var stamps: [Int] = []
@@ -136,8 +136,8 @@ struct CSVExport {
     /// Places leaves by their cached path; returns false at the first column already filled in this
     /// record (a duplicate key, a literal dotted key meeting a nested one, or a provenance name).
     private mutating func placeFast(_ object: JSONObject, under node: PathNode) -> Bool {
-        for member in object.members {
-            let child = node.child(member.key)
+        for (position, member) in object.members.enumerated() {
+            let child = node.child(member.key, at: position)
             if case .object(let nested) = member.value, !nested.isEmpty {
                 if !placeFast(nested, under: child) { return false }
                 continue
@@ -284,13 +284,7 @@ struct CSVExport {
             && (first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
                 || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D)
             && !isPlainNumber(bytes)
-        var quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
-        if !quote {
-            for byte in bytes where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D {
-                quote = true
-                break
-            }
-        }
+        let quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 || needsQuotes(bytes)
         if !quote && !prefix {
             buffer.append(contentsOf: bytes)
             return
@@ -305,6 +299,28 @@ struct CSVExport {
         }
         buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
         if quote { buffer.append(UInt8(ascii: "\"")) }
+    }
+
+    /// Whether `bytes` holds a comma, a quote, CR or LF; a word at a time.
+    static func needsQuotes(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        var index = 0
+        let count = bytes.count
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            if ByteScan.contains(word, 0x2C) || ByteScan.contains(word, 0x22) || ByteScan.contains(word, 0x0A)
+                || ByteScan.contains(word, 0x0D)
+            {
+                return true
+            }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            if byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D { return true }
+            index += 1
+        }
+        return false
     }
 
     /// `[+-]?digits[.digits][(e|E)[+-]?digits]`: a spreadsheet reads it as a number, never a formula.
@@ -334,19 +350,40 @@ struct CSVExport {
 /// A node of the key-path tree: caches the column of a path so flattening a record does not build
 /// dotted names.
 private final class PathNode {
+    /// The last key of the path (empty for the root).
+    let key: String
     /// The dotted name; `nil` for the root.
     let path: String?
     var column = -1
     private var children: [String: PathNode] = [:]
+    /// The child met at each member position last time. Records of a page share their key order, so
+    /// this usually answers with one string comparison instead of hashing the key.
+    private var byPosition: [PathNode] = []
 
-    init(name: String?) { self.path = name }
+    init(key: String, path: String?) {
+        self.key = key
+        self.path = path
+    }
 
     var name: String { path ?? "" }
 
-    func child(_ key: String) -> PathNode {
-        if let node = children[key] { return node }
-        let node = PathNode(name: path.map { "\($0).\(key)" } ?? key)
-        children[key] = node
+    func child(_ key: String, at position: Int) -> PathNode {
+        if position < byPosition.count {
+            let node = byPosition[position]
+            if node.key == key { return node }
+        }
+        let node: PathNode
+        if let existing = children[key] {
+            node = existing
+        } else {
+            node = PathNode(key: key, path: path.map { "\($0).\(key)" } ?? key)
+            children[key] = node
+        }
+        if position < byPosition.count {
+            byPosition[position] = node
+        } else if position == byPosition.count {
+            byPosition.append(node)
+        }
         return node
     }
 }
