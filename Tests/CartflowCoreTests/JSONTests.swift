@@ -106,7 +106,8 @@ import Testing
 
 @Suite struct JSONSerializerTests {
     @Test func roundTripsExactlyWithoutWhitespace() throws {
-        let source = #"{"b":1e21,"a":[0.30000000000000004,100.0,-5,true,false,null,{}],"s":"q\"\\\n\t\u0001 é/😀","b":[]}"#
+        let source =
+            #"{"b":1e21,"a":[0.30000000000000004,100.0,-5,true,false,null,{}],"s":"q\"\\\n\t\u0001 é/😀","b":[]}"#
         let value = try JSONParser.parse(source).value
         #expect(JSONSerializer.serialize(value) == source)
     }

@@ -5,6 +5,7 @@ Usage: bench.py CARTFLOW_BINARY [--pages 200] [--per-page 1000] [--work DIR]
 Each job runs under /usr/bin/time -v for wall time and peak RSS. Prints a Markdown table.
 """
 import argparse
+import csv
 import os
 import platform
 import re
@@ -22,7 +23,16 @@ def timed(command):
     wall = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
     seconds = int(wall.group(1) or 0) * 3600 + int(wall.group(2)) * 60 + float(wall.group(3))
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr).group(1))
-    return seconds, rss_kb / 1024
+    cpu = sum(float(re.search(r"%s time \(seconds\): ([\d.]+)" % kind, result.stderr).group(1))
+              for kind in ("User", "System"))
+    return seconds, rss_kb / 1024, cpu
+
+
+def count_records(path, fmt):
+    with open(path, encoding="utf-8", newline="") as f:
+        if fmt == "ndjson":
+            return sum(1 for _ in f)
+        return sum(1 for _ in csv.reader(f)) - 1
 
 
 def main():
@@ -52,18 +62,25 @@ def main():
         swift = timed([args.binary, "--quiet", "export", "--pages", pages_dir, "--format", fmt, "--out", swift_out])
         python = timed([sys.executable, os.path.join(HERE, "export_py.py"), fmt, py_out, pages_dir])
         rows.append((fmt, swift, python, os.path.getsize(swift_out)))
+        # Both must have written the same number of records (not the same bytes: Python rewrites
+        # numbers such as 1e21 as 1e+21).
+        counts = [count_records(path, fmt) for path in (swift_out, py_out)]
+        if counts[0] != counts[1]:
+            sys.exit("record counts differ for %s: cartflow %d, python %d" % (fmt, counts[0], counts[1]))
 
     print("Input: %d records in %d pages, %.1f MB of JSON (%s)" % (records, args.pages, input_bytes / 1e6, pages_dir))
     print("Machine: %s, %s, %d CPUs, Python %s" % (platform.machine(), platform.platform(), os.cpu_count(),
                                                    platform.python_version()))
     print()
-    print("| format | tool | wall s | records/s | input MB/s | peak RSS MB | speed-up |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| format | tool | wall s | CPU s | records/s | input MB/s | peak RSS MB | speed-up (wall) | speed-up (CPU) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for fmt, swift, python, size in rows:
-        for name, (seconds, rss) in [("cartflow", swift), ("python json+csv", python)]:
-            ratio = "%.1f×" % (python[0] / swift[0]) if name == "cartflow" else "1.0×"
-            print("| %s | %s | %.2f | %s | %.1f | %.0f | %s |" % (
-                fmt, name, seconds, format(int(records / seconds), ","), input_bytes / 1e6 / seconds, rss, ratio))
+        for name, (seconds, rss, cpu) in [("cartflow", swift), ("python json+csv", python)]:
+            wall_ratio = "%.1f×" % (python[0] / swift[0]) if name == "cartflow" else "1.0×"
+            cpu_ratio = "%.1f×" % (python[2] / swift[2]) if name == "cartflow" else "1.0×"
+            print("| %s | %s | %.2f | %.2f | %s | %.1f | %.0f | %s | %s |" % (
+                fmt, name, seconds, cpu, format(int(records / seconds), ","), input_bytes / 1e6 / seconds, rss,
+                wall_ratio, cpu_ratio))
 
 
 if __name__ == "__main__":

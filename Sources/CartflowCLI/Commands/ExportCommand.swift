@@ -55,7 +55,9 @@ enum ExportCommand: Command {
         if let list = args.option("columns") {
             columns = try list.split(separator: ",").map { entry in
                 let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.allSatisfy({ !$0.isEmpty }) else { throw UsageError("--columns has an empty entry in '\(list)'") }
+                guard parts.allSatisfy({ !$0.isEmpty }) else {
+                    throw UsageError("--columns has an empty entry in '\(list)'")
+                }
                 return parts.count == 2 ? ColumnSpec(name: parts[0], source: parts[1]) : ColumnSpec(parts[0])
             }
         }

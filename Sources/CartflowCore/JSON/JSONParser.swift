@@ -349,7 +349,9 @@ private struct ByteParser {
                 switch unit {
                 case 0xD800...0xDBFF:
                     // A high surrogate must be followed by an escaped low surrogate.
-                    if position + 1 < end && bytes[position] == UInt8(ascii: "\\") && bytes[position + 1] == UInt8(ascii: "u") {
+                    if position + 1 < end && bytes[position] == UInt8(ascii: "\\")
+                        && bytes[position + 1] == UInt8(ascii: "u")
+                    {
                         let save = position
                         position += 2
                         let low = try readHex4()
@@ -434,7 +436,9 @@ private struct ByteParser {
     mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
         let count = literal.utf8CodeUnitCount
         let start = literal.utf8Start
-        guard position + count <= end else { throw error("unexpected end of input, expected '\(literal)'", at: position) }
+        guard position + count <= end else {
+            throw error("unexpected end of input, expected '\(literal)'", at: position)
+        }
         for offset in 0..<count where bytes[position + offset] != start[offset] {
             throw error("unexpected \(describeByte(at: position)), expected a value", at: position)
         }
@@ -471,7 +475,9 @@ private struct ByteParser {
 
     func controlCharacterError(_ byte: UInt8) -> JSONParseError {
         let hex = String(byte, radix: 16, uppercase: true)
-        return error("control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) must be escaped in a string", at: position)
+        return error(
+            "control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) must be escaped in a string",
+            at: position)
     }
 
     func error(_ message: String, at offset: Int) -> JSONParseError {

@@ -73,7 +73,9 @@ public enum JSONSerializer {
                 default:
                     let hex: StaticString = "0123456789abcdef"
                     let digits = hex.utf8Start
-                    buffer.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+                    buffer.append(contentsOf: [
+                        UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)],
+                    ])
                 }
             }
             buffer.append(UInt8(ascii: "\""))

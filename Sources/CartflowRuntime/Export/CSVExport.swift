@@ -99,7 +99,9 @@ struct CSVExport {
         where !everFilled[output[provenanceNames.count + position]] {
             var message = "column '\(column.name)' (source '\(column.source)') matched no field in any record"
             let known = names.indices.filter { everFilled[$0] }.map { names[$0] }
-            if let suggestion = closestMatch(to: column.source, in: known) { message += "; did you mean '\(suggestion)'?" }
+            if let suggestion = closestMatch(to: column.source, in: known) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             warnings.add(message)
         }
         return ExportSummary(
@@ -239,7 +241,9 @@ struct CSVExport {
         let start = buffer.count
         for (position, column) in output.enumerated() {
             if position > 0 { buffer.append(UInt8(ascii: ",")) }
-            if stamps[column] == generation { Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer) }
+            if stamps[column] == generation {
+                Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer)
+            }
         }
         // A one-column row with an empty cell would be a blank line, which readers skip.
         if output.count == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }

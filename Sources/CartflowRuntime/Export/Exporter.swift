@@ -63,7 +63,7 @@ public enum Exporter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw AtomicFileError(path: path, operation: "create the directory '\(directory)'", code: EACCES)
+            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
         }
         let writer = try AtomicFileWriter(path: path)
         do {
@@ -199,7 +199,9 @@ struct JSONExport {
                 }
             }
         }
-        if isArray { buffer.append(contentsOf: written == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A]) }
+        if isArray {
+            buffer.append(contentsOf: written == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A])
+        }
         try writer.write(buffer)
         for column in step.columns ?? [] where !matched.contains(column.source) {
             warnings.add("column '\(column.name)' (source '\(column.source)') matched no field in any record")
