@@ -50,8 +50,7 @@ public enum JSONSerializer {
 
     /// Appends `text` as a quoted JSON string, escaping `"`, `\` and control characters.
     public static func appendString(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes in
+        withUTF8(text) { bytes in
             buffer.append(UInt8(ascii: "\""))
             var index = 0
             while true {
@@ -85,7 +84,14 @@ public enum JSONSerializer {
     /// Appends the UTF-8 bytes of `text` as they are.
     @inline(__always)
     static func appendRaw(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { buffer.append(contentsOf: $0) }
+        withUTF8(text) { buffer.append(contentsOf: $0) }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `text`, without copying the string when it is native.
+    @inlinable @inline(__always)
+    public static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return try copy.withUTF8(body)
     }
 }

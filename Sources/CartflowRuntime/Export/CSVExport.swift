@@ -259,8 +259,7 @@ struct CSVExport {
         case .bool(let flag):
             buffer.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
         case .number(let text):
-            var text = text
-            text.withUTF8 { buffer.append(contentsOf: $0) }
+            JSONSerializer.withUTF8(text) { buffer.append(contentsOf: $0) }
         case .string(let text):
             appendText(text, guardFormulas: guardFormulas, to: &buffer)
         case .array, .object:
@@ -271,8 +270,7 @@ struct CSVExport {
     }
 
     static func appendText(_ text: String, guardFormulas: Bool, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { appendField($0, guardFormulas: guardFormulas, to: &buffer) }
+        JSONSerializer.withUTF8(text) { appendField($0, guardFormulas: guardFormulas, to: &buffer) }
     }
 
     /// RFC 4180: a field is quoted when it holds a comma, a quote, CR or LF, or starts or ends with a space
