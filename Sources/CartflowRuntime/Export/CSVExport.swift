@@ -43,7 +43,7 @@ struct CSVExport {
                 for url in input.pages {
                     let page = try ExportPage.load(url, recordsKey: step.recordsKey)
                     for (index, record) in page.records.enumerated()
-                    where step.includeFailed || !isFailedRecord(record) {
+                    where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
                     }
                 }
@@ -76,7 +76,7 @@ struct CSVExport {
                     warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
                 }
                 for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && isFailedRecord(record) {
+                    if !step.includeFailed && Exporter.isFailed(record) {
                         skipped += 1
                         continue
                     }

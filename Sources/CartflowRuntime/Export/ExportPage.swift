@@ -176,21 +176,6 @@ struct ExportPage {
     }
 }
 
-/// The failed-record rule: a record is failed when its `status` is the string `failed` or `error`
-/// (any case, surrounding spaces ignored), or when it has no `status` (missing or null) and an `error`
-/// that is not null, not `false` and not the empty string.
-public func isFailedRecord(_ record: JSONObject) -> Bool {
-    if let status = record["status"], !status.isNull {
-        guard case .string(let text) = status else { return false }
-        let word = text.trimmingCharacters(in: .whitespaces).lowercased()
-        return word == "failed" || word == "error"
-    }
-    switch record["error"] {
-    case nil, .null?, .bool(false)?, .string("")?: return false
-    default: return true
-    }
-}
-
 /// Describes a repair for a warning.
 func describeRepair(_ kind: JSONRepair.Kind) -> String {
     switch kind {

@@ -85,6 +85,21 @@ public enum Exporter {
             throw error
         }
     }
+
+    /// The failed-record rule: a record is failed when its `status` is the string `failed` or `error`
+    /// (any case, surrounding spaces ignored), or when it has no `status` (missing or null) and an `error`
+    /// that is not null, not `false` and not the empty string.
+    public static func isFailed(_ record: JSONObject) -> Bool {
+        if let status = record["status"], !status.isNull {
+            guard case .string(let text) = status else { return false }
+            let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            return word == "failed" || word == "error"
+        }
+        switch record["error"] {
+        case nil, .null?, .bool(false)?, .string("")?: return false
+        default: return true
+        }
+    }
 }
 
 /// Collects warnings, folding repeats of the same kind into one line with a count and capping the total
@@ -167,7 +182,7 @@ struct JSONExport {
                     warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
                 }
                 for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && isFailedRecord(record) {
+                    if !step.includeFailed && Exporter.isFailed(record) {
                         skipped += 1
                         continue
                     }
