@@ -290,9 +290,21 @@ private struct ByteParser {
         }
         var low: UInt64 = 0
         var high: UInt64 = 0
-        for offset in 0..<length {
-            let byte = UInt64(bytes[start + offset])
-            if offset < 8 { low |= byte << (8 * UInt64(offset)) } else { high |= byte << (8 * UInt64(offset - 8)) }
+        if start + 16 <= end, let base = bytes.baseAddress {
+            // Two unaligned loads, then keep only the key's bytes (little-endian: the low ones).
+            low = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+            high = UInt64(littleEndian: UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self))
+            if length < 8 {
+                low &= (UInt64(1) << (8 * UInt64(length))) &- 1
+                high = 0
+            } else if length < 16 {
+                high &= (UInt64(1) << (8 * UInt64(length - 8))) &- 1
+            }
+        } else {
+            for offset in 0..<length {
+                let byte = UInt64(bytes[start + offset])
+                if offset < 8 { low |= byte << (8 * UInt64(offset)) } else { high |= byte << (8 * UInt64(offset - 8)) }
+            }
         }
         let mixed = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(length)
         let slot = Int(truncatingIfNeeded: (mixed >> 40) & UInt64(Self.keyCacheSize - 1))
