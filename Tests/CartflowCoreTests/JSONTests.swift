@@ -106,7 +106,8 @@ import Testing
 
 @Suite struct JSONSerializerTests {
     @Test func roundTripsExactlyWithoutWhitespace() throws {
-        let source = #"{"b":1e21,"a":[0.30000000000000004,100.0,-5,true,false,null,{}],"s":"q\"\\\n\t\u0001 é/😀","b":[]}"#
+        let source =
+            #"{"b":1e21,"a":[0.30000000000000004,100.0,-5,true,false,null,{}],"s":"q\"\\\n\t\u0001 é/😀","b":[]}"#
         let value = try JSONParser.parse(source).value
         #expect(JSONSerializer.serialize(value) == source)
     }
@@ -121,5 +122,48 @@ import Testing
         let serialized = JSONSerializer.serialize(.string(text))
         #expect(serialized.utf8.allSatisfy { $0 >= 0x20 })
         #expect(try JSONParser.parse(serialized).value == .string(text))
+    }
+}
+
+@Suite struct JSONFastPathTests {
+    /// The word-at-a-time scans must find a special byte at every offset of a word.
+    @Test func escapesAtEveryOffsetAreFound() throws {
+        for length in 0..<20 {
+            for special in ["\"", "\\", "\n", "\u{1}"] {
+                for offset in 0...length {
+                    var chars = Array(repeating: Character("a"), count: length)
+                    chars.insert(Character(special), at: offset)
+                    let text = String(chars)
+                    let serialized = JSONSerializer.serialize(.string(text))
+                    #expect(try JSONParser.parse(serialized).value == .string(text), "\(length) \(offset)")
+                }
+            }
+        }
+    }
+
+    /// Interned keys must never hand back a different key with the same cache slot.
+    @Test func internedKeysStayExact() throws {
+        var keys: [String] = [""]
+        for length in 1...20 {
+            keys.append(String(repeating: "k", count: length))
+            keys.append(String(repeating: "k", count: length - 1) + "j")
+            keys.append("é" + String(repeating: "x", count: length))
+        }
+        for index in 0..<2_000 { keys.append("key\(index)") }
+        let object = JSONObject(keys.enumerated().map { JSONMember(key: $1, value: .number(String($0))) })
+        let text = JSONSerializer.serialize(.array(Array(repeating: .object(object), count: 3)))
+        let parsed = try JSONParser.parse(text).value
+        #expect(parsed == .array(Array(repeating: .object(object), count: 3)))
+    }
+
+    /// A repaired key is reported every time it occurs, even though keys are cached.
+    @Test func repairedKeysAreReportedEveryTime() throws {
+        let document = try JSONParser.parse(#"[{"a\ud800": 1}, {"a\ud800": 2}]"#)
+        #expect(document.repairs.count == 2)
+        // Raw invalid bytes take the interning path.
+        let key = Array(#"{"k"#.utf8) + [0xFF] + Array(#"": 1}"#.utf8)
+        let raw = try JSONParser.parse(Array("[".utf8) + key + Array(",".utf8) + key + Array("]".utf8))
+        #expect(raw.repairs.count == 2)
+        #expect(raw.value.arrayValue?.first?.objectValue?.keys == ["k\u{FFFD}"])
     }
 }

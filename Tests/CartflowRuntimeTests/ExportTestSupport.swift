@@ -23,7 +23,9 @@ struct PageFixture {
     }
 
     /// One input holding `pages`, for the common single-collection case.
-    func input(_ pages: [URL], collection: String = "laptops", runner: Int = 88, scrapedAt: String? = nil) -> ExportInput {
+    func input(_ pages: [URL], collection: String = "laptops", runner: Int = 88, scrapedAt: String? = nil)
+        -> ExportInput
+    {
         ExportInput(collection: collection, collectionID: 101, runnerID: runner, scrapedAt: scrapedAt, pages: pages)
     }
 
@@ -117,7 +119,9 @@ struct StrictCSVReader {
                 while index < bytes.count {
                     let byte = bytes[index]
                     if byte == UInt8(ascii: ",") || byte == 0x0D { break }
-                    if byte == UInt8(ascii: "\"") || byte == 0x0A { throw fail("bare quote or LF in an unquoted field") }
+                    if byte == UInt8(ascii: "\"") || byte == 0x0A {
+                        throw fail("bare quote or LF in an unquoted field")
+                    }
                     field.append(byte)
                     index += 1
                 }

@@ -33,10 +33,13 @@ import Testing
     @Test func c25ColumnsThatChangeAcrossPagesGiveTheUnionInFirstSeenOrder() throws {
         var fixture = try PageFixture()
         let page1 = try fixture.page(
-            #"[{"asin": "A1", "price": {"amount": 10.5, "currency": "USD"}}, {"asin": "A2", "price": {"amount": 3, "currency": "EUR"}}]"#)
+            #"[{"asin": "A1", "price": {"amount": 10.5, "currency": "USD"}}, {"asin": "A2", "price": {"amount": 3, "currency": "EUR"}}]"#
+        )
         let page2 = try fixture.page(
-            #"[{"asin": "A3", "seller": "Acme", "price": {"amount": 7, "currency": "GBP"}}, {"seller": "Solo", "asin": "A4"}]"#)
-        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page1, page2])])
+            #"[{"asin": "A3", "seller": "Acme", "price": {"amount": 7, "currency": "GBP"}}, {"seller": "Solo", "asin": "A4"}]"#
+        )
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv"), [fixture.input([page1, page2])])
         try expectGolden(data, "c25-union.csv")
         #expect(summary.columns == ["asin", "price.amount", "price.currency", "seller"])
         let rows = try StrictCSVReader.parse(data)
@@ -50,7 +53,10 @@ import Testing
         let page2 = try fixture.page(#"[{"asin": "A3", "seller": "Acme", "price": {"amount": 7}}]"#)
         let step = ExportStep(
             format: .csv, path: "x.csv",
-            columns: [ColumnSpec("seller"), ColumnSpec(name: "price", source: "price.amount"), ColumnSpec("asin"), ColumnSpec("price.amont")])
+            columns: [
+                ColumnSpec("seller"), ColumnSpec(name: "price", source: "price.amount"), ColumnSpec("asin"),
+                ColumnSpec("price.amont"),
+            ])
         let (summary, data) = try fixture.export(step, [fixture.input([page1, page2])])
         try expectGolden(data, "c25-fixed-columns.csv")
         #expect(summary.columns == ["seller", "price", "asin", "price.amont"])
@@ -93,12 +99,14 @@ import Testing
     @Test func c27NumbersKeepTheirText() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(
-            #"[{"price": 0.30000000000000004, "big": 1e21, "round": 100.0, "neg": -0.0, "huge": 123456789012345678901234567890, "exp": 1E+2, "flag": true, "off": false}]"#)
+            #"[{"price": 0.30000000000000004, "big": 1e21, "round": 100.0, "neg": -0.0, "huge": 123456789012345678901234567890, "exp": 1E+2, "flag": true, "off": false}]"#
+        )
         let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
         try expectGolden(data, "c27-numbers.csv")
         #expect(
             String(decoding: data, as: UTF8.self)
-                == "price,big,round,neg,huge,exp,flag,off\r\n0.30000000000000004,1e21,100.0,-0.0,123456789012345678901234567890,1E+2,true,false\r\n")
+                == "price,big,round,neg,huge,exp,flag,off\r\n0.30000000000000004,1e21,100.0,-0.0,123456789012345678901234567890,1E+2,true,false\r\n"
+        )
     }
 
     @Test func nestedObjectsFlattenArraysBecomeJSONAndEmptyObjectsStay() throws {
@@ -151,7 +159,8 @@ import Testing
         let page = try fixture.page(#"[{"a": "ü"}]"#)
         let (_, plain) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
         #expect(Array(plain) == Array("a\r\nü\r\n".utf8))
-        let (summary, withBOM) = try fixture.export(ExportStep(format: .csv, path: "x.csv", bom: true), [fixture.input([page])])
+        let (summary, withBOM) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", bom: true), [fixture.input([page])])
         #expect(Array(withBOM) == [0xEF, 0xBB, 0xBF] + Array("a\r\nü\r\n".utf8))
         #expect(summary.bytes == withBOM.count)
     }
@@ -170,7 +179,8 @@ import Testing
         #expect(data.isEmpty)
         #expect(summary.recordsWritten == 0)
         let (_, fixed) = try fixture.export(
-            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a"), ColumnSpec("b")]), [fixture.input([page])])
+            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a"), ColumnSpec("b")]),
+            [fixture.input([page])])
         #expect(String(decoding: fixed, as: UTF8.self) == "a,b\r\n")
     }
 
@@ -213,14 +223,16 @@ import Testing
         // It is one valid JSON document holding the records.
         let parsed = try JSONParser.parse(Array(data)).value
         #expect(parsed.arrayValue?.count == 2)
-        let (_, empty) = try fixture.export(ExportStep(format: .json, path: "x.json"), [fixture.input([try fixture.page("[]")])])
+        let (_, empty) = try fixture.export(
+            ExportStep(format: .json, path: "x.json"), [fixture.input([try fixture.page("[]")])])
         #expect(String(decoding: empty, as: UTF8.self) == "[]\n")
     }
 
     @Test func columnsReduceJSONRecordsAndProvenanceGoesFirst() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(
-            #"[{"asin": "A", "price": {"amount": 1.50, "currency": "USD"}, "extra": true}, {"asin": "B", "price.amount": 2}]"#)
+            #"[{"asin": "A", "price": {"amount": 1.50, "currency": "USD"}, "extra": true}, {"asin": "B", "price.amount": 2}]"#
+        )
         let step = ExportStep(
             format: .ndjson, path: "x.ndjson",
             columns: [ColumnSpec(name: "cost", source: "price.amount"), ColumnSpec("asin"), ColumnSpec("price")],
@@ -240,7 +252,8 @@ import Testing
 @Suite struct ExportPagesTests {
     @Test func findsTheRecordsArrayInsideAnObject() throws {
         var fixture = try PageFixture()
-        let page = try fixture.page(#"{"meta": {"page": 1, "tags": ["a"]}, "count": 2, "results": [{"a": 1}, {"a": 2}]}"#)
+        let page = try fixture.page(
+            #"{"meta": {"page": 1, "tags": ["a"]}, "count": 2, "results": [{"a": 1}, {"a": 2}]}"#)
         let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
         #expect(summary.recordsWritten == 2)
         #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n2\r\n")
@@ -254,7 +267,8 @@ import Testing
         }
         #expect(
             error?.description
-                == "page file '\(page.path)' does not hold records: several fields hold arrays of objects ('items', 'errors'); name one with records_key")
+                == "page file '\(page.path)' does not hold records: several fields hold arrays of objects ('items', 'errors'); name one with records_key"
+        )
         let (summary, _) = try fixture.export(
             ExportStep(format: .csv, path: "x.csv", recordsKey: "errors"), [fixture.input([page])])
         #expect(summary.columns == ["code"])
@@ -267,16 +281,20 @@ import Testing
         #expect(summary.recordsWritten == 0)
     }
 
-    @Test(arguments: [
-        (#""just text""#, nil, "the page is a string, expected an array of records or an object holding one"),
-        (#"{"a": 1, "b": {"c": 2}}"#, nil, "an object with no array field (fields: 'a', 'b')"),
-        (#"{"ids": [1, 2], "names": ["x"]}"#, nil, "no array field holds objects (array fields: 'ids', 'names'); name one with records_key"),
-        (#"[{"a": 1}, 7]"#, nil, "record 2 of the top-level array is a number, expected an object"),
-        (#"{"results": [{"a": 1}, [2]]}"#, "results", "record 2 of 'results' is an array, expected an object"),
-        (#"{"data": []}"#, "results", "no field 'results' (records_key); the page's fields are 'data'"),
-        (#"{"results": {"a": 1}}"#, "results", "field 'results' (records_key) is an object, expected an array"),
-        (#"[{"a": 1}]"#, "results", "records_key is 'results' but the page is a top-level array"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            (#""just text""#, nil, "the page is a string, expected an array of records or an object holding one"),
+            (#"{"a": 1, "b": {"c": 2}}"#, nil, "an object with no array field (fields: 'a', 'b')"),
+            (
+                #"{"ids": [1, 2], "names": ["x"]}"#, nil,
+                "no array field holds objects (array fields: 'ids', 'names'); name one with records_key"
+            ),
+            (#"[{"a": 1}, 7]"#, nil, "record 2 of the top-level array is a number, expected an object"),
+            (#"{"results": [{"a": 1}, [2]]}"#, "results", "record 2 of 'results' is an array, expected an object"),
+            (#"{"data": []}"#, "results", "no field 'results' (records_key); the page's fields are 'data'"),
+            (#"{"results": {"a": 1}}"#, "results", "field 'results' (records_key) is an object, expected an array"),
+            (#"[{"a": 1}]"#, "results", "records_key is 'results' but the page is a top-level array"),
+        ] as [(String, String?, String)])
     func badPageShapesAreClearErrors(text: String, recordsKey: String?, problem: String) throws {
         var fixture = try PageFixture()
         let page = try fixture.page(text)
@@ -294,7 +312,8 @@ import Testing
         }
         #expect(
             error?.description
-                == "page file '\(page.path)' is not valid JSON: line 2, column 10: unexpected '}', expected a string key")
+                == "page file '\(page.path)' is not valid JSON: line 2, column 10: unexpected '}', expected a string key"
+        )
         let missing = URL(fileURLWithPath: fixture.directory.file("nope.json"))
         let unreadable = #expect(throws: ExportError.self) {
             try fixture.export(ExportStep(format: .ndjson, path: "x.ndjson"), [fixture.input([missing])])
@@ -325,7 +344,8 @@ import Testing
              {"id": 9, "status": null, "error": {"code": 1}},
              {"id": 10, "status": 0}]
             """#)
-        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("id")]), [fixture.input([page])])
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("id")]), [fixture.input([page])])
         #expect(String(decoding: data, as: UTF8.self) == "id\r\n1\r\n5\r\n6\r\n7\r\n8\r\n10\r\n")
         #expect(summary.failedSkipped == 4)
         let (all, _) = try fixture.export(
@@ -374,7 +394,10 @@ import Testing
         #expect(throws: ExportError.self) { try fixture.export(step, [fixture.input([good, bad])]) }
         let path = fixture.directory.file("out/result.\(format.rawValue)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.directory.file("out")) == ["result.\(format.rawValue)"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: fixture.directory.file("out")) == [
+                "result.\(format.rawValue)"
+            ])
     }
 }
 
@@ -391,7 +414,9 @@ import Testing
         case 0: return .null
         case 1: return .bool(Bool.random(using: &rng))
         case 2:
-            let numbers = ["0", "-5", "1e21", "0.30000000000000004", "100.0", "-0.0", "123456789012345678901234567890", "1E-7"]
+            let numbers = [
+                "0", "-5", "1e21", "0.30000000000000004", "100.0", "-0.0", "123456789012345678901234567890", "1E-7",
+            ]
             return .number(numbers.randomElement(using: &rng)!)
         case 3 where depth < 2:
             return .array((0..<Int.random(in: 0..<3, using: &rng)).map { _ in randomValue(&rng, depth: depth + 1) })
@@ -423,7 +448,9 @@ import Testing
     }
 
     /// Flattens like the exporter for data without collisions: dotted names for non-empty objects.
-    private static func flatten(_ object: JSONObject, prefix: String = "", into cells: inout [String: JSONValue], order: inout [String]) {
+    private static func flatten(
+        _ object: JSONObject, prefix: String = "", into cells: inout [String: JSONValue], order: inout [String]
+    ) {
         for member in object.members {
             let name = prefix.isEmpty ? member.key : "\(prefix).\(member.key)"
             if case .object(let nested) = member.value, !nested.isEmpty {
@@ -472,5 +499,25 @@ import Testing
             let expected = expectedOrder.map { Self.expectedCell(cells[$0], guardFormulas: guardFormulas) }
             #expect(rows[index + 1] == expected, "record \(index)")
         }
+    }
+}
+
+@Suite struct ExportOutputTests {
+    @Test func createsTheOutputDirectoryOrSaysWhyNot() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a": 1}]"#)
+        let nested = fixture.directory.file("a/b/c/out.csv")
+        _ = try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: nested)
+        #expect(FileManager.default.fileExists(atPath: nested))
+        // A regular file where a directory should be.
+        let blocked = fixture.directory.file("page_1.json/out.csv")
+        let error = #expect(throws: ExportError.self) {
+            try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: blocked)
+        }
+        guard case .cannotCreateDirectory(let path, _)? = error else {
+            Issue.record("unexpected \(String(describing: error))")
+            return
+        }
+        #expect(path == fixture.directory.file("page_1.json"))
     }
 }

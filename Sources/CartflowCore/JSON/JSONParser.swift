@@ -98,6 +98,14 @@ private struct ByteParser {
     var repairs: [JSONRepair] = []
     /// Reused for strings with escapes, so they cost no allocation beyond the String itself.
     var scratch: [UInt8] = []
+    /// The interned keys (see `parseKey`): slot → length (-1 = empty), bytes as two words, the String.
+    static let keyCacheSize = 1024
+    var keyLengths = [Int](repeating: -1, count: keyCacheSize)
+    var keyLow = [UInt64](repeating: 0, count: keyCacheSize)
+    var keyHigh = [UInt64](repeating: 0, count: keyCacheSize)
+    var keyStrings = [String](repeating: "", count: keyCacheSize)
+    /// The member count of the last object at each depth, to size the next one's storage.
+    var memberHints = [Int](repeating: 0, count: 64)
 
     init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -148,6 +156,8 @@ private struct ByteParser {
         if depth > maxDepth { throw error("nesting is deeper than \(maxDepth) levels", at: position) }
         position += 1
         var members: [JSONMember] = []
+        let hintIndex = min(depth, memberHints.count - 1)
+        members.reserveCapacity(memberHints[hintIndex])
         skipWhitespace()
         if position < end && bytes[position] == UInt8(ascii: "}") {
             position += 1
@@ -158,7 +168,7 @@ private struct ByteParser {
                 throw error(unexpected("a string key"), at: position)
             }
             let keyMark = repairs.count
-            let key = try parseString()
+            let key = try parseKey()
             if repairs.count > keyMark {
                 for index in keyMark..<repairs.count { repairs[index].path.append(.key(key)) }
             }
@@ -182,7 +192,10 @@ private struct ByteParser {
                 skipWhitespace()
                 continue
             }
-            if byte == UInt8(ascii: "}") { return .object(JSONObject(members)) }
+            if byte == UInt8(ascii: "}") {
+                memberHints[hintIndex] = members.count
+                return .object(JSONObject(members))
+            }
             throw error(unexpected("',' or '}'", at: position - 1), at: position - 1)
         }
     }
@@ -253,23 +266,63 @@ private struct ByteParser {
     mutating func parseString() throws(JSONParseError) -> String {
         position += 1
         let start = position
-        var allASCII = true
-        // Fast path: no escapes. Most scraped strings are like this.
-        while position < end {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
-                position += 1
-                if allASCII { return String(decoding: slice, as: UTF8.self) }
-                return makeString(slice)
-            }
-            if byte == UInt8(ascii: "\\") { break }
-            if byte < 0x20 { throw controlCharacterError(byte) }
-            if byte >= 0x80 { allASCII = false }
-            position += 1
-        }
+        // Fast path: no escapes, which is most scraped strings; scanned a word at a time.
+        position += ByteScan.plainJSONPrefix(bytes, from: start)
         guard position < end else { throw error("unterminated string", at: start - 1) }
+        let byte = bytes[position]
+        if byte == UInt8(ascii: "\"") {
+            let slice = UnsafeBufferPointer(rebasing: bytes[start..<position])
+            position += 1
+            return makeString(slice)
+        }
+        if byte < 0x20 { throw controlCharacterError(byte) }
         return try parseEscapedString(from: start)
+    }
+
+    /// Parses an object key. Records repeat the same keys, so short keys are interned: a key whose bytes
+    /// match the cached one in its slot reuses that String, skipping validation and allocation.
+    mutating func parseKey() throws(JSONParseError) -> String {
+        let quote = position
+        let start = position + 1
+        let length = ByteScan.plainJSONPrefix(bytes, from: start)
+        guard length <= 16, start + length < end, bytes[start + length] == UInt8(ascii: "\"") else {
+            return try parseString()
+        }
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        if start + 16 <= end, let base = bytes.baseAddress {
+            // Two unaligned loads, then keep only the key's bytes (little-endian: the low ones).
+            low = UInt64(littleEndian: UnsafeRawPointer(base + start).loadUnaligned(as: UInt64.self))
+            high = UInt64(littleEndian: UnsafeRawPointer(base + start + 8).loadUnaligned(as: UInt64.self))
+            if length < 8 {
+                low &= (UInt64(1) << (8 * UInt64(length))) &- 1
+                high = 0
+            } else if length < 16 {
+                high &= (UInt64(1) << (8 * UInt64(length - 8))) &- 1
+            }
+        } else {
+            for offset in 0..<length {
+                let byte = UInt64(bytes[start + offset])
+                if offset < 8 { low |= byte << (8 * UInt64(offset)) } else { high |= byte << (8 * UInt64(offset - 8)) }
+            }
+        }
+        let mixed = (low &* 0x9E37_79B9_7F4A_7C15) ^ (high &* 0xC2B2_AE3D_27D4_EB4F) ^ UInt64(length)
+        let slot = Int(truncatingIfNeeded: (mixed >> 40) & UInt64(Self.keyCacheSize - 1))
+        if keyLengths[slot] == length && keyLow[slot] == low && keyHigh[slot] == high {
+            position = start + length + 1
+            return keyStrings[slot]
+        }
+        position = quote
+        let repairsBefore = repairs.count
+        let key = try parseString()
+        // A repaired key must be reported every time it occurs, so it is not cached.
+        if repairs.count == repairsBefore {
+            keyLengths[slot] = length
+            keyLow[slot] = low
+            keyHigh[slot] = high
+            keyStrings[slot] = key
+        }
+        return key
     }
 
     /// The slow path: the string has escapes; decode into `scratch`.
@@ -308,7 +361,9 @@ private struct ByteParser {
                 switch unit {
                 case 0xD800...0xDBFF:
                     // A high surrogate must be followed by an escaped low surrogate.
-                    if position + 1 < end && bytes[position] == UInt8(ascii: "\\") && bytes[position + 1] == UInt8(ascii: "u") {
+                    if position + 1 < end && bytes[position] == UInt8(ascii: "\\")
+                        && bytes[position + 1] == UInt8(ascii: "u")
+                    {
                         let save = position
                         position += 2
                         let low = try readHex4()
@@ -336,10 +391,21 @@ private struct ByteParser {
     }
 
     /// Makes a String from bytes that may not be UTF-8, recording a repair if they are not.
+    /// (`String(validating:)` would say so directly, but it is generic and unspecialized here, which
+    /// costs a metadata lookup per string; decoding and comparing is faster.)
     mutating func makeString(_ slice: UnsafeBufferPointer<UInt8>) -> String {
-        if let text = String(validating: slice, as: UTF8.self) { return text }
-        repairs.append(JSONRepair(kind: .invalidUTF8, path: []))
-        return String(decoding: slice, as: UTF8.self)
+        var text = String(decoding: slice, as: UTF8.self)
+        if ByteScan.isASCII(slice) { return text }
+        let unchanged = text.withUTF8 { decoded in
+            decoded.count == slice.count && (decoded.count == 0 || memoryEqual(decoded, slice))
+        }
+        if !unchanged { repairs.append(JSONRepair(kind: .invalidUTF8, path: [])) }
+        return text
+    }
+
+    private func memoryEqual(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        for index in 0..<a.count where a[index] != b[index] { return false }
+        return true
     }
 
     mutating func readHex4() throws(JSONParseError) -> UInt16 {
@@ -382,7 +448,9 @@ private struct ByteParser {
     mutating func expectLiteral(_ literal: StaticString) throws(JSONParseError) {
         let count = literal.utf8CodeUnitCount
         let start = literal.utf8Start
-        guard position + count <= end else { throw error("unexpected end of input, expected '\(literal)'", at: position) }
+        guard position + count <= end else {
+            throw error("unexpected end of input, expected '\(literal)'", at: position)
+        }
         for offset in 0..<count where bytes[position + offset] != start[offset] {
             throw error("unexpected \(describeByte(at: position)), expected a value", at: position)
         }
@@ -419,7 +487,9 @@ private struct ByteParser {
 
     func controlCharacterError(_ byte: UInt8) -> JSONParseError {
         let hex = String(byte, radix: 16, uppercase: true)
-        return error("control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) must be escaped in a string", at: position)
+        return error(
+            "control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex) must be escaped in a string",
+            at: position)
     }
 
     func error(_ message: String, at offset: Int) -> JSONParseError {

@@ -50,15 +50,16 @@ public enum JSONSerializer {
 
     /// Appends `text` as a quoted JSON string, escaping `"`, `\` and control characters.
     public static func appendString(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { bytes in
+        withUTF8(text) { bytes in
             buffer.append(UInt8(ascii: "\""))
-            var runStart = 0
-            for index in 0..<bytes.count {
+            var index = 0
+            while true {
+                let run = ByteScan.plainJSONPrefix(bytes, from: index)
+                if run > 0 { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<(index + run)])) }
+                index += run
+                guard index < bytes.count else { break }
                 let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                if runStart < index { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                runStart = index + 1
+                index += 1
                 buffer.append(UInt8(ascii: "\\"))
                 switch byte {
                 case UInt8(ascii: "\""): buffer.append(UInt8(ascii: "\""))
@@ -69,11 +70,13 @@ public enum JSONSerializer {
                 case 0x08: buffer.append(UInt8(ascii: "b"))
                 case 0x0C: buffer.append(UInt8(ascii: "f"))
                 default:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    buffer.append(contentsOf: [UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+                    let hex: StaticString = "0123456789abcdef"
+                    let digits = hex.utf8Start
+                    buffer.append(contentsOf: [
+                        UInt8(ascii: "u"), 0x30, 0x30, digits[Int(byte >> 4)], digits[Int(byte & 0xF)],
+                    ])
                 }
             }
-            if runStart < bytes.count { buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
             buffer.append(UInt8(ascii: "\""))
         }
     }
@@ -81,7 +84,14 @@ public enum JSONSerializer {
     /// Appends the UTF-8 bytes of `text` as they are.
     @inline(__always)
     static func appendRaw(_ text: String, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { buffer.append(contentsOf: $0) }
+        withUTF8(text) { buffer.append(contentsOf: $0) }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `text`, without copying the string when it is native.
+    @inlinable @inline(__always)
+    public static func withUTF8<R>(_ text: String, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+        if let result = try text.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = text
+        return try copy.withUTF8(body)
     }
 }

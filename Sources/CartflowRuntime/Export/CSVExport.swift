@@ -11,7 +11,7 @@ struct CSVExport {
     private var names: [String] = []
     private var indexByName: [String: Int] = [:]
     /// Caches the column of each key path, so a record costs one dictionary lookup per key.
-    private let root = PathNode(name: nil)
+    private let root = PathNode(key: "", path: nil)
     /// This record's value per column; valid where `stamps[column] == generation`.
     private var slots: [JSONValue] = []
     private var stamps: [Int] = []
@@ -43,7 +43,7 @@ struct CSVExport {
                 for url in input.pages {
                     let page = try ExportPage.load(url, recordsKey: step.recordsKey)
                     for (index, record) in page.records.enumerated()
-                    where step.includeFailed || !isFailedRecord(record) {
+                    where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
                     }
                 }
@@ -76,7 +76,7 @@ struct CSVExport {
                     warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
                 }
                 for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && isFailedRecord(record) {
+                    if !step.includeFailed && Exporter.isFailed(record) {
                         skipped += 1
                         continue
                     }
@@ -99,7 +99,9 @@ struct CSVExport {
         where !everFilled[output[provenanceNames.count + position]] {
             var message = "column '\(column.name)' (source '\(column.source)') matched no field in any record"
             let known = names.indices.filter { everFilled[$0] }.map { names[$0] }
-            if let suggestion = closestMatch(to: column.source, in: known) { message += "; did you mean '\(suggestion)'?" }
+            if let suggestion = closestMatch(to: column.source, in: known) {
+                message += "; did you mean '\(suggestion)'?"
+            }
             warnings.add(message)
         }
         return ExportSummary(
@@ -136,8 +138,8 @@ struct CSVExport {
     /// Places leaves by their cached path; returns false at the first column already filled in this
     /// record (a duplicate key, a literal dotted key meeting a nested one, or a provenance name).
     private mutating func placeFast(_ object: JSONObject, under node: PathNode) -> Bool {
-        for member in object.members {
-            let child = node.child(member.key)
+        for (position, member) in object.members.enumerated() {
+            let child = node.child(member.key, at: position)
             if case .object(let nested) = member.value, !nested.isEmpty {
                 if !placeFast(nested, under: child) { return false }
                 continue
@@ -239,7 +241,9 @@ struct CSVExport {
         let start = buffer.count
         for (position, column) in output.enumerated() {
             if position > 0 { buffer.append(UInt8(ascii: ",")) }
-            if stamps[column] == generation { Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer) }
+            if stamps[column] == generation {
+                Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer)
+            }
         }
         // A one-column row with an empty cell would be a blank line, which readers skip.
         if output.count == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
@@ -255,8 +259,7 @@ struct CSVExport {
         case .bool(let flag):
             buffer.append(contentsOf: flag ? Array("true".utf8) : Array("false".utf8))
         case .number(let text):
-            var text = text
-            text.withUTF8 { buffer.append(contentsOf: $0) }
+            JSONSerializer.withUTF8(text) { buffer.append(contentsOf: $0) }
         case .string(let text):
             appendText(text, guardFormulas: guardFormulas, to: &buffer)
         case .array, .object:
@@ -267,8 +270,7 @@ struct CSVExport {
     }
 
     static func appendText(_ text: String, guardFormulas: Bool, to buffer: inout [UInt8]) {
-        var text = text
-        text.withUTF8 { appendField($0, guardFormulas: guardFormulas, to: &buffer) }
+        JSONSerializer.withUTF8(text) { appendField($0, guardFormulas: guardFormulas, to: &buffer) }
     }
 
     /// RFC 4180: a field is quoted when it holds a comma, a quote, CR or LF, or starts or ends with a space
@@ -284,13 +286,7 @@ struct CSVExport {
             && (first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
                 || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D)
             && !isPlainNumber(bytes)
-        var quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09
-        if !quote {
-            for byte in bytes where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 0x0A || byte == 0x0D {
-                quote = true
-                break
-            }
-        }
+        let quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 || needsQuotes(bytes)
         if !quote && !prefix {
             buffer.append(contentsOf: bytes)
             return
@@ -305,6 +301,28 @@ struct CSVExport {
         }
         buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
         if quote { buffer.append(UInt8(ascii: "\"")) }
+    }
+
+    /// Whether `bytes` holds a comma, a quote, CR or LF; a word at a time.
+    static func needsQuotes(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress else { return false }
+        var index = 0
+        let count = bytes.count
+        while index + 8 <= count {
+            let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+            if ByteScan.contains(word, 0x2C) || ByteScan.contains(word, 0x22) || ByteScan.contains(word, 0x0A)
+                || ByteScan.contains(word, 0x0D)
+            {
+                return true
+            }
+            index += 8
+        }
+        while index < count {
+            let byte = base[index]
+            if byte == 0x2C || byte == 0x22 || byte == 0x0A || byte == 0x0D { return true }
+            index += 1
+        }
+        return false
     }
 
     /// `[+-]?digits[.digits][(e|E)[+-]?digits]`: a spreadsheet reads it as a number, never a formula.
@@ -334,19 +352,40 @@ struct CSVExport {
 /// A node of the key-path tree: caches the column of a path so flattening a record does not build
 /// dotted names.
 private final class PathNode {
+    /// The last key of the path (empty for the root).
+    let key: String
     /// The dotted name; `nil` for the root.
     let path: String?
     var column = -1
     private var children: [String: PathNode] = [:]
+    /// The child met at each member position last time. Records of a page share their key order, so
+    /// this usually answers with one string comparison instead of hashing the key.
+    private var byPosition: [PathNode] = []
 
-    init(name: String?) { self.path = name }
+    init(key: String, path: String?) {
+        self.key = key
+        self.path = path
+    }
 
     var name: String { path ?? "" }
 
-    func child(_ key: String) -> PathNode {
-        if let node = children[key] { return node }
-        let node = PathNode(name: path.map { "\($0).\(key)" } ?? key)
-        children[key] = node
+    func child(_ key: String, at position: Int) -> PathNode {
+        if position < byPosition.count {
+            let node = byPosition[position]
+            if node.key == key { return node }
+        }
+        let node: PathNode
+        if let existing = children[key] {
+            node = existing
+        } else {
+            node = PathNode(key: key, path: path.map { "\($0).\(key)" } ?? key)
+            children[key] = node
+        }
+        if position < byPosition.count {
+            byPosition[position] = node
+        } else if position == byPosition.count {
+            byPosition.append(node)
+        }
         return node
     }
 }

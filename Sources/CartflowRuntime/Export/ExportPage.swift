@@ -11,6 +11,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
     case unexpectedPageShape(path: String, problem: String)
     /// The page files changed between the two passes of a CSV export.
     case pagesChanged(path: String)
+    /// The output file's directory does not exist and cannot be created.
+    case cannotCreateDirectory(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
             "page file '\(path)' does not hold records: \(problem)"
         case .pagesChanged(let path):
             "page file '\(path)' changed while it was being exported; export again"
+        case .cannotCreateDirectory(let path, let reason):
+            "cannot create the directory '\(path)' for the export: \(reason)"
         }
     }
 
@@ -61,7 +65,9 @@ struct ExportPage {
             guard case .object(let object) = element else {
                 throw ExportError.unexpectedPageShape(
                     path: path,
-                    problem: "record \(index + 1) of \(prefix.map { "'\($0)'" } ?? "the top-level array") is \(element.kindDescription), expected an object")
+                    problem:
+                        "record \(index + 1) of \(prefix.map { "'\($0)'" } ?? "the top-level array") is \(element.kindDescription), expected an object"
+                )
             }
             records.append(object)
         }
@@ -105,7 +111,8 @@ struct ExportPage {
                 }
                 guard case .array(let elements) = field else {
                     throw ExportError.unexpectedPageShape(
-                        path: path, problem: "field '\(recordsKey)' (records_key) is \(field.kindDescription), expected an array")
+                        path: path,
+                        problem: "field '\(recordsKey)' (records_key) is \(field.kindDescription), expected an array")
                 }
                 return (elements, recordsKey)
             }
@@ -118,7 +125,9 @@ struct ExportPage {
             if holdingObjects.count > 1 {
                 throw ExportError.unexpectedPageShape(
                     path: path,
-                    problem: "several fields hold arrays of objects (\(holdingObjects.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key")
+                    problem:
+                        "several fields hold arrays of objects (\(holdingObjects.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key"
+                )
             }
             // An empty page: the only array field is empty.
             if arrays.count == 1 && arrays[0].1.isEmpty { return ([], arrays[0].0) }
@@ -128,10 +137,13 @@ struct ExportPage {
             }
             throw ExportError.unexpectedPageShape(
                 path: path,
-                problem: "no array field holds objects (array fields: \(arrays.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key")
+                problem:
+                    "no array field holds objects (array fields: \(arrays.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key"
+            )
         default:
             throw ExportError.unexpectedPageShape(
-                path: path, problem: "the page is \(value.kindDescription), expected an array of records or an object holding one")
+                path: path,
+                problem: "the page is \(value.kindDescription), expected an array of records or an object holding one")
         }
     }
 
@@ -153,28 +165,14 @@ struct ExportPage {
         return text.isEmpty ? "(the value itself)" : text
     }
 
-    private static func reason(_ error: any Error) -> String {
+    static func reason(_ error: any Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
         return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-    }
-}
-
-/// The failed-record rule: a record is failed when its `status` is the string `failed` or `error`
-/// (any case, surrounding spaces ignored), or when it has no `status` (missing or null) and an `error`
-/// that is not null, not `false` and not the empty string.
-public func isFailedRecord(_ record: JSONObject) -> Bool {
-    if let status = record["status"], !status.isNull {
-        guard case .string(let text) = status else { return false }
-        let word = text.trimmingCharacters(in: .whitespaces).lowercased()
-        return word == "failed" || word == "error"
-    }
-    switch record["error"] {
-    case nil, .null?, .bool(false)?, .string("")?: return false
-    default: return true
     }
 }
 

@@ -63,7 +63,7 @@ public enum Exporter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw AtomicFileError(path: path, operation: "create the directory '\(directory)'", code: EACCES)
+            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
         }
         let writer = try AtomicFileWriter(path: path)
         do {
@@ -83,6 +83,21 @@ public enum Exporter {
         } catch {
             writer.discard()
             throw error
+        }
+    }
+
+    /// The failed-record rule: a record is failed when its `status` is the string `failed` or `error`
+    /// (any case, surrounding spaces ignored), or when it has no `status` (missing or null) and an `error`
+    /// that is not null, not `false` and not the empty string.
+    public static func isFailed(_ record: JSONObject) -> Bool {
+        if let status = record["status"], !status.isNull {
+            guard case .string(let text) = status else { return false }
+            let word = text.trimmingCharacters(in: .whitespaces).lowercased()
+            return word == "failed" || word == "error"
+        }
+        switch record["error"] {
+        case nil, .null?, .bool(false)?, .string("")?: return false
+        default: return true
         }
     }
 }
@@ -167,7 +182,7 @@ struct JSONExport {
                     warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
                 }
                 for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && isFailedRecord(record) {
+                    if !step.includeFailed && Exporter.isFailed(record) {
                         skipped += 1
                         continue
                     }
@@ -199,7 +214,9 @@ struct JSONExport {
                 }
             }
         }
-        if isArray { buffer.append(contentsOf: written == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A]) }
+        if isArray {
+            buffer.append(contentsOf: written == 0 ? [UInt8(ascii: "]"), 0x0A] : [0x0A, UInt8(ascii: "]"), 0x0A])
+        }
         try writer.write(buffer)
         for column in step.columns ?? [] where !matched.contains(column.source) {
             warnings.add("column '\(column.name)' (source '\(column.source)') matched no field in any record")

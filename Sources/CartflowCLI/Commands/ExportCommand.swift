@@ -1,0 +1,101 @@
+import CartflowCore
+import CartflowRuntime
+import Foundation
+
+/// `cartflow export`: re-exports downloaded page files to CSV, JSON or NDJSON, without the network.
+enum ExportCommand: Command {
+    static let name = "export"
+    static let summary = "export downloaded page files to CSV, JSON or NDJSON (no network)"
+    static let help = """
+        USAGE: cartflow export --format csv|json|ndjson --out PATH [--pages PATH]... [PAGE...] [options]
+
+        Writes one export file from local result page files, with the same rules as a workflow's
+        export steps (see docs/exports.md). The file is replaced atomically: if the export fails, the
+        previous file is left as it was.
+
+        OPTIONS:
+          --format FORMAT       csv, json or ndjson (also accepted as --step-format)
+          --out PATH            the file to write (its directory is created if needed)
+          --pages PATH          a page file, or a directory whose *.json files are read in natural
+                                order (Page_2 before Page_10); repeatable; page files may also be
+                                given as arguments
+          --columns LIST        fixed columns, comma-separated: 'asin,price:price.amount' (name:source)
+          --include-failed      keep records of items that failed to scrape
+          --records-key KEY     the field holding the records when pages are objects (default: detect)
+          --provenance LIST     add columns first: collection, runner, scraped_at (comma-separated)
+          --collection NAME     the collection name for provenance (default: pages)
+          --runner ID           the runner id for provenance (default: 0)
+          --scraped-at TEXT     the scrape time for provenance
+          --bom                 CSV: start with a UTF-8 byte order mark (for spreadsheets)
+          --no-formula-guard    CSV: do not prefix text starting with = + - @ tab CR with '
+
+        EXAMPLES:
+          cartflow export --pages state/pages/laptops/88 --format csv --out out/laptops.csv
+          cartflow export --format ndjson --out all.ndjson page1.json page2.json
+        """
+
+    static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
+        let args = try Arguments(
+            arguments, flags: ["include-failed", "bom", "no-formula-guard"],
+            options: [
+                "format", "step-format", "out", "pages", "columns", "records-key", "provenance", "collection", "runner",
+                "scraped-at",
+            ])
+        guard let formatText = args.option("format") ?? args.option("step-format") else {
+            throw UsageError("--format is required (csv, json or ndjson)")
+        }
+        guard let format = ExportStep.Format(rawValue: formatText) else {
+            throw UsageError("--format must be one of csv, json, ndjson, got '\(formatText)'")
+        }
+        guard let out = args.option("out") else { throw UsageError("--out is required") }
+        let pages = try (args.options("pages") + args.positional).flatMap { try pageFiles(context.resolve($0)) }
+        if pages.isEmpty { throw UsageError("no page files given (use --pages DIR or list page files)") }
+
+        var columns: [ColumnSpec]?
+        if let list = args.option("columns") {
+            columns = try list.split(separator: ",").map { entry in
+                let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.allSatisfy({ !$0.isEmpty }) else {
+                    throw UsageError("--columns has an empty entry in '\(list)'")
+                }
+                return parts.count == 2 ? ColumnSpec(name: parts[0], source: parts[1]) : ColumnSpec(parts[0])
+            }
+        }
+        let provenance = try (args.option("provenance")?.split(separator: ",") ?? []).map { item in
+            guard let value = ExportStep.Provenance(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
+                throw UsageError("--provenance entries are collection, runner, scraped_at; got '\(item)'")
+            }
+            return value
+        }
+        let runner = try args.intOption("runner", range: 0...Int.max) ?? 0
+        let step = ExportStep(
+            format: format, path: out, columns: columns, includeFailed: args.flag("include-failed"),
+            provenance: provenance, recordsKey: args.option("records-key"), bom: args.flag("bom"),
+            formulaGuard: !args.flag("no-formula-guard"))
+        let input = ExportInput(
+            collection: args.option("collection") ?? "pages", collectionID: 0, runnerID: runner,
+            scrapedAt: args.option("scraped-at"), pages: pages)
+
+        let summary = try Exporter.export(step, inputs: [input], to: context.resolve(out))
+        for warning in summary.warnings { context.output.error("warning: \(warning)") }
+        var line = "wrote \(summary.recordsWritten) records to \(out)"
+        if summary.failedSkipped > 0 { line += " (\(summary.failedSkipped) failed records left out)" }
+        if format == .csv { line += ", \(summary.columns.count) columns" }
+        line += ", \(summary.bytes) bytes"
+        context.output.progress(line)
+        return .success
+    }
+
+    /// A page file, or the `*.json` files of a directory in natural order.
+    static func pageFiles(_ path: String) throws -> [URL] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw UsageError("no such page file or directory: '\(path)'")
+        }
+        guard isDirectory.boolValue else { return [URL(fileURLWithPath: path)] }
+        let names = try FileManager.default.contentsOfDirectory(atPath: path)
+            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+            .sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }
+        return names.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
+    }
+}
