@@ -1,6 +1,7 @@
 import CartflowCore
 import CartflowTestSupport
 import CartflowYAML
+import Foundation
 import Testing
 
 /// One example per diagnostic code, with the exact place it must be reported.
@@ -123,5 +124,13 @@ struct DiagnosticCodeTests {
         #expect(ValueParsers.weekday("Sunday") == .sunday)
         #expect(ValueParsers.weekday("SAT") == .saturday)
         #expect(ValueParsers.weekday("mo") == nil)
+    }
+}
+
+@Test func diagnosticsCatalogueDocumentsEveryCode() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let catalogue = try String(contentsOf: root.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+    for code in DiagnosticCode.allCases {
+        #expect(catalogue.contains("## \(code.rawValue)\n"), "\(code.rawValue) missing from docs/diagnostics.md")
     }
 }

@@ -259,8 +259,15 @@ final class Decoder {
         guard let value = text(node, path: path, what: "a day name such as mon") else { return nil }
         if let day = ValueParsers.weekday(value) { return day }
         var message = "'\(path)' must be a day name (mon, tue, wed, thu, fri, sat, sun), got \(shown(value, node))"
+        let lower = value.lowercased()
+        // `thurs`, `tues`: a prefix of a full name, or a short name plus extra letters.
+        let byPrefix = Weekday.allCases.first { day in
+            lower.count >= 3 && (ValueParsers.fullDayNames[day.rawValue - 1].hasPrefix(lower) || lower.hasPrefix(day.description))
+        }
         let names = Weekday.allCases.map(\.description) + ValueParsers.fullDayNames
-        if let suggestion = closestMatch(to: value.lowercased(), in: names) { message += "; did you mean '\(suggestion)'?" }
+        if let suggestion = byPrefix?.description ?? closestMatch(to: lower, in: names) {
+            message += "; did you mean '\(suggestion)'?"
+        }
         report(.invalidDay, message, at: node.start, path: path)
         return nil
     }
