@@ -36,7 +36,7 @@ enum WorkflowFormat {
     }
 }
 
-extension Decoder {
+extension WorkflowDecoder {
     /// Decodes a whole workflow; returns nil when any error was reported.
     func workflow(_ root: Node, defaultName: String) -> Workflow? {
         guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }

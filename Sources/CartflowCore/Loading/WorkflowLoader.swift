@@ -62,7 +62,7 @@ public enum WorkflowLoader {
         } catch {
             return LoadResult(workflow: nil, diagnostics: [diagnostic(for: error, file: path)], sourceText: sourceText)
         }
-        let decoder = Decoder(file: path, environment: environment)
+        let decoder = WorkflowDecoder(file: path, environment: environment)
         let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
         return LoadResult(workflow: workflow, diagnostics: decoder.finishedDiagnostics(), sourceText: sourceText)
     }

@@ -2,7 +2,7 @@ import CartflowYAML
 
 /// Walks a node tree by hand for one file, collecting every problem with its place (a `Decodable` would lose it).
 /// Each reader returns `nil` after reporting, so callers keep going and report everything at once.
-final class Decoder {
+final class WorkflowDecoder {
     let file: String
     let environment: [String: String]
     private(set) var diagnostics: [Diagnostic] = []
