@@ -5,7 +5,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-600}
 cd "$here"
-swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library --product FuzzLoader
+swift build -c release -Xswiftc -sanitize=fuzzer,address --product FuzzLoader
 mkdir -p corpus crashes
 cp -n seeds/* corpus/ 2>/dev/null || true
 exec .build/release/FuzzLoader corpus -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \

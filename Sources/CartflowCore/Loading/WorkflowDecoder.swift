@@ -47,10 +47,11 @@ final class WorkflowDecoder {
     struct Fields {
         let node: Node
         let path: String
-        var entries: [String: Node.Pair] = [:]
+        /// The accepted entries, few per mapping: a linear search beats hashing here (see bench/loader).
+        var entries: [(key: String, pair: Node.Pair)] = []
 
-        subscript(_ key: String) -> Node? { entries[key]?.value }
-        func keyNode(_ key: String) -> Node? { entries[key]?.key }
+        subscript(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.value }
+        func keyNode(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.key }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
 
@@ -70,7 +71,7 @@ final class WorkflowDecoder {
                 report(.unknownKey, message, at: pair.key.start, path: fields.path(key))
                 continue
             }
-            fields.entries[key] = pair
+            fields.entries.append((key, pair))
         }
         return fields
     }
@@ -92,15 +93,17 @@ final class WorkflowDecoder {
 
     /// Keys as text, first occurrence only; duplicates, merge keys and non-text keys are reported.
     private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, pair: Node.Pair)] {
-        var seen: [String: Node] = [:]
         var result: [(name: String, pair: Node.Pair)] = []
+        result.reserveCapacity(pairs.count)
+        // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
+        var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
         for pair in pairs {
             guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
                 report(.wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
                 continue
             }
             let key = scalar.text
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
             if key == "<<", scalar.style == .plain {
                 report(
                     .mergeKey,
@@ -108,14 +111,18 @@ final class WorkflowDecoder {
                     at: pair.key.start, path: keyPath)
                 continue
             }
-            if let first = seen[key] {
+            let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
+            if let earlier {
                 report(
                     .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
                     at: pair.key.start, path: keyPath,
-                    notes: [Diagnostic.Note(message: "'\(key)' is first set here", location: location(first.start))])
+                    notes: [
+                        Diagnostic.Note(
+                            message: "'\(key)' is first set here", location: location(result[earlier].pair.key.start))
+                    ])
                 continue
             }
-            seen[key] = pair.key
+            index?[key] = result.count
             result.append((key, pair))
         }
         return result
@@ -138,13 +145,13 @@ final class WorkflowDecoder {
     // MARK: Scalars
 
     /// The scalar's text with `${...}` expanded; `what` names the expected value for messages.
-    func text(_ node: Node, path: String, what: String) -> String? {
+    func text(_ node: Node, path: String, what: @autoclosure () -> String) -> String? {
         guard let scalar = node.scalar else {
-            report(.wrongType, "'\(path)' must be \(what), found \(node.kindName)", at: node.start, path: path)
+            report(.wrongType, "'\(path)' must be \(what()), found \(node.kindName)", at: node.start, path: path)
             return nil
         }
         if scalar.isNull {
-            report(.wrongType, "'\(path)' has no value; write \(what), or remove the key", at: node.start, path: path)
+            report(.wrongType, "'\(path)' has no value; write \(what()), or remove the key", at: node.start, path: path)
             return nil
         }
         return interpolate(scalar, node: node, path: path)
@@ -217,17 +224,18 @@ final class WorkflowDecoder {
 
     func int(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
         guard let value = text(node, path: path, what: "a whole number") else { return nil }
-        let bounds =
+        func bounds() -> String {
             range.upperBound == Int.max
             ? "a whole number of at least \(range.lowerBound)"
             : "a whole number from \(range.lowerBound) to \(range.upperBound)"
+        }
         switch ValueParsers.integer(value) {
         case .success(let number) where range.contains(number):
             return number
         case .success:
-            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node))", at: node.start, path: path)
+            report(.invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path)
         case .failure(let problem):
-            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(.invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
         }
         return nil
     }
@@ -285,9 +293,10 @@ final class WorkflowDecoder {
     /// One of an enumeration's raw values, listing them all when the text is not one.
     func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: String, as type: Value.Type) -> Value?
     where Value.RawValue == String {
-        let allowed = Value.allCases.map(\.rawValue)
-        guard let value = text(node, path: path, what: "one of \(allowed.joined(separator: ", "))") else { return nil }
+        guard let value = text(node, path: path, what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+        else { return nil }
         if let result = Value(rawValue: value) { return result }
+        let allowed = Value.allCases.map(\.rawValue)
         var message = "'\(path)' must be one of \(allowed.joined(separator: ", ")), got \(shown(value, node))"
         if let suggestion = closestMatch(to: value, in: allowed) { message += "; did you mean '\(suggestion)'?" }
         report(.invalidChoice, message, at: node.start, path: path)

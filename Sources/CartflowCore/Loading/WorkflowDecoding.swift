@@ -421,6 +421,8 @@ extension WorkflowDecoder {
 
     private func exportSteps(_ node: Node, path: String, collections: [CollectionSpec]) -> [ExportStep]? {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
+        let names = collections.map(\.name)
+        let known = Set(names)
         var steps: [ExportStep] = []
         var paths: [String: Node] = [:]
         for (index, item) in items.enumerated() {
@@ -435,7 +437,7 @@ extension WorkflowDecoder {
             }
             var from: [String]?
             if let fromNode = fields["from"] {
-                from = collectionReferences(fromNode, path: fields.path("from"), collections: collections)
+                from = collectionReferences(fromNode, path: fields.path("from"), names: names, known: known)
             }
             var outputPath: String?
             if let node = fields["path"] {
@@ -471,20 +473,19 @@ extension WorkflowDecoder {
         return steps
     }
 
-    private func collectionReferences(_ node: Node, path: String, collections: [CollectionSpec]) -> [String]? {
+    private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
-        let names = collections.map(\.name)
         var result: [String] = []
-        var seen: [String: Node] = [:]
+        var seen: [(name: String, node: Node)] = []
         for (index, item) in items.enumerated() {
-            let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
+            var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
-            if let first = seen[name] {
+            if let first = seen.first(where: { $0.name == name })?.node {
                 report(.duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
                 continue
             }
-            seen[name] = item
-            guard names.contains(name) else {
+            seen.append((name, item))
+            guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
                 if let suggestion = closestMatch(to: name, in: names) {
                     message += "; did you mean '\(suggestion)'?"
@@ -501,6 +502,7 @@ extension WorkflowDecoder {
 
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     private func checkTemplate(_ template: String, node: Node, path: String) {
+        guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
         let scalars = Array(template.unicodeScalars)
         var index = 0
         while index < scalars.count {
@@ -533,9 +535,9 @@ extension WorkflowDecoder {
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [String: Node] = [:]
+        var seen: [Node] = []
         for (index, item) in items.enumerated() {
-            let itemPath = "\(path)[\(index)]"
+            var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec
             let place: Node
             if let pairs = item.mapping {
@@ -551,11 +553,12 @@ extension WorkflowDecoder {
                 column = ColumnSpec(name)
                 place = item
             }
-            if let first = seen[column.name] {
+            if let firstIndex = columns.firstIndex(where: { $0.name == column.name }) {
+                let first = seen[firstIndex]
                 report(.duplicateValue, "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')", at: place.start, path: itemPath, notes: [.init(message: "first defined here", location: location(first.start))])
                 continue
             }
-            seen[column.name] = place
+            seen.append(place)
             columns.append(column)
         }
         return columns
