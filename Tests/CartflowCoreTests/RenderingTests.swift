@@ -88,4 +88,22 @@ struct RenderingTests {
                | ^
             """)
     }
+
+    /// Found by the fuzzer: with `api.key` naming another variable, `${MULTICART_API_KEY}` in another field was
+    /// interpolated and its value echoed in a CF104 message. Both variables are now secret everywhere but api.key.
+    @Test func fuzzCrashDefaultKeyVariableStaysSecretWhenApiKeyNamesAnother() {
+        let secret = "FUZZ-SECRET-9f8e7d"
+        let marked = MarkedText(header + """
+            api: { key: "${OTHER_KEY}" }
+            steps:
+              - export: csv
+                path: x.csv
+                formula_guard: true1️⃣${MULTICART_API_KEY}
+            """)
+        let result = WorkflowLoader.load(text: marked.text, path: "x.yaml", environment: ["MULTICART_API_KEY": secret, "OTHER_KEY": "k2"])
+        #expect(spots(result) == [spot(.literalSecret, marked, "1️⃣")])
+        let all = result.diagnostics.map { $0.render(sourceText: result.sourceText) }.joined()
+        #expect(!all.contains(secret))
+        #expect(!all.contains("k2"))
+    }
 }

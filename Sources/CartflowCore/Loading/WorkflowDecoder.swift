@@ -6,8 +6,9 @@ final class WorkflowDecoder {
     let file: String
     let environment: [String: String]
     private(set) var diagnostics: [Diagnostic] = []
-    /// The environment variable that holds the API key; other fields may not read it.
-    var secretVariable: String?
+    /// Environment variables that hold the API key — `MULTICART_API_KEY` always, and the one `api.key` names:
+    /// no other field may read them, so their values can never reach a path, a message or an export.
+    var secretVariables: Set<String> = ["MULTICART_API_KEY"]
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
@@ -160,7 +161,7 @@ final class WorkflowDecoder {
     func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {
         let result = Interpolation.expand(scalar.text, environment: environment)
         var failed = false
-        for reference in result.references where reference.name == secretVariable {
+        for reference in result.references where secretVariables.contains(reference.name) {
             report(
                 .literalSecret,
                 "${\(reference.name)} holds the API key and may only be used in 'api.key'",
@@ -170,7 +171,7 @@ final class WorkflowDecoder {
         for problem in result.problems {
             switch problem {
             case .unset(let name, let offset):
-                guard name != secretVariable else { continue }
+                guard !secretVariables.contains(name) else { continue }
                 report(
                     .unsetVariable,
                     "environment variable \(name) is not set; set it, or give a default with ${\(name):-value}",

@@ -91,7 +91,6 @@ extension WorkflowDecoder {
 
     /// No `api:` section: the default base URL and `${MULTICART_API_KEY}`; a warning if unset points at the first key.
     private func defaultAPI(at mark: SourceMark) -> APIConfig {
-        secretVariable = "MULTICART_API_KEY"
         return APIConfig(key: apiKey(variable: "MULTICART_API_KEY", at: mark))
     }
 
@@ -105,15 +104,12 @@ extension WorkflowDecoder {
     }
 
     private func apiConfig(_ node: Node, path: String) -> APIConfig? {
-        guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else {
-            secretVariable = "MULTICART_API_KEY"
-            return nil
-        }
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
             let keyPath = fields.path("key")
             if let scalar = keyNode.scalar, !scalar.isNull, let variable = Self.soleReference(scalar.text) {
-                secretVariable = variable
+                secretVariables.insert(variable)
                 config.keyReference = scalar.text
                 config.key = apiKey(variable: variable, at: keyNode.start)
             } else {
@@ -122,10 +118,8 @@ extension WorkflowDecoder {
                     .literalSecret,
                     "'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control)",
                     at: keyNode.start, path: keyPath)
-                secretVariable = "MULTICART_API_KEY"
             }
         } else {
-            secretVariable = "MULTICART_API_KEY"
             config.key = apiKey(variable: "MULTICART_API_KEY", at: fields.node.start)
         }
         if let urlNode = fields["base_url"], let url = text(urlNode, path: fields.path("base_url"), what: "an http or https URL") {
