@@ -145,7 +145,8 @@ final class EventParser {
         var name = string(tag)
         if name.hasPrefix("tag:yaml.org,2002:") { name = "!!" + name.dropFirst("tag:yaml.org,2002:".count) }
         throw YAMLError(
-            .tag, "tags such as '\(name)' are not used in workflow files; remove it (every value is read as text and typed by its key)",
+            .tag,
+            "tags such as '\(name)' are not used in workflow files; remove it (every value is read as text and typed by its key)",
             at: mark)
     }
 

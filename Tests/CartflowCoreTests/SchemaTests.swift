@@ -48,7 +48,8 @@ struct SchemaTests {
         ]
         for text in bad {
             var errors: [String] = []
-            SchemaValidator(root: schema).validate(jsonValue(try YAMLParser.parse(text)), against: schema, at: "", errors: &errors)
+            SchemaValidator(root: schema).validate(
+                jsonValue(try YAMLParser.parse(text)), against: schema, at: "", errors: &errors)
             #expect(!errors.isEmpty, "\(text)")
             #expect(!WorkflowLoader.load(text: text, path: "x.yaml", environment: ["MULTICART_API_KEY": "k"]).isValid)
         }
@@ -117,9 +118,12 @@ struct SchemaValidator {
             if let maximum = schema["maximum"] as? Int, number > maximum { errors.append("\(path): above maximum") }
         }
         if let items = value as? [Any] {
-            if let minimum = schema["minItems"] as? Int, items.count < minimum { errors.append("\(path): too few items") }
+            if let minimum = schema["minItems"] as? Int, items.count < minimum {
+                errors.append("\(path): too few items")
+            }
             if schema["uniqueItems"] as? Bool == true {
-                for (index, item) in items.enumerated() where items[..<index].contains(where: { Self.equal($0, item) }) {
+                for (index, item) in items.enumerated() where items[..<index].contains(where: { Self.equal($0, item) })
+                {
                     errors.append("\(path)[\(index)]: duplicate item")
                 }
             }
@@ -134,8 +138,12 @@ struct SchemaValidator {
             for key in schema["required"] as? [String] ?? [] where object[key] == nil {
                 errors.append("\(path): missing \(key)")
             }
-            if let minimum = schema["minProperties"] as? Int, object.count < minimum { errors.append("\(path): too few keys") }
-            if let maximum = schema["maxProperties"] as? Int, object.count > maximum { errors.append("\(path): too many keys") }
+            if let minimum = schema["minProperties"] as? Int, object.count < minimum {
+                errors.append("\(path): too few keys")
+            }
+            if let maximum = schema["maxProperties"] as? Int, object.count > maximum {
+                errors.append("\(path): too many keys")
+            }
             for (key, child) in object.sorted(by: { $0.key < $1.key }) {
                 if let names = schema["propertyNames"] as? [String: Any] {
                     validate(key, against: names, at: "\(path).\(key) (name)", errors: &errors)

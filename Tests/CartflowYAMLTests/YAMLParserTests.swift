@@ -3,7 +3,9 @@ import CartflowYAML
 import Testing
 
 private func scalar(_ text: String, _ style: ScalarStyle = .plain) -> Node {
-    Node(.scalar(Scalar(text, style: style)), range: SourceRange(start: SourceMark(line: 0, column: 0), end: SourceMark(line: 0, column: 0)))
+    Node(
+        .scalar(Scalar(text, style: style)),
+        range: SourceRange(start: SourceMark(line: 0, column: 0), end: SourceMark(line: 0, column: 0)))
 }
 
 private func mark(_ marked: MarkedText, _ name: String) -> SourceMark {
@@ -24,10 +26,11 @@ struct YAMLParserTests {
     @Test func scalarsKeepTheirTextAndStyle() throws {
         let node = try YAMLParser.parse("a: no\nb: 010\nc: 10:30\nd: 'x'\ne: \"y\"\nf: |\n  lit\ng: >\n  fold\n")
         let values = try #require(node.mapping).map { $0.value.scalar! }
-        #expect(values == [
-            Scalar("no"), Scalar("010"), Scalar("10:30"), Scalar("x", style: .singleQuoted),
-            Scalar("y", style: .doubleQuoted), Scalar("lit\n", style: .literal), Scalar("fold\n", style: .folded),
-        ])
+        #expect(
+            values == [
+                Scalar("no"), Scalar("010"), Scalar("10:30"), Scalar("x", style: .singleQuoted),
+                Scalar("y", style: .doubleQuoted), Scalar("lit\n", style: .literal), Scalar("fold\n", style: .folded),
+            ])
     }
 
     @Test func equalityIgnoresRanges() throws {
@@ -35,7 +38,12 @@ struct YAMLParserTests {
         let b = try YAMLParser.parse("\n\nk:\n  - 1\n  - 2\n")
         #expect(a == b)
         #expect(a.range != b.range)
-        #expect(a == Node(.mapping([.init(key: scalar("k"), value: Node(.sequence([scalar("1"), scalar("2")]), range: a.range))]), range: a.range))
+        #expect(
+            a
+                == Node(
+                    .mapping([
+                        .init(key: scalar("k"), value: Node(.sequence([scalar("1"), scalar("2")]), range: a.range))
+                    ]), range: a.range))
     }
 
     @Test func rangesAreOneBasedAndCountCharacters() throws {
@@ -73,7 +81,8 @@ struct YAMLParserTests {
     @Test func nineLevelAliasBombIsRefused() {
         var text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         for level in 1...9 {
-            text += "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+            text +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
         }
         #expect(error(text)?.kind == .aliasExpansion)
     }
@@ -89,7 +98,9 @@ struct YAMLParserTests {
         let failure = try #require(error("a:\n  b: 1\n c: 2\n"))
         #expect(failure.kind == .syntax)
         #expect(failure.mark == SourceMark(line: 3, column: 2))
-        #expect(failure.context == YAMLError.Context(message: "while parsing a block mapping", mark: SourceMark(line: 1, column: 1)))
+        #expect(
+            failure.context
+                == YAMLError.Context(message: "while parsing a block mapping", mark: SourceMark(line: 1, column: 1)))
     }
 
     @Test func oneDocumentOnly() {

@@ -65,7 +65,8 @@ public enum Interpolation {
             if !isVariableName(name) {
                 problems.append(
                     .malformed(
-                        message: "'${\(inner)}' is not a variable reference; write ${NAME} or ${NAME:-default} (letters, digits and _), or $$ for a literal $",
+                        message:
+                            "'${\(inner)}' is not a variable reference; write ${NAME} or ${NAME:-default} (letters, digits and _), or $$ for a literal $",
                         offset: index))
             } else {
                 references.append(Reference(name: name, defaultValue: defaultValue, offset: index))

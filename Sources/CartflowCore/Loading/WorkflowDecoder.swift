@@ -86,7 +86,9 @@ final class WorkflowDecoder {
     private func mappingPairs(_ node: Node, path: String) -> [Node.Pair]? {
         guard let pairs = node.mapping else {
             let what = path.isEmpty ? "the file" : "'\(path)'"
-            report(.wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start, path: path)
+            report(
+                .wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start,
+                path: path)
             return nil
         }
         return pairs
@@ -100,7 +102,8 @@ final class WorkflowDecoder {
         var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
         for pair in pairs {
             guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
-                report(.wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
+                report(
+                    .wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
                 continue
             }
             let key = scalar.text
@@ -130,10 +133,14 @@ final class WorkflowDecoder {
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
-    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false) -> [Node]? {
+    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false)
+        -> [Node]?
+    {
         if let items = node.sequence {
             if items.isEmpty, !allowEmpty {
-                report(.emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key", at: node.start, path: path)
+                report(
+                    .emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key",
+                    at: node.start, path: path)
                 return nil
             }
             return items
@@ -187,7 +194,9 @@ final class WorkflowDecoder {
     /// The position of a character inside a scalar, exact for single-line plain and quoted scalars without escapes;
     /// otherwise the scalar's start.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else { return node.start }
+        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
+            return node.start
+        }
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
         case .singleQuoted, .doubleQuoted:
@@ -218,7 +227,9 @@ final class WorkflowDecoder {
         case "true": return true
         case "false": return false
         default:
-            report(.invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false", at: node.start, path: path)
+            report(
+                .invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false",
+                at: node.start, path: path)
             return nil
         }
     }
@@ -227,16 +238,19 @@ final class WorkflowDecoder {
         guard let value = text(node, path: path, what: "a whole number") else { return nil }
         func bounds() -> String {
             range.upperBound == Int.max
-            ? "a whole number of at least \(range.lowerBound)"
-            : "a whole number from \(range.lowerBound) to \(range.upperBound)"
+                ? "a whole number of at least \(range.lowerBound)"
+                : "a whole number from \(range.lowerBound) to \(range.upperBound)"
         }
         switch ValueParsers.integer(value) {
         case .success(let number) where range.contains(number):
             return number
         case .success:
-            report(.invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path)
+            report(
+                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path)
         case .failure(let problem):
-            report(.invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
         }
         return nil
     }
@@ -247,9 +261,14 @@ final class WorkflowDecoder {
         case .success(let seconds) where seconds.value >= minimum:
             return seconds
         case .success:
-            report(.invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))", at: node.start, path: path)
+            report(
+                .invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))",
+                at: node.start, path: path)
         case .failure(let problem):
-            report(.invalidDuration, "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidDuration,
+                "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
         }
         return nil
     }
@@ -259,7 +278,10 @@ final class WorkflowDecoder {
         switch ValueParsers.clockTime(value) {
         case .success(let time): return time
         case .failure(let problem):
-            report(.invalidTime, "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidTime,
+                "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
             return nil
         }
     }
@@ -271,7 +293,8 @@ final class WorkflowDecoder {
         let lower = value.lowercased()
         // `thurs`, `tues`: a prefix of a full name, or a short name plus extra letters.
         let byPrefix = Weekday.allCases.first { day in
-            lower.count >= 3 && (ValueParsers.fullDayNames[day.rawValue - 1].hasPrefix(lower) || lower.hasPrefix(day.description))
+            lower.count >= 3
+                && (ValueParsers.fullDayNames[day.rawValue - 1].hasPrefix(lower) || lower.hasPrefix(day.description))
         }
         let names = Weekday.allCases.map(\.description) + ValueParsers.fullDayNames
         if let suggestion = byPrefix?.description ?? closestMatch(to: lower, in: names) {
@@ -286,7 +309,10 @@ final class WorkflowDecoder {
         switch ValueParsers.zone(value) {
         case .success(let zone): return zone
         case .failure(let problem):
-            report(.invalidTimeZone, "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidTimeZone,
+                "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
             return nil
         }
     }
@@ -294,7 +320,8 @@ final class WorkflowDecoder {
     /// One of an enumeration's raw values, listing them all when the text is not one.
     func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: String, as type: Value.Type) -> Value?
     where Value.RawValue == String {
-        guard let value = text(node, path: path, what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard
+            let value = text(node, path: path, what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
         else { return nil }
         if let result = Value(rawValue: value) { return result }
         let allowed = Value.allCases.map(\.rawValue)

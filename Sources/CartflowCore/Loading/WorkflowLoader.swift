@@ -112,7 +112,9 @@ public enum WorkflowLoader {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 problems.append(
-                    Diagnostic(code: .unreadable, message: "no such file or folder", location: SourceLocation(file: path, line: 1, column: 1)))
+                    Diagnostic(
+                        code: .unreadable, message: "no such file or folder",
+                        location: SourceLocation(file: path, line: 1, column: 1)))
                 continue
             }
             guard isDirectory.boolValue else {

@@ -13,7 +13,8 @@ public func fuzzLoader(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let hasErrors = result.diagnostics.contains { $0.severity == .error }
     precondition((result.workflow == nil) == hasErrors, "workflow must be nil exactly when there is an error")
     precondition(result.diagnostics == result.diagnostics.sortedByLocation(), "diagnostics must be sorted")
-    let inputMentionsSecret = bytes.count >= secret.utf8.count && String(decoding: bytes, as: UTF8.self).contains(secret)
+    let inputMentionsSecret =
+        bytes.count >= secret.utf8.count && String(decoding: bytes, as: UTF8.self).contains(secret)
     for diagnostic in result.diagnostics {
         precondition(diagnostic.line >= 1 && diagnostic.column >= 1, "positions are 1-based")
         let text = diagnostic.render(sourceText: result.sourceText, color: true)

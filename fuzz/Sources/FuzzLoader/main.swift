@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // SwiftPM renames an executable's `main`, so libFuzzer's own `main` cannot be used; start its driver from here.

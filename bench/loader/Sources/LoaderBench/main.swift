@@ -102,7 +102,8 @@ let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cart
 try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(at: folder) }
 for index in 0..<1000 {
-    try smallWorkflow(index).write(to: folder.appendingPathComponent("wf-\(index).yaml"), atomically: false, encoding: .utf8)
+    try smallWorkflow(index).write(
+        to: folder.appendingPathComponent("wf-\(index).yaml"), atomically: false, encoding: .utf8)
 }
 var valid = 0
 let thousand = median(5) {
@@ -112,7 +113,8 @@ let thousand = median(5) {
     }
 }
 precondition(valid == 1000, "every generated file must be valid, got \(valid)")
-rows.append(("validate 1,000 workflow files (read + parse + decode)", String(format: "%.1f ms", thousand), "target < 1000 ms"))
+rows.append(
+    ("validate 1,000 workflow files (read + parse + decode)", String(format: "%.1f ms", thousand), "target < 1000 ms"))
 
 // 2. One large file: raw libyaml events vs YAML → Node vs the whole loader.
 let large = largeWorkflow(targetBytes: 1_000_000)
@@ -133,9 +135,21 @@ let tree = treeRuns.min()!
 let full = fullRuns.min()!
 let mib = Double(bytes.count) / 1_048_576
 rows.append(("large file: size / libyaml events", String(format: "%.2f MiB / %d", mib, events), ""))
-rows.append(("large file: raw libyaml event pull (best of 15)", String(format: "%.1f ms (%.1f MiB/s)", raw, mib / raw * 1000), "baseline"))
-rows.append(("large file: YAMLParser.parse (events → Node tree)", String(format: "%.1f ms (%.2f× raw)", tree, tree / raw), "target ≤ 2×"))
-rows.append(("large file: WorkflowLoader.load (→ Workflow + diagnostics)", String(format: "%.1f ms (%.2f× raw)", full, full / raw), "target ≤ 2×"))
+rows.append(
+    (
+        "large file: raw libyaml event pull (best of 15)",
+        String(format: "%.1f ms (%.1f MiB/s)", raw, mib / raw * 1000), "baseline"
+    ))
+rows.append(
+    (
+        "large file: YAMLParser.parse (events → Node tree)", String(format: "%.1f ms (%.2f× raw)", tree, tree / raw),
+        "target ≤ 2×"
+    ))
+rows.append(
+    (
+        "large file: WorkflowLoader.load (→ Workflow + diagnostics)",
+        String(format: "%.1f ms (%.2f× raw)", full, full / raw), "target ≤ 2×"
+    ))
 
 // 3. The nine-level alias bomb (C05).
 var bomb = "cartflow: 1\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
@@ -145,11 +159,16 @@ for level in 1...9 {
 let rssBefore = maxRSSMiB()
 var refused = false
 let bombTime = median(7) {
-    refused = WorkflowLoader.load(text: bomb, path: "bomb.yaml", environment: environment).diagnostics.first?.code == "CF009"
+    refused =
+        WorkflowLoader.load(text: bomb, path: "bomb.yaml", environment: environment).diagnostics.first?.code == "CF009"
 }
 precondition(refused)
 rows.append(("9-level alias bomb refused (CF009)", String(format: "%.3f ms", bombTime), "target < 1000 ms"))
-rows.append(("peak RSS of this process (before bomb → after)", String(format: "%.1f → %.1f MiB", rssBefore, maxRSSMiB()), "bounded"))
+rows.append(
+    (
+        "peak RSS of this process (before bomb → after)", String(format: "%.1f → %.1f MiB", rssBefore, maxRSSMiB()),
+        "bounded"
+    ))
 
 print("| measurement | result | note |")
 print("|---|---|---|")
