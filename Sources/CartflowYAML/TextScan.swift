@@ -80,7 +80,8 @@ enum TextScan {
         guard let found else { return error }
         return YAMLError(
             .tabIndentation, "a tab is used for indentation here; YAML indents with spaces only", at: found,
-            context: YAMLError.Context(message: "libyaml: \(error.message.replacingPrefix("invalid YAML: "))", mark: error.mark))
+            context: YAMLError.Context(
+                message: "libyaml: \(error.message.replacingPrefix("invalid YAML: "))", mark: error.mark))
     }
 }
 

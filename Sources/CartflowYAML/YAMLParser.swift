@@ -50,75 +50,57 @@ final class EventParser {
         parser.deallocate()
     }
 
-    /// A collection being built: its items so far, and how many nodes it holds (for alias accounting).
-    private struct Frame {
-        var isMapping: Bool
-        var start: SourceMark
-        var anchor: String?
-        var tag: String?
-        var items: [Node] = []
-        var pendingKey: Node?
-        var pairs: [Node.Pair] = []
-        var size = 1
-    }
-
     /// Pulls every event of `buffer` and builds the root node. `buffer` must stay valid for the whole call.
     func document(from buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits) throws(YAMLError) -> Node {
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
         yaml_parser_set_input_string(parser, buffer.baseAddress ?? UnsafePointer(bitPattern: 1), buffer.count)
 
-        var stack: [Frame] = []
+        var builder = TreeBuilder()
         var anchors: [String: (node: Node, size: Int)] = [:]
         var aliasNodes = 0
-        var root: Node?
         var firstDocument: SourceMark?
         var event = yaml_event_t()
-
-        // Attaches a finished node to its parent, or makes it the document's root.
-        func attach(_ node: Node, size: Int) {
-            guard !stack.isEmpty else {
-                root = node
-                return
-            }
-            stack[stack.count - 1].size += size
-            if stack[stack.count - 1].isMapping {
-                if let key = stack[stack.count - 1].pendingKey {
-                    stack[stack.count - 1].pairs.append(Node.Pair(key: key, value: node))
-                    stack[stack.count - 1].pendingKey = nil
-                } else {
-                    stack[stack.count - 1].pendingKey = node
-                }
-            } else {
-                stack[stack.count - 1].items.append(node)
-            }
-        }
 
         while true {
             guard yaml_parser_parse(parser, &event) == 1 else { throw syntaxError(buffer) }
             defer { yaml_event_delete(&event) }
-            let start = Self.mark(event.start_mark)
-            let end = Self.mark(event.end_mark)
-            switch event.type {
-            case YAML_STREAM_END_EVENT:
-                guard let root, !(root.scalar?.isNull ?? false) || root.tag != nil else {
-                    let hasText = buffer.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
-                    throw YAMLError(
-                        .empty,
-                        hasText
-                            ? "the file holds no YAML content, only comments or an empty document"
-                            : "the file is empty",
-                        at: SourceMark(line: 1, column: 1))
+            let type = event.type
+            if type == YAML_SCALAR_EVENT {
+                let data = event.data.scalar
+                let start = Self.mark(event.start_mark)
+                if data.tag != nil { try Self.refuseTag(data.tag, at: start) }
+                let text = String(
+                    decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+                let style: ScalarStyle
+                switch data.style {
+                case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
+                case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
+                case YAML_LITERAL_SCALAR_STYLE: style = .literal
+                case YAML_FOLDED_SCALAR_STYLE: style = .folded
+                default: style = .plain
                 }
-                return root
-            case YAML_DOCUMENT_START_EVENT:
-                if let firstDocument {
+                let node = Node(
+                    .scalar(Scalar(text, style: style)),
+                    range: SourceRange(start: start, end: Self.mark(event.end_mark)))
+                if let anchor = data.anchor { anchors[Self.string(anchor)] = (node, 1) }
+                builder.attach(node, size: 1)
+            } else if type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT {
+                let isMapping = type == YAML_MAPPING_START_EVENT
+                let start = Self.mark(event.start_mark)
+                if builder.depth >= limits.maxDepth {
                     throw YAMLError(
-                        .multipleDocuments,
-                        "a second YAML document starts here; a workflow file holds exactly one document (split it into two files)",
-                        at: start, context: .init(message: "the first document starts here", mark: firstDocument))
+                        .tooDeep, "lists and mappings are nested more than \(limits.maxDepth) levels deep", at: start)
                 }
-                firstDocument = start
-            case YAML_ALIAS_EVENT:
+                let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
+                let tag = isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag
+                if tag != nil { try Self.refuseTag(tag, at: start) }
+                builder.open(isMapping: isMapping, start: start, anchor: anchor.map(Self.string))
+            } else if type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT {
+                let (node, size, anchor) = builder.close(end: Self.mark(event.end_mark))
+                if let anchor { anchors[anchor] = (node, size) }
+                builder.attach(node, size: size)
+            } else if type == YAML_ALIAS_EVENT {
+                let start = Self.mark(event.start_mark)
                 let name = Self.string(event.data.alias.anchor)
                 guard let target = anchors[name] else {
                     throw YAMLError(
@@ -132,41 +114,28 @@ final class EventParser {
                         at: start)
                 }
                 var node = target.node
-                node.range = SourceRange(start: start, end: end)
-                attach(node, size: target.size)
-            case YAML_SCALAR_EVENT:
-                let data = event.data.scalar
-                try Self.refuseTag(data.tag, at: start)
-                let text = String(
-                    decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
-                let style: ScalarStyle
-                switch data.style {
-                case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
-                case YAML_DOUBLE_QUOTED_SCALAR_STYLE: style = .doubleQuoted
-                case YAML_LITERAL_SCALAR_STYLE: style = .literal
-                case YAML_FOLDED_SCALAR_STYLE: style = .folded
-                default: style = .plain
-                }
-                let node = Node(.scalar(Scalar(text, style: style)), range: SourceRange(start: start, end: end))
-                if let anchor = data.anchor { anchors[Self.string(anchor)] = (node, 1) }
-                attach(node, size: 1)
-            case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
-                let isMapping = event.type == YAML_MAPPING_START_EVENT
-                if stack.count >= limits.maxDepth {
+                node.range = SourceRange(start: start, end: Self.mark(event.end_mark))
+                builder.attach(node, size: target.size)
+            } else if type == YAML_DOCUMENT_START_EVENT {
+                let start = Self.mark(event.start_mark)
+                if let firstDocument {
                     throw YAMLError(
-                        .tooDeep, "lists and mappings are nested more than \(limits.maxDepth) levels deep", at: start)
+                        .multipleDocuments,
+                        "a second YAML document starts here; a workflow file holds exactly one document (split it into two files)",
+                        at: start, context: .init(message: "the first document starts here", mark: firstDocument))
                 }
-                let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
-                try Self.refuseTag(isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag, at: start)
-                stack.append(Frame(isMapping: isMapping, start: start, anchor: anchor.map(Self.string)))
-            case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                let frame = stack.removeLast()
-                let range = SourceRange(start: frame.start, end: end)
-                let node = Node(frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items), range: range)
-                if let anchor = frame.anchor { anchors[anchor] = (node, frame.size) }
-                attach(node, size: frame.size)
-            default:
-                break
+                firstDocument = start
+            } else if type == YAML_STREAM_END_EVENT {
+                guard let root = builder.root, !(root.scalar?.isNull ?? false) else {
+                    let hasText = buffer.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
+                    throw YAMLError(
+                        .empty,
+                        hasText
+                            ? "the file holds no YAML content, only comments or an empty document"
+                            : "the file is empty",
+                        at: SourceMark(line: 1, column: 1))
+                }
+                return root
             }
         }
     }
@@ -176,7 +145,8 @@ final class EventParser {
         var name = string(tag)
         if name.hasPrefix("tag:yaml.org,2002:") { name = "!!" + name.dropFirst("tag:yaml.org,2002:".count) }
         throw YAMLError(
-            .tag, "tags such as '\(name)' are not used in workflow files; remove it (every value is read as text and typed by its key)",
+            .tag,
+            "tags such as '\(name)' are not used in workflow files; remove it (every value is read as text and typed by its key)",
             at: mark)
     }
 
@@ -205,5 +175,54 @@ final class EventParser {
 
     private static func string(_ pointer: UnsafeMutablePointer<yaml_char_t>) -> String {
         String(cString: UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
+    }
+}
+
+/// The stack of open sequences and mappings while events arrive, with each subtree's node count for alias accounting.
+private struct TreeBuilder {
+    private struct Frame {
+        var isMapping: Bool
+        var start: SourceMark
+        var anchor: String?
+        var items: [Node] = []
+        var pendingKey: Node?
+        var pairs: [Node.Pair] = []
+        var size = 1
+    }
+
+    private var stack: [Frame] = []
+    private(set) var root: Node?
+
+    var depth: Int { stack.count }
+
+    mutating func open(isMapping: Bool, start: SourceMark, anchor: String?) {
+        stack.append(Frame(isMapping: isMapping, start: start, anchor: anchor))
+    }
+
+    mutating func close(end: SourceMark) -> (node: Node, size: Int, anchor: String?) {
+        let frame = stack.removeLast()
+        let range = SourceRange(start: frame.start, end: end)
+        let node = Node(frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items), range: range)
+        return (node, frame.size, frame.anchor)
+    }
+
+    /// Adds a finished node to the innermost open collection, or makes it the document's root.
+    mutating func attach(_ node: Node, size: Int) {
+        let top = stack.count - 1
+        guard top >= 0 else {
+            root = node
+            return
+        }
+        stack[top].size += size
+        if stack[top].isMapping {
+            if let key = stack[top].pendingKey {
+                stack[top].pairs.append(Node.Pair(key: key, value: node))
+                stack[top].pendingKey = nil
+            } else {
+                stack[top].pendingKey = node
+            }
+        } else {
+            stack[top].items.append(node)
+        }
     }
 }

@@ -1,6 +1,7 @@
 import CartflowCore
 import CartflowTestSupport
 import CartflowYAML
+import Foundation
 import Testing
 
 /// One example per diagnostic code, with the exact place it must be reported.
@@ -13,13 +14,15 @@ struct CodeExample: Sendable, CustomStringConvertible {
 }
 
 let codeExamples: [CodeExample] = [
-    CodeExample(code: .tooLarge, yaml: "1️⃣cartflow: 1\ncollections: { a: { id: 1 } }\n", limits: YAMLLimits(maxBytes: 10)),
+    CodeExample(
+        code: .tooLarge, yaml: "1️⃣cartflow: 1\ncollections: { a: { id: 1 } }\n", limits: YAMLLimits(maxBytes: 10)),
     CodeExample(code: .syntax, yaml: "cartflow: 1\nname: a1️⃣: b\n"),
     CodeExample(code: .tabIndentation, yaml: "cartflow: 1\ncollections:\n  a: { id: 1 }\n1️⃣\tname: x\n"),
     CodeExample(code: .multipleDocuments, yaml: "cartflow: 1\n1️⃣---\ncartflow: 1\n"),
     CodeExample(code: .empty, yaml: "1️⃣# nothing here\n"),
     CodeExample(code: .tooDeep, yaml: "cartflow: 1\ncollections: [[1️⃣[1]]]\n", limits: YAMLLimits(maxDepth: 3)),
-    CodeExample(code: .aliasExpansion, yaml: "cartflow: 1\nx: &x [1, 2, 3]\ny: 1️⃣*x\n", limits: YAMLLimits(maxAliasNodes: 2)),
+    CodeExample(
+        code: .aliasExpansion, yaml: "cartflow: 1\nx: &x [1, 2, 3]\ny: 1️⃣*x\n", limits: YAMLLimits(maxAliasNodes: 2)),
     CodeExample(code: .mergeKey, yaml: "cartflow: 1\ncollections:\n  a: &a { id: 1 }\n  b:\n    1️⃣<<: *a\n    id: 2\n"),
     CodeExample(code: .undefinedAlias, yaml: "cartflow: 1\ndescription: 1️⃣*nope\n"),
     CodeExample(code: .tag, yaml: "cartflow: 1\ndescription: 1️⃣!!str yes\n"),
@@ -42,10 +45,13 @@ let codeExamples: [CodeExample] = [
     CodeExample(code: .badInterpolation, yaml: header + "description: x 1️⃣${2BAD}\n"),
     CodeExample(code: .apiKeyUnset, yaml: header + "api:\n  key: 1️⃣${MY_KEY}\n", environment: [:]),
     CodeExample(code: .badPathTemplate, yaml: header + "steps:\n  - export: csv\n    path: out/1️⃣{name}.csv\n"),
-    CodeExample(code: .unknownCollection, yaml: header + "steps:\n  - export: csv\n    path: x.csv\n    from: [laptops, 1️⃣lapotps]\n"),
+    CodeExample(
+        code: .unknownCollection,
+        yaml: header + "steps:\n  - export: csv\n    path: x.csv\n    from: [laptops, 1️⃣lapotps]\n"),
     CodeExample(code: .conflict, yaml: header + "schedule:\n  every: 1️⃣weekly\n  at: \"08:00\"\n"),
     CodeExample(code: .emptyCollection, yaml: "cartflow: 1\ncollections: 1️⃣{}\n"),
-    CodeExample(code: .duplicateValue, yaml: header + "schedule: { every: weekly, at: \"08:00\", days: [mon, 1️⃣mon] }\n"),
+    CodeExample(
+        code: .duplicateValue, yaml: header + "schedule: { every: weekly, at: \"08:00\", days: [mon, 1️⃣mon] }\n"),
 ]
 
 @Suite("Every diagnostic code")
@@ -53,7 +59,8 @@ struct DiagnosticCodeTests {
     @Test(arguments: codeExamples)
     func exampleReportsItsCodeAtTheMarker(_ example: CodeExample) {
         let marked = MarkedText(example.yaml)
-        let result = WorkflowLoader.load(text: marked.text, path: "wf.yaml", environment: example.environment, limits: example.limits)
+        let result = WorkflowLoader.load(
+            text: marked.text, path: "wf.yaml", environment: example.environment, limits: example.limits)
         #expect(spots(result) == [spot(example.code, marked, "1️⃣")])
         #expect(result.diagnostics.first?.severity == example.code.defaultSeverity)
         #expect((result.workflow == nil) == (example.code.defaultSeverity == .error))
@@ -68,21 +75,63 @@ struct DiagnosticCodeTests {
     @Test func messagesSayWhatToWrite() {
         let cases: [(String, String)] = [
             (header + "poll: { intervall: 15s }\n", "unknown key 'intervall' in 'poll'; did you mean 'interval'?"),
-            (header + "schedule: { every: 1h, timezone: Etc/GMT+10 }\n", "'schedule.timezone' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got 'Etc/GMT+10'; 'Etc/GMT+10' means UTC-10 (POSIX inverts the sign); write UTC-10 for a fixed offset, or a city zone such as Australia/Sydney"),
-            (header + "fetch: { from: page }\n", "'fetch.from' must be one of pages, zip, got 'page'; did you mean 'pages'?"),
-            (header + "poll: { interval: 15 }\n", "'poll.interval' must be a duration such as 90s, 15m or 1h30m, got '15'; add a unit: write 15s, 15m or 15h"),
-            (header + "poll: { interval: 1.5h }\n", "'poll.interval' must be a duration such as 90s, 15m or 1h30m, got '1.5h'; use whole units, such as 1h30m or 90s"),
-            (header + "schedule: { every: weekly, at: \"08:00\" }\n", "a weekly schedule needs 'days' (such as days: [mon, thu])"),
-            (header + "schedule: { every: monthly, at: \"08:00\" }\n", "a monthly schedule needs 'day_of_month' (such as day_of_month: 1)"),
-            (header + "schedule: { every: daily }\n", "a daily schedule needs 'at' (the time of day, such as at: \"08:00\")"),
-            (header + "schedule: { every: 15m, catch_up: all }\n", "'catch_up: all' is refused for interval schedules: after downtime it would start one paid run per missed interval; use latest or none"),
+            (
+                header + "schedule: { every: 1h, timezone: Etc/GMT+10 }\n",
+                "'schedule.timezone' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got 'Etc/GMT+10'; 'Etc/GMT+10' means UTC-10 (POSIX inverts the sign); write UTC-10 for a fixed offset, or a city zone such as Australia/Sydney"
+            ),
+            (
+                header + "fetch: { from: page }\n",
+                "'fetch.from' must be one of pages, zip, got 'page'; did you mean 'pages'?"
+            ),
+            (
+                header + "poll: { interval: 15 }\n",
+                "'poll.interval' must be a duration such as 90s, 15m or 1h30m, got '15'; add a unit: write 15s, 15m or 15h"
+            ),
+            (
+                header + "poll: { interval: 1.5h }\n",
+                "'poll.interval' must be a duration such as 90s, 15m or 1h30m, got '1.5h'; use whole units, such as 1h30m or 90s"
+            ),
+            (
+                header + "schedule: { every: weekly, at: \"08:00\" }\n",
+                "a weekly schedule needs 'days' (such as days: [mon, thu])"
+            ),
+            (
+                header + "schedule: { every: monthly, at: \"08:00\" }\n",
+                "a monthly schedule needs 'day_of_month' (such as day_of_month: 1)"
+            ),
+            (
+                header + "schedule: { every: daily }\n",
+                "a daily schedule needs 'at' (the time of day, such as at: \"08:00\")"
+            ),
+            (
+                header + "schedule: { every: 15m, catch_up: all }\n",
+                "'catch_up: all' is refused for interval schedules: after downtime it would start one paid run per missed interval; use latest or none"
+            ),
             (header + "schedule: { every: 30s }\n", "'schedule.every' must be at least 1m, got '30s'"),
-            (header + "schedule: { every: hourly }\n", "'schedule.every' must be daily, weekly, monthly or an interval such as 15m or 2h, got 'hourly'; write 1h"),
-            (header + "fetch: { concurrency: 64 }\n", "'fetch.concurrency' must be a whole number from 1 to 32, got '64'"),
-            (header + "steps: [{ export: json, path: x.json, bom: true }]\n", "'bom' applies only to CSV exports; this step exports json"),
-            (header + "credits: { on_insufficient: fail, wait: { limit: 1h } }\n", "'credits.wait' applies only with 'on_insufficient: wait'"),
-            (header + "steps: [{ export: csv, path: \"out/{colection}.csv\" }]\n", "unknown placeholder '{colection}' in 'steps[0].path'; did you mean '{collection}'?"),
-            ("cartflow: 1\ncollections: { a: { id: 7 }, b: { id: 7 } }\n", "collection id 7 is already used by 'a'; each collection would be run (and paid for) twice"),
+            (
+                header + "schedule: { every: hourly }\n",
+                "'schedule.every' must be daily, weekly, monthly or an interval such as 15m or 2h, got 'hourly'; write 1h"
+            ),
+            (
+                header + "fetch: { concurrency: 64 }\n",
+                "'fetch.concurrency' must be a whole number from 1 to 32, got '64'"
+            ),
+            (
+                header + "steps: [{ export: json, path: x.json, bom: true }]\n",
+                "'bom' applies only to CSV exports; this step exports json"
+            ),
+            (
+                header + "credits: { on_insufficient: fail, wait: { limit: 1h } }\n",
+                "'credits.wait' applies only with 'on_insufficient: wait'"
+            ),
+            (
+                header + "steps: [{ export: csv, path: \"out/{colection}.csv\" }]\n",
+                "unknown placeholder '{colection}' in 'steps[0].path'; did you mean '{collection}'?"
+            ),
+            (
+                "cartflow: 1\ncollections: { a: { id: 7 }, b: { id: 7 } }\n",
+                "collection id 7 is already used by 'a'; each collection would be run (and paid for) twice"
+            ),
         ]
         for (yaml, message) in cases {
             let result = WorkflowLoader.load(text: yaml, path: "wf.yaml", environment: keyedEnvironment)
@@ -92,7 +141,9 @@ struct DiagnosticCodeTests {
 
     @Test func zonesAndOffsets() throws {
         let text = header + "schedule: { every: 1h, timezone: UTC-03:30 }\n"
-        #expect(WorkflowLoader.load(text: text, path: "wf.yaml", environment: keyedEnvironment).workflow?.schedule?.timezone == .fixed(offsetSeconds: -12_600))
+        #expect(
+            WorkflowLoader.load(text: text, path: "wf.yaml", environment: keyedEnvironment).workflow?.schedule?.timezone
+                == .fixed(offsetSeconds: -12_600))
         #expect(try ValueParsers.zone("UTC+10").get() == .fixed(offsetSeconds: 36_000))
         #expect(try ValueParsers.zone("Australia/Sydney").get() == .iana("Australia/Sydney"))
         #expect(try ValueParsers.zone("UTC").get() == .utc)
@@ -123,5 +174,14 @@ struct DiagnosticCodeTests {
         #expect(ValueParsers.weekday("Sunday") == .sunday)
         #expect(ValueParsers.weekday("SAT") == .saturday)
         #expect(ValueParsers.weekday("mo") == nil)
+    }
+}
+
+@Test func diagnosticsCatalogueDocumentsEveryCode() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    let catalogue = try String(contentsOf: root.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+    for code in DiagnosticCode.allCases {
+        #expect(catalogue.contains("## \(code.rawValue)\n"), "\(code.rawValue) missing from docs/diagnostics.md")
     }
 }

@@ -7,7 +7,8 @@ import Testing
 @Suite("Cases C01–C09")
 struct FieldCaseTests {
     @Test func c01StringsKeepYAML11BooleansAndBooleansAreStrict() throws {
-        let marked = MarkedText("""
+        let marked = MarkedText(
+            """
             cartflow: 1
             name: on
             description: no
@@ -26,21 +27,29 @@ struct FieldCaseTests {
                 bom: false
             """)
         let result = load(marked)
-        #expect(spots(result) == [spot(.invalidBoolean, marked, "1️⃣"), spot(.invalidBoolean, marked, "2️⃣"), spot(.invalidBoolean, marked, "3️⃣")])
-        #expect(result.diagnostics[0].message == "'steps[0].include_failed' must be true or false, got 'off'; write true or false")
+        #expect(
+            spots(result) == [
+                spot(.invalidBoolean, marked, "1️⃣"), spot(.invalidBoolean, marked, "2️⃣"),
+                spot(.invalidBoolean, marked, "3️⃣"),
+            ])
+        #expect(
+            result.diagnostics[0].message
+                == "'steps[0].include_failed' must be true or false, got 'off'; write true or false")
         #expect(result.diagnostics[0].keyPath == "steps[0].include_failed")
 
-        let valid = load(MarkedText("""
-            cartflow: 1
-            name: on
-            description: no
-            collections:
-              laptops: { id: 101, title: off }
-            steps:
-              - export: csv
-                path: out/x.csv
-                records_key: 1:20
-            """))
+        let valid = load(
+            MarkedText(
+                """
+                cartflow: 1
+                name: on
+                description: no
+                collections:
+                  laptops: { id: 101, title: off }
+                steps:
+                  - export: csv
+                    path: out/x.csv
+                    records_key: 1:20
+                """))
         let workflow = try #require(valid.workflow)
         #expect(workflow.name == "on")
         #expect(workflow.description == "no")
@@ -49,7 +58,8 @@ struct FieldCaseTests {
     }
 
     @Test func c02LeadingZerosAreRefusedNeverOctal() {
-        let marked = MarkedText("""
+        let marked = MarkedText(
+            """
             cartflow: 1
             collections:
               laptops: { id: 1️⃣010 }
@@ -61,29 +71,39 @@ struct FieldCaseTests {
             fetch: { concurrency: 4️⃣1_0 }
             """)
         let result = load(marked)
-        #expect(spots(result) == [
-            spot(.invalidInteger, marked, "1️⃣"), spot(.invalidInteger, marked, "2️⃣"),
-            spot(.invalidInteger, marked, "3️⃣"), spot(.invalidInteger, marked, "4️⃣"),
-        ])
-        #expect(result.diagnostics[0].message == "'collections.laptops.id' must be a whole number from 1 to 2147483647, got '010'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 10")
+        #expect(
+            spots(result) == [
+                spot(.invalidInteger, marked, "1️⃣"), spot(.invalidInteger, marked, "2️⃣"),
+                spot(.invalidInteger, marked, "3️⃣"), spot(.invalidInteger, marked, "4️⃣"),
+            ])
+        #expect(
+            result.diagnostics[0].message
+                == "'collections.laptops.id' must be a whole number from 1 to 2147483647, got '010'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 10"
+        )
         #expect(result.diagnostics[2].message.hasSuffix("write 8"))
         #expect(result.diagnostics[3].message.hasSuffix("write 10"))
     }
 
     @Test func c02HoursWithALeadingZeroMeanTheHour() throws {
-        let result = load(MarkedText(header + """
-            schedule: { every: daily, at: [08:05, "09:00", 8:30] }
-            """))
+        let result = load(
+            MarkedText(
+                header + """
+                    schedule: { every: daily, at: [08:05, "09:00", 8:30] }
+                    """))
         let schedule = try #require(result.workflow?.schedule)
-        #expect(schedule.at == [ClockTime(hour: 8, minute: 5), ClockTime(hour: 9, minute: 0), ClockTime(hour: 8, minute: 30)])
+        #expect(
+            schedule.at == [
+                ClockTime(hour: 8, minute: 5), ClockTime(hour: 9, minute: 0), ClockTime(hour: 8, minute: 30),
+            ])
     }
 
     @Test func c03TimesAreReadFromTheText() throws {
-        let marked = MarkedText(header + """
-            schedule:
-              every: daily
-              at: [10:30, 1️⃣08.00, 2️⃣8, 3️⃣24:00, 4️⃣10:30:00, 5️⃣7:5]
-            """)
+        let marked = MarkedText(
+            header + """
+                schedule:
+                  every: daily
+                  at: [10:30, 1️⃣08.00, 2️⃣8, 3️⃣24:00, 4️⃣10:30:00, 5️⃣7:5]
+                """)
         let result = load(marked)
         #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"].map { spot(.invalidTime, marked, $0) })
         let hints = [
@@ -97,7 +117,8 @@ struct FieldCaseTests {
     }
 
     @Test func c04DuplicateKeysCiteBothPlaces() {
-        let marked = MarkedText("""
+        let marked = MarkedText(
+            """
             cartflow: 1
             collections:
               laptops: { 1️⃣id: 101, 2️⃣id: 102 }
@@ -106,9 +127,12 @@ struct FieldCaseTests {
             """)
         let result = load(marked)
         #expect(spots(result) == [spot(.duplicateKey, marked, "2️⃣"), spot(.duplicateKey, marked, "4️⃣")])
-        #expect(result.diagnostics[0].notes == [
-            .init(message: "'id' is first set here", location: SourceLocation(file: "wf.yaml", line: marked["1️⃣"].line, column: marked["1️⃣"].column))
-        ])
+        #expect(
+            result.diagnostics[0].notes == [
+                .init(
+                    message: "'id' is first set here",
+                    location: SourceLocation(file: "wf.yaml", line: marked["1️⃣"].line, column: marked["1️⃣"].column))
+            ])
         #expect(result.diagnostics[1].notes.map(\.location.line) == [marked["3️⃣"].line])
         #expect(result.workflow == nil)
     }
@@ -125,21 +149,23 @@ struct FieldCaseTests {
     }
 
     @Test func c05OrdinaryAnchorsAndAliasesWork() throws {
-        let result = load(MarkedText("""
-            cartflow: 1
-            collections:
-              laptops: { id: 101 }
-              phones: { id: 102 }
-            steps:
-              - export: csv
-                from: laptops
-                path: out/laptops.csv
-                columns: &cols [asin, title, price: price.amount]
-              - export: csv
-                from: phones
-                path: out/phones.csv
-                columns: *cols
-            """))
+        let result = load(
+            MarkedText(
+                """
+                cartflow: 1
+                collections:
+                  laptops: { id: 101 }
+                  phones: { id: 102 }
+                steps:
+                  - export: csv
+                    from: laptops
+                    path: out/laptops.csv
+                    columns: &cols [asin, title, price: price.amount]
+                  - export: csv
+                    from: phones
+                    path: out/phones.csv
+                    columns: *cols
+                """))
         let workflow = try #require(result.workflow)
         #expect(workflow.steps[0].columns == workflow.steps[1].columns)
         #expect(workflow.steps[1].columns?.count == 3)
@@ -173,11 +199,14 @@ struct FieldCaseTests {
     }
 
     @Test func c08BOMAndCRLFAreFine() throws {
-        let text = "\u{FEFF}cartflow: 1\r\ncollections:\r\n  laptops: { id: 101 }\r\ndescription: \"two\r\n  words\"\r\n"
+        let text =
+            "\u{FEFF}cartflow: 1\r\ncollections:\r\n  laptops: { id: 101 }\r\ndescription: \"two\r\n  words\"\r\n"
         let result = WorkflowLoader.load(text: text, path: "crlf.yaml", environment: keyedEnvironment)
         #expect(result.diagnostics == [])
         #expect(result.workflow?.description == "two words")
-        let bad = WorkflowLoader.load(text: "\u{FEFF}cartflow: 1\r\ncollections:\r\n  1️⃣laptops: { id: 1 }\r\n", path: "crlf.yaml", environment: keyedEnvironment)
+        let bad = WorkflowLoader.load(
+            text: "\u{FEFF}cartflow: 1\r\ncollections:\r\n  1️⃣laptops: { id: 1 }\r\n", path: "crlf.yaml",
+            environment: keyedEnvironment)
         #expect(bad.diagnostics.first?.column == 3)
     }
 
@@ -194,7 +223,8 @@ struct FieldCaseTests {
         let environment = keyedEnvironment.merging([
             "DESC": "a: b # not a comment\nc: d", "CONC": "8", "EMPTY": "",
         ]) { $1 }
-        let marked = MarkedText("""
+        let marked = MarkedText(
+            """
             cartflow: 1
             description: ${DESC}
             collections:
@@ -211,7 +241,8 @@ struct FieldCaseTests {
     }
 
     @Test func c09UnsetVariablesAreErrorsAtTheirPlace() {
-        let marked = MarkedText("""
+        let marked = MarkedText(
+            """
             cartflow: 1
             description: prefix 1️⃣${NOT_SET} suffix
             collections:
@@ -223,10 +254,13 @@ struct FieldCaseTests {
                 path: 4️⃣"${MULTICART_API_KEY}.csv"
             """)
         let result = load(marked)
-        #expect(spots(result) == [
-            spot(.unsetVariable, marked, "1️⃣"), spot(.unsetVariable, marked, "2️⃣"),
-            spot(.badInterpolation, marked, "3️⃣"), spot(.literalSecret, marked, "4️⃣"),
-        ])
-        #expect(result.diagnostics[0].message == "environment variable NOT_SET is not set; set it, or give a default with ${NOT_SET:-value}")
+        #expect(
+            spots(result) == [
+                spot(.unsetVariable, marked, "1️⃣"), spot(.unsetVariable, marked, "2️⃣"),
+                spot(.badInterpolation, marked, "3️⃣"), spot(.literalSecret, marked, "4️⃣"),
+            ])
+        #expect(
+            result.diagnostics[0].message
+                == "environment variable NOT_SET is not set; set it, or give a default with ${NOT_SET:-value}")
     }
 }

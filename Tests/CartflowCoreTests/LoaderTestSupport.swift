@@ -6,7 +6,9 @@ import Testing
 let keyedEnvironment = ["MULTICART_API_KEY": "test-key-123"]
 
 /// Loads marked YAML from an inline string.
-func load(_ marked: MarkedText, environment: [String: String] = keyedEnvironment, path: String = "wf.yaml") -> LoadResult {
+func load(_ marked: MarkedText, environment: [String: String] = keyedEnvironment, path: String = "wf.yaml")
+    -> LoadResult
+{
     WorkflowLoader.load(text: marked.text, path: path, environment: environment)
 }
 

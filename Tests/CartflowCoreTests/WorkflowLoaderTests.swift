@@ -6,7 +6,8 @@ import Testing
 @Suite("Loading valid workflows")
 struct ValidWorkflowTests {
     @Test func fullExampleDecodesEveryField() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/au-laptops.yaml")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/au-laptops.yaml")
         let result = WorkflowLoader.load(path: url.path, environment: keyedEnvironment)
         #expect(result.diagnostics == [])
         let workflow = try #require(result.workflow)
@@ -15,27 +16,43 @@ struct ValidWorkflowTests {
         #expect(workflow.api.baseURL == "https://multicartapi.com/api/v1")
         #expect(workflow.api.key == Secret(value: "test-key-123", origin: "${MULTICART_API_KEY}"))
         #expect(workflow.api.allowedDownloadHosts == ["files.multicartapi.com"])
-        #expect(workflow.collections == [
-            CollectionSpec(name: "laptops", id: 101, items: 250, title: "AU Laptops"),
-            CollectionSpec(name: "phones", id: 102),
-        ])
-        #expect(workflow.credits == CreditRules(reserve: 200, maxSpend: 1000, onInsufficient: .wait(limit: Seconds(7200), interval: Seconds(600))))
-        #expect(workflow.schedule == Schedule(
-            every: .daily, at: [ClockTime(hour: 8, minute: 0), ClockTime(hour: 18, minute: 0)],
-            days: [.monday, .tuesday, .wednesday, .thursday, .friday], timezone: .iana("Australia/Brisbane")))
-        #expect(workflow.poll == PollConfig(interval: Seconds(15), maxInterval: Seconds(120), timeout: Seconds(3600), attributionGrace: Seconds(120)))
+        #expect(
+            workflow.collections == [
+                CollectionSpec(name: "laptops", id: 101, items: 250, title: "AU Laptops"),
+                CollectionSpec(name: "phones", id: 102),
+            ])
+        #expect(
+            workflow.credits
+                == CreditRules(
+                    reserve: 200, maxSpend: 1000, onInsufficient: .wait(limit: Seconds(7200), interval: Seconds(600))))
+        #expect(
+            workflow.schedule
+                == Schedule(
+                    every: .daily, at: [ClockTime(hour: 8, minute: 0), ClockTime(hour: 18, minute: 0)],
+                    days: [.monday, .tuesday, .wednesday, .thursday, .friday], timezone: .iana("Australia/Brisbane")))
+        #expect(
+            workflow.poll
+                == PollConfig(
+                    interval: Seconds(15), maxInterval: Seconds(120), timeout: Seconds(3600),
+                    attributionGrace: Seconds(120)))
         #expect(workflow.fetch == FetchConfig(from: .pages, concurrency: 4))
-        #expect(workflow.steps == [
-            ExportStep(
-                format: .csv, path: "out/{workflow}-{date}.csv",
-                columns: [ColumnSpec("asin"), ColumnSpec("title"), ColumnSpec(name: "price", source: "price.amount"), ColumnSpec("price.currency"), ColumnSpec("availability")],
-                provenance: [.collection, .runner, .scrapedAt], formulaGuard: true),
-            ExportStep(format: .ndjson, from: ["laptops"], path: "out/laptops-{runner}.ndjson", includeFailed: true),
-        ])
+        #expect(
+            workflow.steps == [
+                ExportStep(
+                    format: .csv, path: "out/{workflow}-{date}.csv",
+                    columns: [
+                        ColumnSpec("asin"), ColumnSpec("title"), ColumnSpec(name: "price", source: "price.amount"),
+                        ColumnSpec("price.currency"), ColumnSpec("availability"),
+                    ],
+                    provenance: [.collection, .runner, .scrapedAt], formulaGuard: true),
+                ExportStep(
+                    format: .ndjson, from: ["laptops"], path: "out/laptops-{runner}.ndjson", includeFailed: true),
+            ])
     }
 
     @Test func minimalExampleTakesDefaults() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/minimal.yaml")
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Fixtures/minimal.yaml")
         let result = WorkflowLoader.load(path: url.path, environment: keyedEnvironment)
         #expect(result.diagnostics == [])
         let workflow = try #require(result.workflow)
@@ -51,7 +68,8 @@ struct ValidWorkflowTests {
     @Test func everyExampleFileValidates() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         var folders = [root.appendingPathComponent("Fixtures").path]
-        let workflows = root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("workflows").path
+        let workflows = root.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("workflows")
+            .path
         if FileManager.default.fileExists(atPath: workflows) { folders.append(workflows) }
         let listing = WorkflowLoader.workflowFiles(in: folders)
         #expect(listing.problems == [])
@@ -75,7 +93,10 @@ struct ValidWorkflowTests {
         let listing = WorkflowLoader.workflowFiles(in: [folder.path, folder.path + "/missing.yaml", empty.path])
         #expect(listing.files == ["a.yaml", "b.yml", "c.yaml"].map { folder.path + "/" + $0 })
         #expect(listing.problems.map(\.code) == ["CF001", "CF001"])
-        #expect(listing.problems.map(\.message) == ["no such file or folder", "no workflow files (*.yaml, *.yml) in this folder"])
+        #expect(
+            listing.problems.map(\.message) == [
+                "no such file or folder", "no workflow files (*.yaml, *.yml) in this folder",
+            ])
     }
 
     @Test func missingFileIsCF001() {
@@ -86,7 +107,8 @@ struct ValidWorkflowTests {
 
     @Test func fileOverTheSizeLimitIsCF002() {
         let text = header + "description: " + String(repeating: "x", count: 2000) + "\n"
-        let result = WorkflowLoader.load(text: text, path: "big.yaml", environment: keyedEnvironment, limits: .init(maxBytes: 1024))
+        let result = WorkflowLoader.load(
+            text: text, path: "big.yaml", environment: keyedEnvironment, limits: .init(maxBytes: 1024))
         #expect(result.diagnostics.map(\.code) == ["CF002"])
         #expect(result.workflow == nil)
     }

@@ -59,7 +59,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     public var showsSourceLine: Bool
 
     public init(
-        code: DiagnosticCode, severity: Severity? = nil, message: String, location: SourceLocation, keyPath: String = "",
+        code: DiagnosticCode, severity: Severity? = nil, message: String, location: SourceLocation,
+        keyPath: String = "",
         notes: [Note] = [], showsSourceLine: Bool = true
     ) {
         self.code = code.rawValue
@@ -93,7 +94,8 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         return out
     }
 
-    private static func headline(_ location: SourceLocation, _ label: String, _ message: String, color: Bool) -> String {
+    private static func headline(_ location: SourceLocation, _ label: String, _ message: String, color: Bool) -> String
+    {
         guard color else { return "\(location): \(label): \(message)" }
         let labelStyle = label == "error" ? "1;31" : label == "warning" ? "1;35" : "1;36"
         return "\u{1B}[1m\(location):\u{1B}[0m \u{1B}[\(labelStyle)m\(label):\u{1B}[0m \u{1B}[1m\(message)\u{1B}[0m"

@@ -24,8 +24,8 @@ public enum Interpolation {
     /// Expands `text` with `environment`. An unset variable leaves an empty string and a problem; the caller
     /// decides whether that is an error. A variable set to the empty string counts as unset for `:-`, as in sh.
     public static func expand(_ text: String, environment: [String: String]) -> Result {
+        guard text.utf8.contains(UInt8(ascii: "$")) else { return Result(value: text, references: [], problems: []) }
         let scalars = Array(text.unicodeScalars)
-        guard scalars.contains("$") else { return Result(value: text, references: [], problems: []) }
         var value = String.UnicodeScalarView()
         var references: [Reference] = []
         var problems: [Problem] = []
@@ -65,7 +65,8 @@ public enum Interpolation {
             if !isVariableName(name) {
                 problems.append(
                     .malformed(
-                        message: "'${\(inner)}' is not a variable reference; write ${NAME} or ${NAME:-default} (letters, digits and _), or $$ for a literal $",
+                        message:
+                            "'${\(inner)}' is not a variable reference; write ${NAME} or ${NAME:-default} (letters, digits and _), or $$ for a literal $",
                         offset: index))
             } else {
                 references.append(Reference(name: name, defaultValue: defaultValue, offset: index))

@@ -10,11 +10,27 @@ public enum ValueParsers {
 
     /// A decimal whole number: digits with an optional leading `-`; no `+`, `_`, exponent, fraction or leading zero.
     public static func integer(_ text: String) -> Result<Int, Problem> {
+        // Fast path for the common case: a short run of digits without a leading zero.
+        let utf8 = text.utf8
+        if let first = utf8.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), utf8.count <= 18 {
+            var value = 0
+            var plain = true
+            for byte in utf8 {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
+                    plain = false
+                    break
+                }
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            if plain { return .success(value) }
+        }
         let negative = text.hasPrefix("-")
         let digits = negative ? String(text.dropFirst()) : text
         guard !digits.isEmpty, digits.unicodeScalars.allSatisfy(\.isASCIIDigit) else {
             let cleaned = text.filter { $0 != "_" && $0 != "," }
-            if cleaned != text, case .success(let value) = integer(cleaned) { return .failure(Problem("write \(value)")) }
+            if cleaned != text, case .success(let value) = integer(cleaned) {
+                return .failure(Problem("write \(value)"))
+            }
             if let double = Double(text), double.rounded() == double, abs(double) < 1e15 {
                 return .failure(Problem("write \(Int(double))"))
             }
@@ -23,7 +39,10 @@ public enum ValueParsers {
         if digits.count > 1, digits.hasPrefix("0") {
             let trimmed = String(digits.drop { $0 == "0" })
             let fixed = (negative ? "-" : "") + (trimmed.isEmpty ? "0" : trimmed)
-            return .failure(Problem("numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write \(fixed)"))
+            return .failure(
+                Problem(
+                    "numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write \(fixed)"
+                ))
         }
         guard let value = Int(text) else { return .failure(Problem("the number is too large")) }
         return .success(value)
@@ -48,15 +67,21 @@ public enum ValueParsers {
                 return .failure(Problem("the units are d, h, m and s"))
             }
             guard !number.isEmpty else { return .failure(Problem("put a number before each unit, such as 15m")) }
-            guard position >= nextUnit else { return .failure(Problem("write the units in the order d, h, m, s, each once")) }
-            guard let count = Int(number), count <= 1_000_000 else { return .failure(Problem("the number is too large")) }
+            guard position >= nextUnit else {
+                return .failure(Problem("write the units in the order d, h, m, s, each once"))
+            }
+            guard let count = Int(number), count <= 1_000_000 else {
+                return .failure(Problem("the number is too large"))
+            }
             total += count * units[position].1
             nextUnit = position + 1
             number = ""
             sawUnit = true
         }
         if !number.isEmpty {
-            return .failure(Problem(sawUnit ? "the last number has no unit" : "add a unit: write \(number)s, \(number)m or \(number)h"))
+            return .failure(
+                Problem(
+                    sawUnit ? "the last number has no unit" : "add a unit: write \(number)s, \(number)m or \(number)h"))
         }
         guard sawUnit else { return .failure(Problem("write a number and a unit, such as 15m")) }
         guard total <= 366 * 86_400 else { return .failure(Problem("the longest duration accepted is 366d")) }
@@ -127,7 +152,10 @@ public enum ValueParsers {
             let inverted = prefix.hasSuffix("+") ? "-" : "+"
             let number = text.dropFirst(prefix.count)
             if prefix.hasPrefix("Etc/") {
-                return .failure(Problem("'\(text)' means UTC\(inverted)\(number) (POSIX inverts the sign); write UTC\(inverted)\(number) for a fixed offset, or a city zone such as Australia/Sydney"))
+                return .failure(
+                    Problem(
+                        "'\(text)' means UTC\(inverted)\(number) (POSIX inverts the sign); write UTC\(inverted)\(number) for a fixed offset, or a city zone such as Australia/Sydney"
+                    ))
             }
             return .failure(Problem("write UTC\(prefix.last!)\(number) for a fixed offset"))
         }

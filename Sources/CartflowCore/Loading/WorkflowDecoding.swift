@@ -32,11 +32,13 @@ enum WorkflowFormat {
         guard let first = name.unicodeScalars.first, first.isASCIILetter || first.isASCIIDigit,
             name.unicodeScalars.count <= maxNameLength
         else { return false }
-        return name.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || "_-.".unicodeScalars.contains($0) }
+        return name.unicodeScalars.allSatisfy {
+            $0.isASCIILetter || $0.isASCIIDigit || "_-.".unicodeScalars.contains($0)
+        }
     }
 }
 
-extension Decoder {
+extension WorkflowDecoder {
     /// Decodes a whole workflow; returns nil when any error was reported.
     func workflow(_ root: Node, defaultName: String) -> Workflow? {
         guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }
@@ -48,12 +50,17 @@ extension Decoder {
         if let node = top["cartflow"] {
             if let value = int(node, path: "cartflow", range: 0...Int.max) {
                 if value != 1 {
-                    report(.unsupportedVersion, "'cartflow: \(value)' is not a format version this cartflow reads; write 'cartflow: 1'", at: node.start, path: "cartflow")
+                    report(
+                        .unsupportedVersion,
+                        "'cartflow: \(value)' is not a format version this cartflow reads; write 'cartflow: 1'",
+                        at: node.start, path: "cartflow")
                 }
                 version = value
             }
         } else {
-            report(.missingKey, "missing required key 'cartflow' (the format version); add 'cartflow: 1' at the top", at: root.start, path: "cartflow")
+            report(
+                .missingKey, "missing required key 'cartflow' (the format version); add 'cartflow: 1' at the top",
+                at: root.start, path: "cartflow")
         }
 
         var name = defaultName
@@ -61,11 +68,17 @@ extension Decoder {
             if let value = string(node, path: "name") {
                 name = value
                 if !WorkflowFormat.isValidName(value) {
-                    report(.invalidName, "'name' must be 1–\(WorkflowFormat.maxNameLength) letters, digits, '_', '-' or '.', starting with a letter or digit; got '\(value)'", at: node.start, path: "name")
+                    report(
+                        .invalidName,
+                        "'name' must be 1–\(WorkflowFormat.maxNameLength) letters, digits, '_', '-' or '.', starting with a letter or digit; got '\(value)'",
+                        at: node.start, path: "name")
                 }
             }
         } else if !WorkflowFormat.isValidName(defaultName) {
-            report(.invalidName, "the file name '\(defaultName)' cannot be the workflow's name (letters, digits, '_', '-', '.' only); add a 'name:' key", at: root.start, path: "name")
+            report(
+                .invalidName,
+                "the file name '\(defaultName)' cannot be the workflow's name (letters, digits, '_', '-', '.' only); add a 'name:' key",
+                at: root.start, path: "name")
         }
         let description = top["description"].flatMap { string($0, path: "description", allowEmpty: true) }
 
@@ -73,7 +86,9 @@ extension Decoder {
         if let node = top["collections"] {
             collections = collectionSpecs(node, path: "collections")
         } else {
-            report(.missingKey, "missing required key 'collections' (which MultiCart collections to run)", at: root.start, path: "collections")
+            report(
+                .missingKey, "missing required key 'collections' (which MultiCart collections to run)", at: root.start,
+                path: "collections")
         }
         let credits = top["credits"].flatMap { creditRules($0, path: "credits") } ?? CreditRules()
         let schedule = top["schedule"].flatMap { self.schedule($0, path: "schedule") }
@@ -91,7 +106,6 @@ extension Decoder {
 
     /// No `api:` section: the default base URL and `${MULTICART_API_KEY}`; a warning if unset points at the first key.
     private func defaultAPI(at mark: SourceMark) -> APIConfig {
-        secretVariable = "MULTICART_API_KEY"
         return APIConfig(key: apiKey(variable: "MULTICART_API_KEY", at: mark))
     }
 
@@ -105,15 +119,12 @@ extension Decoder {
     }
 
     private func apiConfig(_ node: Node, path: String) -> APIConfig? {
-        guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else {
-            secretVariable = "MULTICART_API_KEY"
-            return nil
-        }
+        guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
             let keyPath = fields.path("key")
             if let scalar = keyNode.scalar, !scalar.isNull, let variable = Self.soleReference(scalar.text) {
-                secretVariable = variable
+                secretVariables.insert(variable)
                 config.keyReference = scalar.text
                 config.key = apiKey(variable: variable, at: keyNode.start)
             } else {
@@ -122,15 +133,18 @@ extension Decoder {
                     .literalSecret,
                     "'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control)",
                     at: keyNode.start, path: keyPath)
-                secretVariable = "MULTICART_API_KEY"
             }
         } else {
-            secretVariable = "MULTICART_API_KEY"
             config.key = apiKey(variable: "MULTICART_API_KEY", at: fields.node.start)
         }
-        if let urlNode = fields["base_url"], let url = text(urlNode, path: fields.path("base_url"), what: "an http or https URL") {
+        if let urlNode = fields["base_url"],
+            let url = text(urlNode, path: fields.path("base_url"), what: "an http or https URL")
+        {
             if let problem = Self.urlProblem(url) {
-                report(.invalidURL, "'\(fields.path("base_url"))' must be an http or https URL such as \(APIConfig.defaultBaseURL), got \(shown(url, urlNode)); \(problem)", at: urlNode.start, path: fields.path("base_url"))
+                report(
+                    .invalidURL,
+                    "'\(fields.path("base_url"))' must be an http or https URL such as \(APIConfig.defaultBaseURL), got \(shown(url, urlNode)); \(problem)",
+                    at: urlNode.start, path: fields.path("base_url"))
             } else {
                 config.baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
             }
@@ -138,13 +152,18 @@ extension Decoder {
         if let hostsNode = fields["allow_download_hosts"] {
             let hostsPath = fields.path("allow_download_hosts")
             var hosts: [String] = []
-            for (index, item) in (list(hostsNode, path: hostsPath, of: "host name", allowEmpty: true) ?? []).enumerated() {
+            for (index, item) in (list(hostsNode, path: hostsPath, of: "host name", allowEmpty: true) ?? [])
+                .enumerated()
+            {
                 let itemPath = "\(hostsPath)[\(index)]"
                 guard let host = text(item, path: itemPath, what: "a host name") else { continue }
                 if Self.isHostName(host) {
                     hosts.append(host.lowercased())
                 } else {
-                    report(.invalidURL, "'\(itemPath)' must be a host name such as files.example.com (no scheme or path), got \(shown(host, item))", at: item.start, path: itemPath)
+                    report(
+                        .invalidURL,
+                        "'\(itemPath)' must be a host name such as files.example.com (no scheme or path), got \(shown(host, item))",
+                        at: item.start, path: itemPath)
                 }
             }
             config.allowedDownloadHosts = hosts
@@ -184,10 +203,11 @@ extension Decoder {
             host = text[..<colon]
         }
         let labels = host.split(separator: ".", omittingEmptySubsequences: false)
-        return !host.isEmpty && labels.allSatisfy { label in
-            !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
-                && label.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" }
-        }
+        return !host.isEmpty
+            && labels.allSatisfy { label in
+                !label.isEmpty && label.count <= 63 && !label.hasPrefix("-") && !label.hasSuffix("-")
+                    && label.unicodeScalars.allSatisfy { $0.isASCIILetter || $0.isASCIIDigit || $0 == "-" }
+            }
     }
 
     // MARK: collections
@@ -195,18 +215,28 @@ extension Decoder {
     private func collectionSpecs(_ node: Node, path: String) -> [CollectionSpec] {
         guard let entries = namedEntries(node, path: path) else { return [] }
         if entries.isEmpty {
-            report(.emptyCollection, "'collections' is empty; name at least one collection, such as 'laptops: { id: 101 }'", at: node.start, path: path)
+            report(
+                .emptyCollection,
+                "'collections' is empty; name at least one collection, such as 'laptops: { id: 101 }'", at: node.start,
+                path: path)
         }
         var specs: [CollectionSpec] = []
         var ids: [Int: (name: String, node: Node)] = [:]
         for (name, pair) in entries {
             let entryPath = "\(path).\(name)"
             if !WorkflowFormat.isValidName(name) {
-                report(.invalidName, "collection name '\(name)' must be letters, digits, '_', '-' or '.', starting with a letter or digit", at: pair.key.start, path: entryPath)
+                report(
+                    .invalidName,
+                    "collection name '\(name)' must be letters, digits, '_', '-' or '.', starting with a letter or digit",
+                    at: pair.key.start, path: entryPath)
             }
-            guard let fields = fields(pair.value, path: entryPath, allowed: WorkflowFormat.collectionKeys) else { continue }
+            guard let fields = fields(pair.value, path: entryPath, allowed: WorkflowFormat.collectionKeys) else {
+                continue
+            }
             guard let idNode = fields["id"] else {
-                report(.missingKey, "collection '\(name)' needs an 'id' (the MultiCart collection id)", at: pair.key.start, path: "\(entryPath).id")
+                report(
+                    .missingKey, "collection '\(name)' needs an 'id' (the MultiCart collection id)", at: pair.key.start,
+                    path: "\(entryPath).id")
                 continue
             }
             let id = int(idNode, path: fields.path("id"), range: 1...Int(Int32.max))
@@ -215,9 +245,13 @@ extension Decoder {
             guard let id else { continue }
             if let first = ids[id] {
                 report(
-                    .duplicateValue, "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
+                    .duplicateValue,
+                    "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
                     at: idNode.start, path: fields.path("id"),
-                    notes: [Diagnostic.Note(message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))])
+                    notes: [
+                        Diagnostic.Note(
+                            message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))
+                    ])
                 continue
             }
             ids[id] = (name, idNode)
@@ -245,14 +279,19 @@ extension Decoder {
         if let waitNode = fields["wait"] {
             let waitPath = fields.path("wait")
             if insufficient != .wait, fields["on_insufficient"] == nil || insufficient != nil {
-                report(.conflict, "'credits.wait' applies only with 'on_insufficient: wait'", at: fields.keyNode("wait")!.start, path: waitPath)
+                report(
+                    .conflict, "'credits.wait' applies only with 'on_insufficient: wait'",
+                    at: fields.keyNode("wait")!.start, path: waitPath)
             }
             if let wait = self.fields(waitNode, path: waitPath, allowed: WorkflowFormat.waitKeys) {
                 if let node = wait["limit"], let value = duration(node, path: wait.path("limit")) { limit = value }
                 if let node = wait["interval"], let value = duration(node, path: wait.path("interval"), minimum: 10) {
                     interval = value
                     if value > limit {
-                        report(.conflict, "'credits.wait.interval' (\(value)) is longer than 'credits.wait.limit' (\(limit))", at: node.start, path: wait.path("interval"))
+                        report(
+                            .conflict,
+                            "'credits.wait.interval' (\(value)) is longer than 'credits.wait.limit' (\(limit))",
+                            at: node.start, path: wait.path("interval"))
                     }
                 }
             }
@@ -270,7 +309,9 @@ extension Decoder {
     private func schedule(_ node: Node, path: String) -> Schedule? {
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.scheduleKeys) else { return nil }
         guard let everyNode = fields["every"] else {
-            report(.missingKey, "a schedule needs 'every' (15m, 2h, daily, weekly or monthly)", at: node.start, path: fields.path("every"))
+            report(
+                .missingKey, "a schedule needs 'every' (15m, 2h, daily, weekly or monthly)", at: node.start,
+                path: fields.path("every"))
             return nil
         }
         let everyPath = fields.path("every")
@@ -287,7 +328,8 @@ extension Decoder {
                         cadence = .interval(seconds)
                     }
                 } else {
-                    var message = "'\(everyPath)' must be daily, weekly, monthly or an interval such as 15m or 2h, got \(shown(text, everyNode))"
+                    var message =
+                        "'\(everyPath)' must be daily, weekly, monthly or an interval such as 15m or 2h, got \(shown(text, everyNode))"
                     if text == "hourly" {
                         message += "; write 1h"
                     } else if let suggestion = closestMatch(to: text, in: ["daily", "weekly", "monthly"]) {
@@ -307,7 +349,9 @@ extension Decoder {
                 let itemPath = atNode.sequence == nil ? atPath : "\(atPath)[\(index)]"
                 guard let time = clockTime(item, path: itemPath) else { continue }
                 if let first = seen[time] {
-                    report(.duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    report(
+                        .duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath,
+                        notes: [.init(message: "first listed here", location: location(first.start))])
                     continue
                 }
                 seen[time] = item
@@ -322,7 +366,9 @@ extension Decoder {
                 let itemPath = daysNode.sequence == nil ? daysPath : "\(daysPath)[\(index)]"
                 guard let day = weekday(item, path: itemPath) else { continue }
                 if let first = seen[day] {
-                    report(.duplicateValue, "\(day) is listed twice in 'days'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    report(
+                        .duplicateValue, "\(day) is listed twice in 'days'", at: item.start, path: itemPath,
+                        notes: [.init(message: "first listed here", location: location(first.start))])
                     continue
                 }
                 seen[day] = item
@@ -337,7 +383,9 @@ extension Decoder {
                 let itemPath = monthNode.sequence == nil ? monthPath : "\(monthPath)[\(index)]"
                 guard let day = int(item, path: itemPath, range: 1...31) else { continue }
                 if let first = seen[day] {
-                    report(.duplicateValue, "day \(day) is listed twice in 'day_of_month'", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+                    report(
+                        .duplicateValue, "day \(day) is listed twice in 'day_of_month'", at: item.start, path: itemPath,
+                        notes: [.init(message: "first listed here", location: location(first.start))])
                     continue
                 }
                 seen[day] = item
@@ -345,35 +393,53 @@ extension Decoder {
             }
         }
         let zone = fields["timezone"].flatMap { self.zone($0, path: fields.path("timezone")) } ?? .utc
-        let catchUp = fields["catch_up"].flatMap { choice($0, path: fields.path("catch_up"), as: Schedule.CatchUp.self) } ?? .latest
-        let overlap = fields["overlap"].flatMap { choice($0, path: fields.path("overlap"), as: Schedule.Overlap.self) } ?? .skip
+        let catchUp =
+            fields["catch_up"].flatMap { choice($0, path: fields.path("catch_up"), as: Schedule.CatchUp.self) }
+            ?? .latest
+        let overlap =
+            fields["overlap"].flatMap { choice($0, path: fields.path("overlap"), as: Schedule.Overlap.self) } ?? .skip
 
         guard let cadence else { return nil }
         switch cadence {
         case .interval:
             if let node = fields["day_of_month"] {
-                report(.conflict, "'day_of_month' applies only to 'every: monthly'", at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
+                report(
+                    .conflict, "'day_of_month' applies only to 'every: monthly'",
+                    at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
                 _ = node
             }
             if catchUp == .all, let node = fields["catch_up"] {
-                report(.conflict, "'catch_up: all' is refused for interval schedules: after downtime it would start one paid run per missed interval; use latest or none", at: node.start, path: fields.path("catch_up"))
+                report(
+                    .conflict,
+                    "'catch_up: all' is refused for interval schedules: after downtime it would start one paid run per missed interval; use latest or none",
+                    at: node.start, path: fields.path("catch_up"))
             }
         case .daily, .weekly, .monthly:
             if fields["at"] == nil {
-                report(.conflict, "a \(cadenceName) schedule needs 'at' (the time of day, such as at: \"08:00\")", at: everyNode.start, path: fields.path("at"))
+                report(
+                    .conflict, "a \(cadenceName) schedule needs 'at' (the time of day, such as at: \"08:00\")",
+                    at: everyNode.start, path: fields.path("at"))
             }
             if cadence == .weekly, fields["days"] == nil {
-                report(.conflict, "a weekly schedule needs 'days' (such as days: [mon, thu])", at: everyNode.start, path: fields.path("days"))
+                report(
+                    .conflict, "a weekly schedule needs 'days' (such as days: [mon, thu])", at: everyNode.start,
+                    path: fields.path("days"))
             }
             if cadence == .monthly {
                 if fields["day_of_month"] == nil {
-                    report(.conflict, "a monthly schedule needs 'day_of_month' (such as day_of_month: 1)", at: everyNode.start, path: fields.path("day_of_month"))
+                    report(
+                        .conflict, "a monthly schedule needs 'day_of_month' (such as day_of_month: 1)",
+                        at: everyNode.start, path: fields.path("day_of_month"))
                 }
                 if fields["days"] != nil {
-                    report(.conflict, "'days' does not apply to a monthly schedule; use 'day_of_month'", at: fields.keyNode("days")!.start, path: fields.path("days"))
+                    report(
+                        .conflict, "'days' does not apply to a monthly schedule; use 'day_of_month'",
+                        at: fields.keyNode("days")!.start, path: fields.path("days"))
                 }
             } else if fields["day_of_month"] != nil {
-                report(.conflict, "'day_of_month' applies only to 'every: monthly'", at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
+                report(
+                    .conflict, "'day_of_month' applies only to 'every: monthly'",
+                    at: fields.keyNode("day_of_month")!.start, path: fields.path("day_of_month"))
             }
         }
         return Schedule(
@@ -397,10 +463,14 @@ extension Decoder {
             config.attributionGrace = value
         }
         if let maxInterval, maxInterval < config.interval, let node = fields["max_interval"] {
-            report(.conflict, "'poll.max_interval' (\(maxInterval)) is shorter than 'poll.interval' (\(config.interval))", at: node.start, path: fields.path("max_interval"))
+            report(
+                .conflict, "'poll.max_interval' (\(maxInterval)) is shorter than 'poll.interval' (\(config.interval))",
+                at: node.start, path: fields.path("max_interval"))
         }
         if timeout != nil, config.timeout < config.interval, let node = fields["timeout"] {
-            report(.conflict, "'poll.timeout' (\(config.timeout)) is shorter than 'poll.interval' (\(config.interval))", at: node.start, path: fields.path("timeout"))
+            report(
+                .conflict, "'poll.timeout' (\(config.timeout)) is shorter than 'poll.interval' (\(config.interval))",
+                at: node.start, path: fields.path("timeout"))
         }
         return config
     }
@@ -411,7 +481,9 @@ extension Decoder {
         if let value = fields["from"].flatMap({ choice($0, path: fields.path("from"), as: FetchConfig.Source.self) }) {
             config.from = value
         }
-        if let value = fields["concurrency"].flatMap({ int($0, path: fields.path("concurrency"), range: 1...WorkflowFormat.maxConcurrency) }) {
+        if let value = fields["concurrency"].flatMap({
+            int($0, path: fields.path("concurrency"), range: 1...WorkflowFormat.maxConcurrency)
+        }) {
             config.concurrency = value
         }
         return config
@@ -421,6 +493,8 @@ extension Decoder {
 
     private func exportSteps(_ node: Node, path: String, collections: [CollectionSpec]) -> [ExportStep]? {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
+        let names = collections.map(\.name)
+        let known = Set(names)
         var steps: [ExportStep] = []
         var paths: [String: Node] = [:]
         for (index, item) in items.enumerated() {
@@ -430,12 +504,14 @@ extension Decoder {
             if let node = fields["export"] {
                 format = choice(node, path: fields.path("export"), as: ExportStep.Format.self)
             } else {
-                report(.missingKey, "step \(index + 1) needs 'export' (csv, json or ndjson)", at: item.start, path: fields.path("export"))
+                report(
+                    .missingKey, "step \(index + 1) needs 'export' (csv, json or ndjson)", at: item.start,
+                    path: fields.path("export"))
                 format = nil
             }
             var from: [String]?
             if let fromNode = fields["from"] {
-                from = collectionReferences(fromNode, path: fields.path("from"), collections: collections)
+                from = collectionReferences(fromNode, path: fields.path("from"), names: names, known: known)
             }
             var outputPath: String?
             if let node = fields["path"] {
@@ -443,12 +519,18 @@ extension Decoder {
                 if let template = outputPath {
                     checkTemplate(template, node: node, path: fields.path("path"))
                     if let first = paths[template] {
-                        report(.duplicateValue, "another step already writes '\(template)'; the second would overwrite the first", at: node.start, path: fields.path("path"), notes: [.init(message: "first written by this step", location: location(first.start))])
+                        report(
+                            .duplicateValue,
+                            "another step already writes '\(template)'; the second would overwrite the first",
+                            at: node.start, path: fields.path("path"),
+                            notes: [.init(message: "first written by this step", location: location(first.start))])
                     }
                     paths[template] = paths[template] ?? node
                 }
             } else {
-                report(.missingKey, "step \(index + 1) needs 'path' (where to write, such as out/{workflow}-{date}.csv)", at: item.start, path: fields.path("path"))
+                report(
+                    .missingKey, "step \(index + 1) needs 'path' (where to write, such as out/{workflow}-{date}.csv)",
+                    at: item.start, path: fields.path("path"))
             }
             let columns = fields["columns"].flatMap { columnSpecs($0, path: fields.path("columns")) }
             var step = ExportStep(format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns)
@@ -463,7 +545,9 @@ extension Decoder {
                 guard let node = fields[key], let value = bool(node, path: fields.path(key)) else { continue }
                 if key == "bom" { step.bom = value } else { step.formulaGuard = value }
                 if let format, format != .csv {
-                    report(.conflict, "'\(key)' applies only to CSV exports; this step exports \(format.rawValue)", at: fields.keyNode(key)!.start, path: fields.path(key))
+                    report(
+                        .conflict, "'\(key)' applies only to CSV exports; this step exports \(format.rawValue)",
+                        at: fields.keyNode(key)!.start, path: fields.path(key))
                 }
             }
             steps.append(step)
@@ -471,20 +555,21 @@ extension Decoder {
         return steps
     }
 
-    private func collectionReferences(_ node: Node, path: String, collections: [CollectionSpec]) -> [String]? {
+    private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
-        let names = collections.map(\.name)
         var result: [String] = []
-        var seen: [String: Node] = [:]
+        var seen: [(name: String, node: Node)] = []
         for (index, item) in items.enumerated() {
-            let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
+            var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
-            if let first = seen[name] {
-                report(.duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath, notes: [.init(message: "first listed here", location: location(first.start))])
+            if let first = seen.first(where: { $0.name == name })?.node {
+                report(
+                    .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
+                    notes: [.init(message: "first listed here", location: location(first.start))])
                 continue
             }
-            seen[name] = item
-            guard names.contains(name) else {
+            seen.append((name, item))
+            guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
                 if let suggestion = closestMatch(to: name, in: names) {
                     message += "; did you mean '\(suggestion)'?"
@@ -501,11 +586,14 @@ extension Decoder {
 
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     private func checkTemplate(_ template: String, node: Node, path: String) {
+        guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
         let scalars = Array(template.unicodeScalars)
         var index = 0
         while index < scalars.count {
             if scalars[index] == "}" {
-                report(.badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: index), path: path)
+                report(
+                    .badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: index),
+                    path: path)
                 return
             }
             guard scalars[index] == "{" else {
@@ -513,7 +601,9 @@ extension Decoder {
                 continue
             }
             guard let close = scalars[index...].firstIndex(of: "}") else {
-                report(.badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: index), path: path)
+                report(
+                    .badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: index),
+                    path: path)
                 return
             }
             let name = String(String.UnicodeScalarView(scalars[(index + 1)..<close]))
@@ -522,7 +612,9 @@ extension Decoder {
                 if let suggestion = closestMatch(to: name, in: WorkflowFormat.pathPlaceholders) {
                     message += "; did you mean '{\(suggestion)}'?"
                 } else {
-                    message += " (placeholders: " + WorkflowFormat.pathPlaceholders.map { "{\($0)}" }.joined(separator: ", ") + ")"
+                    message +=
+                        " (placeholders: " + WorkflowFormat.pathPlaceholders.map { "{\($0)}" }.joined(separator: ", ")
+                        + ")"
                 }
                 report(.badPathTemplate, message, at: mark(in: node, offset: index), path: path)
             }
@@ -533,14 +625,17 @@ extension Decoder {
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [String: Node] = [:]
+        var seen: [Node] = []
         for (index, item) in items.enumerated() {
-            let itemPath = "\(path)[\(index)]"
+            var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec
             let place: Node
             if let pairs = item.mapping {
                 guard pairs.count == 1, let key = pairs[0].key.scalar, !key.isNull else {
-                    report(.wrongType, "'\(itemPath)' must be a column name, or one 'output: source' pair such as 'price: price.amount'", at: item.start, path: itemPath)
+                    report(
+                        .wrongType,
+                        "'\(itemPath)' must be a column name, or one 'output: source' pair such as 'price: price.amount'",
+                        at: item.start, path: itemPath)
                     continue
                 }
                 guard let source = string(pairs[0].value, path: "\(itemPath).\(key.text)") else { continue }
@@ -551,11 +646,16 @@ extension Decoder {
                 column = ColumnSpec(name)
                 place = item
             }
-            if let first = seen[column.name] {
-                report(.duplicateValue, "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')", at: place.start, path: itemPath, notes: [.init(message: "first defined here", location: location(first.start))])
+            if let firstIndex = columns.firstIndex(where: { $0.name == column.name }) {
+                let first = seen[firstIndex]
+                report(
+                    .duplicateValue,
+                    "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
+                    at: place.start, path: itemPath,
+                    notes: [.init(message: "first defined here", location: location(first.start))])
                 continue
             }
-            seen[column.name] = place
+            seen.append(place)
             columns.append(column)
         }
         return columns

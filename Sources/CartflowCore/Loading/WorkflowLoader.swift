@@ -62,7 +62,7 @@ public enum WorkflowLoader {
         } catch {
             return LoadResult(workflow: nil, diagnostics: [diagnostic(for: error, file: path)], sourceText: sourceText)
         }
-        let decoder = Decoder(file: path, environment: environment)
+        let decoder = WorkflowDecoder(file: path, environment: environment)
         let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
         return LoadResult(workflow: workflow, diagnostics: decoder.finishedDiagnostics(), sourceText: sourceText)
     }
@@ -112,7 +112,9 @@ public enum WorkflowLoader {
             var isDirectory: ObjCBool = false
             guard manager.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 problems.append(
-                    Diagnostic(code: .unreadable, message: "no such file or folder", location: SourceLocation(file: path, line: 1, column: 1)))
+                    Diagnostic(
+                        code: .unreadable, message: "no such file or folder",
+                        location: SourceLocation(file: path, line: 1, column: 1)))
                 continue
             }
             guard isDirectory.boolValue else {

@@ -2,12 +2,13 @@ import CartflowYAML
 
 /// Walks a node tree by hand for one file, collecting every problem with its place (a `Decodable` would lose it).
 /// Each reader returns `nil` after reporting, so callers keep going and report everything at once.
-final class Decoder {
+final class WorkflowDecoder {
     let file: String
     let environment: [String: String]
     private(set) var diagnostics: [Diagnostic] = []
-    /// The environment variable that holds the API key; other fields may not read it.
-    var secretVariable: String?
+    /// Environment variables that hold the API key — `MULTICART_API_KEY` always, and the one `api.key` names:
+    /// no other field may read them, so their values can never reach a path, a message or an export.
+    var secretVariables: Set<String> = ["MULTICART_API_KEY"]
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
@@ -47,10 +48,11 @@ final class Decoder {
     struct Fields {
         let node: Node
         let path: String
-        var entries: [String: Node.Pair] = [:]
+        /// The accepted entries, few per mapping: a linear search beats hashing here (see bench/loader).
+        var entries: [(key: String, pair: Node.Pair)] = []
 
-        subscript(_ key: String) -> Node? { entries[key]?.value }
-        func keyNode(_ key: String) -> Node? { entries[key]?.key }
+        subscript(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.value }
+        func keyNode(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.key }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
 
@@ -70,7 +72,7 @@ final class Decoder {
                 report(.unknownKey, message, at: pair.key.start, path: fields.path(key))
                 continue
             }
-            fields.entries[key] = pair
+            fields.entries.append((key, pair))
         }
         return fields
     }
@@ -84,7 +86,9 @@ final class Decoder {
     private func mappingPairs(_ node: Node, path: String) -> [Node.Pair]? {
         guard let pairs = node.mapping else {
             let what = path.isEmpty ? "the file" : "'\(path)'"
-            report(.wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start, path: path)
+            report(
+                .wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start,
+                path: path)
             return nil
         }
         return pairs
@@ -92,15 +96,18 @@ final class Decoder {
 
     /// Keys as text, first occurrence only; duplicates, merge keys and non-text keys are reported.
     private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, pair: Node.Pair)] {
-        var seen: [String: Node] = [:]
         var result: [(name: String, pair: Node.Pair)] = []
+        result.reserveCapacity(pairs.count)
+        // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
+        var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
         for pair in pairs {
             guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
-                report(.wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
+                report(
+                    .wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
                 continue
             }
             let key = scalar.text
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
+            var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
             if key == "<<", scalar.style == .plain {
                 report(
                     .mergeKey,
@@ -108,24 +115,32 @@ final class Decoder {
                     at: pair.key.start, path: keyPath)
                 continue
             }
-            if let first = seen[key] {
+            let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
+            if let earlier {
                 report(
                     .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
                     at: pair.key.start, path: keyPath,
-                    notes: [Diagnostic.Note(message: "'\(key)' is first set here", location: location(first.start))])
+                    notes: [
+                        Diagnostic.Note(
+                            message: "'\(key)' is first set here", location: location(result[earlier].pair.key.start))
+                    ])
                 continue
             }
-            seen[key] = pair.key
+            index?[key] = result.count
             result.append((key, pair))
         }
         return result
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
-    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false) -> [Node]? {
+    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false)
+        -> [Node]?
+    {
         if let items = node.sequence {
             if items.isEmpty, !allowEmpty {
-                report(.emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key", at: node.start, path: path)
+                report(
+                    .emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key",
+                    at: node.start, path: path)
                 return nil
             }
             return items
@@ -138,13 +153,13 @@ final class Decoder {
     // MARK: Scalars
 
     /// The scalar's text with `${...}` expanded; `what` names the expected value for messages.
-    func text(_ node: Node, path: String, what: String) -> String? {
+    func text(_ node: Node, path: String, what: @autoclosure () -> String) -> String? {
         guard let scalar = node.scalar else {
-            report(.wrongType, "'\(path)' must be \(what), found \(node.kindName)", at: node.start, path: path)
+            report(.wrongType, "'\(path)' must be \(what()), found \(node.kindName)", at: node.start, path: path)
             return nil
         }
         if scalar.isNull {
-            report(.wrongType, "'\(path)' has no value; write \(what), or remove the key", at: node.start, path: path)
+            report(.wrongType, "'\(path)' has no value; write \(what()), or remove the key", at: node.start, path: path)
             return nil
         }
         return interpolate(scalar, node: node, path: path)
@@ -153,7 +168,7 @@ final class Decoder {
     func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {
         let result = Interpolation.expand(scalar.text, environment: environment)
         var failed = false
-        for reference in result.references where reference.name == secretVariable {
+        for reference in result.references where secretVariables.contains(reference.name) {
             report(
                 .literalSecret,
                 "${\(reference.name)} holds the API key and may only be used in 'api.key'",
@@ -163,7 +178,7 @@ final class Decoder {
         for problem in result.problems {
             switch problem {
             case .unset(let name, let offset):
-                guard name != secretVariable else { continue }
+                guard !secretVariables.contains(name) else { continue }
                 report(
                     .unsetVariable,
                     "environment variable \(name) is not set; set it, or give a default with ${\(name):-value}",
@@ -179,7 +194,9 @@ final class Decoder {
     /// The position of a character inside a scalar, exact for single-line plain and quoted scalars without escapes;
     /// otherwise the scalar's start.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else { return node.start }
+        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
+            return node.start
+        }
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
         case .singleQuoted, .doubleQuoted:
@@ -210,24 +227,30 @@ final class Decoder {
         case "true": return true
         case "false": return false
         default:
-            report(.invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false", at: node.start, path: path)
+            report(
+                .invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false",
+                at: node.start, path: path)
             return nil
         }
     }
 
     func int(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
         guard let value = text(node, path: path, what: "a whole number") else { return nil }
-        let bounds =
+        func bounds() -> String {
             range.upperBound == Int.max
-            ? "a whole number of at least \(range.lowerBound)"
-            : "a whole number from \(range.lowerBound) to \(range.upperBound)"
+                ? "a whole number of at least \(range.lowerBound)"
+                : "a whole number from \(range.lowerBound) to \(range.upperBound)"
+        }
         switch ValueParsers.integer(value) {
         case .success(let number) where range.contains(number):
             return number
         case .success:
-            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node))", at: node.start, path: path)
+            report(
+                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path)
         case .failure(let problem):
-            report(.invalidInteger, "'\(path)' must be \(bounds), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
         }
         return nil
     }
@@ -238,9 +261,14 @@ final class Decoder {
         case .success(let seconds) where seconds.value >= minimum:
             return seconds
         case .success:
-            report(.invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))", at: node.start, path: path)
+            report(
+                .invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))",
+                at: node.start, path: path)
         case .failure(let problem):
-            report(.invalidDuration, "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidDuration,
+                "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
         }
         return nil
     }
@@ -250,7 +278,10 @@ final class Decoder {
         switch ValueParsers.clockTime(value) {
         case .success(let time): return time
         case .failure(let problem):
-            report(.invalidTime, "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidTime,
+                "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
             return nil
         }
     }
@@ -259,8 +290,16 @@ final class Decoder {
         guard let value = text(node, path: path, what: "a day name such as mon") else { return nil }
         if let day = ValueParsers.weekday(value) { return day }
         var message = "'\(path)' must be a day name (mon, tue, wed, thu, fri, sat, sun), got \(shown(value, node))"
+        let lower = value.lowercased()
+        // `thurs`, `tues`: a prefix of a full name, or a short name plus extra letters.
+        let byPrefix = Weekday.allCases.first { day in
+            lower.count >= 3
+                && (ValueParsers.fullDayNames[day.rawValue - 1].hasPrefix(lower) || lower.hasPrefix(day.description))
+        }
         let names = Weekday.allCases.map(\.description) + ValueParsers.fullDayNames
-        if let suggestion = closestMatch(to: value.lowercased(), in: names) { message += "; did you mean '\(suggestion)'?" }
+        if let suggestion = byPrefix?.description ?? closestMatch(to: lower, in: names) {
+            message += "; did you mean '\(suggestion)'?"
+        }
         report(.invalidDay, message, at: node.start, path: path)
         return nil
     }
@@ -270,7 +309,10 @@ final class Decoder {
         switch ValueParsers.zone(value) {
         case .success(let zone): return zone
         case .failure(let problem):
-            report(.invalidTimeZone, "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)", at: node.start, path: path)
+            report(
+                .invalidTimeZone,
+                "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path)
             return nil
         }
     }
@@ -278,9 +320,11 @@ final class Decoder {
     /// One of an enumeration's raw values, listing them all when the text is not one.
     func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: String, as type: Value.Type) -> Value?
     where Value.RawValue == String {
-        let allowed = Value.allCases.map(\.rawValue)
-        guard let value = text(node, path: path, what: "one of \(allowed.joined(separator: ", "))") else { return nil }
+        guard
+            let value = text(node, path: path, what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+        else { return nil }
         if let result = Value(rawValue: value) { return result }
+        let allowed = Value.allCases.map(\.rawValue)
         var message = "'\(path)' must be one of \(allowed.joined(separator: ", ")), got \(shown(value, node))"
         if let suggestion = closestMatch(to: value, in: allowed) { message += "; did you mean '\(suggestion)'?" }
         report(.invalidChoice, message, at: node.start, path: path)

@@ -1,0 +1,118 @@
+import CartflowCore
+import CartflowTestSupport
+import Testing
+
+@Suite("Rendered diagnostics")
+struct RenderingTests {
+    func rendered(_ text: String, environment: [String: String] = keyedEnvironment, color: Bool = false) -> String {
+        let result = WorkflowLoader.load(text: text, path: "workflows/x.yaml", environment: environment)
+        return result.diagnostics.map { $0.render(sourceText: result.sourceText, color: color) }.joined(separator: "\n")
+    }
+
+    @Test func unknownKeyWithSuggestion() {
+        #expect(
+            rendered(header + "poll:\n  intervall: 15s\n") == """
+                workflows/x.yaml:5:3: error: unknown key 'intervall' in 'poll'; did you mean 'interval'? [CF102]
+                 5 |   intervall: 15s
+                   |   ^
+                """)
+    }
+
+    @Test func duplicateKeyShowsBothPlaces() {
+        #expect(
+            rendered("cartflow: 1\ncollections:\n  laptops: { id: 101 }\n  laptops: { id: 102 }\n") == """
+                workflows/x.yaml:4:3: error: duplicate key 'laptops'; each key may appear once in a mapping [CF103]
+                 4 |   laptops: { id: 102 }
+                   |   ^
+                workflows/x.yaml:3:3: note: 'laptops' is first set here
+                 3 |   laptops: { id: 101 }
+                   |   ^
+                """)
+    }
+
+    @Test func syntaxErrorShowsProblemAndContext() {
+        #expect(
+            rendered("cartflow: 1\ncollections:\n  laptops: { id: 101\nname: x\n") == """
+                workflows/x.yaml:4:5: error: invalid YAML: did not find expected ',' or '}' [CF004]
+                 4 | name: x
+                   |     ^
+                workflows/x.yaml:3:12: note: while parsing a flow mapping
+                 3 |   laptops: { id: 101
+                   |            ^
+                """)
+    }
+
+    @Test func literalKeyIsNeverShown() {
+        let text = rendered(header + "api:\n  key: sk-live-SECRET-4242\n")
+        #expect(
+            text == """
+                workflows/x.yaml:5:8: error: 'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control) [CF114]
+                """)
+        #expect(!text.contains("SECRET"))
+    }
+
+    /// The key's value from the environment never appears in any message, whatever else is wrong with the file.
+    @Test func environmentKeyValueIsNeverShown() {
+        let secret = "sk-env-VALUE-777"
+        let text =
+            header + """
+                api: { key: "${MULTICART_API_KEY}", base_url: "${MULTICART_API_KEY}" }
+                description: ${MULTICART_API_KEY}
+                poll: { interval: "${MULTICART_API_KEY}" }
+                """
+        let result = WorkflowLoader.load(text: text, path: "x.yaml", environment: ["MULTICART_API_KEY": secret])
+        #expect(result.diagnostics.map(\.code) == ["CF114", "CF114", "CF114"])
+        let all = result.diagnostics.map { $0.render(sourceText: result.sourceText) + $0.keyPath }.joined()
+        #expect(!all.contains(secret))
+    }
+
+    @Test func tabsKeepTheCaretAligned() {
+        #expect(
+            rendered("cartflow: 1\ncollections:\n\tlaptops: { id: 101 }\n") == """
+                workflows/x.yaml:3:1: error: a tab is used for indentation here; YAML indents with spaces only [CF005]
+                 3 | \tlaptops: { id: 101 }
+                   | ^
+                workflows/x.yaml:3:1: note: libyaml: found character that cannot start any token
+                 3 | \tlaptops: { id: 101 }
+                   | ^
+                """)
+    }
+
+    @Test func colourOnlyWhenAsked() {
+        let plain = rendered(header + "fetch: { from: page }\n")
+        #expect(!plain.contains("\u{1B}["))
+        let coloured = rendered(header + "fetch: { from: page }\n", color: true)
+        #expect(coloured.hasPrefix("\u{1B}[1mworkflows/x.yaml:4:16:\u{1B}[0m \u{1B}[1;31merror:\u{1B}[0m"))
+        #expect(coloured.contains("\u{1B}[1;32m^\u{1B}[0m"))
+    }
+
+    @Test func warningRendersAsWarning() {
+        let text = rendered(header, environment: [:])
+        #expect(
+            text == """
+                workflows/x.yaml:1:1: warning: environment variable MULTICART_API_KEY (the API key) is not set; 'cartflow run' will need it [CF117]
+                 1 | cartflow: 1
+                   | ^
+                """)
+    }
+
+    /// Found by the fuzzer: with `api.key` naming another variable, `${MULTICART_API_KEY}` in another field was
+    /// interpolated and its value echoed in a CF104 message. Both variables are now secret everywhere but api.key.
+    @Test func fuzzCrashDefaultKeyVariableStaysSecretWhenApiKeyNamesAnother() {
+        let secret = "FUZZ-SECRET-9f8e7d"
+        let marked = MarkedText(
+            header + """
+                api: { key: "${OTHER_KEY}" }
+                steps:
+                  - export: csv
+                    path: x.csv
+                    formula_guard: true1️⃣${MULTICART_API_KEY}
+                """)
+        let result = WorkflowLoader.load(
+            text: marked.text, path: "x.yaml", environment: ["MULTICART_API_KEY": secret, "OTHER_KEY": "k2"])
+        #expect(spots(result) == [spot(.literalSecret, marked, "1️⃣")])
+        let all = result.diagnostics.map { $0.render(sourceText: result.sourceText) }.joined()
+        #expect(!all.contains(secret))
+        #expect(!all.contains("k2"))
+    }
+}

@@ -1,0 +1,156 @@
+import CartflowTestSupport
+import CartflowYAML
+import Testing
+
+private func scalar(_ text: String, _ style: ScalarStyle = .plain) -> Node {
+    Node(
+        .scalar(Scalar(text, style: style)),
+        range: SourceRange(start: SourceMark(line: 0, column: 0), end: SourceMark(line: 0, column: 0)))
+}
+
+private func mark(_ marked: MarkedText, _ name: String) -> SourceMark {
+    SourceMark(line: marked[name].line, column: marked[name].column)
+}
+
+private func error(_ text: String, limits: YAMLLimits = .default) -> YAMLError? {
+    do {
+        _ = try YAMLParser.parse(text, limits: limits)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+@Suite("YAML parser")
+struct YAMLParserTests {
+    @Test func scalarsKeepTheirTextAndStyle() throws {
+        let node = try YAMLParser.parse("a: no\nb: 010\nc: 10:30\nd: 'x'\ne: \"y\"\nf: |\n  lit\ng: >\n  fold\n")
+        let values = try #require(node.mapping).map { $0.value.scalar! }
+        #expect(
+            values == [
+                Scalar("no"), Scalar("010"), Scalar("10:30"), Scalar("x", style: .singleQuoted),
+                Scalar("y", style: .doubleQuoted), Scalar("lit\n", style: .literal), Scalar("fold\n", style: .folded),
+            ])
+    }
+
+    @Test func equalityIgnoresRanges() throws {
+        let a = try YAMLParser.parse("k: [1, 2]\n")
+        let b = try YAMLParser.parse("\n\nk:\n  - 1\n  - 2\n")
+        #expect(a == b)
+        #expect(a.range != b.range)
+        #expect(
+            a
+                == Node(
+                    .mapping([
+                        .init(key: scalar("k"), value: Node(.sequence([scalar("1"), scalar("2")]), range: a.range))
+                    ]), range: a.range))
+    }
+
+    @Test func rangesAreOneBasedAndCountCharacters() throws {
+        let marked = MarkedText("1️⃣été: 2️⃣[3️⃣x, 4️⃣ñ]\n5️⃣k: 6️⃣\"v\"\n")
+        let root = try YAMLParser.parse(marked.text)
+        let pairs = try #require(root.mapping)
+        #expect(root.start == mark(marked, "1️⃣"))
+        #expect(pairs[0].key.start == mark(marked, "1️⃣"))
+        #expect(pairs[0].value.start == mark(marked, "2️⃣"))
+        #expect(pairs[0].value.sequence?.map(\.start) == [mark(marked, "3️⃣"), mark(marked, "4️⃣")])
+        #expect(pairs[1].key.start == mark(marked, "5️⃣"))
+        #expect(pairs[1].value.start == mark(marked, "6️⃣"))
+    }
+
+    @Test func bomAndCRLFDoNotShiftPositions() throws {
+        let root = try YAMLParser.parse("\u{FEFF}a: 1\r\nb: 2\r\n")
+        let pairs = try #require(root.mapping)
+        #expect(pairs[1].key.start == SourceMark(line: 2, column: 1))
+        #expect(pairs[1].value.scalar == Scalar("2"))
+    }
+
+    @Test func duplicateKeysAreKeptForTheDecoderToReport() throws {
+        let root = try YAMLParser.parse("a: 1\na: 2\n")
+        #expect(root.mapping?.count == 2)
+    }
+
+    @Test func aliasesCopyTheAnchoredNodeAtTheAliasPlace() throws {
+        let marked = MarkedText("base: &b {x: 1}\nuse: 1️⃣*b\n")
+        let root = try YAMLParser.parse(marked.text)
+        let pairs = try #require(root.mapping)
+        #expect(pairs[1].value == pairs[0].value)
+        #expect(pairs[1].value.start == mark(marked, "1️⃣"))
+    }
+
+    @Test func nineLevelAliasBombIsRefused() {
+        var text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for level in 1...9 {
+            text +=
+                "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 9).joined(separator: ", ") + "]\n"
+        }
+        #expect(error(text)?.kind == .aliasExpansion)
+    }
+
+    @Test func tenThousandBracketsAreAnErrorNotACrash() {
+        let marked = MarkedText("k: " + String(repeating: "[", count: 63) + "1️⃣" + String(repeating: "[", count: 9_937))
+        let failure = error(marked.text)
+        #expect(failure?.kind == .tooDeep)
+        #expect(failure?.mark == mark(marked, "1️⃣"))
+    }
+
+    @Test func syntaxErrorsCarryProblemAndContextMarks() throws {
+        let failure = try #require(error("a:\n  b: 1\n c: 2\n"))
+        #expect(failure.kind == .syntax)
+        #expect(failure.mark == SourceMark(line: 3, column: 2))
+        #expect(
+            failure.context
+                == YAMLError.Context(message: "while parsing a block mapping", mark: SourceMark(line: 1, column: 1)))
+    }
+
+    @Test func oneDocumentOnly() {
+        #expect(error("a: 1\n---\nb: 2\n")?.kind == .multipleDocuments)
+        #expect(error("a: 1\n...\n---\nb: 2\n")?.kind == .multipleDocuments)
+        #expect(error("---\na: 1\n...\n") == nil)
+    }
+
+    @Test func emptyInputs() {
+        for text in ["", "\n\n", "# c\n", "---\n", "--- ~\n"] {
+            #expect(error(text)?.kind == .empty, "\(text.debugDescription)")
+        }
+    }
+
+    @Test func tabsInIndentation() {
+        let marked = MarkedText("a:\n  b: 1\n1️⃣\tc: 2\n")
+        let failure = error(marked.text)
+        #expect(failure?.kind == .tabIndentation)
+        #expect(failure?.mark == mark(marked, "1️⃣"))
+        // A tab inside a flow collection or a literal block is content, not indentation.
+        #expect(error("a: [1,\n\t2]\n") == nil)
+    }
+
+    @Test func invalidUTF8ReportsItsPlace() {
+        let failure: YAMLError?
+        do {
+            _ = try YAMLParser.parse(Array("a: 1\nb: x".utf8) + [0xFF] + Array("\n".utf8))
+            failure = nil
+        } catch {
+            failure = error
+        }
+        #expect(failure?.kind == .invalidUTF8)
+        #expect(failure?.mark == SourceMark(line: 2, column: 5))
+        // Overlong encodings and surrogates are not UTF-8 either.
+        for bytes: [UInt8] in [[0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]] {
+            #expect(throws: YAMLError.self) { try YAMLParser.parse(Array("a: ".utf8) + bytes) }
+        }
+    }
+
+    @Test func undefinedAndSelfReferencingAliases() {
+        #expect(error("a: *x\n")?.kind == .undefinedAlias)
+        #expect(error("a: &x [*x]\n")?.kind == .undefinedAlias)
+    }
+
+    @Test func tagsAreRefused() {
+        #expect(error("a: !!int 10\n")?.message.contains("'!!int'") == true)
+        #expect(error("a: !custom [1]\n")?.kind == .tag)
+    }
+
+    @Test func sizeLimit() {
+        #expect(error("a: 123456789\n", limits: YAMLLimits(maxBytes: 8))?.kind == .tooLarge)
+    }
+}
