@@ -17,7 +17,7 @@ let package = Package(
         .target(name: "CartflowYAML", dependencies: ["CYAML"]),
         .target(name: "CartflowCore", dependencies: ["CartflowYAML"]),
         .target(name: "CartflowArchive", dependencies: ["CArchive"]),
-        .target(name: "MultiCart"),
+        .target(name: "MultiCart", dependencies: ["CartflowCore"]),
         .target(
             name: "CartflowRuntime",
             dependencies: ["CartflowCore", "MultiCart", "CartflowArchive", "CSQLite"]

@@ -266,14 +266,14 @@ public struct Executor: Sendable {
     /// Takes one collection from wherever it stands to `fetched`, recording each step.
     private func advance(_ record: CollectionRunRecord, spec: CollectionSpec, runID: Int) async throws {
         var record = record
+        if record.phase == "failed" && record.runnerID == nil && record.attribution == "not_observed" {
+            throw RunError.notObserved(
+                collection: spec.name,
+                detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
+                    + "run with --new to trigger a new run")
+        }
         switch record.phase {
-        case "fetched", "failed" where record.runnerID == nil && record.attribution == "not_observed":
-            if record.phase == "failed" {
-                throw RunError.notObserved(
-                    collection: spec.name,
-                    detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
-                        + "run with --new to trigger a new run")
-            }
+        case "fetched":
             progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
             return
         case "pending", "not_triggered":

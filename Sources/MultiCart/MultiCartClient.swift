@@ -1,3 +1,4 @@
+import CartflowCore
 import Foundation
 
 /// The MultiCart API client: the endpoints cartflow uses, envelope decoding, retries for read-only calls,
@@ -167,7 +168,7 @@ public struct MultiCartClient: Sendable {
     func decodeEnvelope(_ body: Data, endpoint: String) throws -> JSONValue {
         let envelope: JSONValue
         do {
-            envelope = try JSONValue.parse(body)
+            envelope = try JSONValue.parseAPI(body)
         } catch {
             throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "the body is not JSON: " + excerpt(body))
         }
@@ -178,11 +179,11 @@ public struct MultiCartClient: Sendable {
         guard let statusValue = envelope["status"] else {
             throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "the envelope has no `status`: " + excerpt(body))
         }
-        guard case .int(let status) = statusValue, status == 0 || status == 1 else {
+        guard let status = statusValue.intValue, status == 0 || status == 1, statusValue == .number(String(status)) else {
             throw MultiCartError.contractSurprise(
                 endpoint: endpoint, detail: "`status` must be 0 or 1, got \(Self.shape(of: statusValue))")
         }
-        guard case .int(let code) = envelope["code"] ?? .null else {
+        guard let code = envelope["code"]?.intValue else {
             throw MultiCartError.contractSurprise(
                 endpoint: endpoint, detail: "`code` must be a number, got \(Self.shape(of: envelope["code"] ?? .null))")
         }
@@ -292,11 +293,10 @@ public struct MultiCartClient: Sendable {
     static func shape(of value: JSONValue) -> String {
         switch value {
         case .object(let object):
-            let keys = object.keys.sorted().prefix(8).map { "\($0): \(object[$0]!.kind)" }
+            let keys = object.members.prefix(8).map { "\($0.key): \($0.value.kind)" }
             return "an object {" + keys.joined(separator: ", ") + (object.count > 8 ? ", …" : "") + "}"
         case .string(let text): return "a string \"\(text.prefix(60))\(text.count > 60 ? "…" : "")\""
-        case .int(let number): return "the number \(number)"
-        case .double(let number): return "the number \(number)"
+        case .number(let text): return "the number \(text)"
         case .bool(let flag): return "the boolean \(flag)"
         default: return value.kind
         }
