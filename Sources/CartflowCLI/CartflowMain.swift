@@ -11,6 +11,7 @@ public enum CartflowMain {
         RunCommand.self,
         ExportCommand.self,
         SandboxCommand.self,
+        InitCommand.self,
     ]
 
     /// Runs `cartflow` with the process's arguments and exits.

@@ -198,4 +198,20 @@ final class EndToEnd {
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("MULTICART_API_KEY"))
     }
+
+    @Test func initScaffoldsAWorkflowThatValidatesAndRunsOnTheSandbox() async throws {
+        let directory = try CartflowProcess.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let created = try await CartflowProcess.run(["init", "price-watch"], in: directory)
+        #expect(created.exitCode == 0)
+        #expect(created.stdout.hasSuffix("workflows/price-watch.yaml\n"))
+        let validate = try await CartflowProcess.run(["validate"], in: directory)
+        #expect(validate.exitCode == 0, "\(validate.stderr)")
+        let run = try await CartflowProcess.run(["run", "workflows/price-watch.yaml", "--sandbox"], in: directory)
+        #expect(run.exitCode == 0, "\(run.stderr)")
+        let again = try await CartflowProcess.run(["init", "price-watch"], in: directory)
+        #expect(again.exitCode == 1 && again.stderr.contains("exists; keeping it"))
+        let badName = try await CartflowProcess.run(["init", "../escape"], in: directory)
+        #expect(badName.exitCode == 2)
+    }
 }
