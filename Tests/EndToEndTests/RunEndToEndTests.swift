@@ -25,7 +25,7 @@ final class EndToEnd {
                 SandboxCollection(id: 102, name: "AU Phones", items: 120),
             ])
         configuration.availableCredits = credits
-        configuration.completion = .afterHistoryReads(2)
+        configuration.completion = .afterHistoryReads(1)
         configuration.logPath = logPath
         configuration.faults = faults
         configuration.seed = 42

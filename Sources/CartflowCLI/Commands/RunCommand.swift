@@ -45,7 +45,7 @@ enum RunCommand: Command {
         if args.flag("sandbox") {
             let credits = try args.intOption("sandbox-credits", range: 0...100_000_000) ?? 100_000
             let started = try WorkflowSession.startSandbox(
-                for: [workflow], credits: credits, completion: .afterHistoryReads(3))
+                for: [workflow], credits: credits, completion: .afterHistoryReads(1))
             sandbox = started.server
             key = started.key
             runWorkflow.api.baseURL = started.server.baseURL!.absoluteString
