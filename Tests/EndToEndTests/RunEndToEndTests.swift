@@ -214,4 +214,20 @@ final class EndToEnd {
         let badName = try await CartflowProcess.run(["init", "../escape"], in: directory)
         #expect(badName.exitCode == 2)
     }
+
+    /// Every example in workflows/ runs end to end on the embedded sandbox, as the README promises.
+    @Test func everyExampleWorkflowRunsOnTheSandbox() async throws {
+        let examples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("workflows").path)
+            .filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(examples.count >= 2)
+        for example in examples {
+            let directory = try CartflowProcess.temporaryDirectory()
+            defer { try? FileManager.default.removeItem(at: directory) }
+            try FileManager.default.copyItem(
+                at: repositoryRoot.appendingPathComponent("workflows"), to: directory.appendingPathComponent("workflows"))
+            let result = try await CartflowProcess.run(["run", "workflows/\(example)", "--sandbox"], in: directory)
+            #expect(result.exitCode == 0, "\(example): \(result.stderr)")
+            #expect(result.stdout.contains("succeeded"), "\(example)")
+        }
+    }
 }
