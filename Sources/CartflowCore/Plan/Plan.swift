@@ -21,6 +21,12 @@ public struct Plan: Sendable, Equatable {
         public var source: Source
         /// In plain words: `ASIN list with_count of collection 101`, `items: hint in the workflow`.
         public var origin: String
+
+        public init(value: Int?, source: Source, origin: String) {
+            self.value = value
+            self.source = source
+            self.origin = origin
+        }
     }
 
     /// One collection: its cost, what `run` would do with it, and what the server is doing with it.

@@ -40,10 +40,13 @@ public enum PlanTextRenderer {
         } else {
             lines.append("outputs (relative paths are from the directory cartflow runs in):")
             let formatWidth = plan.outputs.map(\.format.count).max() ?? 0
-            for output in plan.outputs {
+            for (index, output) in plan.outputs.enumerated() {
                 var line = "  step \(output.step)  \(pad(output.format, formatWidth))  \(output.path)"
                 if let collection = output.collection { line += "  (\(collection))" }
                 lines.append(line)
+                // A one-file-per-collection step has the same notes for each file: say them once, after the last.
+                let last = index + 1 == plan.outputs.count || plan.outputs[index + 1].step != output.step
+                guard last else { continue }
                 let indent = "  " + String(repeating: " ", count: "step \(output.step)  ".count + formatWidth + 2)
                 for note in output.notes { lines.append(indent + note) }
             }

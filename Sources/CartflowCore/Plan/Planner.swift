@@ -167,9 +167,14 @@ public enum Planner {
             if credits.balanceAfter == nil {
                 return Plan.Verdict(
                     outcome: .runs, checked: false,
-                    summary: "runs if the balance allows: \(need) (the balance is not checked offline)", reasons: [])
+                    summary: "runs if the balance allows: \(need)"
+                        + (rules.maxSpend.map { "; within max_spend \($0)" } ?? "")
+                        + " (the balance is not checked offline)",
+                    reasons: [])
             }
-            return Plan.Verdict(outcome: .runs, checked: online, summary: "runs", reasons: [])
+            let has = credits.spendable.value.map { ", has \($0)" } ?? ""
+            let limit = rules.maxSpend.map { "; within max_spend \($0)" } ?? ""
+            return Plan.Verdict(outcome: .runs, checked: online, summary: "runs: \(need)\(has)\(limit)", reasons: [])
         }
         let reasons = check.reasons
         let joined = reasons.joined(separator: "; ")
