@@ -183,6 +183,10 @@ public enum PlanJSONRenderer {
         switch value {
         case .array(let items):
             if items.isEmpty { return "[]" }
+            // A list of plain values (collection names, step ids) reads best on one line.
+            if items.allSatisfy({ $0.arrayValue == nil && $0.objectValue == nil }) {
+                return "[" + items.map { JSONSerializer.serialize($0) }.joined(separator: ", ") + "]"
+            }
             return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
         case .object(let object):
             if object.members.isEmpty { return "{}" }
