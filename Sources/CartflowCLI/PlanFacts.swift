@@ -38,7 +38,8 @@ enum PlanFactGatherer {
             do {
                 let newest = try await source.runHistory(collectionID: spec.id, skip: 0, limit: 1).first
                 facts.newestRunners[spec.name] =
-                    newest.map { .runner(id: $0.id, generated: $0.isDownloadGenerated, createdAt: $0.createdAt) } ?? .noRunner
+                    newest.map { .runner(id: $0.id, generated: $0.isDownloadGenerated, createdAt: $0.createdAt) }
+                    ?? .noRunner
             } catch let error as MultiCartError {
                 if case .authentication = error { throw error }
                 facts.newestRunners[spec.name] = .unavailable(reason: error.description)
@@ -52,14 +53,18 @@ enum PlanFactGatherer {
         guard FileManager.default.fileExists(atPath: path) else { return .absent(path: shownPath) }
         do {
             let store = try StateStore(path: path)
-            guard let run = try store.unfinishedRun(workflow: workflow.name) else { return .noUnfinishedRun(path: shownPath) }
+            guard let run = try store.unfinishedRun(workflow: workflow.name) else {
+                return .noUnfinishedRun(path: shownPath)
+            }
             let collections = try store.collectionRuns(runID: run.id).map {
                 PlanFacts.ResumableCollection(
-                    name: $0.collection, phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution, items: $0.items)
+                    name: $0.collection, phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution,
+                    items: $0.items)
             }
             return .unfinished(
                 path: shownPath,
-                run: PlanFacts.UnfinishedRun(id: run.id, status: run.status, startedAt: run.startedAt, collections: collections))
+                run: PlanFacts.UnfinishedRun(
+                    id: run.id, status: run.status, startedAt: run.startedAt, collections: collections))
         } catch {
             return .unreadable(path: shownPath, reason: describe(error))
         }

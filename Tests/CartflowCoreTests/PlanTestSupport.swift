@@ -17,7 +17,9 @@ func exampleWorkflow(_ name: String) throws -> Workflow {
 }
 
 /// Compares `actual` with `Golden/<name>` byte for byte; `CARTFLOW_RECORD_GOLDEN=1` (re)writes it instead.
-func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation)
+    throws
+{
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
     if ProcessInfo.processInfo.environment["CARTFLOW_RECORD_GOLDEN"] == "1" {
         try Data(actual.utf8).write(to: url)

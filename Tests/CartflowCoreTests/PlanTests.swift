@@ -36,7 +36,8 @@ import Testing
     }
 
     @Test func anUnknownBalanceJudgesOnlyTheOtherRules() {
-        let verdict = CreditCheck.evaluate(spendable: nil, items: [(name: "a", items: 250)], rules: CreditRules(reserve: 10_000))
+        let verdict = CreditCheck.evaluate(
+            spendable: nil, items: [(name: "a", items: 250)], rules: CreditRules(reserve: 10_000))
         #expect(verdict.passes)
     }
 
@@ -45,7 +46,8 @@ import Testing
         #expect(ResumeRules.needsTrigger(phase: "not_triggered"))
         #expect(!ResumeRules.needsTrigger(phase: "intent"))
         #expect(!ResumeRules.needsTrigger(phase: "timed_out"))
-        #expect(ResumeRules.resumeAction(phase: "timed_out", runnerID: 7, attribution: "exact").contains("polls runner 7"))
+        #expect(
+            ResumeRules.resumeAction(phase: "timed_out", runnerID: 7, attribution: "exact").contains("polls runner 7"))
     }
 }
 
@@ -96,7 +98,8 @@ import Testing
 
     @Test func shortBalanceBlocksWithTheRightNumbers() throws {
         let workflow = try exampleWorkflow("demo")
-        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
         #expect(plan.verdict.outcome == .blocked)
         #expect(plan.verdict.summary == "blocked: needs 370 + reserve 100, has 300")
         #expect(plan.credits.total == 370)
@@ -112,11 +115,13 @@ import Testing
     @Test func onInsufficientSkipAndWaitAreNamedInTheVerdict() throws {
         var workflow = try exampleWorkflow("demo")
         workflow.credits.onInsufficient = .skip
-        var plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        var plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
         #expect(plan.verdict.outcome == .skipped)
         #expect(plan.verdict.summary == "skipped (on_insufficient: skip): needs 370 + reserve 100, has 300")
         workflow.credits.onInsufficient = .wait(limit: Seconds(3600), interval: Seconds(300))
-        plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
         #expect(plan.verdict.outcome == .waits)
         #expect(plan.verdict.summary.hasPrefix("waits for credits (on_insufficient: wait, every 5m up to 1h)"))
     }
@@ -124,8 +129,11 @@ import Testing
     @Test func checkedCountsWinOverHintsAndTheDifferenceIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         let plan = Planner.plan(
-            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 100_000, laptops: 260), now: planNow)
-        #expect(plan.collections[0].items == Plan.Fact(value: 260, source: .checked, origin: "ASIN list with_count of collection 101"))
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 100_000, laptops: 260),
+            now: planNow)
+        #expect(
+            plan.collections[0].items
+                == Plan.Fact(value: 260, source: .checked, origin: "ASIN list with_count of collection 101"))
         #expect(plan.credits.total == 380)
         #expect(plan.notes == ["laptops: the API counts 260 items, the workflow's `items:` hint says 250"])
         #expect(plan.verdict.summary == "runs: needs 380 + reserve 100, has 100000; within max_spend 1000")
@@ -149,7 +157,8 @@ import Testing
             run: PlanFacts.UnfinishedRun(
                 id: 3, status: "timed_out", startedAt: "2026-06-19T22:05:09.123Z",
                 collections: [
-                    PlanFacts.ResumableCollection(name: "laptops", phase: "timed_out", runnerID: 903, attribution: "exact"),
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "timed_out", runnerID: 903, attribution: "exact"),
                     PlanFacts.ResumableCollection(name: "phones", phase: "not_triggered"),
                 ]))
         facts.newestRunners["laptops"] = .runner(id: 903, generated: false, createdAt: "2026-06-19T22:05:10Z")
@@ -171,7 +180,9 @@ import Testing
         facts.newestRunners["phones"] = .runner(id: 77, generated: false, createdAt: "2026-06-20T08:59:00Z")
         let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
         #expect(plan.collections[1].server.processing == true)
-        #expect(plan.collections[1].server.text == "runner 77 is processing since 2026-06-20T08:59:00Z, not started by this workflow")
+        #expect(
+            plan.collections[1].server.text
+                == "runner 77 is processing since 2026-06-20T08:59:00Z, not started by this workflow")
         #expect(plan.notes.count == 1)
         #expect(plan.notes[0].hasPrefix("phones: runner 77 of collection 102 is processing now"))
     }
@@ -191,7 +202,8 @@ import Testing
 
     @Test func daylightSavingMovesAreFlagged() throws {
         var workflow = try exampleWorkflow("demo")
-        workflow.schedule = Schedule(every: .daily, at: [ClockTime(hour: 2, minute: 30)], timezone: .iana("America/New_York"))
+        workflow.schedule = Schedule(
+            every: .daily, at: [ClockTime(hour: 2, minute: 30)], timezone: .iana("America/New_York"))
         // 2024-03-08T12:00:00Z: two days before clocks go forward in New York.
         let now = Date(timeIntervalSince1970: 1_709_899_200)
         let plan = Planner.plan(

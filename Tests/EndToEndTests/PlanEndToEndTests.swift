@@ -12,7 +12,9 @@ final class PlanBench {
     let server: SandboxServer
     let logPath: String
 
-    init(credits: Int = 5_000, completion: RunnerCompletion = .afterHistoryReads(2), faults: SandboxFaults = .none) throws {
+    init(credits: Int = 5_000, completion: RunnerCompletion = .afterHistoryReads(2), faults: SandboxFaults = .none)
+        throws
+    {
         directory = try CartflowProcess.temporaryDirectory("plan-e2e")
         logPath = directory.appendingPathComponent("sandbox.log").path
         var configuration = SandboxConfiguration(
@@ -35,7 +37,8 @@ final class PlanBench {
         try FileManager.default.createDirectory(at: workflows, withIntermediateDirectories: true)
         for name in ["demo.yaml", "au-price-watch.yaml"] {
             try FileManager.default.copyItem(
-                at: repositoryRoot.appendingPathComponent("workflows/\(name)"), to: workflows.appendingPathComponent(name))
+                at: repositoryRoot.appendingPathComponent("workflows/\(name)"),
+                to: workflows.appendingPathComponent(name))
         }
     }
 
@@ -66,7 +69,9 @@ final class PlanBench {
 }
 
 /// Compares with `Golden/<name>` byte for byte; `CARTFLOW_RECORD_GOLDEN=1` (re)writes it instead.
-func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) throws {
+func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.SourceLocation = #_sourceLocation)
+    throws
+{
     let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden/\(name)")
     if ProcessInfo.processInfo.environment["CARTFLOW_RECORD_GOLDEN"] == "1" {
         try Data(actual.utf8).write(to: url)
@@ -80,13 +85,17 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         for index in 0..<max(old.count, new.count) {
             let a = index < old.count ? old[index] : nil
             let b = index < new.count ? new[index] : nil
-            if a == b { diff.append("  \(a ?? "")") } else {
+            if a == b {
+                diff.append("  \(a ?? "")")
+            } else {
                 if let a { diff.append("- \(a)") }
                 if let b { diff.append("+ \(b)") }
             }
         }
         Issue.record(
-            Comment(rawValue: "output differs from Golden/\(name) (re-record with CARTFLOW_RECORD_GOLDEN=1):\n" + diff.joined(separator: "\n")),
+            Comment(
+                rawValue: "output differs from Golden/\(name) (re-record with CARTFLOW_RECORD_GOLDEN=1):\n"
+                    + diff.joined(separator: "\n")),
             sourceLocation: sourceLocation)
     }
 }
@@ -127,7 +136,8 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         let before = bench.server.snapshot()
         var outputs: [String] = []
         for extra in [[], ["--json"], ["--verbose"]] {
-            let result = try await bench.cartflow(["plan", "workflows/demo.yaml", "workflows/au-price-watch.yaml"] + extra)
+            let result = try await bench.cartflow(
+                ["plan", "workflows/demo.yaml", "workflows/au-price-watch.yaml"] + extra)
             #expect(result.exitCode == 0, "stderr: \(result.stderr)")
             outputs += [result.stdout, result.stderr]
         }
@@ -214,7 +224,8 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         #expect(plan.exitCode == 0, "stderr: \(plan.stderr)")
         #expect(plan.stdout.contains("verdict: runs: resumes run #1; nothing to trigger, no credits spent\n"))
         #expect(plan.stdout.contains("run #1 (timed_out, started "))
-        #expect(plan.stdout.contains("laptops: timed_out: polls runner \(runner) and fetches its files, no new trigger"))
+        #expect(
+            plan.stdout.contains("laptops: timed_out: polls runner \(runner) and fetches its files, no new trigger"))
         #expect(plan.stdout.contains("this workflow's unfinished run; run polls it"))
         #expect(plan.stdout.contains("out/laptops-\(runner).csv"))
         #expect(bench.server.requestLog().filter { $0.endpoint == .trigger }.count == 1)
@@ -233,7 +244,8 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         let unreachable = try await bench.cartflow(["plan", "workflows/demo.yaml"], baseURL: url.absoluteString)
         #expect(unreachable.exitCode == 1)
         #expect(unreachable.stderr.contains("could not reach"))
-        let offline = try await bench.cartflow(["plan", "workflows/demo.yaml", "--offline"], baseURL: url.absoluteString)
+        let offline = try await bench.cartflow(
+            ["plan", "workflows/demo.yaml", "--offline"], baseURL: url.absoluteString)
         #expect(offline.exitCode == 0)
         #expect(offline.stdout.contains("offline: nothing was asked of the API"))
     }
@@ -267,10 +279,12 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
     @Test(arguments: [("text", "graph-demo.txt"), ("dot", "graph-demo.dot"), ("mermaid", "graph-demo.mmd")])
     func graphCommandDrawsTheSameGraph(format: String, golden: String) async throws {
         let bench = try PlanBench()
-        let result = try await CartflowProcess.run(["graph", "workflows/demo.yaml", "--format", format], in: bench.directory)
+        let result = try await CartflowProcess.run(
+            ["graph", "workflows/demo.yaml", "--format", format], in: bench.directory)
         #expect(result.exitCode == 0, "stderr: \(result.stderr)")
         let expected = try String(
-            contentsOf: repositoryRoot.appendingPathComponent("Tests/CartflowCoreTests/Golden/\(golden)"), encoding: .utf8)
+            contentsOf: repositoryRoot.appendingPathComponent("Tests/CartflowCoreTests/Golden/\(golden)"),
+            encoding: .utf8)
         #expect(result.stdout == expected)
         #expect(bench.server.requestLog().isEmpty)
     }

@@ -30,7 +30,8 @@ enum GraphCommand: Command {
         } catch is InvalidWorkflow {
             return .invalidWorkflow
         }
-        context.output.write(GraphRenderer.render(StepGraph.build(workflow), format: GraphRenderer.Format(rawValue: format)!))
+        context.output.write(
+            GraphRenderer.render(StepGraph.build(workflow), format: GraphRenderer.Format(rawValue: format)!))
         return .success
     }
 }

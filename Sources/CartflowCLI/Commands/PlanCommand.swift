@@ -56,7 +56,8 @@ enum PlanCommand: Command {
                     for: workflows, credits: credits, completion: .afterHistoryReads(3))
                 sandbox = started.server
                 sandboxKey = started.key
-                output.progress("sandbox: MultiCart emulator at \(started.server.baseURL!.absoluteString) (\(credits) credits)")
+                output.progress(
+                    "sandbox: MultiCart emulator at \(started.server.baseURL!.absoluteString) (\(credits) credits)")
             }
         }
         defer { sandbox?.stop() }
@@ -67,7 +68,8 @@ enum PlanCommand: Command {
         for (file, workflow) in loaded {
             guard let workflow else {
                 codes.append(.invalidWorkflow)
-                documents.append(failure(file, "the workflow file is invalid (diagnostics on stderr)", .invalidWorkflow))
+                documents.append(
+                    failure(file, "the workflow file is invalid (diagnostics on stderr)", .invalidWorkflow))
                 continue
             }
             do {

@@ -166,7 +166,10 @@ public enum PlanJSONRenderer {
     }
 
     static func fact(_ fact: Plan.Fact) -> JSONValue {
-        object([("value", optionalInt(fact.value)), ("source", .string(fact.source.rawValue)), ("origin", .string(fact.origin))])
+        object([
+            ("value", optionalInt(fact.value)), ("source", .string(fact.source.rawValue)),
+            ("origin", .string(fact.origin)),
+        ])
     }
 
     static func object(_ members: [(String, JSONValue)]) -> JSONValue {
@@ -187,11 +190,14 @@ public enum PlanJSONRenderer {
             if items.allSatisfy({ $0.arrayValue == nil && $0.objectValue == nil }) {
                 return "[" + items.map { JSONSerializer.serialize($0) }.joined(separator: ", ") + "]"
             }
-            return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent + "]"
+            return "[\n" + items.map { inner + pretty($0, indent: inner) }.joined(separator: ",\n") + "\n" + indent
+                + "]"
         case .object(let object):
             if object.members.isEmpty { return "{}" }
             return "{\n"
-                + object.members.map { inner + JSONSerializer.serialize(.string($0.key)) + ": " + pretty($0.value, indent: inner) }
+                + object.members.map {
+                    inner + JSONSerializer.serialize(.string($0.key)) + ": " + pretty($0.value, indent: inner)
+                }
                 .joined(separator: ",\n") + "\n" + indent + "}"
         default:
             return JSONSerializer.serialize(value)

@@ -31,7 +31,8 @@ public enum PlanTextRenderer {
         }
         for collection in plan.collections {
             lines.append(
-                "  server, \(collection.name) (\(collection.id)): \(collection.server.text) (\(collection.server.source.rawValue))")
+                "  server, \(collection.name) (\(collection.id)): \(collection.server.text) (\(collection.server.source.rawValue))"
+            )
         }
 
         lines.append("")
@@ -55,7 +56,8 @@ public enum PlanTextRenderer {
         lines.append("")
         if let schedule = plan.schedule {
             lines.append(
-                "schedule: \(schedule.rule), in \(schedule.zone) (catch_up: \(schedule.catchUp), overlap: \(schedule.overlap))")
+                "schedule: \(schedule.rule), in \(schedule.zone) (catch_up: \(schedule.catchUp), overlap: \(schedule.overlap))"
+            )
             lines.append("  next \(schedule.next.count) fire times, in \(schedule.zone) and in UTC:")
             let width = schedule.next.map(\.local.count).max() ?? 0
             for fire in schedule.next {
@@ -111,12 +113,16 @@ public enum PlanTextRenderer {
             "balance after", number(credits.balanceAfter), credits.balanceAfter == nil ? "unknown" : "",
             credits.balanceAfter == nil ? "needs the balance" : "spendable − total",
         ])
-        rows.append(["reserve", String(credits.reserve), "workflow", "credits.reserve: keep at least this many after the run"])
+        rows.append([
+            "reserve", String(credits.reserve), "workflow", "credits.reserve: keep at least this many after the run",
+        ])
         rows.append([
             "max_spend", credits.maxSpend.map(String.init) ?? "none", "workflow",
             "credits.max_spend: never spend more in one run",
         ])
-        rows.append(["on_insufficient", "", "workflow", "\(credits.onInsufficient): what run does when the rules are not met"])
+        rows.append([
+            "on_insufficient", "", "workflow", "\(credits.onInsufficient): what run does when the rules are not met",
+        ])
         let labelWidth = rows.map { $0[0].count }.max() ?? 0
         let numberWidth = rows.map { $0[1].count }.max() ?? 0
         let sourceWidth = rows.map { $0[2].count }.max() ?? 0

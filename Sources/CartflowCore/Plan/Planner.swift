@@ -22,9 +22,12 @@ public enum Planner {
             let resume: String? =
                 unfinished == nil
                 ? nil
-                : recorded.map { ResumeRules.resumeAction(phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution) }
+                : recorded.map {
+                    ResumeRules.resumeAction(phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution)
+                }
                     ?? "not in the unfinished run yet: would be added and triggered (and paid for)"
-            let server = serverInfo(spec, facts: facts, ourRunner: recorded?.runnerID, triggered: triggered, notes: &notes)
+            let server = serverInfo(
+                spec, facts: facts, ourRunner: recorded?.runnerID, triggered: triggered, notes: &notes)
             collections.append(
                 Plan.Collection(
                     name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
@@ -34,10 +37,14 @@ public enum Planner {
         let toTrigger = collections.filter(\.triggered)
         let online = facts.isOnline
         // Offline, an unknown count is one the run will still ask the API for: it does not block the plan.
-        let counted = toTrigger.filter { online || $0.items.value != nil }.map { (name: $0.name, items: $0.items.value) }
+        let counted = toTrigger.filter { online || $0.items.value != nil }.map {
+            (name: $0.name, items: $0.items.value)
+        }
         let check = CreditCheck.evaluate(spendable: facts.balance?.spendable, items: counted, rules: workflow.credits)
         let spendable: Plan.Fact =
-            facts.balance.map { Plan.Fact(value: $0.spendable, source: .checked, origin: "POST /users/credits/: " + $0.origin) }
+            facts.balance.map {
+                Plan.Fact(value: $0.spendable, source: .checked, origin: "POST /users/credits/: " + $0.origin)
+            }
             ?? Plan.Fact(value: nil, source: .unknown, origin: "not checked (offline)")
         let unknownItems = toTrigger.filter { $0.items.value == nil }.map(\.name)
         let credits = Plan.Credits(
@@ -45,7 +52,9 @@ public enum Planner {
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
             balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
             maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
-        let verdict = verdictFor(check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count, resumes: unfinished?.id)
+        let verdict = verdictFor(
+            check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
+            resumes: unfinished?.id)
         if !online && !unknownItems.isEmpty {
             notes.append(
                 "the item count of \(unknownItems.joined(separator: ", ")) is unknown offline (no `items:` hint); "
@@ -67,14 +76,16 @@ public enum Planner {
         switch facts.itemCounts[spec.name] {
         case .checked(let count):
             if let expected = spec.items, expected != count {
-                notes.append("\(spec.name): the API counts \(count) items, the workflow's `items:` hint says \(expected)")
+                notes.append(
+                    "\(spec.name): the API counts \(count) items, the workflow's `items:` hint says \(expected)")
             }
             return Plan.Fact(value: count, source: .checked, origin: "ASIN list with_count of collection \(spec.id)")
         case .unavailable(let reason):
             if let items = spec.items {
                 return Plan.Fact(value: items, source: .assumed, origin: "\(hint) (the API could not tell: \(reason))")
             }
-            return Plan.Fact(value: nil, source: .unknown, origin: "the API could not tell (\(reason)) and there is no items: hint")
+            return Plan.Fact(
+                value: nil, source: .unknown, origin: "the API could not tell (\(reason)) and there is no items: hint")
         case nil:
             if let items = spec.items {
                 return Plan.Fact(value: items, source: .assumed, origin: hint + (facts.isOnline ? "" : " (offline)"))
@@ -88,12 +99,15 @@ public enum Planner {
     ) -> Plan.Server {
         switch facts.newestRunners[spec.name] {
         case nil:
-            return Plan.Server(source: .unknown, newestRunner: nil, processing: nil, ours: false, text: "not checked (offline)")
+            return Plan.Server(
+                source: .unknown, newestRunner: nil, processing: nil, ours: false, text: "not checked (offline)")
         case .unavailable(let reason):
             return Plan.Server(
-                source: .unknown, newestRunner: nil, processing: nil, ours: false, text: "run history unavailable: \(reason)")
+                source: .unknown, newestRunner: nil, processing: nil, ours: false,
+                text: "run history unavailable: \(reason)")
         case .noRunner:
-            return Plan.Server(source: .checked, newestRunner: nil, processing: false, ours: false, text: "no runner yet")
+            return Plan.Server(
+                source: .checked, newestRunner: nil, processing: false, ours: false, text: "no runner yet")
         case .runner(let id, let generated, let createdAt):
             let ours = ourRunner == id
             if generated {
@@ -183,7 +197,8 @@ public enum Planner {
             return Plan.Verdict(outcome: .blocked, checked: online, summary: "blocked: " + joined, reasons: reasons)
         case .skip:
             return Plan.Verdict(
-                outcome: .skipped, checked: online, summary: "skipped (on_insufficient: skip): " + joined, reasons: reasons)
+                outcome: .skipped, checked: online, summary: "skipped (on_insufficient: skip): " + joined,
+                reasons: reasons)
         case .wait(let limit, let interval):
             return Plan.Verdict(
                 outcome: .waits, checked: online,
@@ -227,13 +242,17 @@ public enum Planner {
                 }
                 let path = PathTemplate.expand(step.path, values: stepValues)
                 var unresolved: [String] = []
-                for name in names where stepValues[name] == nil && !unresolved.contains(name) { unresolved.append(name) }
+                for name in names where stepValues[name] == nil && !unresolved.contains(name) {
+                    unresolved.append(name)
+                }
                 var notes: [String] = []
                 if names.contains("date") || names.contains("time") { notes.append(timeNote) }
                 if names.contains("run") && values["run"] == nil {
                     notes.append("{run}: the id the state database gives the new run, known when it starts")
                 }
-                if unresolved.contains("runner") { notes.append("{runner}: the runner id, known once the run has triggered") }
+                if unresolved.contains("runner") {
+                    notes.append("{runner}: the runner id, known once the run has triggered")
+                }
                 result.append(
                     Plan.Output(
                         step: index + 1, format: step.format.rawValue, template: step.path, path: path,
@@ -265,17 +284,22 @@ public enum Planner {
         switch schedule.every {
         case .interval(let step):
             text = "every \(step)"
-            if !schedule.windows.isEmpty { text += " within " + schedule.windows.map(\.description).joined(separator: ", ") }
+            if !schedule.windows.isEmpty {
+                text += " within " + schedule.windows.map(\.description).joined(separator: ", ")
+            }
             if !days.isEmpty { text += " on \(days)" }
         case .daily:
             text = "daily at " + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
             if !days.isEmpty { text += " on \(days)" }
         case .weekly:
-            text = "weekly on " + (days.isEmpty ? ScheduleCalculator.defaultWeeklyDay.description : days) + " at "
+            text =
+                "weekly on " + (days.isEmpty ? ScheduleCalculator.defaultWeeklyDay.description : days) + " at "
                 + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
         case .monthly:
-            let dates = schedule.daysOfMonth.isEmpty
-                ? String(ScheduleCalculator.defaultDayOfMonth) : schedule.daysOfMonth.map(String.init).joined(separator: ", ")
+            let dates =
+                schedule.daysOfMonth.isEmpty
+                ? String(ScheduleCalculator.defaultDayOfMonth)
+                : schedule.daysOfMonth.map(String.init).joined(separator: ", ")
             text = "monthly on day \(dates) at " + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
         }
         return text

@@ -98,7 +98,9 @@ public struct StepGraph: Sendable, Equatable {
             exports.append(id)
         }
         // A valid workflow has at least one collection, so stage 2 always exists.
-        var stages = [Stage(number: 1, mode: .single, nodes: ["credits"]), Stage(number: 2, mode: .parallelLanes, nodes: lanes)]
+        var stages = [
+            Stage(number: 1, mode: .single, nodes: ["credits"]), Stage(number: 2, mode: .parallelLanes, nodes: lanes),
+        ]
         if !exports.isEmpty { stages.append(Stage(number: 3, mode: .sequential, nodes: exports)) }
         return StepGraph(workflow: workflow.name, nodes: nodes, stages: stages)
     }
