@@ -37,7 +37,8 @@ let package = Package(
 
         .testTarget(name: "CartflowYAMLTests", dependencies: ["CartflowYAML", "CartflowTestSupport"]),
         .testTarget(
-            name: "CartflowCoreTests", dependencies: ["CartflowCore", "CartflowTestSupport"], exclude: ["Fixtures"]),
+            name: "CartflowCoreTests", dependencies: ["CartflowCore", "CartflowTestSupport"],
+            exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "MultiCartTests", dependencies: ["MultiCart", "MultiCartSandbox", "CartflowTestSupport"]),
         .testTarget(name: "MultiCartSandboxTests", dependencies: ["MultiCartSandbox", "CartflowArchive", "CartflowTestSupport"]),
         .testTarget(
@@ -47,7 +48,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["MultiCartSandbox", "CartflowTestSupport"]
+            dependencies: ["MultiCartSandbox", "CartflowTestSupport"],
+            exclude: ["Golden"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -8,6 +8,8 @@ public enum CartflowMain {
     /// Every command, in the order `cartflow --help` lists them.
     static let commands: [any Command.Type] = [
         ValidateCommand.self,
+        PlanCommand.self,
+        GraphCommand.self,
         RunCommand.self,
         ExportCommand.self,
         SandboxCommand.self,

@@ -188,7 +188,7 @@ public struct Executor: Sendable {
     }
 
     static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
-        ["pending", "blocked", "skipped", "not_triggered"].contains(record.phase)
+        ResumeRules.needsTrigger(phase: record.phase)
     }
 
     static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
@@ -225,29 +225,17 @@ public struct Executor: Sendable {
                 if let hint = spec.items { counts[record.collection] = hint } else { throw error }
             }
         }
-        let unknown = records.map(\.collection).filter { counts[$0] == nil }
-        let total = counts.values.reduce(0, +)
+        let items = records.map { (name: $0.collection, items: counts[$0.collection]) }
         let started = clock.now()
         while true {
             let balance = try await client.credits()
-            var reasons: [String] = []
-            if let maxSpend = workflow.credits.maxSpend, total > maxSpend {
-                reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
-            }
-            let reserve = workflow.credits.reserve
-            if balance.spendable - total < reserve {
-                reasons.append(
-                    "needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(balance.spendable)")
-            }
-            if !unknown.isEmpty && (reserve > 0 || workflow.credits.maxSpend != nil) {
-                reasons.append(
-                    "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
-            }
+            // The same decision `cartflow plan` shows (CartflowCore's CreditCheck).
+            let verdict = CreditCheck.evaluate(spendable: balance.spendable, items: items, rules: workflow.credits)
+            let unknown = verdict.unknown
             progress(
-                "credits: \(balance.spendable) spendable, this run needs \(total)"
+                "credits: \(balance.spendable) spendable, this run needs \(verdict.total)"
                     + (unknown.isEmpty ? "" : " + unknown for \(unknown.joined(separator: ", "))"))
-            if reasons.isEmpty { return .proceed(counts) }
-            let reason = "blocked by credits: " + reasons.joined(separator: "; ")
+            guard let reason = verdict.blockedMessage else { return .proceed(counts) }
             switch workflow.credits.onInsufficient {
             case .fail: return .blocked(reason)
             case .skip: return .skipped(reason.replacingOccurrences(of: "blocked by credits", with: "skipped (on_insufficient: skip)"))

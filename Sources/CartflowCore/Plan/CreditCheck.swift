@@ -1,0 +1,71 @@
+/// The workflow's credit rules applied to a balance and the items a run would trigger — the one decision that
+/// both `cartflow run` (the executor) and `cartflow plan` make, so the plan's verdict is the run's verdict.
+public enum CreditCheck {
+    /// The outcome of the rules: the total, the collections whose count is unknown, and why the run may not go.
+    public struct Verdict: Sendable, Equatable {
+        /// Credits the run would spend: one per item of every collection with a known count.
+        public var total: Int
+        /// Collections (in the order given) whose item count is unknown.
+        public var unknown: [String]
+        /// Every rule the run breaks, in plain words; empty when it may go.
+        public var reasons: [String]
+
+        /// Whether the rules let the run go.
+        public var passes: Bool { reasons.isEmpty }
+
+        /// `blocked by credits: needs 250 + reserve 200, has 300` — the executor's message; nil when it passes.
+        public var blockedMessage: String? {
+            reasons.isEmpty ? nil : "blocked by credits: " + reasons.joined(separator: "; ")
+        }
+    }
+
+    /// Applies `rules` to the collections about to be triggered (`items` nil = count unknown), in order.
+    /// With `spendable` nil (an offline plan) the balance rule cannot be judged and is left out.
+    public static func evaluate(spendable: Int?, items: [(name: String, items: Int?)], rules: CreditRules) -> Verdict {
+        let total = items.compactMap(\.items).reduce(0, +)
+        let unknown = items.filter { $0.items == nil }.map(\.name)
+        var reasons: [String] = []
+        if let maxSpend = rules.maxSpend, total > maxSpend {
+            reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
+        }
+        let reserve = rules.reserve
+        if let spendable, spendable - total < reserve {
+            reasons.append("needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(spendable)")
+        }
+        // An unknown count makes the reserve and the spending limit impossible to keep for sure.
+        if !unknown.isEmpty && (reserve > 0 || rules.maxSpend != nil) {
+            reasons.append(
+                "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
+        }
+        return Verdict(total: total, unknown: unknown, reasons: reasons)
+    }
+}
+
+/// What `cartflow run` does with each collection of an unfinished run it resumes, by the phase recorded in the
+/// state database — shared by the executor and the plan.
+public enum ResumeRules {
+    /// Phases in which a collection has no runner of its own yet and is triggered (and paid for) by the next run.
+    public static let triggerPhases: Set<String> = ["pending", "blocked", "skipped", "not_triggered"]
+
+    /// Whether a collection in `phase` would be triggered again by the next run.
+    public static func needsTrigger(phase: String) -> Bool { triggerPhases.contains(phase) }
+
+    /// One sentence: what the next `run` does with a collection recorded in `phase` (no trigger unless said).
+    public static func resumeAction(phase: String, runnerID: Int?, attribution: String?) -> String {
+        if needsTrigger(phase: phase) { return "not triggered yet: would be triggered (and paid for)" }
+        let runner = runnerID.map { "runner \($0)" }
+        switch phase {
+        case "fetched", "exported":
+            return "already fetched (\(runner ?? "runner ?")): not fetched again"
+        case "intent":
+            return "a trigger was sent but its answer was not recorded: reads the run history to adopt the runner, "
+                + "no new trigger"
+        case "failed" where runnerID == nil && attribution == "not_observed":
+            return "an earlier trigger produced no visible runner: stops without triggering again "
+                + "(`run --new` starts a fresh run)"
+        default:
+            if let runner { return "\(phase): polls \(runner) and fetches its files, no new trigger" }
+            return "\(phase): looks for its runner in the run history, no new trigger"
+        }
+    }
+}

@@ -1,0 +1,307 @@
+import Foundation
+
+/// The dry run's decision stage: workflow + step graph + gathered facts + the current instant → `Plan`.
+/// Pure (no I/O, no clock): the same inputs give the same plan, which is what the golden tests rely on.
+public enum Planner {
+    /// How many fire times a plan lists.
+    public static let fireTimeCount = 5
+
+    public static func plan(_ workflow: Workflow, graph: StepGraph, facts: PlanFacts, now: Date) -> Plan {
+        let unfinished: PlanFacts.UnfinishedRun? = {
+            if case .unfinished(_, let run) = facts.state { return run }
+            return nil
+        }()
+        var notes: [String] = []
+
+        // Collections: which would be triggered, what each costs, and what the server is doing.
+        var collections: [Plan.Collection] = []
+        for spec in workflow.collections {
+            let recorded = unfinished?.collections.first { $0.name == spec.name }
+            let triggered = recorded.map { ResumeRules.needsTrigger(phase: $0.phase) } ?? true
+            let items = itemFact(spec, facts: facts, notes: &notes)
+            let resume: String? =
+                unfinished == nil
+                ? nil
+                : recorded.map {
+                    ResumeRules.resumeAction(phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution)
+                }
+                    ?? "not in the unfinished run yet: would be added and triggered (and paid for)"
+            let server = serverInfo(
+                spec, facts: facts, ourRunner: recorded?.runnerID, triggered: triggered, notes: &notes)
+            collections.append(
+                Plan.Collection(
+                    name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
+        }
+
+        // Credits: the executor's own rules (CreditCheck) over the collections that would be triggered.
+        let toTrigger = collections.filter(\.triggered)
+        let online = facts.isOnline
+        // Offline, an unknown count is one the run will still ask the API for: it does not block the plan.
+        let counted = toTrigger.filter { online || $0.items.value != nil }.map {
+            (name: $0.name, items: $0.items.value)
+        }
+        let check = CreditCheck.evaluate(spendable: facts.balance?.spendable, items: counted, rules: workflow.credits)
+        let spendable: Plan.Fact =
+            facts.balance.map {
+                Plan.Fact(value: $0.spendable, source: .checked, origin: "POST /users/credits/: " + $0.origin)
+            }
+            ?? Plan.Fact(value: nil, source: .unknown, origin: "not checked (offline)")
+        let unknownItems = toTrigger.filter { $0.items.value == nil }.map(\.name)
+        let credits = Plan.Credits(
+            spendable: spendable, available: facts.balance?.available, used: facts.balance?.used,
+            frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
+            balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
+            maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
+        let verdict = verdictFor(
+            check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
+            resumes: unfinished?.id)
+        if !online && !unknownItems.isEmpty {
+            notes.append(
+                "the item count of \(unknownItems.joined(separator: ", ")) is unknown offline (no `items:` hint); "
+                    + "the run asks the API for it")
+        }
+
+        return Plan(
+            workflow: workflow.name, file: workflow.sourcePath, description: workflow.description, mode: facts.mode,
+            plannedAt: utcText(Int(now.timeIntervalSince1970.rounded(.down))), graph: graph, collections: collections,
+            credits: credits, verdict: verdict, state: stateInfo(facts.state),
+            outputs: outputs(workflow, now: now, unfinished: unfinished),
+            schedule: workflow.schedule.map { scheduleInfo($0, now: now) }, notes: notes)
+    }
+
+    // MARK: Facts
+
+    static func itemFact(_ spec: CollectionSpec, facts: PlanFacts, notes: inout [String]) -> Plan.Fact {
+        let hint = "items: hint in the workflow"
+        switch facts.itemCounts[spec.name] {
+        case .checked(let count):
+            if let expected = spec.items, expected != count {
+                notes.append(
+                    "\(spec.name): the API counts \(count) items, the workflow's `items:` hint says \(expected)")
+            }
+            return Plan.Fact(value: count, source: .checked, origin: "ASIN list with_count of collection \(spec.id)")
+        case .unavailable(let reason):
+            if let items = spec.items {
+                return Plan.Fact(value: items, source: .assumed, origin: "\(hint) (the API could not tell: \(reason))")
+            }
+            return Plan.Fact(
+                value: nil, source: .unknown, origin: "the API could not tell (\(reason)) and there is no items: hint")
+        case nil:
+            if let items = spec.items {
+                return Plan.Fact(value: items, source: .assumed, origin: hint + (facts.isOnline ? "" : " (offline)"))
+            }
+            return Plan.Fact(value: nil, source: .unknown, origin: "not checked (offline) and no items: hint")
+        }
+    }
+
+    static func serverInfo(
+        _ spec: CollectionSpec, facts: PlanFacts, ourRunner: Int?, triggered: Bool, notes: inout [String]
+    ) -> Plan.Server {
+        switch facts.newestRunners[spec.name] {
+        case nil:
+            return Plan.Server(
+                source: .unknown, newestRunner: nil, processing: nil, ours: false, text: "not checked (offline)")
+        case .unavailable(let reason):
+            return Plan.Server(
+                source: .unknown, newestRunner: nil, processing: nil, ours: false,
+                text: "run history unavailable: \(reason)")
+        case .noRunner:
+            return Plan.Server(
+                source: .checked, newestRunner: nil, processing: false, ours: false, text: "no runner yet")
+        case .runner(let id, let generated, let createdAt):
+            let ours = ourRunner == id
+            if generated {
+                return Plan.Server(
+                    source: .checked, newestRunner: id, processing: false, ours: ours,
+                    text: "newest runner \(id) has finished; nothing processing"
+                        + (ours ? " (it is this workflow's unfinished run's)" : ""))
+            }
+            let since = createdAt.map { " since \($0)" } ?? ""
+            if ours {
+                return Plan.Server(
+                    source: .checked, newestRunner: id, processing: true, ours: true,
+                    text: "runner \(id) is processing\(since): this workflow's unfinished run; run polls it")
+            }
+            if triggered {
+                notes.append(
+                    "\(spec.name): runner \(id) of collection \(spec.id) is processing now, started outside this "
+                        + "workflow (a schedule or a person); a new trigger may be refused while it runs")
+            }
+            return Plan.Server(
+                source: .checked, newestRunner: id, processing: true, ours: false,
+                text: "runner \(id) is processing\(since), not started by this workflow")
+        }
+    }
+
+    static func stateInfo(_ state: PlanFacts.State) -> Plan.StateInfo {
+        switch state {
+        case .absent(let path):
+            return Plan.StateInfo(
+                path: path, source: .checked, text: "no state database yet: nothing to resume", resumesRun: nil,
+                runStatus: nil, runStartedAt: nil)
+        case .noUnfinishedRun(let path):
+            return Plan.StateInfo(
+                path: path, source: .checked, text: "no unfinished run: run starts a new one", resumesRun: nil,
+                runStatus: nil, runStartedAt: nil)
+        case .unfinished(let path, let run):
+            return Plan.StateInfo(
+                path: path, source: .checked,
+                text: "run #\(run.id) (\(run.status), started \(run.startedAt)) is unfinished: run resumes it "
+                    + "instead of starting a new one (`run --new` abandons it)",
+                resumesRun: run.id, runStatus: run.status, runStartedAt: run.startedAt)
+        case .unreadable(let path, let reason):
+            return Plan.StateInfo(
+                path: path, source: .unknown, text: "could not be read (\(reason))", resumesRun: nil, runStatus: nil,
+                runStartedAt: nil)
+        }
+    }
+
+    // MARK: Verdict
+
+    static func onInsufficientText(_ rule: CreditRules.OnInsufficient) -> String {
+        switch rule {
+        case .fail: return "fail"
+        case .skip: return "skip"
+        case .wait(let limit, let interval): return "wait up to \(limit), every \(interval)"
+        }
+    }
+
+    static func verdictFor(
+        _ check: CreditCheck.Verdict, credits: Plan.Credits, rules: CreditRules, online: Bool, triggering: Int,
+        resumes: Int?
+    ) -> Plan.Verdict {
+        if triggering == 0 {
+            return Plan.Verdict(
+                outcome: .runs, checked: online,
+                summary: "runs: resumes run #\(resumes.map(String.init) ?? "?"); nothing to trigger, no credits spent",
+                reasons: [])
+        }
+        let need = "needs \(check.total)" + (rules.reserve > 0 ? " + reserve \(rules.reserve)" : "")
+        if check.passes {
+            if credits.balanceAfter == nil {
+                return Plan.Verdict(
+                    outcome: .runs, checked: false,
+                    summary: "runs if the balance allows: \(need)"
+                        + (rules.maxSpend.map { "; within max_spend \($0)" } ?? "")
+                        + " (the balance is not checked offline)",
+                    reasons: [])
+            }
+            let has = credits.spendable.value.map { ", has \($0)" } ?? ""
+            let limit = rules.maxSpend.map { "; within max_spend \($0)" } ?? ""
+            return Plan.Verdict(outcome: .runs, checked: online, summary: "runs: \(need)\(has)\(limit)", reasons: [])
+        }
+        let reasons = check.reasons
+        let joined = reasons.joined(separator: "; ")
+        switch rules.onInsufficient {
+        case .fail:
+            return Plan.Verdict(outcome: .blocked, checked: online, summary: "blocked: " + joined, reasons: reasons)
+        case .skip:
+            return Plan.Verdict(
+                outcome: .skipped, checked: online, summary: "skipped (on_insufficient: skip): " + joined,
+                reasons: reasons)
+        case .wait(let limit, let interval):
+            return Plan.Verdict(
+                outcome: .waits, checked: online,
+                summary: "waits for credits (on_insufficient: wait, every \(interval) up to \(limit)), "
+                    + "then blocked if still short: " + joined,
+                reasons: reasons)
+        }
+    }
+
+    // MARK: Outputs
+
+    static func outputs(_ workflow: Workflow, now: Date, unfinished: PlanFacts.UnfinishedRun?) -> [Plan.Output] {
+        var values = ["workflow": workflow.name]
+        var timeNote: String
+        if let run = unfinished, run.startedAt.count >= 19 {
+            // The executor names files after the run's start, read from the same stored text.
+            let text = Array(run.startedAt)
+            values["date"] = String(text[0..<10])
+            values["time"] = String(text[11..<13]) + String(text[14..<16]) + String(text[17..<19])
+            values["run"] = String(run.id)
+            timeNote = "{date}/{time}: the start of run #\(run.id), UTC (checked)"
+        } else {
+            let seconds = Int(now.timeIntervalSince1970.rounded(.down))
+            let stamp = utcText(seconds)
+            values["date"] = String(stamp.prefix(10))
+            values["time"] = stamp.dropFirst(11).prefix(8).replacingOccurrences(of: ":", with: "")
+            timeNote = "{date}/{time}: the run's start, UTC, assumed to be now"
+        }
+        var result: [Plan.Output] = []
+        for (index, step) in workflow.steps.enumerated() {
+            let reads = step.from ?? workflow.collections.map(\.name)
+            let names = PathTemplate.names(in: step.path)
+            let groups: [String?] = PathTemplate.isPerCollection(step.path) ? reads.map { $0 } : [nil]
+            for collection in groups {
+                var stepValues = values
+                if let collection {
+                    stepValues["collection"] = collection
+                    if let runner = unfinished?.collections.first(where: { $0.name == collection })?.runnerID {
+                        stepValues["runner"] = String(runner)
+                    }
+                }
+                let path = PathTemplate.expand(step.path, values: stepValues)
+                var unresolved: [String] = []
+                for name in names where stepValues[name] == nil && !unresolved.contains(name) {
+                    unresolved.append(name)
+                }
+                var notes: [String] = []
+                if names.contains("date") || names.contains("time") { notes.append(timeNote) }
+                if names.contains("run") && values["run"] == nil {
+                    notes.append("{run}: the id the state database gives the new run, known when it starts")
+                }
+                if unresolved.contains("runner") {
+                    notes.append("{runner}: the runner id, known once the run has triggered")
+                }
+                result.append(
+                    Plan.Output(
+                        step: index + 1, format: step.format.rawValue, template: step.path, path: path,
+                        collection: collection, reads: collection.map { [$0] } ?? reads, unresolved: unresolved,
+                        notes: notes))
+            }
+        }
+        return result
+    }
+
+    // MARK: Schedule
+
+    static func scheduleInfo(_ schedule: Schedule, now: Date) -> Plan.ScheduleInfo {
+        let fires = ScheduleCalculator.nextFireTimes(schedule, after: now, count: fireTimeCount).map { fire in
+            Plan.Fire(
+                local: fire.local.description, utc: fire.utcText, movedByDaylightSaving: fire.movedByDaylightSaving,
+                note: fire.explanation)
+        }
+        return Plan.ScheduleInfo(
+            rule: rule(schedule), zone: schedule.timezone.description, catchUp: schedule.catchUp.rawValue,
+            overlap: schedule.overlap.rawValue, next: fires)
+    }
+
+    /// The schedule in words, as the workflow states it.
+    static func rule(_ schedule: Schedule) -> String {
+        let times = schedule.at.map(\.description).joined(separator: ", ")
+        let days = schedule.days.map(\.description).joined(separator: ", ")
+        var text: String
+        switch schedule.every {
+        case .interval(let step):
+            text = "every \(step)"
+            if !schedule.windows.isEmpty {
+                text += " within " + schedule.windows.map(\.description).joined(separator: ", ")
+            }
+            if !days.isEmpty { text += " on \(days)" }
+        case .daily:
+            text = "daily at " + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
+            if !days.isEmpty { text += " on \(days)" }
+        case .weekly:
+            text =
+                "weekly on " + (days.isEmpty ? ScheduleCalculator.defaultWeeklyDay.description : days) + " at "
+                + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
+        case .monthly:
+            let dates =
+                schedule.daysOfMonth.isEmpty
+                ? String(ScheduleCalculator.defaultDayOfMonth)
+                : schedule.daysOfMonth.map(String.init).joined(separator: ", ")
+            text = "monthly on day \(dates) at " + (times.isEmpty ? ScheduleCalculator.defaultTime.description : times)
+        }
+        return text
+    }
+}

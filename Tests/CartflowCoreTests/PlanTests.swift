@@ -1,0 +1,238 @@
+import CartflowCore
+import Foundation
+import Testing
+
+@Suite struct CreditCheckTests {
+    @Test func shortBalanceIsBlockedWithTheExecutorsWords() {
+        let verdict = CreditCheck.evaluate(
+            spendable: 300, items: [(name: "laptops", items: 250)], rules: CreditRules(reserve: 200))
+        #expect(!verdict.passes)
+        #expect(verdict.total == 250)
+        #expect(verdict.blockedMessage == "blocked by credits: needs 250 + reserve 200, has 300")
+    }
+
+    @Test func exactlyEnoughPasses() {
+        let verdict = CreditCheck.evaluate(
+            spendable: 450, items: [(name: "laptops", items: 250)], rules: CreditRules(reserve: 200, maxSpend: 250))
+        #expect(verdict.passes)
+        #expect(verdict.blockedMessage == nil)
+    }
+
+    @Test func maxSpendAndUnknownCountsAreReasonsToo() {
+        let verdict = CreditCheck.evaluate(
+            spendable: 10_000, items: [(name: "a", items: 300), (name: "b", items: nil), (name: "c", items: nil)],
+            rules: CreditRules(maxSpend: 200))
+        #expect(verdict.unknown == ["b", "c"])
+        #expect(
+            verdict.reasons == [
+                "the run needs 300 credits but credits.max_spend is 200",
+                "cannot learn the item count of b, c; add `items:` to the collection",
+            ])
+    }
+
+    @Test func withoutReserveTheWordingHasNoReserve() {
+        let verdict = CreditCheck.evaluate(spendable: 12, items: [(name: "a", items: 250)], rules: CreditRules())
+        #expect(verdict.reasons == ["needs 250, has 12"])
+    }
+
+    @Test func anUnknownBalanceJudgesOnlyTheOtherRules() {
+        let verdict = CreditCheck.evaluate(
+            spendable: nil, items: [(name: "a", items: 250)], rules: CreditRules(reserve: 10_000))
+        #expect(verdict.passes)
+    }
+
+    @Test func resumeRulesNameTheTriggeringPhases() {
+        #expect(ResumeRules.needsTrigger(phase: "pending"))
+        #expect(ResumeRules.needsTrigger(phase: "not_triggered"))
+        #expect(!ResumeRules.needsTrigger(phase: "intent"))
+        #expect(!ResumeRules.needsTrigger(phase: "timed_out"))
+        #expect(
+            ResumeRules.resumeAction(phase: "timed_out", runnerID: 7, attribution: "exact").contains("polls runner 7"))
+    }
+}
+
+@Suite struct StepGraphTests {
+    @Test(arguments: ["demo", "au-price-watch"], GraphRenderer.Format.allCases)
+    func graphGolden(workflow: String, format: GraphRenderer.Format) throws {
+        let graph = StepGraph.build(try exampleWorkflow(workflow))
+        let ext = ["text": "txt", "dot": "dot", "mermaid": "mmd"][format.rawValue]!
+        try expectPlanGolden(GraphRenderer.render(graph, format: format), "graph-\(workflow).\(ext)")
+    }
+
+    @Test func stepsFollowTheExecutorsOrder() throws {
+        let graph = StepGraph.build(try exampleWorkflow("demo"))
+        #expect(
+            graph.nodes.map(\.id) == [
+                "credits", "trigger.laptops", "poll.laptops", "fetch.laptops", "trigger.phones", "poll.phones",
+                "fetch.phones", "export.1", "export.2",
+            ])
+        #expect(graph.stages.map(\.mode) == [.single, .parallelLanes, .sequential])
+        #expect(graph.node("export.2")?.after == ["fetch.phones", "export.1"])
+        #expect(graph.node("export.2")?.reads == ["phones"])
+        #expect(graph.node("trigger.phones")?.after == ["credits"])
+    }
+
+    @Test func labelsAreQuotedForDotAndMermaid() {
+        let workflow = Workflow(
+            name: "q", sourcePath: "q.yaml", collections: [CollectionSpec(name: "a", id: 1)],
+            steps: [ExportStep(format: .csv, path: "out/\"x\"\\y.csv")])
+        let graph = StepGraph.build(workflow)
+        #expect(GraphRenderer.dot(graph).contains(#"label="export csv → out/\"x\"\\y.csv""#))
+        #expect(GraphRenderer.mermaid(graph).contains("out/#quot;x#quot;\\y.csv"))
+    }
+}
+
+@Suite struct PlannerTests {
+    /// Facts as the sandbox answers them for the demo workflow.
+    func onlineFacts(spendable: Int, laptops: Int = 250, phones: Int = 120) -> PlanFacts {
+        PlanFacts(
+            mode: .sandbox,
+            balance: PlanFacts.Balance(
+                spendable: spendable, available: spendable, used: 0, frozen: 0,
+                origin: "available_credits − (used_credits + frozen_credits)"),
+            itemCounts: ["laptops": .checked(laptops), "phones": .checked(phones)],
+            newestRunners: [
+                "laptops": .runner(id: 901, generated: true, createdAt: nil), "phones": .noRunner,
+            ], state: .absent(path: ".cartflow/state.db"))
+    }
+
+    @Test func shortBalanceBlocksWithTheRightNumbers() throws {
+        let workflow = try exampleWorkflow("demo")
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        #expect(plan.verdict.outcome == .blocked)
+        #expect(plan.verdict.summary == "blocked: needs 370 + reserve 100, has 300")
+        #expect(plan.credits.total == 370)
+        #expect(plan.credits.balanceAfter == -70)
+        let text = PlanTextRenderer.render(plan)
+        #expect(text.contains("verdict: blocked: needs 370 + reserve 100, has 300\n"))
+        #expect(text.contains("balance after     -70 "))
+        let json = PlanJSONRenderer.render(plan)
+        #expect(json.contains(#""balance_after": -70"#))
+        #expect(json.contains(#""outcome": "blocked""#))
+    }
+
+    @Test func onInsufficientSkipAndWaitAreNamedInTheVerdict() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.credits.onInsufficient = .skip
+        var plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        #expect(plan.verdict.outcome == .skipped)
+        #expect(plan.verdict.summary == "skipped (on_insufficient: skip): needs 370 + reserve 100, has 300")
+        workflow.credits.onInsufficient = .wait(limit: Seconds(3600), interval: Seconds(300))
+        plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
+        #expect(plan.verdict.outcome == .waits)
+        #expect(plan.verdict.summary.hasPrefix("waits for credits (on_insufficient: wait, every 5m up to 1h)"))
+    }
+
+    @Test func checkedCountsWinOverHintsAndTheDifferenceIsNoted() throws {
+        let workflow = try exampleWorkflow("demo")
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 100_000, laptops: 260),
+            now: planNow)
+        #expect(
+            plan.collections[0].items
+                == Plan.Fact(value: 260, source: .checked, origin: "ASIN list with_count of collection 101"))
+        #expect(plan.credits.total == 380)
+        #expect(plan.notes == ["laptops: the API counts 260 items, the workflow's `items:` hint says 250"])
+        #expect(plan.verdict.summary == "runs: needs 380 + reserve 100, has 100000; within max_spend 1000")
+    }
+
+    @Test func anUnavailableCountFallsBackToTheHintLabelledAssumed() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.itemCounts["phones"] = .unavailable(reason: "collection 102 not found")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.collections[1].items.source == .assumed)
+        #expect(plan.collections[1].items.value == 120)
+        #expect(plan.collections[1].items.origin.contains("collection 102 not found"))
+    }
+
+    @Test func anUnfinishedRunIsResumedAndOnlyItsUntriggeredCollectionsCost() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 3, status: "timed_out", startedAt: "2026-06-19T22:05:09.123Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "timed_out", runnerID: 903, attribution: "exact"),
+                    PlanFacts.ResumableCollection(name: "phones", phase: "not_triggered"),
+                ]))
+        facts.newestRunners["laptops"] = .runner(id: 903, generated: false, createdAt: "2026-06-19T22:05:10Z")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.collections.map(\.triggered) == [false, true])
+        #expect(plan.credits.total == 120)
+        #expect(plan.state.resumesRun == 3)
+        #expect(plan.collections[0].resume == "timed_out: polls runner 903 and fetches its files, no new trigger")
+        #expect(plan.collections[0].server.ours)
+        #expect(plan.notes.isEmpty, "our own processing runner is no warning")
+        // File names come from the run's start, as the executor names them.
+        #expect(plan.outputs.map(\.path) == ["out/demo/demo-2026-06-19.csv", "out/demo/phones-{runner}.ndjson"])
+        try expectPlanGolden(PlanTextRenderer.render(plan), "plan-demo-resume.txt")
+    }
+
+    @Test func someoneElsesProcessingRunnerIsNoted() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.newestRunners["phones"] = .runner(id: 77, generated: false, createdAt: "2026-06-20T08:59:00Z")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.collections[1].server.processing == true)
+        #expect(
+            plan.collections[1].server.text
+                == "runner 77 is processing since 2026-06-20T08:59:00Z, not started by this workflow")
+        #expect(plan.notes.count == 1)
+        #expect(plan.notes[0].hasPrefix("phones: runner 77 of collection 102 is processing now"))
+    }
+
+    @Test func offlineUnknownCountsDoNotBlockButAreSaid() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.collections[1].items = nil
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: PlanFacts(mode: .offline, state: .absent(path: "s.db")),
+            now: planNow)
+        #expect(plan.verdict.outcome == .runs)
+        #expect(!plan.verdict.checked)
+        #expect(plan.credits.unknownItems == ["phones"])
+        #expect(plan.collections[1].items.source == .unknown)
+        #expect(plan.notes.first?.contains("unknown offline") == true)
+    }
+
+    @Test func daylightSavingMovesAreFlagged() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.schedule = Schedule(
+            every: .daily, at: [ClockTime(hour: 2, minute: 30)], timezone: .iana("America/New_York"))
+        // 2024-03-08T12:00:00Z: two days before clocks go forward in New York.
+        let now = Date(timeIntervalSince1970: 1_709_899_200)
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: PlanFacts(mode: .offline, state: .absent(path: "s")),
+            now: now)
+        let schedule = try #require(plan.schedule)
+        #expect(schedule.next.count == 5)
+        #expect(schedule.next.map(\.movedByDaylightSaving) == [false, true, false, false, false])
+        #expect(schedule.next[1].local == "2024-03-10 03:00 -04:00")
+        #expect(schedule.next[1].utc == "2024-03-10T07:00:00Z")
+        let text = PlanTextRenderer.render(plan)
+        #expect(text.contains("2024-03-10 03:00 -04:00  2024-03-10T07:00:00Z  moved by daylight saving"))
+        #expect(text.contains("02:30 does not exist on 2024-03-10 in America/New_York"))
+    }
+
+    @Test func theJSONDocumentIsVersionedAndOrdered() throws {
+        let workflow = try exampleWorkflow("au-price-watch")
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: PlanFacts(mode: .offline, state: .absent(path: "s")),
+            now: planNow)
+        let json = PlanJSONRenderer.render(plan)
+        #expect(json.hasPrefix("{\n  \"format_version\": 1,\n  \"workflow\": \"au-price-watch\","))
+        let parsed = try JSONParser.parse(json).value
+        let keys = parsed.objectValue?.members.map(\.key)
+        #expect(
+            keys == [
+                "format_version", "workflow", "file", "description", "planned_at", "mode", "api_base_url", "verdict",
+                "steps", "stages", "credits", "collections", "state", "outputs", "schedule", "notes",
+            ])
+        try expectPlanGolden(json, "plan-au-price-watch-offline.json")
+    }
+}
