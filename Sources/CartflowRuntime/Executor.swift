@@ -107,8 +107,9 @@ public struct Executor: Sendable {
         if !toTrigger.isEmpty {
             switch try await checkCredits(for: toTrigger, run: run) {
             case .proceed(let counts):
+                // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
                 for record in toTrigger {
-                    try state.recordPhase(record.id, phase: record.phase, detail: nil, items: counts[record.collection])
+                    try state.recordPhase(record.id, phase: "pending", detail: nil, items: counts[record.collection])
                 }
             case .blocked(let reason):
                 messages.append(reason)

@@ -206,4 +206,26 @@ final class LineLog: @unchecked Sendable {
         #expect(report.outcome == .succeeded)
         #expect(h.triggers == 1)
     }
+
+    /// A run blocked by the workflow's rules is resumed by the next run, which decides afresh and triggers once.
+    @Test func blockedRunIsResumedAndTriggeredWhenTheRulesAllow() async throws {
+        let h = try ExecutorHarness()
+        let blocked = try await h.executor(h.workflow(credits: CreditRules(maxSpend: 100))).run()
+        #expect(blocked.outcome == .blocked)
+        let resumed = try await h.executor(h.workflow()).run()
+        #expect(resumed.resumed)
+        #expect(resumed.runID == blocked.runID)
+        #expect(resumed.outcome == .succeeded)
+        #expect(h.triggers == 1)
+    }
+
+    /// A newer successful run hides an older failed one: the next run starts afresh.
+    @Test func onlyTheNewestRunIsResumed() async throws {
+        let h = try ExecutorHarness()
+        _ = try await h.executor(h.workflow(credits: CreditRules(maxSpend: 100))).run()
+        _ = try await h.executor(h.workflow()).run()
+        let third = try await h.executor(h.workflow()).run()
+        #expect(!third.resumed)
+        #expect(h.triggers == 2)
+    }
 }

@@ -20,7 +20,7 @@ enum WorkflowFormat {
     static let stepKeys = [
         "export", "from", "path", "columns", "include_failed", "provenance", "records_key", "bom", "formula_guard",
     ]
-    static let pathPlaceholders = ["workflow", "collection", "runner", "date", "time"]
+    static let pathPlaceholders = PathTemplate.placeholders
     static let defaultWaitLimit = Seconds(3_600)
     static let defaultWaitInterval = Seconds(300)
     static let maxConcurrency = 32

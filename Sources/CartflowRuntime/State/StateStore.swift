@@ -110,15 +110,22 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Workflow runs
 
-    /// The newest run of a workflow that has not finished (running, or stopped by a poll timeout or a crash).
+    /// The newest run of a workflow that did not succeed and was not given up: crashed (still `running`), timed
+    /// out, failed, partial or blocked. `run` resumes it, so whatever it paid for is never paid again.
     public func unfinishedRun(workflow: String) throws -> WorkflowRunRecord? {
         try locked { db in
-            try db.query(
-                "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? AND status IN ('running', 'timed_out') ORDER BY id DESC LIMIT 1",
-                [.text(workflow)]
-            ).first.map(WorkflowRunRecord.init(row:))
+            guard
+                let newest = try db.query(
+                    "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? ORDER BY id DESC LIMIT 1",
+                    [.text(workflow)]
+                ).first.map(WorkflowRunRecord.init(row:))
+            else { return nil }
+            return Self.resumableStatuses.contains(newest.status) ? newest : nil
         }
     }
+
+    /// Run statuses that the next `run` resumes rather than starting afresh.
+    public static let resumableStatuses: Set<String> = ["running", "timed_out", "failed", "partial", "blocked"]
 
     public func runs(workflow: String? = nil, limit: Int = 20) throws -> [WorkflowRunRecord] {
         try locked { db in
