@@ -117,11 +117,9 @@ public actor Scheduler {
     /// The earliest instant any workflow needs a decision; `nil` when nothing will ever fire.
     public var nextWake: Date? {
         var earliest: Date?
-        for (name, entry) in entries {
-            var wake = entry.nextWake
-            // A queued slot waits for a run in another process to end: look again at each poll.
-            if entry.queuedSlot != nil && runs[name] == nil { wake = now() }
-            if let wake, earliest.map({ wake < $0 }) ?? true { earliest = wake }
+        // A slot queued behind a run in another process is looked at again at each poll (see `run`).
+        for entry in entries.values {
+            if let wake = entry.nextWake, earliest.map({ wake < $0 }) ?? true { earliest = wake }
         }
         return earliest
     }
@@ -279,6 +277,11 @@ public actor Scheduler {
         results.append(contentsOf: finished)
         // A queued slot can run now: wake the loop rather than wait for the next slot.
         if entries[name]?.queuedSlot != nil { wake.signal() }
+    }
+
+    /// Cancels every run in flight: each stops at its next checkpoint and stays resumable.
+    public func cancelRuns() {
+        for task in runs.values { task.cancel() }
     }
 
     /// Waits until no run is in flight.
