@@ -6,13 +6,15 @@ import Testing
 /// the place and text of each error.
 @Suite struct ScheduleLoadingTests {
     @Test func intervalWindowsAreParsedAndWrapPastMidnight() throws {
-        let result = load(MarkedText(header + "schedule: { every: 15m, at: [08:00-18:00, \"22:00-02:00\"], days: [fri] }\n"))
+        let result = load(
+            MarkedText(header + "schedule: { every: 15m, at: [08:00-18:00, \"22:00-02:00\"], days: [fri] }\n"))
         let schedule = try #require(result.workflow?.schedule)
         #expect(result.diagnostics.isEmpty)
-        #expect(schedule.windows == [
-            ClockWindow(start: ClockTime(hour: 8, minute: 0), end: ClockTime(hour: 18, minute: 0)),
-            ClockWindow(start: ClockTime(hour: 22, minute: 0), end: ClockTime(hour: 2, minute: 0)),
-        ])
+        #expect(
+            schedule.windows == [
+                ClockWindow(start: ClockTime(hour: 8, minute: 0), end: ClockTime(hour: 18, minute: 0)),
+                ClockWindow(start: ClockTime(hour: 22, minute: 0), end: ClockTime(hour: 2, minute: 0)),
+            ])
         #expect(schedule.at.isEmpty)
     }
 
@@ -38,12 +40,15 @@ import Testing
 
     @Test func malformedWindowsPointAtTheItem() {
         let marked = MarkedText(
-            header + "schedule:\n  every: 30m\n  at: [1️⃣08:00-25:00, 2️⃣8-18, 3️⃣08:00-12:00-18:00, 4️⃣\"10:00-11:00\", 5️⃣10:00-11:00]\n")
+            header
+                + "schedule:\n  every: 30m\n  at: [1️⃣08:00-25:00, 2️⃣8-18, 3️⃣08:00-12:00-18:00, 4️⃣\"10:00-11:00\", 5️⃣10:00-11:00]\n"
+        )
         let result = load(marked)
-        #expect(spots(result) == [
-            spot(.invalidTime, marked, "1️⃣"), spot(.invalidTime, marked, "2️⃣"), spot(.invalidTime, marked, "3️⃣"),
-            spot(.duplicateValue, marked, "5️⃣"),
-        ])
+        #expect(
+            spots(result) == [
+                spot(.invalidTime, marked, "1️⃣"), spot(.invalidTime, marked, "2️⃣"), spot(.invalidTime, marked, "3️⃣"),
+                spot(.duplicateValue, marked, "5️⃣"),
+            ])
         #expect(
             result.diagnostics.first?.message
                 == "'schedule.at[0]' must be a window HH:MM-HH:MM such as 08:00-18:00, got '08:00-25:00'; "

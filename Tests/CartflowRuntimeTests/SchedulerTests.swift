@@ -59,13 +59,16 @@ import Testing
         #expect(elapsed == 3520)
         #expect(h.triggers == 4)
         let runs = await scheduler.finishedRuns
-        #expect(runs.map { utcText($0.slot) } == [
-            "2024-05-04T08:00:00Z", "2024-05-04T08:15:00Z", "2024-05-04T08:30:00Z", "2024-05-04T08:45:00Z",
-        ])
+        #expect(
+            runs.map { utcText($0.slot) } == [
+                "2024-05-04T08:00:00Z", "2024-05-04T08:15:00Z", "2024-05-04T08:30:00Z", "2024-05-04T08:45:00Z",
+            ])
         #expect(runs.allSatisfy { $0.outcome == .succeeded })
         #expect(try h.state.scheduleSlots(workflow: "wf")?.lastSlot == "2024-05-04T08:45:00Z")
         // The first wake after 08:00 is at 08:01:15, beyond the 60 s tolerance: caught up; 08:15 is on time.
-        #expect(lines.all.contains("wf 2024-05-04 08:00 +00:00 (2024-05-04T08:00:00Z) caught up: the one missed slot (catch_up: latest)"))
+        #expect(
+            lines.all.contains(
+                "wf 2024-05-04 08:00 +00:00 (2024-05-04T08:00:00Z) caught up: the one missed slot (catch_up: latest)"))
         #expect(lines.all.contains("wf 2024-05-04 08:15 +00:00 (2024-05-04T08:15:00Z) fired: due now"))
         #expect(lines.all.contains("wf 2024-05-04T08:00:00Z run succeeded"))
     }
@@ -106,7 +109,8 @@ import Testing
         let lines = LineLog()
         var schedule = daily8
         schedule.catchUp = catchUp
-        let scheduler = try scheduler([scheduled(schedule)], state: state, clock: clock, fire: counting(fired), lines: lines)
+        let scheduler = try scheduler(
+            [scheduled(schedule)], state: state, clock: clock, fire: counting(fired), lines: lines)
         _ = await scheduler.runOnce()
         #expect(fired.slots == ["2024-05-01T08:00:00Z"])
         // Down from May 1 to May 4, 09:00: the slots of May 2, 3 and 4 were missed.
@@ -120,9 +124,10 @@ import Testing
             #expect(fired.slots.last == "2024-05-04T08:00:00Z")
             #expect(lines.all.contains { $0.contains("caught up: the latest of 3 missed slots") })
         case .all:
-            #expect(Array(fired.slots.dropFirst()) == [
-                "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z", "2024-05-04T08:00:00Z",
-            ])
+            #expect(
+                Array(fired.slots.dropFirst()) == [
+                    "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z", "2024-05-04T08:00:00Z",
+                ])
         case .none:
             #expect(lines.all.contains { $0.contains("missed: 3 slots not run (catch_up: none)") })
         }
@@ -140,7 +145,8 @@ import Testing
 
         // A new daemon, a new connection, 20 s later: still within the tolerance of the 08:00 slot.
         clock.set("2024-05-01T08:00:30Z")
-        let second = try scheduler([scheduled(daily8)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
+        let second = try scheduler(
+            [scheduled(daily8)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
         _ = await second.runOnce()
         #expect(fired.count == 1)
         #expect(await second.lastSlot(of: "wf") == utc("2024-05-01T08:00:00Z"))
@@ -227,8 +233,11 @@ import Testing
         let fired = FireLog()
         let lines = LineLog()
         // The lease a `cartflow run` of the same workflow holds (this process is alive, so the lease is live).
-        #expect(try state.acquireLease(workflow: "wf", holder: "other", now: clock.now.timeIntervalSince1970, staleAfter: 60) == nil)
-        let scheduler = try scheduler([scheduled(every15m)], state: state, clock: clock, fire: counting(fired), lines: lines)
+        #expect(
+            try state.acquireLease(
+                workflow: "wf", holder: "other", now: clock.now.timeIntervalSince1970, staleAfter: 60) == nil)
+        let scheduler = try scheduler(
+            [scheduled(every15m)], state: state, clock: clock, fire: counting(fired), lines: lines)
         _ = await scheduler.runOnce()
         #expect(fired.count == 0)
         #expect(lines.all.contains { $0.contains("skipped by overlap") })
@@ -267,7 +276,9 @@ import Testing
         try write("fortnightly")
         #expect(files.refresh() == nil)
         #expect(files.refresh() == nil)
-        #expect(lines.all.filter { $0.contains("the edit is invalid (see above); keeping the last valid version") }.count == 1)
+        #expect(
+            lines.all.filter { $0.contains("the edit is invalid (see above); keeping the last valid version") }.count
+                == 1)
         #expect(files.workflows.map(\.schedule?.every) == [.interval(Seconds(900))])
 
         try write("30m")
@@ -300,7 +311,8 @@ import Testing
         workflow.schedule = every15m
         let polling = Event()
         let client = MultiCartClient(
-            baseURL: h.server.baseURL!, apiKey: h.key, retry: RetryPolicy(maxAttempts: 2), sleep: { _ in }, random: { 0 })
+            baseURL: h.server.baseURL!, apiKey: h.key, retry: RetryPolicy(maxAttempts: 2), sleep: { _ in },
+            random: { 0 })
         let parked = Event()
         let state = h.state
         let downloads = h.directory.appendingPathComponent("downloads").path
@@ -325,7 +337,8 @@ import Testing
         let run = try #require(try h.state.runs(workflow: "wf").first)
         #expect(run.status == "running")
         #expect(try h.state.liveLeaseHolder(workflow: "wf", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
-        #expect(h.lines.all.contains("wf 2024-05-04T08:00:00Z run interrupted at a checkpoint; the next run resumes it"))
+        #expect(
+            h.lines.all.contains("wf 2024-05-04T08:00:00Z run interrupted at a checkpoint; the next run resumes it"))
         #expect(h.lines.all.last == "stopped")
         // The next run resumes the same runner instead of paying again.
         let resumed = try await h.executor(workflow).run()

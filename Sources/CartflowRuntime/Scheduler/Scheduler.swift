@@ -211,7 +211,9 @@ public actor Scheduler {
             return try state.liveLeaseHolder(
                 workflow: name, now: current.timeIntervalSince1970, staleAfter: options.leaseStaleAfter) != nil
         } catch {
-            log("\(name): cannot read the lease from the state database (\(Executor.describe(error))); assuming a run is going")
+            log(
+                "\(name): cannot read the lease from the state database (\(Executor.describe(error))); assuming a run is going"
+            )
             return true
         }
     }
