@@ -227,6 +227,44 @@ import Testing
         }
     }
 
+    @Test(.timeLimit(.minutes(1))) func theLoopWakesWhenARunEndsWithASlotQueuedBehindIt() async throws {
+        let (state, _) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:05Z")
+        let fired = FireLog()
+        let lines = LineLog()
+        let release = Event()
+        let box = SchedulerBox()
+        let sleeps = LineLog()
+        var schedule = every15m
+        schedule.overlap = .queue
+        let scheduler = try Scheduler(
+            workflows: [scheduled(schedule)], state: state, now: { clock.now },
+            sleep: { _ in
+                sleeps.append("sleep")
+                switch sleeps.all.count {
+                case 1: clock.set("2024-05-01T08:15:05Z")  // the 08:15 slot comes while 08:00 still runs
+                case 2:
+                    // Wait without time passing: only the end of the run can wake the loop now.
+                    release.fire()
+                    try await parkUntilCancelled(entered: Event())
+                default:
+                    await box.value?.waitForRuns()
+                    throw StopDaemon()
+                }
+            },
+            fire: { workflow, slot in
+                fired.append(workflow.name, slot.instant)
+                if fired.count == 1 { await release.wait() }
+                return .succeeded
+            }, log: { lines.append($0) })
+        box.value = scheduler
+        await scheduler.run()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-01T08:15:00Z"])
+        #expect(clock.now == utc("2024-05-01T08:15:05Z"))
+        #expect(lines.all.contains { $0.contains("08:15:00Z) fired from queue: the previous run finished") })
+        #expect(sleeps.all.count == 3)
+    }
+
     @Test func aRunInAnotherProcessCountsAsOverlap() async throws {
         let (state, _) = try store()
         let clock = VirtualWallClock("2024-05-01T08:00:05Z")
