@@ -303,9 +303,13 @@ import Testing
         }
         try write("15m")
         let lines = LineLog()
+        let loads = LineLog()  // the command's load closure prints the diagnostics: once per load
         let files = WorkflowFiles(
             paths: [directory.path],
-            load: { WorkflowLoader.load(path: $0, environment: ["MULTICART_API_KEY": "k"]).workflow },
+            load: {
+                loads.append($0)
+                return WorkflowLoader.load(path: $0, environment: ["MULTICART_API_KEY": "k"]).workflow
+            },
             log: { lines.append($0) })
         let initial = try #require(files.refresh())
         #expect(initial.map(\.schedule?.every) == [.interval(Seconds(900))])
@@ -318,6 +322,11 @@ import Testing
             lines.all.filter { $0.contains("the edit is invalid (see above); keeping the last valid version") }.count
                 == 1)
         #expect(files.workflows.map(\.schedule?.every) == [.interval(Seconds(900))])
+        #expect(loads.all.count == 2)
+        // A touch with the same content is not an edit: no load, no report.
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSince1970: 0)], ofItemAtPath: file)
+        #expect(files.refresh() == nil)
+        #expect(loads.all.count == 2)
 
         try write("30m")
         let fixed = try #require(files.refresh())
