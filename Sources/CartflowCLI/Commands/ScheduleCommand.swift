@@ -56,6 +56,11 @@ enum ScheduleCommand: Command {
             log("\(workflow.name) has no schedule: (manual runs only); not scheduled")
         }
 
+        // Better refused now than logged as a failure at every slot.
+        if !useSandbox, let keyless = scheduled.first(where: { ($0.api.key?.value ?? "").isEmpty }) {
+            throw MissingKey(reference: keyless.api.keyReference)
+        }
+
         var sandbox: SandboxServer?
         var target: (baseURL: String, key: String)?
         if useSandbox {
