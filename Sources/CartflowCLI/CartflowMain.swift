@@ -11,6 +11,7 @@ public enum CartflowMain {
         PlanCommand.self,
         GraphCommand.self,
         RunCommand.self,
+        ScheduleCommand.self,
         ExportCommand.self,
         SandboxCommand.self,
         InitCommand.self,

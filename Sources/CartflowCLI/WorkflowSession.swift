@@ -1,4 +1,5 @@
 import CartflowCore
+import CartflowRuntime
 import Foundation
 import MultiCart
 import MultiCartSandbox
@@ -63,6 +64,24 @@ struct WorkflowSession {
             output.progress("\(endpoint): attempt \(attempt) failed (\(error)); retrying in \(format(wait))")
         }
         return client
+    }
+
+    /// The money-safe executor for one run of a workflow, as `run` and `schedule` both use it: downloads kept
+    /// beside the state database, progress on stderr (prefixed in the daemon, where runs interleave), the key
+    /// redacted.
+    static func executor(
+        for workflow: Workflow, client: MultiCartClient, state: StateStore, context: CommandContext,
+        startNew: Bool = false, prefix: String = ""
+    ) -> Executor {
+        let output = context.output
+        let downloads = ((state.path as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("downloads")
+        return Executor(
+            workflow: workflow, client: client, state: state,
+            options: Executor.Options(
+                downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: startNew),
+            progress: { output.progress(prefix + client.redactor.redact($0)) },
+            detail: { output.verbose(prefix + client.redactor.redact($0)) })
     }
 
     static func format(_ duration: Duration) -> String {

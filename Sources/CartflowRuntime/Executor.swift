@@ -52,7 +52,8 @@ public struct Executor: Sendable {
     }
 
     /// Runs (or resumes) the workflow and reports what happened. Throws only for problems outside a run's
-    /// normal outcomes (the state database failing, another process holding the lease).
+    /// normal outcomes (the state database failing, another process holding the lease), and
+    /// `CancellationError` when its task is cancelled: the run is then left resumable, not failed.
     public func run() async throws -> RunReport {
         let holder = UUID().uuidString
         let wallNow = { wallClock().timeIntervalSince1970 }
@@ -145,6 +146,10 @@ public struct Executor: Sendable {
                 for await message in group { if let message { messages.append(message) } }
                 return messages
             }
+            // A cancelled run (the scheduler stopping) stops here, before exports and before any status is
+            // written: each collection's phase is already recorded, the run stays 'running', and the next run
+            // resumes it instead of paying again.
+            try Task.checkCancellation()
             messages.append(contentsOf: failures.sorted())
         }
 

@@ -54,13 +54,8 @@ enum RunCommand: Command {
         defer { sandbox?.stop() }
         let client = try WorkflowSession.client(for: runWorkflow, key: key, output: output)
         let state = try StateStore(path: statePath)
-        let downloads = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("downloads")
-        let executor = Executor(
-            workflow: runWorkflow, client: client, state: state,
-            options: Executor.Options(
-                downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: args.flag("new")),
-            progress: { output.progress(client.redactor.redact($0)) },
-            detail: { output.verbose(client.redactor.redact($0)) })
+        let executor = WorkflowSession.executor(
+            for: runWorkflow, client: client, state: state, context: context, startNew: args.flag("new"))
         let report = try await executor.run()
         printSummary(report, output: output, redactor: client.redactor)
         return exitCode(for: report.outcome)

@@ -159,7 +159,8 @@ public enum ValueParsers {
             }
             return .failure(Problem("write UTC\(prefix.last!)\(number) for a fixed offset"))
         }
-        if TimeZone(identifier: text) != nil, text.contains("/") || text == "GMT" {
+        // The calculator's own test (`knownZone`): a name it would not resolve must not get through.
+        if text.contains("/") || text == "GMT", ScheduleCalculator.knownZone(named: text) != nil {
             return .success(.iana(text))
         }
         if let match = knownZoneNames.first(where: { $0.lowercased() == text.lowercased() }) {

@@ -341,21 +341,42 @@ extension WorkflowDecoder {
             cadenceName = text
         }
 
+        // `at` lists times of day (daily, weekly, monthly) or windows `08:00-18:00` (intervals); which one is
+        // checked against the cadence below, so each item keeps its node for the message.
         var times: [ClockTime] = []
+        var windows: [ClockWindow] = []
+        var timeNodes: [(path: String, node: Node)] = []
+        var windowNodes: [(path: String, node: Node)] = []
         if let atNode = fields["at"] {
             let atPath = fields.path("at")
-            var seen: [ClockTime: Node] = [:]
+            var seenTimes: [ClockTime: Node] = [:]
+            var seenWindows: [ClockWindow: Node] = [:]
             for (index, item) in (list(atNode, path: atPath, of: "time") ?? []).enumerated() {
                 let itemPath = atNode.sequence == nil ? atPath : "\(atPath)[\(index)]"
+                guard let value = text(item, path: itemPath, what: "a time of day such as 08:00") else { continue }
+                if value.contains("-") {
+                    guard let window = clockWindow(value, item, path: itemPath) else { continue }
+                    if let first = seenWindows[window] {
+                        report(
+                            .duplicateValue, "\(window) is listed twice in 'at'", at: item.start, path: itemPath,
+                            notes: [.init(message: "first listed here", location: location(first.start))])
+                        continue
+                    }
+                    seenWindows[window] = item
+                    windows.append(window)
+                    windowNodes.append((itemPath, item))
+                    continue
+                }
                 guard let time = clockTime(item, path: itemPath) else { continue }
-                if let first = seen[time] {
+                if let first = seenTimes[time] {
                     report(
                         .duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath,
                         notes: [.init(message: "first listed here", location: location(first.start))])
                     continue
                 }
-                seen[time] = item
+                seenTimes[time] = item
                 times.append(time)
+                timeNodes.append((itemPath, item))
             }
         }
         var days: [Weekday] = []
@@ -402,6 +423,14 @@ extension WorkflowDecoder {
         guard let cadence else { return nil }
         switch cadence {
         case .interval:
+            for (index, (itemPath, item)) in timeNodes.enumerated() {
+                let time = times[index]
+                report(
+                    .conflict,
+                    "'\(itemPath)' is a time of day (\(time)), which an interval schedule does not use: for an interval, "
+                        + "'at' lists windows such as \"\(time)-18:00\"; for runs at fixed times use every: daily",
+                    at: item.start, path: itemPath)
+            }
             if let node = fields["day_of_month"] {
                 report(
                     .conflict, "'day_of_month' applies only to 'every: monthly'",
@@ -415,6 +444,13 @@ extension WorkflowDecoder {
                     at: node.start, path: fields.path("catch_up"))
             }
         case .daily, .weekly, .monthly:
+            for (index, (itemPath, item)) in windowNodes.enumerated() {
+                report(
+                    .conflict,
+                    "'\(itemPath)' is a window (\(windows[index])), which only limits interval schedules (every: 15m); "
+                        + "a \(cadenceName) schedule takes times of day such as \"\(windows[index].start)\"",
+                    at: item.start, path: itemPath)
+            }
             if fields["at"] == nil {
                 report(
                     .conflict, "a \(cadenceName) schedule needs 'at' (the time of day, such as at: \"08:00\")",
@@ -444,7 +480,28 @@ extension WorkflowDecoder {
         }
         return Schedule(
             every: cadence, at: times, days: days, daysOfMonth: monthDays, timezone: zone, catchUp: catchUp,
-            overlap: overlap)
+            overlap: overlap, windows: windows)
+    }
+
+    /// A window `HH:MM-HH:MM` of an interval schedule; an end at or before the start wraps past midnight.
+    private func clockWindow(_ value: String, _ node: Node, path: String) -> ClockWindow? {
+        let parts = value.split(separator: "-", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let problem: String
+        if parts.count == 2 {
+            switch (ValueParsers.clockTime(parts[0]), ValueParsers.clockTime(parts[1])) {
+            case (.success(let start), .success(let end)): return ClockWindow(start: start, end: end)
+            case (.failure(let failure), _): problem = "the start '\(parts[0])': \(failure.hint)"
+            case (_, .failure(let failure)): problem = "the end '\(parts[1])': \(failure.hint)"
+            }
+        } else {
+            problem = "write one start and one end, like 08:00-18:00"
+        }
+        report(
+            .invalidTime, "'\(path)' must be a window HH:MM-HH:MM such as 08:00-18:00, got \(shown(value, node)); \(problem)",
+            at: node.start, path: path)
+        return nil
     }
 
     // MARK: poll and fetch

@@ -69,7 +69,11 @@ public final class StateStore: @unchecked Sendable {
             last_slot TEXT NOT NULL,
             updated_at TEXT NOT NULL
         );
+        """,
+        // The slot waiting behind a running run (`overlap: queue`), kept so a restart does not lose it.
         """
+        ALTER TABLE schedule_slots ADD COLUMN queued_slot TEXT;
+        """,
     ]
 
     private let database: SQLiteDatabase
@@ -339,9 +343,9 @@ public final class StateStore: @unchecked Sendable {
                     let current = LeaseHolder(
                         holder: row[0].text ?? "", pid: row[1].int ?? 0, host: row[2].text ?? "",
                         heartbeat: row[3].real ?? 0)
-                    let processGone = current.host == host && kill(pid_t(current.pid), 0) != 0 && errno == ESRCH
-                    let stale = now - current.heartbeat > staleAfter
-                    if current.holder != holder && !processGone && !stale { return current }
+                    if current.holder != holder && Self.isAlive(current, now: now, staleAfter: staleAfter) {
+                        return current
+                    }
                 }
                 try db.query(
                     "INSERT OR REPLACE INTO leases (workflow, holder, pid, host, heartbeat) VALUES (?, ?, ?, ?, ?)",
@@ -361,6 +365,29 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
+    /// The live holder of a workflow's lease, if any (a read: nothing is taken). Used by the scheduler to see a
+    /// run of the workflow going on in another process.
+    public func liveLeaseHolder(workflow: String, now: Double, staleAfter: Double) throws -> LeaseHolder? {
+        try locked { db in
+            guard
+                let row = try db.query(
+                    "SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(workflow)]
+                ).first
+            else { return nil }
+            let current = LeaseHolder(
+                holder: row[0].text ?? "", pid: row[1].int ?? 0, host: row[2].text ?? "", heartbeat: row[3].real ?? 0)
+            return Self.isAlive(current, now: now, staleAfter: staleAfter) ? current : nil
+        }
+    }
+
+    /// A holder is dead when its heartbeat is older than `staleAfter`, or when it is a process of this host that
+    /// no longer exists.
+    static func isAlive(_ holder: LeaseHolder, now: Double, staleAfter: Double) -> Bool {
+        let processGone =
+            holder.host == ProcessInfo.processInfo.hostName && kill(pid_t(holder.pid), 0) != 0 && errno == ESRCH
+        return !processGone && now - holder.heartbeat <= staleAfter
+    }
+
     public func releaseLease(workflow: String, holder: String) throws {
         try locked { db in
             try db.transaction {
@@ -374,6 +401,31 @@ public final class StateStore: @unchecked Sendable {
     public func lastFiredSlot(workflow: String) throws -> String? {
         try locked { db in
             try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?.text
+        }
+    }
+
+    /// The scheduler's memory of a workflow: the last slot decided and the slot queued behind a running run
+    /// (UTC text such as `2024-05-04T08:00:00Z`); `nil` when the workflow was never scheduled.
+    public func scheduleSlots(workflow: String) throws -> (lastSlot: String, queuedSlot: String?)? {
+        try locked { db in
+            try db.query("SELECT last_slot, queued_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)])
+                .first.map { ($0[0].text ?? "", $0[1].text) }
+        }
+    }
+
+    /// Stores the last slot decided and the queued slot in one transaction; the scheduler calls it before it
+    /// starts a run, so that no restart or clock change fires the slot again.
+    public func recordScheduleSlots(workflow: String, lastSlot: String, queuedSlot: String?) throws {
+        try locked { db in
+            try db.transaction {
+                try db.query(
+                    """
+                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(workflow) DO UPDATE SET last_slot = excluded.last_slot,
+                        queued_slot = excluded.queued_slot, updated_at = excluded.updated_at
+                    """,
+                    [.text(workflow), .text(lastSlot), SQLValue(queuedSlot), .text(Self.timestamp())])
+            }
         }
     }
 
