@@ -9,7 +9,7 @@ public enum ScheduleCalculator {
 
     /// The wall-clock time of day used by daily, weekly and monthly schedules that list no `at` times.
     public static let defaultTime = ClockTime(hour: 0, minute: 0)
-    /// The day used by monthly schedules that list no `days_of_month`.
+    /// The day used by monthly schedules that list no `day_of_month`.
     public static let defaultDayOfMonth = 1
     /// The weekday used by weekly schedules that list no `days`: one run a week, on Monday (ISO 8601's first
     /// day), rather than silently every day.
