@@ -9,6 +9,7 @@ public enum CartflowMain {
     static let commands: [any Command.Type] = [
         ValidateCommand.self,
         RunCommand.self,
+        StatusCommand.self,
         ExportCommand.self,
         SandboxCommand.self,
     ]

@@ -10,6 +10,12 @@ struct Fetcher: Sendable {
     let client: MultiCartClient
     let concurrency: Int
     let progress: @Sendable (String) -> Void
+    /// Hosts (`host` or `host:port`, lower case) that links may point at besides the API's own origin
+    /// (`api.allow_download_hosts`). The key is never sent to them.
+    var allowedHosts: [String] = []
+    /// Attempts per file when the body arrives whole by its length but does not parse (cut short without a
+    /// Content-Length, or garbled); network-level retries happen below, in the client.
+    var attemptsPerFile = 3
     var zipLimits = ZipLimits(maxEntries: 10_000, maxEntryBytes: 256 << 20, maxTotalBytes: 4 << 30)
 
     /// Fetches page links into `directory`, calling `record` for each file once it is safely on disk.
@@ -18,6 +24,7 @@ struct Fetcher: Sendable {
         record: @escaping @Sendable (FileRecord) throws -> Void
     ) async throws -> [FileRecord] {
         let named = try Self.uniqueLocalNames(links)
+        for link in links { try checkHost(link) }
         return try await withThrowingTaskGroup(of: FileRecord.self) { group in
             var results: [FileRecord] = []
             var next = 0
@@ -31,8 +38,7 @@ struct Fetcher: Sendable {
                         progress("\(name): already downloaded and verified")
                         return existing
                     }
-                    let data = try await client.download(link)
-                    try Self.checkPage(data, name: name)
+                    let data = try await downloadChecked(link) { try Self.checkPage($0, name: name) }
                     let file = FileRecord(name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
                     try AtomicFile.write(data, to: path)
                     try record(file)
@@ -54,8 +60,14 @@ struct Fetcher: Sendable {
         _ link: String, into directory: String, known: [String: FileRecord],
         record: @escaping @Sendable (FileRecord) throws -> Void
     ) async throws -> [FileRecord] {
-        let data = try await client.download(link)
-        let entries = try ZipReader.readAll(data: data, limits: zipLimits)
+        try checkHost(link)
+        let limits = zipLimits
+        var entries: [ZipEntry] = []
+        // The whole archive is validated (names, links, sizes) before any entry is written.
+        let data = try await downloadChecked(link) { data in
+            entries = try ZipReader.readAll(data: data, limits: limits)
+            for entry in entries where !entry.name.hasSuffix("/") { try Self.checkPage(entry.data, name: entry.name) }
+        }
         var results: [FileRecord] = []
         var used: Set<String> = []
         for entry in entries where !entry.name.hasSuffix("/") {
@@ -65,7 +77,6 @@ struct Fetcher: Sendable {
                 results.append(existing)
                 continue
             }
-            try Self.checkPage(entry.data, name: entry.name)
             let file = FileRecord(
                 name: name, link: link + "#" + entry.name, localPath: path, size: entry.data.count,
                 sha256: SHA256.hex(entry.data))
@@ -75,6 +86,44 @@ struct Fetcher: Sendable {
         }
         progress("\((link as NSString).lastPathComponent): \(data.count) bytes, \(results.count) page files")
         return results
+    }
+
+    /// Downloads a link and runs `check` on the body, downloading again (up to `attemptsPerFile`) when the check
+    /// fails: a body that is not what it should be is never accepted, and a cut-off one usually succeeds next time.
+    private func downloadChecked(_ link: String, check: (Data) throws -> Void) async throws -> Data {
+        var attempt = 1
+        while true {
+            let data = try await client.download(link)
+            do {
+                try check(data)
+                return data
+            } catch let error as ZipError where !Self.isRetryable(error) {
+                throw error
+            } catch {
+                guard attempt < attemptsPerFile else { throw error }
+                progress("\((link as NSString).lastPathComponent): \(error); downloading again")
+                attempt += 1
+            }
+        }
+    }
+
+    /// A damaged archive may download whole next time; a hostile or oversized one will not.
+    static func isRetryable(_ error: ZipError) -> Bool {
+        if case .unreadable = error { return true }
+        return false
+    }
+
+    /// Refuses a link to another origin unless the workflow allows its host (`api.allow_download_hosts`).
+    func checkHost(_ link: String) throws {
+        let url = try MultiCartClient.encodedURL(link)
+        let origin = Origin(url)
+        if origin == Origin(client.baseURL) { return }
+        let host = origin.host
+        if allowedHosts.contains(host) || allowedHosts.contains("\(host):\(origin.port)") { return }
+        throw RunError.foreignLink(
+            host: "\(host):\(origin.port)",
+            detail: "a download link points at \(origin), not at the API's origin \(Origin(client.baseURL)); "
+                + "not fetched (add the host to api.allow_download_hosts to allow it; the key is never sent there)")
     }
 
     /// A file on disk is trusted only with its recorded size and hash.

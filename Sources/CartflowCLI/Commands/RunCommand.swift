@@ -20,6 +20,7 @@ enum RunCommand: Command {
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
           --new                 start a fresh run even if an unfinished one exists (it is marked abandoned)
+          --wait                when another process is running this workflow, wait for it instead of refusing
           --quiet, --verbose    less or more on stderr
 
         EXIT CODES: 0 success · 1 failed · 2 usage · 3 invalid workflow · 4 blocked by credits
@@ -27,7 +28,7 @@ enum RunCommand: Command {
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
-        let args = try Arguments(arguments, flags: ["sandbox", "new"], options: ["state", "sandbox-credits"])
+        let args = try Arguments(arguments, flags: ["sandbox", "new", "wait"], options: ["state", "sandbox-credits"])
         guard args.positional.count == 1 else {
             throw UsageError(args.positional.isEmpty ? "missing the workflow FILE" : "run takes one workflow FILE")
         }
@@ -55,10 +56,11 @@ enum RunCommand: Command {
         let client = try WorkflowSession.client(for: runWorkflow, key: key, output: output)
         let state = try StateStore(path: statePath)
         let downloads = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("downloads")
+        var options = Executor.Options(
+            downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: args.flag("new"))
+        options.waitForLease = args.flag("wait")
         let executor = Executor(
-            workflow: runWorkflow, client: client, state: state,
-            options: Executor.Options(
-                downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: args.flag("new")),
+            workflow: runWorkflow, client: client, state: state, options: options,
             progress: { output.progress(client.redactor.redact($0)) },
             detail: { output.verbose(client.redactor.redact($0)) })
         let report = try await executor.run()

@@ -110,14 +110,19 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Workflow runs
 
-    /// The newest run of a workflow that has not finished (running, or stopped by a poll timeout or a crash).
+    /// Run statuses that `run` resumes rather than starting afresh: anything that may hold a paid trigger whose
+    /// results are not all exported (crashed, timed out, failed or partial after a trigger, blocked).
+    public static let resumableStatuses: Set<String> = ["running", "timed_out", "failed", "partial", "blocked"]
+
+    /// The workflow's newest run when it has not finished (see `resumableStatuses`); nil when the newest run
+    /// succeeded, was skipped or abandoned, or there is none.
     public func unfinishedRun(workflow: String) throws -> WorkflowRunRecord? {
         try locked { db in
             try db.query(
-                "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? AND status IN ('running', 'timed_out') ORDER BY id DESC LIMIT 1",
+                "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? ORDER BY id DESC LIMIT 1",
                 [.text(workflow)]
             ).first.map(WorkflowRunRecord.init(row:))
-        }
+        }.flatMap { Self.resumableStatuses.contains($0.status) ? $0 : nil }
     }
 
     public func runs(workflow: String? = nil, limit: Int = 20) throws -> [WorkflowRunRecord] {
@@ -341,6 +346,24 @@ public final class StateStore: @unchecked Sendable {
                     [.text(workflow), .text(holder), .int(pid), .text(host), .real(now)])
                 return nil
             }
+        }
+    }
+
+    /// The current lease of a workflow, if any (alive or not), for `cartflow status`.
+    public func lease(workflow: String) throws -> LeaseHolder? {
+        try locked { db in
+            try db.query("SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(workflow)]).first
+                .map {
+                    LeaseHolder(holder: $0[0].text ?? "", pid: $0[1].int ?? 0, host: $0[2].text ?? "", heartbeat: $0[3].real ?? 0)
+                }
+        }
+    }
+
+    /// One run by its id.
+    public func run(id: Int) throws -> WorkflowRunRecord? {
+        try locked { db in
+            try db.query("SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE id = ?", [.int(Int64(id))]).first
+                .map(WorkflowRunRecord.init(row:))
         }
     }
 
