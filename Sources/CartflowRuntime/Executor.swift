@@ -323,8 +323,13 @@ public struct Executor: Sendable {
         var answered = true
         switch record.phase {
         case "fetched":
-            progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
-            return
+            // Files on disk are trusted only while they match their recorded size and hash.
+            let files = try state.files(collectionRunID: record.id)
+            if files.allSatisfy({ Fetcher.verify($0, at: $0.localPath) }) {
+                progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
+                return
+            }
+            progress("\(spec.name): downloaded files changed or went missing; fetching them again")
         case _ where Self.needsTrigger(record):
             answered = try await trigger(record, spec: spec)
         default:

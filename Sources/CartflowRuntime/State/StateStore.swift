@@ -326,8 +326,11 @@ public final class StateStore: @unchecked Sendable {
     /// Takes the lease on a workflow, or returns the current holder when it is alive.
     /// A holder is dead when its heartbeat is older than `staleAfter`, or when it is a process of this host
     /// that no longer exists.
-    public func acquireLease(workflow: String, holder: String, now: Double, staleAfter: Double) throws -> LeaseHolder? {
-        let pid = Int64(getpid())
+    /// `pid` is this process unless a test records another one.
+    public func acquireLease(
+        workflow: String, holder: String, now: Double, staleAfter: Double, pid ownPID: Int = Int(getpid())
+    ) throws -> LeaseHolder? {
+        let pid = Int64(ownPID)
         let host = ProcessInfo.processInfo.hostName
         return try locked { db in
             try db.transaction {
