@@ -49,6 +49,8 @@ final class SandboxEngine: Sendable {
     let state: Mutex<SandboxState>
     let logFile: RequestLogFile?
     let sleeper: Sleeper
+    /// Called after each request is logged, outside the lock (tests wait on these instead of on the clock).
+    let observers = Mutex<[@Sendable (SandboxRequestRecord) -> Void]>([])
     private let collections: [Int: SandboxCollection]
 
     init(configuration: SandboxConfiguration, sleeper: Sleeper) throws {
@@ -128,6 +130,7 @@ final class SandboxEngine: Sendable {
             state.log.append(record)
             logFile?.append(record)
         }
+        for observer in observers.withLock({ $0 }) { observer(record) }
         return response
     }
 
