@@ -16,7 +16,9 @@ final class CrashHarness {
 
     init(
         items: Int = 250, completion: RunnerCompletion = .afterHistoryReads(2), faults: SandboxFaults = .none,
-        concurrency: Int = 4
+        concurrency: Int = 4, from: String = "pages",
+        poll: String = "{ interval: 1s, max_interval: 1s, timeout: 10m, attribution_grace: 2s }",
+        api: String = ""
     ) throws {
         directory = try CartflowProcess.temporaryDirectory("crash")
         logPath = directory.appendingPathComponent("sandbox.log").path
@@ -32,10 +34,11 @@ final class CrashHarness {
         let workflow = """
             cartflow: 1
             name: crash
+            \(api)
             collections:
               laptops: { id: 101, title: AU Laptops }
-            poll: { interval: 1s, max_interval: 1s, timeout: 10m, attribution_grace: 2s }
-            fetch: { from: pages, concurrency: \(concurrency) }
+            poll: \(poll)
+            fetch: { from: \(from), concurrency: \(concurrency) }
             steps:
               - export: csv
                 path: out/laptops.csv
