@@ -489,6 +489,7 @@ public struct Executor: Sendable {
         var fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
         fetcher.allowedHosts = workflow.api.allowedDownloadHosts
         let files: [FileRecord]
+        let started = clock.now()
         switch workflow.fetch.from {
         case .pages:
             if runner.pageLinks.isEmpty && (runner.totalResults ?? 0) > 0 {
@@ -510,7 +511,11 @@ public struct Executor: Sendable {
         }
         try state.recordPhase(
             recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults)
-        progress("\(spec.name): \(files.count) file\(files.count == 1 ? "" : "s") downloaded")
+        let elapsed = clock.now() - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        progress(
+            "\(spec.name): \(files.count) file\(files.count == 1 ? "" : "s") downloaded "
+                + "(\(files.map(\.size).reduce(0, +)) bytes in \(String(format: "%.3f", seconds)) s)")
     }
 
     func downloadDirectory(runID: Int, collection: String, runner: Int) -> String {
