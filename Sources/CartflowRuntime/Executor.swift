@@ -497,16 +497,16 @@ public struct Executor: Sendable {
                     endpoint: MultiCartClient.historyPath,
                     detail: "runner \(runner.id) is generated but lists no page files")
             }
-            files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { file in
-                try state.recordFile(collectionRunID: recordID, file: file)
+            files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { batch in
+                try state.recordFiles(collectionRunID: recordID, files: batch)
             }
         case .zip:
             guard let link = runner.allPagesLink else {
                 throw MultiCartError.contractSurprise(
                     endpoint: MultiCartClient.historyPath, detail: "runner \(runner.id) is generated but has no ZIP link")
             }
-            files = try await fetcher.fetchZip(link, into: directory, known: known) { file in
-                try state.recordFile(collectionRunID: recordID, file: file)
+            files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
+                try state.recordFiles(collectionRunID: recordID, files: batch)
             }
         }
         try state.recordPhase(

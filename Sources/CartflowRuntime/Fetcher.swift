@@ -18,47 +18,77 @@ struct Fetcher: Sendable {
     var attemptsPerFile = 3
     var zipLimits = ZipLimits(maxEntries: 10_000, maxEntryBytes: 256 << 20, maxTotalBytes: 4 << 30)
 
-    /// Fetches page links into `directory`, calling `record` for each file once it is safely on disk.
+    /// What one task of `fetchPages` produced. A download slot is held from the request until the body is
+    /// checked; hashing, writing and syncing the file happen after the slot is given to the next link.
+    private enum Stage: Sendable {
+        case downloaded(link: String, name: String, data: Data)
+        case reused(FileRecord)
+        case saved(FileRecord)
+    }
+
+    /// Fetches page links into `directory` with at most `concurrency` downloads in flight. Each file is recorded
+    /// (in batches, through `record`) once it is safely on disk; all are recorded when this returns or throws.
     func fetchPages(
         _ links: [String], into directory: String, known: [String: FileRecord],
-        record: @escaping @Sendable (FileRecord) throws -> Void
+        record: @escaping @Sendable ([FileRecord]) throws -> Void
     ) async throws -> [FileRecord] {
         let named = try Self.uniqueLocalNames(links)
         for link in links { try checkHost(link) }
-        return try await withThrowingTaskGroup(of: FileRecord.self) { group in
-            var results: [FileRecord] = []
-            var next = 0
-            func addNext() {
-                guard next < named.count else { return }
-                let (link, name) = named[next]
-                next += 1
-                group.addTask {
-                    let path = (directory as NSString).appendingPathComponent(name)
-                    if let existing = known[name], Self.verify(existing, at: path) {
-                        progress("\(name): already downloaded and verified")
-                        return existing
+        let recorder = FileRecorder(write: record)
+        do {
+            let results = try await withThrowingTaskGroup(of: Stage.self) { group in
+                var results: [FileRecord] = []
+                var next = 0
+                func addNext() {
+                    guard next < named.count else { return }
+                    let (link, name) = named[next]
+                    next += 1
+                    group.addTask {
+                        let path = (directory as NSString).appendingPathComponent(name)
+                        if let existing = known[name], Self.verify(existing, at: path) {
+                            progress("\(name): already downloaded and verified")
+                            return .reused(existing)
+                        }
+                        let data = try await downloadChecked(link) { try Self.checkPage($0, name: name) }
+                        return .downloaded(link: link, name: name, data: data)
                     }
-                    let data = try await downloadChecked(link) { try Self.checkPage($0, name: name) }
-                    let file = FileRecord(name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
-                    try AtomicFile.write(data, to: path)
-                    try record(file)
-                    progress("\(name): \(data.count) bytes")
-                    return file
                 }
+                for _ in 0..<max(1, concurrency) { addNext() }
+                while let stage = try await group.next() {
+                    switch stage {
+                    case .downloaded(let link, let name, let data):
+                        addNext()
+                        group.addTask {
+                            let path = (directory as NSString).appendingPathComponent(name)
+                            let file = FileRecord(
+                                name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
+                            try AtomicFile.write(data, to: path)
+                            recorder.add(file)
+                            progress("\(name): \(data.count) bytes")
+                            return .saved(file)
+                        }
+                    case .reused(let file):
+                        addNext()
+                        results.append(file)
+                    case .saved(let file):
+                        results.append(file)
+                    }
+                }
+                return results
             }
-            for _ in 0..<max(1, concurrency) { addNext() }
-            while let file = try await group.next() {
-                results.append(file)
-                addNext()
-            }
+            try await recorder.finish()
             return results
+        } catch {
+            // Whatever reached the disk is recorded before the error goes up, so a resume need not fetch it again.
+            try? await recorder.finish()
+            throw error
         }
     }
 
     /// Fetches the ZIP, refuses it whole if any entry is unsafe, and writes each page file it holds.
     func fetchZip(
         _ link: String, into directory: String, known: [String: FileRecord],
-        record: @escaping @Sendable (FileRecord) throws -> Void
+        record: @escaping @Sendable ([FileRecord]) throws -> Void
     ) async throws -> [FileRecord] {
         try checkHost(link)
         let limits = zipLimits
@@ -81,7 +111,7 @@ struct Fetcher: Sendable {
                 name: name, link: link + "#" + entry.name, localPath: path, size: entry.data.count,
                 sha256: SHA256.hex(entry.data))
             try AtomicFile.write(entry.data, to: path)
-            try record(file)
+            try record([file])
             results.append(file)
         }
         progress("\((link as NSString).lastPathComponent): \(data.count) bytes, \(results.count) page files")
@@ -132,11 +162,13 @@ struct Fetcher: Sendable {
         return SHA256.hex(data) == record.sha256
     }
 
-    /// A page must at least be JSON before it is accepted (a partial file usually is not).
+    /// A page must at least be JSON before it is accepted (a partial file usually is not). The exporter's own
+    /// parser decides, so a page is accepted exactly when it can be exported (it is also much faster than
+    /// JSONSerialization).
     static func checkPage(_ data: Data, name: String) throws {
         guard name.lowercased().hasSuffix(".json") else { return }
         do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            _ = try data.withUnsafeBytes { try JSONParser.parse($0) }
         } catch {
             throw MultiCartError.contractSurprise(
                 endpoint: "GET \(name)", detail: "the file is not valid JSON (\(data.count) bytes); not saved")
@@ -193,5 +225,54 @@ struct Fetcher: Sendable {
     static func pageNumber(_ name: String) -> Int? {
         guard let range = name.range(of: "_Page_", options: .backwards) else { return nil }
         return Int(name[range.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// Records downloaded files in the state database off the download path: files that arrive while a commit is
+/// running go into the next one, so commits (each an fsync) never hold up a download slot. A file on disk that
+/// is not recorded yet is simply fetched again after a crash.
+final class FileRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [FileRecord] = []
+    private var scheduled = false
+    private var failure: (any Error)?
+    private let queue = DispatchQueue(label: "cartflow.file-recorder")
+    private let group = DispatchGroup()
+    private let write: @Sendable ([FileRecord]) throws -> Void
+
+    init(write: @escaping @Sendable ([FileRecord]) throws -> Void) { self.write = write }
+
+    func add(_ file: FileRecord) {
+        let schedule: Bool = lock.withLock {
+            pending.append(file)
+            if scheduled { return false }
+            scheduled = true
+            group.enter()
+            return true
+        }
+        if schedule { queue.async { self.flush() } }
+    }
+
+    private func flush() {
+        let batch: [FileRecord] = lock.withLock {
+            let batch = pending
+            pending = []
+            scheduled = false
+            return batch
+        }
+        do {
+            try write(batch)
+        } catch {
+            lock.withLock { if failure == nil { failure = error } }
+        }
+        group.leave()
+    }
+
+    /// Waits until every added file is committed; throws the first commit error.
+    func finish() async throws {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            group.notify(queue: queue) { continuation.resume() }
+        }
+        if let failure = lock.withLock({ failure }) { throw failure }
     }
 }

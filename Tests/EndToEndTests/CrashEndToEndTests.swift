@@ -60,34 +60,35 @@ final class CrashHarness {
         try await CartflowProcess.run(arguments, in: directory, environment: environment)
     }
 
-    /// Starts `cartflow run`, waits until `moment` says so (checked on every sandbox request, or by `check`
-    /// between yields for state that only the database shows), then kills it with SIGKILL and reaps it.
-    /// Returns whether the process was really killed (rather than ending on its own first).
+    /// Starts `cartflow run` and kills it with SIGKILL the moment `moment` says so (checked on the sandbox's
+    /// thread as each request is logged, so the kill does not wait for this test to be scheduled), or when
+    /// `check` — state only the database shows — turns true. Returns whether SIGKILL ended the process
+    /// (rather than the run ending on its own first).
     func runAndKill(
-        when moment: (@Sendable (SandboxRequestRecord) -> Bool)? = nil, check: (() throws -> Bool)? = nil
+        when moment: (@Sendable (SandboxRequestRecord) -> Bool)? = nil, check: (@Sendable () -> Bool)? = nil
     ) async throws -> Bool {
-        let event = Event()
+        let killer = KillSwitch()
         if let moment {
             server.observe { record in
-                if moment(record) { event.signal() }
+                if moment(record) { killer.fire() }
             }
         }
         let (process, out, err) = try CartflowProcess.start(["run", "crash.yaml"], in: directory, environment: environment)
-        process.terminationHandler = { _ in event.signal() }
+        process.terminationHandler = { _ in killer.exited() }
+        killer.set(pid: process.processIdentifier)
         if let check {
-            // The database changes without a request to observe: look again after each yield, a bounded number
-            // of times (this waits for an event; it never sleeps).
-            for _ in 0..<2_000_000 where !event.happened {
-                if try check() { event.signal() }
-                await Task.yield()
+            // The database changes without a request to observe: a thread of its own looks again and again, a
+            // bounded number of times, until the run reaches the state or ends (it waits for an event; it never
+            // sleeps, and it does not depend on this test's task being scheduled).
+            Thread.detachNewThread {
+                for _ in 0..<50_000_000 where !killer.isDone {
+                    if check() { killer.fire() }
+                }
             }
         }
-        await event.wait(seconds: 120)
-        let killed = process.isRunning
-        kill(process.processIdentifier, SIGKILL)
         _ = await CartflowProcess.finish(process, out, err)
-        event.disarm()
-        return killed && process.terminationReason == .uncaughtSignal
+        killer.disarm()
+        return process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
     }
 
     var triggers: [SandboxRequestRecord] { server.requestLog().filter { $0.endpoint == .trigger } }
@@ -151,6 +152,33 @@ final class CrashHarness {
         #expect(try collection()?.runnerID == runner, sourceLocation: sourceLocation)
         try expectCompleteExport(runner: runner, sourceLocation: sourceLocation)
     }
+}
+
+/// Sends SIGKILL to a process once, from whichever thread decides first; a decision made before the pid is
+/// known is carried out as soon as it is.
+final class KillSwitch: Sendable {
+    private let state = Mutex((pid: pid_t?.none, fired: false, exited: false, armed: true))
+
+    func set(pid: pid_t) {
+        let fire = state.withLock { value -> Bool in
+            value.pid = pid
+            return value.fired && !value.exited
+        }
+        if fire { kill(pid, SIGKILL) }
+    }
+
+    func fire() {
+        let pid = state.withLock { value -> pid_t? in
+            guard value.armed, !value.fired else { return nil }
+            value.fired = true
+            return value.exited ? nil : value.pid
+        }
+        if let pid { kill(pid, SIGKILL) }
+    }
+
+    func exited() { state.withLock { $0.exited = true } }
+    func disarm() { state.withLock { $0.armed = false } }
+    var isDone: Bool { state.withLock { $0.fired || $0.exited } }
 }
 
 /// A one-shot event a test waits on with a bound, signalled from any thread.
@@ -265,7 +293,16 @@ final class Event: Sendable {
     /// half-written, and the next run writes it without fetching anything again.
     @Test func killedDuringExport() async throws {
         let h = try CrashHarness(items: 5_000, completion: .afterHistoryReads(0))
-        let killed = try await h.runAndKill(check: { try h.collection()?.phase == "fetched" })
+        let statePath = h.statePath
+        let store = Mutex<StateStore?>(nil)
+        let killed = try await h.runAndKill(check: {
+            store.withLock { store in
+                // Opened once the run has created it; then only read.
+                if store == nil, FileManager.default.fileExists(atPath: statePath) { store = try? StateStore(path: statePath) }
+                guard let store, let run = try? store.runs(workflow: "crash", limit: 1).first else { return false }
+                return (try? store.collectionRuns(runID: run.id).first?.phase) == "fetched"
+            }
+        })
         #expect(killed)
         let csv = h.directory.appendingPathComponent("out/laptops.csv")
         let runner = try #require(h.triggers.first?.runnerID)

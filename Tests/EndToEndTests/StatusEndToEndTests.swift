@@ -36,6 +36,32 @@ import Testing
         #expect(missing.stderr.contains("no run #9"))
     }
 
+    /// `cartflow export --run N` re-exports a recorded run from its verified page files, and refuses a changed one.
+    @Test func exportOfARecordedRun() async throws {
+        let h = try CrashHarness()
+        #expect(try await h.run().exitCode == 0)
+        let runner = try #require(h.triggers.first?.runnerID)
+        let export = try await h.run(["export", "--run", "1", "--format", "csv", "--out", "again.csv", "--provenance", "runner"])
+        #expect(export.exitCode == 0, "stderr: \(export.stderr)")
+        let rows = try CSVReader.parse(try String(contentsOf: h.directory.appendingPathComponent("again.csv"), encoding: .utf8))
+        let original = try CSVReader.parse(
+            try String(contentsOf: h.directory.appendingPathComponent("out/laptops.csv"), encoding: .utf8))
+        #expect(rows.count == original.count)
+        #expect(rows.dropFirst().allSatisfy { $0.first == String(runner) })
+
+        let unknown = try await h.run(["export", "--run", "1", "--from", "phones", "--format", "csv", "--out", "x.csv"])
+        #expect(unknown.exitCode == 1)
+        #expect(unknown.stderr.contains("run #1 has no collection phones (it has laptops)"))
+
+        let record = try #require(try h.collection())
+        let file = try #require(try h.state().files(collectionRunID: record.id).first)
+        try Data("[]".utf8).write(to: URL(fileURLWithPath: file.localPath))
+        let changed = try await h.run(["export", "--run", "1", "--format", "csv", "--out", "y.csv"])
+        #expect(changed.exitCode == 1)
+        #expect(changed.stderr.contains("no longer matches its recorded size and SHA-256"))
+        #expect(!FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("y.csv").path))
+    }
+
     @Test func statusWithoutADatabaseSaysSoAndCreatesNothing() async throws {
         let directory = try CartflowProcess.temporaryDirectory("status")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -58,6 +84,7 @@ import Testing
             ["run", "crash.yaml", "--verbose"], ["status", "crash.yaml", "--verbose"], ["status", "--json", "--verbose"],
             ["status", "--run", "1", "--verbose"], ["run", "crash.yaml", "--verbose", "--new"],
             ["run", "crash.yaml", "--verbose", "--state", "other/state.db"],
+            ["export", "--run", "1", "--format", "csv", "--out", "again.csv", "--verbose"],
         ] {
             let result = try await h.run(arguments)
             outputs += [result.stdout, result.stderr]

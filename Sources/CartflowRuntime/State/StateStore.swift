@@ -273,20 +273,28 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func recordFile(collectionRunID: Int, file: FileRecord) throws {
+        try recordFiles(collectionRunID: collectionRunID, files: [file])
+    }
+
+    /// Records downloaded files in one transaction (one commit for a batch of pages).
+    public func recordFiles(collectionRunID: Int, files: [FileRecord]) throws {
+        guard !files.isEmpty else { return }
         try locked { db in
             try db.transaction {
-                try db.query(
-                    """
-                    INSERT INTO files (collection_run_id, name, link, local_path, size, sha256, downloaded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(collection_run_id, name) DO UPDATE SET link = excluded.link,
-                        local_path = excluded.local_path, size = excluded.size, sha256 = excluded.sha256,
-                        downloaded_at = excluded.downloaded_at
-                    """,
-                    [
-                        .int(Int64(collectionRunID)), .text(file.name), .text(file.link), .text(file.localPath),
-                        .int(Int64(file.size)), .text(file.sha256), .text(Self.timestamp()),
-                    ])
+                for file in files {
+                    try db.query(
+                        """
+                        INSERT INTO files (collection_run_id, name, link, local_path, size, sha256, downloaded_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(collection_run_id, name) DO UPDATE SET link = excluded.link,
+                            local_path = excluded.local_path, size = excluded.size, sha256 = excluded.sha256,
+                            downloaded_at = excluded.downloaded_at
+                        """,
+                        [
+                            .int(Int64(collectionRunID)), .text(file.name), .text(file.link), .text(file.localPath),
+                            .int(Int64(file.size)), .text(file.sha256), .text(Self.timestamp()),
+                        ])
+                }
             }
         }
     }
