@@ -485,6 +485,7 @@ public struct Executor: Sendable {
     private func fetch(_ recordID: Int, runner: RunnerRecord, spec: CollectionSpec, runID: Int) async throws {
         let directory = downloadDirectory(runID: runID, collection: spec.name, runner: runner.id)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        AbandonedTemporaryFiles.remove(in: directory)
         let known = Dictionary(try state.files(collectionRunID: recordID).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
         fetcher.allowedHosts = workflow.api.allowedDownloadHosts
@@ -553,6 +554,8 @@ public struct Executor: Sendable {
             let path = relative.hasPrefix("/") ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            AbandonedTemporaryFiles.remove(
+                in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
                 runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.recordsWritten,

@@ -276,3 +276,24 @@ final class FileRecorder: @unchecked Sendable {
         if let failure = lock.withLock({ failure }) { throw failure }
     }
 }
+
+/// Temporary files that a killed cartflow left behind (`.NAME.PID.SUFFIX.tmp`, see AtomicFile): removed when
+/// their process is gone, so a crash leaves no litter for the next run to trip over.
+enum AbandonedTemporaryFiles {
+    /// Removes them in `directory`; with `target`, only those of that final file name. Returns how many.
+    @discardableResult
+    static func remove(in directory: String, target: String? = nil) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropFirst().dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
+            if let target, parts.dropLast(2).joined(separator: ".") != target { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            if (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil {
+                removed += 1
+            }
+        }
+        return removed
+    }
+}

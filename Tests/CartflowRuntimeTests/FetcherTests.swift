@@ -101,4 +101,19 @@ import Testing
         recorder.add(FileRecord(name: "a", link: "", localPath: "", size: 0, sha256: ""))
         await #expect(throws: Boom.self) { try await recorder.finish() }
     }
+
+    @Test func temporaryFilesOfDeadProcessesAreRemoved() throws {
+        let directory = try CartflowProcess.temporaryDirectory("tmpfiles")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let names = [
+            ".out.csv.2000000000.ab12.tmp",  // dead process: removed
+            ".out.csv.\(getpid()).cd34.tmp",  // this process, alive: kept
+            ".other.csv.2000000000.ef56.tmp",  // another target: kept when a target is named
+            "out.csv",
+        ]
+        for name in names { try Data().write(to: directory.appendingPathComponent(name)) }
+        #expect(AbandonedTemporaryFiles.remove(in: directory.path, target: "out.csv") == 1)
+        #expect(AbandonedTemporaryFiles.remove(in: directory.path) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [names[1], "out.csv"])
+    }
 }

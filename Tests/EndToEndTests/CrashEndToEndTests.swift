@@ -314,6 +314,8 @@ final class Event: Sendable {
         #expect(h.server.requestLog().filter { $0.endpoint == .file }.count == files)
         #expect(h.triggers.count == 1)
         try h.expectCompleteExport(runner: runner)
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: h.directory.appendingPathComponent("out").path)
+        #expect(leftovers == ["laptops.csv"])
     }
 
     /// Two `cartflow run` of one workflow at once: the second refuses clearly while the first holds the lease.
