@@ -623,7 +623,8 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     public var description: String {
         switch self {
         case .leaseHeld(let workflow, let pid, let host):
-            return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish"
+            return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish, "
+                + "or run with --wait to start when it does"
         case .creditGate(let collection, let message):
             return "\(collection): the credit gate refused the run: \(message)"
         case .triggerRefused(let collection, let detail): return "\(collection): not triggered: \(detail)"

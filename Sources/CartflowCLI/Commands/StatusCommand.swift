@@ -77,7 +77,8 @@ enum StatusCommand: Command {
             output.print(workflowName.map { "no runs of \($0) recorded" } ?? "no runs recorded")
         }
         for (name, lease) in leases {
-            output.print("\(name): running now in process \(lease.pid) on \(lease.host)")
+            let age = max(0, Int(Date().timeIntervalSince1970 - lease.heartbeat))
+            output.print("\(name): held by process \(lease.pid) on \(lease.host) (last heartbeat \(age) s ago)")
         }
         for view in views { view.printText(output, allFiles: onlyRun != nil) }
         return .success
