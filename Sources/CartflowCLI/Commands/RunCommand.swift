@@ -16,7 +16,8 @@ enum RunCommand: Command {
         failed after the trigger) is resumed instead: nothing is paid twice.
 
         OPTIONS:
-          --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network)
+          --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network);
+                                it starts empty, so this always starts a new run
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
           --new                 start a fresh run even if an unfinished one exists (it is marked abandoned)
@@ -56,8 +57,11 @@ enum RunCommand: Command {
         let client = try WorkflowSession.client(for: runWorkflow, key: key, output: output)
         let state = try StateStore(path: statePath)
         let downloads = ((statePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("downloads")
+        // The embedded emulator starts empty every time: an unfinished run's runners do not exist in it, so a
+        // --sandbox run always starts afresh (the old run is kept, marked abandoned).
         var options = Executor.Options(
-            downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: args.flag("new"))
+            downloadsDirectory: downloads, workingDirectory: context.currentDirectory,
+            startNew: args.flag("new") || args.flag("sandbox"))
         options.waitForLease = args.flag("wait")
         let executor = Executor(
             workflow: runWorkflow, client: client, state: state, options: options,
