@@ -17,7 +17,8 @@ enum RunCommand: Command {
 
         OPTIONS:
           --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network);
-                                it starts empty, so this always starts a new run
+                                it starts empty, so this always starts a new run, recorded by default in
+                                .cartflow/sandbox/state.db (not with real runs)
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
           --new                 start a fresh run even if an unfinished one exists (it is marked abandoned)
@@ -40,7 +41,9 @@ enum RunCommand: Command {
         } catch is InvalidWorkflow {
             return .invalidWorkflow
         }
-        let statePath = context.resolve(args.option("state") ?? ".cartflow/state.db")
+        // Sandbox runs keep their own database by default, so they never touch (or abandon) real runs.
+        let statePath = context.resolve(
+            args.option("state") ?? (args.flag("sandbox") ? ".cartflow/sandbox/state.db" : ".cartflow/state.db"))
         var sandbox: SandboxServer?
         var key: String?
         var runWorkflow = workflow
