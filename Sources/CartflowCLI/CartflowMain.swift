@@ -12,6 +12,7 @@ public enum CartflowMain {
         GraphCommand.self,
         RunCommand.self,
         ScheduleCommand.self,
+        StatusCommand.self,
         ExportCommand.self,
         SandboxCommand.self,
         InitCommand.self,

@@ -71,15 +71,16 @@ struct WorkflowSession {
     /// redacted.
     static func executor(
         for workflow: Workflow, client: MultiCartClient, state: StateStore, context: CommandContext,
-        startNew: Bool = false, prefix: String = ""
+        startNew: Bool = false, waitForLease: Bool = false, prefix: String = ""
     ) -> Executor {
         let output = context.output
         let downloads = ((state.path as NSString).deletingLastPathComponent as NSString)
             .appendingPathComponent("downloads")
+        var options = Executor.Options(
+            downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: startNew)
+        options.waitForLease = waitForLease
         return Executor(
-            workflow: workflow, client: client, state: state,
-            options: Executor.Options(
-                downloadsDirectory: downloads, workingDirectory: context.currentDirectory, startNew: startNew),
+            workflow: workflow, client: client, state: state, options: options,
             progress: { output.progress(prefix + client.redactor.redact($0)) },
             detail: { output.verbose(prefix + client.redactor.redact($0)) })
     }

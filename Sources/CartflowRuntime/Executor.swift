@@ -16,6 +16,9 @@ public struct Executor: Sendable {
         /// A lease whose heartbeat is older than this is taken over.
         public var leaseStaleAfter: Duration = .seconds(60)
         public var heartbeatEvery: Duration = .seconds(10)
+        /// Wait for another process's lease to be released (checking every `leaseCheckEvery`) instead of refusing.
+        public var waitForLease = false
+        public var leaseCheckEvery: Duration = .seconds(2)
 
         public init(downloadsDirectory: String, workingDirectory: String, startNew: Bool = false) {
             self.downloadsDirectory = downloadsDirectory
@@ -35,6 +38,8 @@ public struct Executor: Sendable {
     public let detail: @Sendable (String) -> Void
     /// The wall clock, only for names of files (`{date}`) and records; never for timing.
     public let wallClock: @Sendable () -> Date
+    /// Collections this invocation sent a trigger for (what it spent, as opposed to what it resumed).
+    private let sentTriggers = LockedSet()
 
     public init(
         workflow: Workflow, client: MultiCartClient, state: StateStore, clock: any RuntimeClock = SystemClock(),
@@ -57,11 +62,19 @@ public struct Executor: Sendable {
     public func run() async throws -> RunReport {
         let holder = UUID().uuidString
         let wallNow = { wallClock().timeIntervalSince1970 }
-        if let current = try state.acquireLease(
+        var announced = false
+        while let current = try state.acquireLease(
             workflow: workflow.name, holder: holder, now: wallNow(),
             staleAfter: Double(options.leaseStaleAfter.components.seconds))
         {
-            throw RunError.leaseHeld(workflow: workflow.name, pid: current.pid, host: current.host)
+            guard options.waitForLease else {
+                throw RunError.leaseHeld(workflow: workflow.name, pid: current.pid, host: current.host)
+            }
+            if !announced {
+                progress("workflow '\(workflow.name)' is being run by process \(current.pid) on \(current.host); waiting for it")
+                announced = true
+            }
+            try await clock.sleep(for: options.leaseCheckEvery)
         }
         // The heartbeat runs on real time whatever clock drives the run: it tells other processes we are alive.
         let heartbeat = Task {
@@ -98,6 +111,22 @@ public struct Executor: Sendable {
         }
 
         var messages: [String] = []
+        // An intent without its answer (a crash between commit and answer) is settled against the run history
+        // before anything else, so the credit check and the triggers below see what was really spent.
+        let unsettled = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection } && Self.needsReconciliation(record)
+        }
+        var failed: Set<String> = []
+        for record in unsettled {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            progress("\(spec.name): an earlier run recorded a trigger without its answer; checking the run history")
+            do {
+                _ = try await attribute(record, spec: spec, afterCrash: true)
+            } catch {
+                failed.insert(record.collection)
+                messages.append("\(record.collection): \(Self.describe(error))")
+            }
+        }
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
@@ -127,7 +156,7 @@ public struct Executor: Sendable {
         // Trigger → poll → fetch, collections in parallel.
         if !blockedByRules {
             let current = try state.collectionRuns(runID: run.id).filter { record in
-                workflow.collections.contains { $0.name == record.collection }
+                workflow.collections.contains { $0.name == record.collection } && !failed.contains(record.collection)
             }
             let runID = run.id
             let failures = await withTaskGroup(of: String?.self) { group in
@@ -138,7 +167,9 @@ public struct Executor: Sendable {
                             try await self.advance(record, spec: spec, runID: runID)
                             return nil
                         } catch {
-                            return "\(record.collection): \(Self.describe(error))"
+                            let message = Self.describe(error)
+                            try? self.recordFailure(runID: runID, collection: record.collection, message: message)
+                            return "\(record.collection): \(message)"
                         }
                     }
                 }
@@ -195,6 +226,23 @@ public struct Executor: Sendable {
 
     static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
         ResumeRules.needsTrigger(phase: record.phase)
+    }
+
+    /// A trigger may have been sent but no runner is recorded: only the run history can say what happened.
+    static func needsReconciliation(_ record: CollectionRunRecord) -> Bool {
+        record.runnerID == nil && record.intentAt != nil
+            && (record.phase == "intent" || record.phase == "triggered"
+                || (record.phase == "failed" && record.attribution != "not_observed"))
+    }
+
+    /// Records why a collection stopped. After an intent the phase becomes `failed` (the runner, if known, is
+    /// kept, so the next run resumes it); before one, the phase stays as it was so the next run may trigger.
+    private func recordFailure(runID: Int, collection: String, message: String) throws {
+        guard let record = try state.collectionRun(runID: runID, collection: collection) else { return }
+        let keep = ["fetched", "timed_out", "blocked", "not_triggered", "skipped"]
+        if keep.contains(record.phase) || (record.phase == "failed" && record.attribution == "not_observed") { return }
+        let phase = record.intentAt != nil ? "failed" : record.phase
+        try state.recordPhase(record.id, phase: phase, detail: message)
     }
 
     static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
@@ -266,14 +314,18 @@ public struct Executor: Sendable {
                 detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
                     + "run with --new to trigger a new run")
         }
+        var answered = true
         switch record.phase {
         case "fetched":
-            progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
-            return
-        case "pending", "not_triggered":
-            try await trigger(record, spec: spec)
-        case "intent":
-            progress("\(spec.name): an earlier run recorded a trigger intent without its answer; checking the run history")
+            // Files on disk are trusted only while they match their recorded size and hash.
+            let files = try state.files(collectionRunID: record.id)
+            if files.allSatisfy({ Fetcher.verify($0, at: $0.localPath) }) {
+                progress("\(spec.name): already fetched (runner \(record.runnerID.map(String.init) ?? "?"))")
+                return
+            }
+            progress("\(spec.name): downloaded files changed or went missing; fetching them again")
+        case _ where Self.needsTrigger(record):
+            answered = try await trigger(record, spec: spec)
         default:
             break
         }
@@ -281,24 +333,30 @@ public struct Executor: Sendable {
         if record.phase == "blocked" || record.phase == "not_triggered" {
             throw RunError.triggerRefused(collection: spec.name, detail: record.detail ?? "refused")
         }
+        guard record.intentAt != nil else {
+            throw RunError.triggerRefused(collection: spec.name, detail: record.detail ?? "no trigger was recorded")
+        }
         let runner: Int
         if let known = record.runnerID {
             runner = known
         } else {
-            runner = try await attribute(record, spec: spec)
+            runner = try await attribute(record, spec: spec, afterCrash: false, answered: answered)
         }
         let finished = try await poll(record.id, runner: runner, spec: spec)
         try await fetch(record.id, runner: finished, spec: spec, runID: runID)
     }
 
-    /// Commits the intent, sends the trigger once, and records the answer.
-    private func trigger(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+    /// Commits the intent, sends the trigger once, and records the answer. Returns false when the answer was
+    /// lost (the trigger may or may not have queued a runner: the run history decides, never a second trigger).
+    private func trigger(_ record: CollectionRunRecord, spec: CollectionSpec) async throws -> Bool {
         let newest = try await client.runHistory(collectionID: spec.id, skip: 0, limit: 1).first?.id ?? 0
         try state.recordIntent(record.id, baselineRunner: newest, items: record.items)
         progress("\(spec.name): triggering collection \(spec.id) (newest runner before: \(newest))")
         do {
             try await client.triggerRun(collectionID: spec.id)
             try state.recordTriggered(record.id)
+            sentTriggers.insert(record.collection)
+            return true
         } catch let error as MultiCartError {
             if case .creditGate(_, let message) = error {
                 try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)")
@@ -309,29 +367,42 @@ public struct Executor: Sendable {
                 throw error
             }
             // The request may have created a runner: never send it again; look at the history instead.
+            sentTriggers.insert(record.collection)
+            try state.recordPhase(record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)")
             progress("\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
+            return false
         }
     }
 
-    /// Finds the runner our trigger created: the earliest one newer than the baseline.
-    private func attribute(_ record: CollectionRunRecord, spec: CollectionSpec) async throws -> Int {
+    /// Finds the runner our trigger created: the earliest one newer than the baseline, looking back through as
+    /// many history pages as it takes. Several candidates are recorded as ambiguous; none within the grace period
+    /// is recorded as not observed (and never leads to a trigger by itself).
+    private func attribute(
+        _ record: CollectionRunRecord, spec: CollectionSpec, afterCrash: Bool, answered: Bool = true
+    ) async throws -> Int {
         let baseline = record.baselineRunner ?? 0
         let grace = workflow.poll.attributionGrace.duration
         let started = clock.now()
         var wait = min(workflow.poll.interval.duration, .seconds(5))
         while true {
-            let history = try await newerRunners(than: baseline, collection: spec.id)
-            if let earliest = history.min() {
+            var newer: [Int]?
+            do {
+                newer = try await newerRunners(than: baseline, collection: spec.id)
+            } catch let error as MultiCartError where error.isTransient {
+                detail("\(spec.name): reading the run history failed, will retry: \(error)")
+            }
+            if let history = newer, let earliest = history.min() {
                 let ambiguous = history.count > 1
                 let attribution =
-                    ambiguous ? "ambiguous" : (record.phase == "intent" ? "adopted_after_crash" : "exact")
+                    ambiguous
+                    ? "ambiguous" : afterCrash ? "adopted_after_crash" : answered ? "exact" : "adopted_after_lost_answer"
                 try state.recordRunner(record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
                 if ambiguous {
                     progress(
                         "\(spec.name): several new runners (\(history.sorted().map(String.init).joined(separator: ", "))) "
                             + "— adopting the earliest, \(earliest); recorded as ambiguous")
                 } else {
-                    progress("\(spec.name): runner \(earliest)" + (record.phase == "intent" ? " adopted" : ""))
+                    progress("\(spec.name): runner \(earliest)" + (attribution == "exact" ? "" : " adopted"))
                 }
                 return earliest
             }
@@ -347,9 +418,18 @@ public struct Executor: Sendable {
         }
     }
 
+    /// Every runner id newer than `baseline`, paging back through the history (newest first) until ids reach it.
     private func newerRunners(than baseline: Int, collection: Int) async throws -> [Int] {
-        let page = try await client.runHistory(collectionID: collection, skip: 0, limit: 10)
-        return page.map(\.id).filter { $0 > baseline }
+        let limit = 10
+        var found: [Int] = []
+        var skip = 0
+        for _ in 0..<100 {
+            let page = try await client.runHistory(collectionID: collection, skip: skip, limit: limit)
+            found += page.map(\.id).filter { $0 > baseline }
+            if page.count < limit || page.contains(where: { $0.id <= baseline }) { break }
+            skip += limit
+        }
+        return found
     }
 
     /// Polls the history until the runner's files are generated, backing off up to `max_interval`.
@@ -399,9 +479,12 @@ public struct Executor: Sendable {
     private func fetch(_ recordID: Int, runner: RunnerRecord, spec: CollectionSpec, runID: Int) async throws {
         let directory = downloadDirectory(runID: runID, collection: spec.name, runner: runner.id)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        AbandonedTemporaryFiles.remove(in: directory)
         let known = Dictionary(try state.files(collectionRunID: recordID).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
-        let fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
+        var fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
+        fetcher.allowedHosts = workflow.api.allowedDownloadHosts
         let files: [FileRecord]
+        let started = clock.now()
         switch workflow.fetch.from {
         case .pages:
             if runner.pageLinks.isEmpty && (runner.totalResults ?? 0) > 0 {
@@ -409,21 +492,25 @@ public struct Executor: Sendable {
                     endpoint: MultiCartClient.historyPath,
                     detail: "runner \(runner.id) is generated but lists no page files")
             }
-            files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { file in
-                try state.recordFile(collectionRunID: recordID, file: file)
+            files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { batch in
+                try state.recordFiles(collectionRunID: recordID, files: batch)
             }
         case .zip:
             guard let link = runner.allPagesLink else {
                 throw MultiCartError.contractSurprise(
                     endpoint: MultiCartClient.historyPath, detail: "runner \(runner.id) is generated but has no ZIP link")
             }
-            files = try await fetcher.fetchZip(link, into: directory, known: known) { file in
-                try state.recordFile(collectionRunID: recordID, file: file)
+            files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
+                try state.recordFiles(collectionRunID: recordID, files: batch)
             }
         }
         try state.recordPhase(
             recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults)
-        progress("\(spec.name): \(files.count) file\(files.count == 1 ? "" : "s") downloaded")
+        let elapsed = clock.now() - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        progress(
+            "\(spec.name): \(files.count) file\(files.count == 1 ? "" : "s") downloaded "
+                + "(\(files.map(\.size).reduce(0, +)) bytes in \(String(format: "%.3f", seconds)) s)")
     }
 
     func downloadDirectory(runID: Int, collection: String, runner: Int) -> String {
@@ -461,6 +548,8 @@ public struct Executor: Sendable {
             let path = relative.hasPrefix("/") ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            AbandonedTemporaryFiles.remove(
+                in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
                 runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.recordsWritten,
@@ -493,7 +582,8 @@ public struct Executor: Sendable {
             RunReport.CollectionResult(
                 name: record.collection, collectionID: record.collectionID, runnerID: record.runnerID,
                 attribution: record.attribution, items: record.items, exacted: record.exacted,
-                creditsSpent: record.triggeredAt != nil && record.phase != "blocked" ? (record.items ?? 0) : 0,
+                creditsSpent: sentTriggers.contains(record.collection)
+                    && (record.runnerID != nil || record.triggeredAt != nil) ? (record.items ?? 0) : 0,
                 files: try state.files(collectionRunID: record.id).count, phase: record.phase, detail: record.detail)
         }
         return RunReport(
@@ -507,6 +597,14 @@ public struct Executor: Sendable {
     }
 }
 
+/// A set of names shared by the tasks of one run.
+final class LockedSet: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: Set<String> = []
+    func insert(_ name: String) { _ = lock.withLock { names.insert(name) } }
+    func contains(_ name: String) -> Bool { lock.withLock { names.contains(name) } }
+}
+
 /// Runtime failures with their context.
 public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case leaseHeld(workflow: String, pid: Int, host: String)
@@ -514,17 +612,20 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case triggerRefused(collection: String, detail: String)
     case notObserved(collection: String, detail: String)
     case pollTimeout(collection: String, runner: Int)
+    case foreignLink(host: String, detail: String)
 
     public var description: String {
         switch self {
         case .leaseHeld(let workflow, let pid, let host):
-            return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish"
+            return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish, "
+                + "or run with --wait to start when it does"
         case .creditGate(let collection, let message):
             return "\(collection): the credit gate refused the run: \(message)"
         case .triggerRefused(let collection, let detail): return "\(collection): not triggered: \(detail)"
         case .notObserved(let collection, let detail): return "\(collection): \(detail)"
         case .pollTimeout(let collection, let runner):
             return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
+        case .foreignLink(_, let detail): return detail
         }
     }
 

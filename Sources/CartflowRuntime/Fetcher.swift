@@ -10,52 +10,94 @@ struct Fetcher: Sendable {
     let client: MultiCartClient
     let concurrency: Int
     let progress: @Sendable (String) -> Void
+    /// Hosts (`host` or `host:port`, lower case) that links may point at besides the API's own origin
+    /// (`api.allow_download_hosts`). The key is never sent to them.
+    var allowedHosts: [String] = []
+    /// Attempts per file when the body arrives whole by its length but does not parse (cut short without a
+    /// Content-Length, or garbled); network-level retries happen below, in the client.
+    var attemptsPerFile = 3
     var zipLimits = ZipLimits(maxEntries: 10_000, maxEntryBytes: 256 << 20, maxTotalBytes: 4 << 30)
 
-    /// Fetches page links into `directory`, calling `record` for each file once it is safely on disk.
+    /// What one task of `fetchPages` produced. A download slot is held from the request until the body is
+    /// checked; hashing, writing and syncing the file happen after the slot is given to the next link.
+    private enum Stage: Sendable {
+        case downloaded(link: String, name: String, data: Data)
+        case reused(FileRecord)
+        case saved(FileRecord)
+    }
+
+    /// Fetches page links into `directory` with at most `concurrency` downloads in flight. Each file is recorded
+    /// (in batches, through `record`) once it is safely on disk; all are recorded when this returns or throws.
     func fetchPages(
         _ links: [String], into directory: String, known: [String: FileRecord],
-        record: @escaping @Sendable (FileRecord) throws -> Void
+        record: @escaping @Sendable ([FileRecord]) throws -> Void
     ) async throws -> [FileRecord] {
         let named = try Self.uniqueLocalNames(links)
-        return try await withThrowingTaskGroup(of: FileRecord.self) { group in
-            var results: [FileRecord] = []
-            var next = 0
-            func addNext() {
-                guard next < named.count else { return }
-                let (link, name) = named[next]
-                next += 1
-                group.addTask {
-                    let path = (directory as NSString).appendingPathComponent(name)
-                    if let existing = known[name], Self.verify(existing, at: path) {
-                        progress("\(name): already downloaded and verified")
-                        return existing
+        for link in links { try checkHost(link) }
+        let recorder = FileRecorder(write: record)
+        do {
+            let results = try await withThrowingTaskGroup(of: Stage.self) { group in
+                var results: [FileRecord] = []
+                var next = 0
+                func addNext() {
+                    guard next < named.count else { return }
+                    let (link, name) = named[next]
+                    next += 1
+                    group.addTask {
+                        let path = (directory as NSString).appendingPathComponent(name)
+                        if let existing = known[name], Self.verify(existing, at: path) {
+                            progress("\(name): already downloaded and verified")
+                            return .reused(existing)
+                        }
+                        let data = try await downloadChecked(link) { try Self.checkPage($0, name: name) }
+                        return .downloaded(link: link, name: name, data: data)
                     }
-                    let data = try await client.download(link)
-                    try Self.checkPage(data, name: name)
-                    let file = FileRecord(name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
-                    try AtomicFile.write(data, to: path)
-                    try record(file)
-                    progress("\(name): \(data.count) bytes")
-                    return file
                 }
+                for _ in 0..<max(1, concurrency) { addNext() }
+                while let stage = try await group.next() {
+                    switch stage {
+                    case .downloaded(let link, let name, let data):
+                        addNext()
+                        group.addTask {
+                            let path = (directory as NSString).appendingPathComponent(name)
+                            let file = FileRecord(
+                                name: name, link: link, localPath: path, size: data.count, sha256: SHA256.hex(data))
+                            try AtomicFile.write(data, to: path)
+                            recorder.add(file)
+                            progress("\(name): \(data.count) bytes")
+                            return .saved(file)
+                        }
+                    case .reused(let file):
+                        addNext()
+                        results.append(file)
+                    case .saved(let file):
+                        results.append(file)
+                    }
+                }
+                return results
             }
-            for _ in 0..<max(1, concurrency) { addNext() }
-            while let file = try await group.next() {
-                results.append(file)
-                addNext()
-            }
+            try await recorder.finish()
             return results
+        } catch {
+            // Whatever reached the disk is recorded before the error goes up, so a resume need not fetch it again.
+            try? await recorder.finish()
+            throw error
         }
     }
 
     /// Fetches the ZIP, refuses it whole if any entry is unsafe, and writes each page file it holds.
     func fetchZip(
         _ link: String, into directory: String, known: [String: FileRecord],
-        record: @escaping @Sendable (FileRecord) throws -> Void
+        record: @escaping @Sendable ([FileRecord]) throws -> Void
     ) async throws -> [FileRecord] {
-        let data = try await client.download(link)
-        let entries = try ZipReader.readAll(data: data, limits: zipLimits)
+        try checkHost(link)
+        let limits = zipLimits
+        var entries: [ZipEntry] = []
+        // The whole archive is validated (names, links, sizes) before any entry is written.
+        let data = try await downloadChecked(link) { data in
+            entries = try ZipReader.readAll(data: data, limits: limits)
+            for entry in entries where !entry.name.hasSuffix("/") { try Self.checkPage(entry.data, name: entry.name) }
+        }
         var results: [FileRecord] = []
         var used: Set<String> = []
         for entry in entries where !entry.name.hasSuffix("/") {
@@ -65,16 +107,53 @@ struct Fetcher: Sendable {
                 results.append(existing)
                 continue
             }
-            try Self.checkPage(entry.data, name: entry.name)
             let file = FileRecord(
                 name: name, link: link + "#" + entry.name, localPath: path, size: entry.data.count,
                 sha256: SHA256.hex(entry.data))
             try AtomicFile.write(entry.data, to: path)
-            try record(file)
+            try record([file])
             results.append(file)
         }
         progress("\((link as NSString).lastPathComponent): \(data.count) bytes, \(results.count) page files")
         return results
+    }
+
+    /// Downloads a link and runs `check` on the body, downloading again (up to `attemptsPerFile`) when the check
+    /// fails: a body that is not what it should be is never accepted, and a cut-off one usually succeeds next time.
+    private func downloadChecked(_ link: String, check: (Data) throws -> Void) async throws -> Data {
+        var attempt = 1
+        while true {
+            let data = try await client.download(link)
+            do {
+                try check(data)
+                return data
+            } catch let error as ZipError where !Self.isRetryable(error) {
+                throw error
+            } catch {
+                guard attempt < attemptsPerFile else { throw error }
+                progress("\((link as NSString).lastPathComponent): \(error); downloading again")
+                attempt += 1
+            }
+        }
+    }
+
+    /// A damaged archive may download whole next time; a hostile or oversized one will not.
+    static func isRetryable(_ error: ZipError) -> Bool {
+        if case .unreadable = error { return true }
+        return false
+    }
+
+    /// Refuses a link to another origin unless the workflow allows its host (`api.allow_download_hosts`).
+    func checkHost(_ link: String) throws {
+        let url = try MultiCartClient.encodedURL(link)
+        let origin = Origin(url)
+        if origin == Origin(client.baseURL) { return }
+        let host = origin.host
+        if allowedHosts.contains(host) || allowedHosts.contains("\(host):\(origin.port)") { return }
+        throw RunError.foreignLink(
+            host: "\(host):\(origin.port)",
+            detail: "a download link points at \(origin), not at the API's origin \(Origin(client.baseURL)); "
+                + "not fetched (add the host to api.allow_download_hosts to allow it; the key is never sent there)")
     }
 
     /// A file on disk is trusted only with its recorded size and hash.
@@ -83,11 +162,13 @@ struct Fetcher: Sendable {
         return SHA256.hex(data) == record.sha256
     }
 
-    /// A page must at least be JSON before it is accepted (a partial file usually is not).
+    /// A page must at least be JSON before it is accepted (a partial file usually is not). The exporter's own
+    /// parser decides, so a page is accepted exactly when it can be exported (it is also much faster than
+    /// JSONSerialization).
     static func checkPage(_ data: Data, name: String) throws {
         guard name.lowercased().hasSuffix(".json") else { return }
         do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            _ = try data.withUnsafeBytes { try JSONParser.parse($0) }
         } catch {
             throw MultiCartError.contractSurprise(
                 endpoint: "GET \(name)", detail: "the file is not valid JSON (\(data.count) bytes); not saved")
@@ -144,5 +225,75 @@ struct Fetcher: Sendable {
     static func pageNumber(_ name: String) -> Int? {
         guard let range = name.range(of: "_Page_", options: .backwards) else { return nil }
         return Int(name[range.upperBound...].prefix { $0.isNumber })
+    }
+}
+
+/// Records downloaded files in the state database off the download path: files that arrive while a commit is
+/// running go into the next one, so commits (each an fsync) never hold up a download slot. A file on disk that
+/// is not recorded yet is simply fetched again after a crash.
+final class FileRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending: [FileRecord] = []
+    private var scheduled = false
+    private var failure: (any Error)?
+    private let queue = DispatchQueue(label: "cartflow.file-recorder")
+    private let group = DispatchGroup()
+    private let write: @Sendable ([FileRecord]) throws -> Void
+
+    init(write: @escaping @Sendable ([FileRecord]) throws -> Void) { self.write = write }
+
+    func add(_ file: FileRecord) {
+        let schedule: Bool = lock.withLock {
+            pending.append(file)
+            if scheduled { return false }
+            scheduled = true
+            group.enter()
+            return true
+        }
+        if schedule { queue.async { self.flush() } }
+    }
+
+    private func flush() {
+        let batch: [FileRecord] = lock.withLock {
+            let batch = pending
+            pending = []
+            scheduled = false
+            return batch
+        }
+        do {
+            try write(batch)
+        } catch {
+            lock.withLock { if failure == nil { failure = error } }
+        }
+        group.leave()
+    }
+
+    /// Waits until every added file is committed; throws the first commit error.
+    func finish() async throws {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            group.notify(queue: queue) { continuation.resume() }
+        }
+        if let failure = lock.withLock({ failure }) { throw failure }
+    }
+}
+
+/// Temporary files that a killed cartflow left behind (`.NAME.PID.SUFFIX.tmp`, see AtomicFile): removed when
+/// their process is gone, so a crash leaves no litter for the next run to trip over.
+enum AbandonedTemporaryFiles {
+    /// Removes them in `directory`; with `target`, only those of that final file name. Returns how many.
+    @discardableResult
+    static func remove(in directory: String, target: String? = nil) -> Int {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return 0 }
+        var removed = 0
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            let parts = name.dropFirst().dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
+            if let target, parts.dropLast(2).joined(separator: ".") != target { continue }
+            guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
+            if (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil {
+                removed += 1
+            }
+        }
+        return removed
     }
 }

@@ -110,6 +110,9 @@ public struct SandboxFaults: Sendable, Equatable {
     public var redirectStatus = 302
     /// The trigger creates its runner on receipt, then waits this long before answering.
     public var triggerDelay: Duration = .zero
+    /// Every runner's ZIP gets one more, hostile entry after its page files (a client must refuse the whole
+    /// archive before writing anything).
+    public var hostileZipEntry: HostileZipEntry?
 
     public init() {}
 
@@ -118,6 +121,16 @@ public struct SandboxFaults: Sendable, Equatable {
 
     /// Whether any fault needs the second listener.
     var needsSecondListener: Bool { foreignLinks || !redirect.isOff }
+}
+
+/// A hostile ZIP entry the sandbox can append to its archives.
+public enum HostileZipEntry: String, Sendable, Equatable, CaseIterable {
+    /// `../../escaped.json`
+    case traversal
+    /// `/tmp/cartflow-escaped.json`
+    case absolute
+    /// `link.json`, a symlink to `/etc/passwd`
+    case symlink
 }
 
 /// Everything the sandbox needs to start: the account, its collections, runner timing, records and faults.

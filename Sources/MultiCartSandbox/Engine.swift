@@ -49,6 +49,8 @@ final class SandboxEngine: Sendable {
     let state: Mutex<SandboxState>
     let logFile: RequestLogFile?
     let sleeper: Sleeper
+    /// Called after each request is logged, outside the lock (tests wait on these instead of on the clock).
+    let observers = Mutex<[@Sendable (SandboxRequestRecord) -> Void]>([])
     private let collections: [Int: SandboxCollection]
 
     init(configuration: SandboxConfiguration, sleeper: Sleeper) throws {
@@ -128,6 +130,7 @@ final class SandboxEngine: Sendable {
             state.log.append(record)
             logFile?.append(record)
         }
+        for observer in observers.withLock({ $0 }) { observer(record) }
         return response
     }
 
@@ -486,12 +489,18 @@ final class SandboxEngine: Sendable {
     func zip(collection: SandboxCollection, runner: RunnerState) -> Data? {
         if let cached = state.withLock({ $0.zips[runner.id] }) { return cached }
         let pageCount = RecordGenerator.pageCount(items: runner.items, pageSize: configuration.pageSize)
-        let entries = (1...pageCount).map { page in
+        var entries = (1...pageCount).map { page in
             ZipWriter.Entry(
                 name: Self.pageName(collection, runner: runner.id, page: page),
                 data: generator.page(
                     collection: collection.id, runner: runner.id, page: page, items: runner.items,
                     pageSize: configuration.pageSize))
+        }
+        switch configuration.faults.hostileZipEntry {
+        case .traversal?: entries.append(ZipWriter.Entry(name: "../../escaped.json", data: Data("[]".utf8)))
+        case .absolute?: entries.append(ZipWriter.Entry(name: "/tmp/cartflow-escaped.json", data: Data("[]".utf8)))
+        case .symlink?: entries.append(ZipWriter.Entry(name: "link.json", data: Data(), kind: .symlink(target: "/etc/passwd")))
+        case nil: break
         }
         guard let data = try? ZipWriter.archive(entries, modificationDate: runner.updatedAt) else { return nil }
         state.withLock { $0.zips[runner.id] = data }

@@ -88,6 +88,16 @@ extension SandboxFaults {
             guard let ms = try spec.int("ms", in: 0...3_600_000) else { throw spec.error("needs ms=N") }
             faults.triggerDelay = .milliseconds(ms)
         },
+        Option(
+            flag: "fault-evil-zip",
+            help: "every ZIP ends with a hostile entry; keys kind=traversal|absolute|symlink (required)",
+            keys: ["kind"]
+        ) { faults, spec in
+            guard let text = spec.values["kind"], let kind = HostileZipEntry(rawValue: text) else {
+                throw spec.error("needs kind=traversal, kind=absolute or kind=symlink")
+            }
+            faults.hostileZipEntry = kind
+        },
     ]
 
     /// Applies one fault option's spec, e.g. `apply(flag: "fault-429", spec: "first=2,retry-after=3")`.

@@ -96,6 +96,13 @@ public final class SandboxServer: Sendable {
         engine.withLock { $0 }?.state.withLock { $0.log } ?? []
     }
 
+    /// Calls `observer` with each request record right after it is logged (before a delayed or trickled answer
+    /// goes out), on the server's thread. For tests that must act at the moment something happens.
+    /// Has no effect before `start`.
+    public func observe(_ observer: @escaping @Sendable (SandboxRequestRecord) -> Void) {
+        engine.withLock { $0 }?.observers.withLock { $0.append(observer) }
+    }
+
     /// Credits and runners now (time-based runners that are due are finished first).
     public func snapshot() -> SandboxSnapshot {
         guard let engine = engine.withLock({ $0 }) else {

@@ -17,7 +17,8 @@ final class ExecutorHarness {
 
     init(
         credits: Int = 10_000, collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
-        completion: RunnerCompletion = .afterHistoryReads(3), faults: SandboxFaults = .none
+        completion: RunnerCompletion = .afterHistoryReads(3), faults: SandboxFaults = .none,
+        configure: (inout SandboxConfiguration) -> Void = { _ in }
     ) throws {
         directory = try CartflowProcess.temporaryDirectory("executor")
         var configuration = SandboxConfiguration(apiKey: key, collections: collections)
@@ -25,6 +26,7 @@ final class ExecutorHarness {
         configuration.completion = completion
         configuration.faults = faults
         configuration.seed = 7
+        configure(&configuration)
         server = SandboxServer(configuration: configuration)
         _ = try server.start(port: 0)
         state = try StateStore(path: directory.appendingPathComponent("state.db").path)

@@ -8,6 +8,7 @@ enum ExportCommand: Command {
     static let summary = "export downloaded page files to CSV, JSON or NDJSON (no network)"
     static let help = """
         USAGE: cartflow export --format csv|json|ndjson --out PATH [--pages PATH]... [PAGE...] [options]
+               cartflow export --run N --format csv|json|ndjson --out PATH [--from NAMES] [--state PATH] [options]
 
         Writes one export file from local result page files, with the same rules as a workflow's
         export steps (see docs/exports.md). The file is replaced atomically: if the export fails, the
@@ -19,6 +20,10 @@ enum ExportCommand: Command {
           --pages PATH          a page file, or a directory whose *.json files are read in natural
                                 order (Page_2 before Page_10); repeatable; page files may also be
                                 given as arguments
+          --run N               the page files of run N from the state database (see `cartflow status`),
+                                each checked against its recorded SHA-256; provenance comes from the run
+          --from NAMES          with --run: only these collections (comma-separated local names)
+          --state PATH          with --run: the state database (default .cartflow/state.db)
           --columns LIST        fixed columns, comma-separated: 'asin,price:price.amount' (name:source)
           --include-failed      keep records of items that failed to scrape
           --records-key KEY     the field holding the records when pages are objects (default: detect)
@@ -39,7 +44,7 @@ enum ExportCommand: Command {
             arguments, flags: ["include-failed", "bom", "no-formula-guard"],
             options: [
                 "format", "step-format", "out", "pages", "columns", "records-key", "provenance", "collection", "runner",
-                "scraped-at",
+                "scraped-at", "run", "from", "state",
             ])
         guard let formatText = args.option("format") ?? args.option("step-format") else {
             throw UsageError("--format is required (csv, json or ndjson)")
@@ -48,8 +53,15 @@ enum ExportCommand: Command {
             throw UsageError("--format must be one of csv, json, ndjson, got '\(formatText)'")
         }
         guard let out = args.option("out") else { throw UsageError("--out is required") }
-        let pages = try (args.options("pages") + args.positional).flatMap { try pageFiles(context.resolve($0)) }
-        if pages.isEmpty { throw UsageError("no page files given (use --pages DIR or list page files)") }
+        let runID = try args.intOption("run", range: 1...Int.max)
+        var pages: [URL] = []
+        if runID != nil {
+            if !(args.options("pages") + args.positional).isEmpty { throw UsageError("--run and page files exclude each other") }
+        } else {
+            if args.option("from") != nil || args.option("state") != nil { throw UsageError("--from and --state go with --run") }
+            pages = try (args.options("pages") + args.positional).flatMap { try pageFiles(context.resolve($0)) }
+            if pages.isEmpty { throw UsageError("no page files given (use --pages DIR, list page files, or --run N)") }
+        }
 
         var columns: [ColumnSpec]?
         if let list = args.option("columns") {
@@ -72,11 +84,23 @@ enum ExportCommand: Command {
             format: format, path: out, columns: columns, includeFailed: args.flag("include-failed"),
             provenance: provenance, recordsKey: args.option("records-key"), bom: args.flag("bom"),
             formulaGuard: !args.flag("no-formula-guard"))
-        let input = ExportInput(
-            collection: args.option("collection") ?? "pages", collectionID: 0, runnerID: runner,
-            scrapedAt: args.option("scraped-at"), pages: pages)
+        let inputs: [ExportInput]
+        if let runID {
+            let statePath = context.resolve(args.option("state") ?? ".cartflow/state.db")
+            guard FileManager.default.fileExists(atPath: statePath) else {
+                throw UsageError("no state database at \(statePath)")
+            }
+            let wanted = args.option("from").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            inputs = try StateStore(path: statePath).exportInputs(runID: runID, collections: wanted)
+        } else {
+            inputs = [
+                ExportInput(
+                    collection: args.option("collection") ?? "pages", collectionID: 0, runnerID: runner,
+                    scrapedAt: args.option("scraped-at"), pages: pages)
+            ]
+        }
 
-        let summary = try Exporter.export(step, inputs: [input], to: context.resolve(out))
+        let summary = try Exporter.export(step, inputs: inputs, to: context.resolve(out))
         for warning in summary.warnings { context.output.error("warning: \(warning)") }
         var line = "wrote \(summary.recordsWritten) records to \(out)"
         if summary.failedSkipped > 0 { line += " (\(summary.failedSkipped) failed records left out)" }

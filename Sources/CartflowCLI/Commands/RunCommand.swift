@@ -16,10 +16,13 @@ enum RunCommand: Command {
         failed after the trigger) is resumed instead: nothing is paid twice.
 
         OPTIONS:
-          --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network)
+          --sandbox             run against an embedded MultiCart emulator on loopback (no account, no network);
+                                it starts empty, so this always starts a new run, recorded by default in
+                                .cartflow/sandbox/state.db (not with real runs)
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
           --new                 start a fresh run even if an unfinished one exists (it is marked abandoned)
+          --wait                when another process is running this workflow, wait for it instead of refusing
           --quiet, --verbose    less or more on stderr
 
         EXIT CODES: 0 success · 1 failed · 2 usage · 3 invalid workflow · 4 blocked by credits
@@ -27,7 +30,7 @@ enum RunCommand: Command {
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
-        let args = try Arguments(arguments, flags: ["sandbox", "new"], options: ["state", "sandbox-credits"])
+        let args = try Arguments(arguments, flags: ["sandbox", "new", "wait"], options: ["state", "sandbox-credits"])
         guard args.positional.count == 1 else {
             throw UsageError(args.positional.isEmpty ? "missing the workflow FILE" : "run takes one workflow FILE")
         }
@@ -38,7 +41,9 @@ enum RunCommand: Command {
         } catch is InvalidWorkflow {
             return .invalidWorkflow
         }
-        let statePath = context.resolve(args.option("state") ?? ".cartflow/state.db")
+        // Sandbox runs keep their own database by default, so they never touch (or abandon) real runs.
+        let statePath = context.resolve(
+            args.option("state") ?? (args.flag("sandbox") ? ".cartflow/sandbox/state.db" : ".cartflow/state.db"))
         var sandbox: SandboxServer?
         var key: String?
         var runWorkflow = workflow
@@ -54,8 +59,11 @@ enum RunCommand: Command {
         defer { sandbox?.stop() }
         let client = try WorkflowSession.client(for: runWorkflow, key: key, output: output)
         let state = try StateStore(path: statePath)
+        // The embedded emulator starts empty every time: an unfinished run's runners do not exist in it, so a
+        // --sandbox run always starts afresh (the old run is kept, marked abandoned).
         let executor = WorkflowSession.executor(
-            for: runWorkflow, client: client, state: state, context: context, startNew: args.flag("new"))
+            for: runWorkflow, client: client, state: state, context: context,
+            startNew: args.flag("new") || args.flag("sandbox"), waitForLease: args.flag("wait"))
         let report = try await executor.run()
         printSummary(report, output: output, redactor: client.redactor)
         return exitCode(for: report.outcome)

@@ -114,22 +114,20 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Workflow runs
 
-    /// The newest run of a workflow that did not succeed and was not given up: crashed (still `running`), timed
-    /// out, failed, partial or blocked. `run` resumes it, so whatever it paid for is never paid again.
+    /// Run statuses that `run` resumes rather than starting afresh: anything that may hold a paid trigger whose
+    /// results are not all exported (crashed, timed out, failed or partial after a trigger, blocked).
+    public static let resumableStatuses: Set<String> = ["running", "timed_out", "failed", "partial", "blocked"]
+
+    /// The workflow's newest run when it has not finished (see `resumableStatuses`); nil when the newest run
+    /// succeeded, was skipped or abandoned, or there is none.
     public func unfinishedRun(workflow: String) throws -> WorkflowRunRecord? {
         try locked { db in
-            guard
-                let newest = try db.query(
-                    "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? ORDER BY id DESC LIMIT 1",
-                    [.text(workflow)]
-                ).first.map(WorkflowRunRecord.init(row:))
-            else { return nil }
-            return Self.resumableStatuses.contains(newest.status) ? newest : nil
-        }
+            try db.query(
+                "SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE workflow = ? ORDER BY id DESC LIMIT 1",
+                [.text(workflow)]
+            ).first.map(WorkflowRunRecord.init(row:))
+        }.flatMap { Self.resumableStatuses.contains($0.status) ? $0 : nil }
     }
-
-    /// Run statuses that the next `run` resumes rather than starting afresh.
-    public static let resumableStatuses: Set<String> = ["running", "timed_out", "failed", "partial", "blocked"]
 
     public func runs(workflow: String? = nil, limit: Int = 20) throws -> [WorkflowRunRecord] {
         try locked { db in
@@ -279,20 +277,28 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func recordFile(collectionRunID: Int, file: FileRecord) throws {
+        try recordFiles(collectionRunID: collectionRunID, files: [file])
+    }
+
+    /// Records downloaded files in one transaction (one commit for a batch of pages).
+    public func recordFiles(collectionRunID: Int, files: [FileRecord]) throws {
+        guard !files.isEmpty else { return }
         try locked { db in
             try db.transaction {
-                try db.query(
-                    """
-                    INSERT INTO files (collection_run_id, name, link, local_path, size, sha256, downloaded_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(collection_run_id, name) DO UPDATE SET link = excluded.link,
-                        local_path = excluded.local_path, size = excluded.size, sha256 = excluded.sha256,
-                        downloaded_at = excluded.downloaded_at
-                    """,
-                    [
-                        .int(Int64(collectionRunID)), .text(file.name), .text(file.link), .text(file.localPath),
-                        .int(Int64(file.size)), .text(file.sha256), .text(Self.timestamp()),
-                    ])
+                for file in files {
+                    try db.query(
+                        """
+                        INSERT INTO files (collection_run_id, name, link, local_path, size, sha256, downloaded_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(collection_run_id, name) DO UPDATE SET link = excluded.link,
+                            local_path = excluded.local_path, size = excluded.size, sha256 = excluded.sha256,
+                            downloaded_at = excluded.downloaded_at
+                        """,
+                        [
+                            .int(Int64(collectionRunID)), .text(file.name), .text(file.link), .text(file.localPath),
+                            .int(Int64(file.size)), .text(file.sha256), .text(Self.timestamp()),
+                        ])
+                }
             }
         }
     }
@@ -332,8 +338,11 @@ public final class StateStore: @unchecked Sendable {
     /// Takes the lease on a workflow, or returns the current holder when it is alive.
     /// A holder is dead when its heartbeat is older than `staleAfter`, or when it is a process of this host
     /// that no longer exists.
-    public func acquireLease(workflow: String, holder: String, now: Double, staleAfter: Double) throws -> LeaseHolder? {
-        let pid = Int64(getpid())
+    /// `pid` is this process unless a test records another one.
+    public func acquireLease(
+        workflow: String, holder: String, now: Double, staleAfter: Double, pid ownPID: Int = Int(getpid())
+    ) throws -> LeaseHolder? {
+        let pid = Int64(ownPID)
         let host = ProcessInfo.processInfo.hostName
         return try locked { db in
             try db.transaction {
@@ -352,6 +361,24 @@ public final class StateStore: @unchecked Sendable {
                     [.text(workflow), .text(holder), .int(pid), .text(host), .real(now)])
                 return nil
             }
+        }
+    }
+
+    /// The current lease of a workflow, if any (alive or not), for `cartflow status`.
+    public func lease(workflow: String) throws -> LeaseHolder? {
+        try locked { db in
+            try db.query("SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(workflow)]).first
+                .map {
+                    LeaseHolder(holder: $0[0].text ?? "", pid: $0[1].int ?? 0, host: $0[2].text ?? "", heartbeat: $0[3].real ?? 0)
+                }
+        }
+    }
+
+    /// One run by its id.
+    public func run(id: Int) throws -> WorkflowRunRecord? {
+        try locked { db in
+            try db.query("SELECT \(WorkflowRunRecord.columns) FROM workflow_runs WHERE id = ?", [.int(Int64(id))]).first
+                .map(WorkflowRunRecord.init(row:))
         }
     }
 

@@ -1,0 +1,311 @@
+import CartflowCore
+import CartflowRuntime
+import CartflowTestSupport
+import Foundation
+import MultiCart
+import MultiCartSandbox
+import Testing
+
+/// The executor's money and download guarantees (DESIGN.md §5, cases C15–C23) against the real sandbox.
+@Suite struct ExecutorSafetyTests {
+    /// Records an intent the way a run that died right after committing it would have left it.
+    func leaveIntent(_ h: ExecutorHarness, baseline: Int) throws -> Int {
+        let run = try h.state.createRun(workflow: "wf", sourcePath: "wf.yaml", collections: [("laptops", 101)])
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        try h.state.recordIntent(record.id, baselineRunner: baseline, items: 250)
+        return record.id
+    }
+
+    func fileRequests(_ h: ExecutorHarness) -> Int { h.server.requestLog().filter { $0.endpoint == .file }.count }
+
+    func downloadedFiles(_ h: ExecutorHarness) -> [String] {
+        let root = h.directory.appendingPathComponent("downloads").path
+        let names = (FileManager.default.enumerator(atPath: root)?.allObjects as? [String]) ?? []
+        return names.filter { name in
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(
+                atPath: (root as NSString).appendingPathComponent(name), isDirectory: &isDirectory)
+            return exists && !isDirectory.boolValue
+        }
+    }
+
+    /// C15: the trigger queued a runner but its answer was lost (a 503 from a proxy): no second trigger; the run
+    /// history shows the runner, which is adopted.
+    @Test func lostTriggerAnswerIsResolvedFromTheHistoryNotByRetrying() async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(first: 1, endpoints: [.trigger])
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        let result = try #require(report.collections.first)
+        #expect(result.attribution == "adopted_after_lost_answer")
+        #expect(result.runnerID == h.server.requestLog().first { $0.endpoint == .trigger }?.runnerID)
+        #expect(result.creditsSpent == 250)
+    }
+
+    /// The trigger failed before anything was queued, but the answer cannot prove it: after the grace period
+    /// the intent is recorded as not observed, and no run triggers again by itself — only `--new` does.
+    @Test func triggerThatLeftNoRunnerIsNotObservedAndNeverRetriedByItself() async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(first: 1, endpoints: [.trigger])
+        faults.httpErrorBeforeQueue = true
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.outcome == .failed)
+        #expect(first.collections.first?.attribution == "not_observed")
+        #expect(first.collections.first?.runnerID == nil)
+        #expect(h.clock.now() >= .seconds(60))
+        #expect(h.triggers == 1)
+
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .failed)
+        #expect(second.messages.contains { $0.contains("--new") })
+        #expect(h.triggers == 1)
+
+        let fresh = try await h.executor(h.workflow(), startNew: true).run()
+        #expect(fresh.outcome == .succeeded)
+        #expect(h.triggers == 2)
+    }
+
+    /// A crash between committing the intent and reading the answer: the next run adopts the runner that
+    /// appeared, before any credit check or trigger.
+    @Test func intentLeftByACrashAdoptsTheRunnerThatAppeared() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        _ = try leaveIntent(h, baseline: baseline)
+        let ours = try #require(h.server.startRunner(collection: 101))
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.resumed)
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 0)
+        #expect(report.collections.first?.runnerID == ours)
+        #expect(report.collections.first?.attribution == "adopted_after_crash")
+        #expect(report.collections.first?.creditsSpent == 0)
+        // Reconciled before anything else: the first request of the run reads the history, not the balance.
+        #expect(h.server.requestLog().first?.endpoint == .history)
+    }
+
+    @Test func intentLeftByACrashWithNoRunnerIsNotObservedAndNotTriggered() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        _ = try leaveIntent(h, baseline: baseline)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .failed)
+        #expect(h.triggers == 0)
+        #expect(report.collections.first?.attribution == "not_observed")
+        #expect(h.server.requestLog().allSatisfy { $0.endpoint == .history })
+    }
+
+    /// C17 across pages: twelve runners appeared since the intent; the earliest is on the second history page.
+    @Test func attributionLooksBeyondTheFirstHistoryPage() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let recordID = try leaveIntent(h, baseline: baseline)
+        let started = (0..<12).compactMap { _ in h.server.startRunner(collection: 101) }
+        #expect(started.count == 12)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.collections.first?.runnerID == started.min())
+        #expect(report.collections.first?.attribution == "ambiguous")
+        let record = try #require(try h.state.collectionRuns(runID: report.runID).first { $0.id == recordID })
+        #expect(record.candidates == started.sorted())
+        #expect(h.triggers == 0)
+    }
+
+    /// Polling that only ever sees errors still ends at its deadline (the errors count), with the runner kept.
+    @Test func pollingErrorsCountAgainstTheDeadline() async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(probability: 1, endpoints: [.history])
+        let h = try ExecutorHarness(faults: faults)
+        let recordID = try leaveIntent(h, baseline: 901)
+        try h.state.recordRunner(recordID, runner: 901, attribution: "exact", candidates: [901])
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .timedOut)
+        #expect(report.collections.first?.runnerID == 901)
+        #expect(report.collections.first?.phase == "timed_out")
+        #expect(h.clock.now() <= .seconds(600))
+        #expect(h.triggers == 0)
+    }
+
+    /// C20/C23: a download cut short is retried and the run succeeds.
+    @Test func truncatedDownloadIsRetriedAndTheRunSucceeds() async throws {
+        var faults = SandboxFaults()
+        faults.truncate = FaultRule(first: 2)
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(report.collections.first?.files == 3)
+        #expect(h.server.requestLog().filter { $0.fault == "truncate" }.count == 2)
+    }
+
+    /// Downloads that never arrive whole: the collection fails with its runner kept, nothing is written under a
+    /// final name, and the next run resumes (no second trigger).
+    @Test func permanentlyTruncatedDownloadsFailCleanlyAndResume() async throws {
+        var faults = SandboxFaults()
+        faults.truncate = .always
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .failed)
+        let result = try #require(report.collections.first)
+        #expect(result.phase == "failed")
+        #expect(result.runnerID != nil)
+        #expect(result.files == 0)
+        #expect(result.detail?.contains("cut short") == true || result.detail?.contains("could not reach") == true)
+        #expect(downloadedFiles(h).isEmpty)
+        #expect(report.exports.isEmpty)
+        let again = try await h.executor(h.workflow()).run()
+        #expect(again.resumed)
+        #expect(again.collections.first?.runnerID == result.runnerID)
+        #expect(h.triggers == 1)
+    }
+
+    /// C22 through the executor: a ZIP with one hostile entry after good ones is refused whole; nothing is written.
+    @Test(arguments: HostileZipEntry.allCases)
+    func hostileZipIsRefusedBeforeAnythingIsWritten(kind: HostileZipEntry) async throws {
+        try? FileManager.default.removeItem(atPath: "/tmp/cartflow-escaped.json")
+        var faults = SandboxFaults()
+        faults.hostileZipEntry = kind
+        let h = try ExecutorHarness(faults: faults)
+        let report = try await h.executor(h.workflow(fetch: FetchConfig(from: .zip, concurrency: 1))).run()
+        #expect(report.outcome == .failed)
+        #expect(report.messages.contains { $0.contains("ZIP entry") && $0.contains("refused") })
+        #expect(downloadedFiles(h).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/cartflow-escaped.json"))
+        #expect(!FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("escaped.json").path))
+        #expect(try h.state.files(collectionRunID: try #require(try h.state.collectionRuns(runID: report.runID).first).id).isEmpty)
+        #expect(h.triggers == 1)
+    }
+
+    /// C14: links to another host are refused unless the workflow allows the host; allowed, they never get the key.
+    @Test func foreignDownloadLinksAreRefusedUnlessAllowedAndNeverGetTheKey() async throws {
+        var faults = SandboxFaults()
+        faults.foreignLinks = true
+        let h = try ExecutorHarness(faults: faults)
+        let refused = try await h.executor(h.workflow()).run()
+        #expect(refused.outcome == .failed)
+        #expect(refused.messages.contains { $0.contains("api.allow_download_hosts") })
+        #expect(h.server.requestLog().filter { $0.listener == "other" }.isEmpty)
+
+        var workflow = h.workflow()
+        workflow.api.allowedDownloadHosts = ["localhost"]
+        let allowed = try await h.executor(workflow).run()
+        #expect(allowed.outcome == .succeeded)
+        #expect(allowed.resumed)
+        let other = h.server.requestLog().filter { $0.listener == "other" }
+        #expect(other.count == 3)
+        #expect(other.allSatisfy { !$0.keyPresent && $0.httpStatus == 200 })
+        #expect(h.triggers == 1)
+    }
+
+    /// C21: a collection name with spaces, `#` and `?` is fetched as one path segment; local names are sanitised.
+    @Test func oddNamesAreOnePathSegmentAndSanitisedLocally() async throws {
+        let h = try ExecutorHarness(collections: [SandboxCollection(id: 101, name: "AU Laptops #1? (new)", items: 120)])
+        let report = try await h.executor(h.workflow(collections: [CollectionSpec(name: "laptops", id: 101)])).run()
+        #expect(report.outcome == .succeeded)
+        #expect(report.collections.first?.files == 2)
+        let names = downloadedFiles(h).map { ($0 as NSString).lastPathComponent }.sorted()
+        #expect(names.count == 2)
+        #expect(names.allSatisfy { $0.hasPrefix("AU Laptops #1_ (new)_") && !$0.contains("?") })
+        #expect(h.server.requestLog().filter { $0.endpoint == .file }.allSatisfy { $0.httpStatus == 200 })
+    }
+
+    /// C23: a resumed run trusts a local file only with its recorded size and hash: a changed file and a missing
+    /// one are fetched again, the others are not.
+    @Test func resumeRefetchesOnlyFilesThatNoLongerMatch() async throws {
+        let h = try ExecutorHarness()
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.outcome == .succeeded)
+        let records = try h.state.files(collectionRunID: try #require(try h.state.collectionRuns(runID: first.runID).first).id)
+        #expect(records.count == 3)
+        // Pretend the run died during export: unfinished, with one page altered (same size) and one gone.
+        try h.state.finishRun(first.runID, status: "running")
+        var altered = try Data(contentsOf: URL(fileURLWithPath: records[0].localPath))
+        altered[altered.count / 2] ^= 0x01
+        try altered.write(to: URL(fileURLWithPath: records[0].localPath))
+        try FileManager.default.removeItem(atPath: records[1].localPath)
+        let before = fileRequests(h)
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(fileRequests(h) - before == 2)
+        #expect(second.exports.first?.records == first.exports.first?.records)
+        #expect(h.triggers == 1)
+        for record in records {
+            let data = try Data(contentsOf: URL(fileURLWithPath: record.localPath))
+            #expect(SHA256.hex(data) == record.sha256)
+        }
+    }
+
+    /// A failed run (here: a download that could not be fetched) is resumed, not paid for again.
+    @Test func aFailedRunIsResumedNotRetriggered() async throws {
+        var faults = SandboxFaults()
+        // The client makes 4 attempts per file: the first file fails all of them, then the faults are used up.
+        faults.httpError = FaultRule(first: 4, endpoints: [.file])
+        let h = try ExecutorHarness(faults: faults)
+        let workflow = h.workflow(fetch: FetchConfig(from: .pages, concurrency: 1))
+        let first = try await h.executor(workflow).run()
+        #expect(first.outcome == .failed)
+        #expect(first.collections.first?.phase == "failed")
+        let second = try await h.executor(workflow).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(second.collections.first?.runnerID == first.collections.first?.runnerID)
+        #expect(h.triggers == 1)
+    }
+
+    // MARK: Lease
+
+    @Test func staleLeaseIsTakenOver() async throws {
+        let h = try ExecutorHarness()
+        let long = Date().timeIntervalSince1970 - 3_600
+        #expect(try h.state.acquireLease(workflow: "wf", holder: "ghost", now: long, staleAfter: 60) == nil)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(try h.state.lease(workflow: "wf") == nil)
+    }
+
+    @Test func leaseOfAProcessThatIsGoneIsTakenOver() async throws {
+        let h = try ExecutorHarness()
+        let now = Date().timeIntervalSince1970
+        #expect(try h.state.acquireLease(workflow: "wf", holder: "ghost", now: now, staleAfter: 60, pid: 2_000_000_000) == nil)
+        #expect(try h.state.lease(workflow: "wf")?.pid == 2_000_000_000)
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+    }
+
+    @Test func leaseHeldByALiveProcessRefusesClearly() async throws {
+        let h = try ExecutorHarness()
+        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        do {
+            _ = try await h.executor(h.workflow()).run()
+            Issue.record("a second holder must be refused")
+        } catch let error as RunError {
+            #expect(error.description.contains("already running (process \(getpid())"))
+        }
+        #expect(h.server.requestLog().isEmpty)
+    }
+
+    @Test func waitForLeaseRunsOnceTheHolderLeaves() async throws {
+        let h = try ExecutorHarness()
+        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        var executor = h.executor(h.workflow())
+        var options = executor.options
+        options.waitForLease = true
+        executor = Executor(
+            workflow: executor.workflow, client: executor.client, state: h.state, clock: h.clock, options: options,
+            progress: { [lines = h.lines] in lines.append($0) })
+        let running = Task { [executor] in try await executor.run() }
+        var waiting = false
+        for _ in 0..<100_000 where !waiting {
+            await Task.yield()
+            waiting = h.lines.all.contains { $0.contains("waiting for it") }
+        }
+        #expect(waiting)
+        #expect(h.server.requestLog().isEmpty)
+        try h.state.releaseLease(workflow: "wf", holder: "other")
+        let report = try await running.value
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+    }
+}

@@ -1,0 +1,119 @@
+import CartflowTestSupport
+import Foundation
+import MultiCart
+import Testing
+
+@testable import CartflowRuntime
+
+/// The fetcher's local rules: names, hosts, checks before acceptance, batched recording.
+@Suite struct FetcherTests {
+    let base = URL(string: "https://api.example/api/v1")!
+
+    func fetcher(_ replies: [MockTransport.Reply], allowed: [String] = []) -> (Fetcher, MockTransport) {
+        let transport = MockTransport(replies)
+        let client = MultiCartClient(
+            baseURL: base, apiKey: "k", transport: transport, retry: RetryPolicy(maxAttempts: 1), sleep: { _ in })
+        var fetcher = Fetcher(client: client, concurrency: 2, progress: { _ in })
+        fetcher.allowedHosts = allowed
+        return (fetcher, transport)
+    }
+
+    @Test func remoteNamesBecomeSafeUniqueLocalNames() throws {
+        #expect(Fetcher.sanitise("../../etc/passwd") == "_.._etc_passwd")
+        #expect(Fetcher.sanitise("a\u{1}b?c*.json") == "a_b_c_.json")
+        #expect(Fetcher.sanitise("..") == "file")
+        let names = try Fetcher.uniqueLocalNames([
+            "https://api.example/r/1/2/AU Laptops_2_Results_Page_1.json",
+            "https://api.example/r/1/3/AU Laptops_2_Results_Page_1.json",
+            "https://api.example/r/1/2/AU%20Laptops%3F_Page_2.json",
+        ]).map(\.1)
+        #expect(names == ["AU Laptops_2_Results_Page_1.json", "AU Laptops_2_Results_Page_1-2.json", "AU Laptops__Page_2.json"])
+    }
+
+    @Test func linksToAnotherOriginNeedTheHostListed() throws {
+        let (plain, _) = fetcher([])
+        try plain.checkHost("https://api.example/api/v1/results/1/2/a.json")
+        #expect(throws: RunError.self) { try plain.checkHost("https://cdn.example/results/a.json") }
+        #expect(throws: RunError.self) { try plain.checkHost("http://api.example/api/v1/results/a.json") }
+        #expect(throws: RunError.self) { try plain.checkHost("https://api.example:8443/results/a.json") }
+        let (allowed, _) = fetcher([], allowed: ["cdn.example", "files.example:8080"])
+        try allowed.checkHost("https://cdn.example/results/a.json")
+        try allowed.checkHost("http://files.example:8080/a.json")
+        #expect(throws: RunError.self) { try allowed.checkHost("http://files.example:9090/a.json") }
+    }
+
+    /// A body that arrives "whole" (no Content-Length to say otherwise) but does not parse is downloaded again;
+    /// it is never written.
+    @Test func pageThatDoesNotParseIsFetchedAgainAndNeverWritten() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("fetcher")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let good = Data("[{\"asin\":\"B1\"}]".utf8)
+        let (fetcher, transport) = fetcher([
+            .response(HTTPResponse(status: 200, body: Data("[{\"asin\":\"B".utf8))),
+            .response(HTTPResponse(status: 200, body: good)),
+        ])
+        let recorded = LineLog()
+        let files = try await fetcher.fetchPages(
+            ["https://api.example/api/v1/results/1/2/p_Page_1.json"], into: directory.path, known: [:]
+        ) { batch in for file in batch { recorded.append(file.name) } }
+        #expect(transport.requests.count == 2)
+        #expect(files.count == 1)
+        #expect(recorded.all == ["p_Page_1.json"])
+        #expect(FileManager.default.contents(atPath: files[0].localPath) == good)
+        #expect(files[0].sha256 == SHA256.hex(good))
+    }
+
+    @Test func pageThatNeverParsesFailsWithoutAFile() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("fetcher")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bad = MockTransport.Reply.response(HTTPResponse(status: 200, body: Data("<html>".utf8)))
+        let (fetcher, transport) = fetcher([bad, bad, bad])
+        await #expect(throws: MultiCartError.self) {
+            _ = try await fetcher.fetchPages(
+                ["https://api.example/api/v1/results/1/2/p_Page_1.json"], into: directory.path, known: [:]
+            ) { _ in }
+        }
+        #expect(transport.requests.count == 3)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    /// Files that arrive while a commit is running go into one next commit.
+    @Test func recorderBatchesFilesThatArriveDuringACommit() async throws {
+        let gate = DispatchSemaphore(value: 0)
+        let batches = LineLog()
+        let recorder = FileRecorder { batch in
+            if batches.all.isEmpty { gate.wait() }
+            batches.append(batch.map(\.name).joined(separator: ","))
+        }
+        func file(_ n: Int) -> FileRecord { FileRecord(name: "f\(n)", link: "", localPath: "", size: 0, sha256: "") }
+        recorder.add(file(0))
+        for n in 1...50 { recorder.add(file(n)) }
+        gate.signal()
+        try await recorder.finish()
+        let all = batches.all.flatMap { $0.split(separator: ",").map(String.init) }
+        #expect(all == (0...50).map { "f\($0)" })
+        #expect(batches.all.count <= 2)
+    }
+
+    @Test func recorderReportsTheFirstCommitError() async throws {
+        struct Boom: Error {}
+        let recorder = FileRecorder { _ in throw Boom() }
+        recorder.add(FileRecord(name: "a", link: "", localPath: "", size: 0, sha256: ""))
+        await #expect(throws: Boom.self) { try await recorder.finish() }
+    }
+
+    @Test func temporaryFilesOfDeadProcessesAreRemoved() throws {
+        let directory = try CartflowProcess.temporaryDirectory("tmpfiles")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let names = [
+            ".out.csv.2000000000.ab12.tmp",  // dead process: removed
+            ".out.csv.\(getpid()).cd34.tmp",  // this process, alive: kept
+            ".other.csv.2000000000.ef56.tmp",  // another target: kept when a target is named
+            "out.csv",
+        ]
+        for name in names { try Data().write(to: directory.appendingPathComponent(name)) }
+        #expect(AbandonedTemporaryFiles.remove(in: directory.path, target: "out.csv") == 1)
+        #expect(AbandonedTemporaryFiles.remove(in: directory.path) == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == [names[1], "out.csv"])
+    }
+}

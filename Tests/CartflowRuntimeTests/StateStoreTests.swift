@@ -1,0 +1,75 @@
+import CartflowTestSupport
+import Foundation
+import Testing
+
+@testable import CartflowRuntime
+
+/// The state database's rules that resuming depends on.
+@Suite struct StateStoreTests {
+    func store() throws -> (StateStore, URL) {
+        let directory = try CartflowProcess.temporaryDirectory("state")
+        return (try StateStore(path: directory.appendingPathComponent("s/state.db").path), directory)
+    }
+
+    @Test(arguments: [
+        ("running", true), ("timed_out", true), ("failed", true), ("partial", true), ("blocked", true),
+        ("succeeded", false), ("skipped", false), ("abandoned", false),
+    ])
+    func onlyTheNewestUnfinishedRunIsResumed(status: String, resumed: Bool) throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
+        try state.finishRun(run.id, status: status)
+        #expect((try state.unfinishedRun(workflow: "w")?.id == run.id) == resumed)
+        #expect(try state.unfinishedRun(workflow: "other") == nil)
+    }
+
+    @Test func anOlderFailedRunIsNotResumedAfterANewerSuccess() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let old = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
+        try state.finishRun(old.id, status: "failed")
+        let new = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
+        try state.finishRun(new.id, status: "succeeded")
+        #expect(try state.unfinishedRun(workflow: "w") == nil)
+    }
+
+    @Test func filesAreRecordedInOneBatchAndUpdatedByName() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
+        let record = try #require(try state.collectionRuns(runID: run.id).first)
+        let files = (1...3).map { FileRecord(name: "p\($0)", link: "l", localPath: "/x/p\($0)", size: $0, sha256: "h\($0)") }
+        try state.recordFiles(collectionRunID: record.id, files: files)
+        try state.recordFiles(collectionRunID: record.id, files: [FileRecord(name: "p2", link: "l", localPath: "/x/p2", size: 9, sha256: "n")])
+        let stored = try state.files(collectionRunID: record.id)
+        #expect(stored.map(\.name) == ["p1", "p2", "p3"])
+        #expect(stored[1].size == 9 && stored[1].sha256 == "n")
+        let mode = try FileManager.default.attributesOfItem(atPath: state.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+    }
+
+    @Test func leaseRules() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let now = Date().timeIntervalSince1970
+        #expect(try state.acquireLease(workflow: "w", holder: "a", now: now, staleAfter: 60) == nil)
+        // Alive (this process) and fresh: refused, with the holder named.
+        #expect(try state.acquireLease(workflow: "w", holder: "b", now: now + 1, staleAfter: 60)?.holder == "a")
+        // The holder itself may take it again; other workflows are independent.
+        #expect(try state.acquireLease(workflow: "w", holder: "a", now: now + 1, staleAfter: 60) == nil)
+        #expect(try state.acquireLease(workflow: "v", holder: "b", now: now + 1, staleAfter: 60) == nil)
+        // Stale heartbeat: taken over.
+        #expect(try state.acquireLease(workflow: "w", holder: "b", now: now + 100, staleAfter: 60) == nil)
+        #expect(try state.lease(workflow: "w")?.holder == "b")
+        // A heartbeat keeps it fresh.
+        try state.heartbeat(workflow: "w", holder: "b", now: now + 200)
+        #expect(try state.acquireLease(workflow: "w", holder: "c", now: now + 230, staleAfter: 60)?.holder == "b")
+        // Its process gone: taken over at once, however fresh its heartbeat.
+        try state.releaseLease(workflow: "w", holder: "b")
+        #expect(try state.acquireLease(workflow: "w", holder: "d", now: now, staleAfter: 60, pid: 2_000_000_000) == nil)
+        #expect(try state.acquireLease(workflow: "w", holder: "e", now: now, staleAfter: 60) == nil)
+        try state.releaseLease(workflow: "w", holder: "e")
+        #expect(try state.lease(workflow: "w") == nil)
+    }
+}

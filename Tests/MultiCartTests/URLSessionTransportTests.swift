@@ -1,0 +1,117 @@
+import Foundation
+import MultiCart
+import MultiCartSandbox
+import Testing
+
+/// The real transport against the sandbox over loopback: what URLSession on Linux would get wrong by default
+/// (C14 redirects carrying the key, C20 trickles and short bodies).
+@Suite struct URLSessionTransportTests {
+    let key = "transport-key.S3cr3t"
+
+    func sandbox(_ edit: (inout SandboxFaults) -> Void) throws -> SandboxServer {
+        var faults = SandboxFaults()
+        edit(&faults)
+        var configuration = SandboxConfiguration(apiKey: key)
+        configuration.completion = .afterHistoryReads(0)
+        configuration.faults = faults
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        return server
+    }
+
+    func client(_ server: SandboxServer) -> MultiCartClient {
+        MultiCartClient(baseURL: server.baseURL!, apiKey: key, transport: URLSessionTransport(), retry: .none)
+    }
+
+    /// C14: an API call redirected to another origin is not followed, so the key never reaches it.
+    @Test(arguments: [302, 307])
+    func crossOriginRedirectIsRefusedAndTheKeyStaysHome(status: Int) async throws {
+        let server = try sandbox {
+            $0.redirect = .always
+            $0.redirectStatus = status
+        }
+        defer { server.stop() }
+        do {
+            _ = try await client(server).credits()
+            Issue.record("a redirect to another origin must not succeed")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .crossOriginRedirect(let got, let location)) = error else {
+                Issue.record("expected a refused redirect, got \(error)")
+                return
+            }
+            #expect(got == status)
+            #expect(location.contains("localhost"))
+            #expect(!error.isTransient)
+        }
+        let log = server.requestLog()
+        #expect(log.filter { $0.listener == "other" }.isEmpty)
+        #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
+    }
+
+    /// C14: a download link on another host and port is fetched without the key (the second listener logs it).
+    @Test func downloadFromAnotherOriginCarriesNoKey() async throws {
+        let server = try sandbox { $0.foreignLinks = true }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        #expect(runner.isDownloadGenerated)
+        let link = try #require(runner.pageLinks.first)
+        #expect(link.contains("//localhost:"))
+        let data = try await client.download(link)
+        #expect(!data.isEmpty)
+        let other = server.requestLog().filter { $0.listener == "other" }
+        #expect(other.count == 1)
+        #expect(other.allSatisfy { !$0.keyPresent && $0.endpoint == .file && $0.httpStatus == 200 })
+        #expect(server.requestLog().filter { $0.listener == "api" }.allSatisfy { $0.keyPresent })
+    }
+
+    /// C20: a body that trickles in ends with an error at the request's overall deadline, not when it is done.
+    @Test func trickledBodyEndsAtTheOverallDeadline() async throws {
+        let server = try sandbox {
+            $0.trickle = .always
+            $0.trickleBytes = 8
+            $0.trickleInterval = .milliseconds(50)
+        }
+        defer { server.stop() }
+        var client = client(server)
+        client.downloadDeadline = .milliseconds(400)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            _ = try await client.download(link)
+            Issue.record("a trickled page of tens of kilobytes cannot arrive in 400 ms")
+        } catch let error as MultiCartError {
+            #expect(error == .transport(endpoint: error.endpoint, failure: .deadlineExceeded))
+        }
+        // URLSession's own timeout is an idle timer and would never fire: the chunks keep coming.
+        #expect(clock.now - started < .seconds(5))
+    }
+
+    /// C20: a body shorter than its Content-Length is an error, never a short success.
+    @Test func bodyShorterThanItsContentLengthIsAnError() async throws {
+        let server = try sandbox { $0.truncate = .always }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        await #expect(throws: MultiCartError.self) { _ = try await client.download(link) }
+    }
+
+    @Test func answersOverTheSizeCapAreCutOff() async throws {
+        let server = try sandbox { _ in }
+        defer { server.stop() }
+        var client = client(server)
+        client.downloadMaxBytes = 1_000
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            _ = try await client.download(link)
+            Issue.record("a page larger than 1,000 bytes must be refused")
+        } catch let error as MultiCartError {
+            #expect(error == .transport(endpoint: error.endpoint, failure: .responseTooLarge(limit: 1_000)))
+        }
+    }
+}
