@@ -40,7 +40,8 @@ let package = Package(
             name: "CartflowCoreTests", dependencies: ["CartflowCore", "CartflowTestSupport"],
             exclude: ["Fixtures", "Golden"]),
         .testTarget(name: "MultiCartTests", dependencies: ["MultiCart", "MultiCartSandbox", "CartflowTestSupport"]),
-        .testTarget(name: "MultiCartSandboxTests", dependencies: ["MultiCartSandbox", "CartflowArchive", "CartflowTestSupport"]),
+        .testTarget(
+            name: "MultiCartSandboxTests", dependencies: ["MultiCartSandbox", "CartflowArchive", "CartflowTestSupport"]),
         .testTarget(
             name: "CartflowRuntimeTests",
             dependencies: ["CartflowRuntime", "MultiCartSandbox", "CartflowTestSupport"],

@@ -60,7 +60,8 @@ public struct Arguments: Sendable {
     public func intOption(_ name: String, range: ClosedRange<Int>) throws -> Int? {
         guard let text = option(name) else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw UsageError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+            throw UsageError(
+                "--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
         }
         return value
     }
@@ -81,4 +82,3 @@ public struct UsageError: Error, Sendable, CustomStringConvertible {
     public init(_ message: String) { self.message = message }
     public var description: String { message }
 }
-

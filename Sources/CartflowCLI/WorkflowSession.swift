@@ -12,7 +12,8 @@ struct WorkflowSession {
     static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
         let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
         let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
-        for diagnostic in result.diagnostics where !(sandbox && diagnostic.code == DiagnosticCode.apiKeyUnset.rawValue) {
+        for diagnostic in result.diagnostics where !(sandbox && diagnostic.code == DiagnosticCode.apiKeyUnset.rawValue)
+        {
             context.output.error(diagnostic.render(sourceText: source, color: context.output.useColor))
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
@@ -33,7 +34,8 @@ struct WorkflowSession {
         for workflow in workflows {
             for spec in workflow.collections where seen.insert(spec.id).inserted {
                 collections.append(
-                    SandboxCollection(id: spec.id, name: spec.title ?? displayName(spec.name), items: spec.items ?? 120))
+                    SandboxCollection(id: spec.id, name: spec.title ?? displayName(spec.name), items: spec.items ?? 120)
+                )
             }
         }
         var configuration = SandboxConfiguration(apiKey: key, collections: collections)

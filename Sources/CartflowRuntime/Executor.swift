@@ -71,7 +71,9 @@ public struct Executor: Sendable {
                 throw RunError.leaseHeld(workflow: workflow.name, pid: current.pid, host: current.host)
             }
             if !announced {
-                progress("workflow '\(workflow.name)' is being run by process \(current.pid) on \(current.host); waiting for it")
+                progress(
+                    "workflow '\(workflow.name)' is being run by process \(current.pid) on \(current.host); waiting for it"
+                )
                 announced = true
             }
             try await clock.sleep(for: options.leaseCheckEvery)
@@ -98,7 +100,8 @@ public struct Executor: Sendable {
             if options.startNew {
                 try state.abandonRun(unfinished.id)
                 progress("abandoned unfinished run #\(unfinished.id) (--new)")
-                run = try state.createRun(workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+                run = try state.createRun(
+                    workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
             } else {
                 run = unfinished
                 resumed = true
@@ -106,7 +109,8 @@ public struct Executor: Sendable {
                 progress("resuming run #\(run.id) of \(workflow.name), started \(run.startedAt)")
             }
         } else {
-            run = try state.createRun(workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+            run = try state.createRun(
+                workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
             progress("run #\(run.id) of \(workflow.name)")
         }
 
@@ -205,12 +209,14 @@ public struct Executor: Sendable {
                     exports += try export(step, index: index, collections: wanted, records: finalRecords, run: run)
                 } catch {
                     exportFailed = true
-                    messages.append("step \(index + 1) (\(step.format.rawValue) → \(step.path)) failed: \(Self.describe(error))")
+                    messages.append(
+                        "step \(index + 1) (\(step.format.rawValue) → \(step.path)) failed: \(Self.describe(error))")
                 }
             }
         }
 
-        let outcome = Self.outcome(phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, exportFailed: exportFailed)
+        let outcome = Self.outcome(
+            phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, exportFailed: exportFailed)
         let status: String =
             switch outcome {
             case .succeeded: "succeeded"
@@ -263,7 +269,8 @@ public struct Executor: Sendable {
     }
 
     /// Checks the balance against the items to run, the reserve and the spending limit.
-    private func checkCredits(for records: [CollectionRunRecord], run: WorkflowRunRecord) async throws -> CreditDecision {
+    private func checkCredits(for records: [CollectionRunRecord], run: WorkflowRunRecord) async throws -> CreditDecision
+    {
         var counts: [String: Int] = [:]
         for record in records {
             guard let spec = workflow.collection(named: record.collection) else { continue }
@@ -292,7 +299,9 @@ public struct Executor: Sendable {
             guard let reason = verdict.blockedMessage else { return .proceed(counts) }
             switch workflow.credits.onInsufficient {
             case .fail: return .blocked(reason)
-            case .skip: return .skipped(reason.replacingOccurrences(of: "blocked by credits", with: "skipped (on_insufficient: skip)"))
+            case .skip:
+                return .skipped(
+                    reason.replacingOccurrences(of: "blocked by credits", with: "skipped (on_insufficient: skip)"))
             case .wait(let limit, let interval):
                 if clock.now() - started >= limit.duration {
                     return .blocked(reason + " (waited \(limit))")
@@ -369,7 +378,8 @@ public struct Executor: Sendable {
             // The request may have created a runner: never send it again; look at the history instead.
             sentTriggers.insert(record.collection)
             try state.recordPhase(record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)")
-            progress("\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
+            progress(
+                "\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
             return false
         }
     }
@@ -395,8 +405,10 @@ public struct Executor: Sendable {
                 let ambiguous = history.count > 1
                 let attribution =
                     ambiguous
-                    ? "ambiguous" : afterCrash ? "adopted_after_crash" : answered ? "exact" : "adopted_after_lost_answer"
-                try state.recordRunner(record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
+                    ? "ambiguous"
+                    : afterCrash ? "adopted_after_crash" : answered ? "exact" : "adopted_after_lost_answer"
+                try state.recordRunner(
+                    record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
                 if ambiguous {
                     progress(
                         "\(spec.name): several new runners (\(history.sorted().map(String.init).joined(separator: ", "))) "
@@ -441,18 +453,23 @@ public struct Executor: Sendable {
         while true {
             do {
                 if let found = try await findRunner(runner, collection: spec.id), found.isDownloadGenerated {
-                    progress("\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)")
+                    progress(
+                        "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
+                    )
                     return found
                 }
             } catch let error as MultiCartError where error.isTransient {
                 detail("\(spec.name): polling failed, will retry: \(error)")
             }
             if !announced {
-                progress("\(spec.name): waiting for runner \(runner) (every \(workflow.poll.interval), up to \(workflow.poll.timeout))")
+                progress(
+                    "\(spec.name): waiting for runner \(runner) (every \(workflow.poll.interval), up to \(workflow.poll.timeout))"
+                )
                 announced = true
             }
             if clock.now() - started + interval > timeout {
-                let message = "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
+                let message =
+                    "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
                 try state.recordPhase(recordID, phase: "timed_out", detail: message)
                 throw RunError.pollTimeout(collection: spec.name, runner: runner)
             }
@@ -480,7 +497,8 @@ public struct Executor: Sendable {
         let directory = downloadDirectory(runID: runID, collection: spec.name, runner: runner.id)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         AbandonedTemporaryFiles.remove(in: directory)
-        let known = Dictionary(try state.files(collectionRunID: recordID).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        let known = Dictionary(
+            try state.files(collectionRunID: recordID).map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var fetcher = Fetcher(client: client, concurrency: workflow.fetch.concurrency, progress: detail)
         fetcher.allowedHosts = workflow.api.allowedDownloadHosts
         let files: [FileRecord]
@@ -498,7 +516,8 @@ public struct Executor: Sendable {
         case .zip:
             guard let link = runner.allPagesLink else {
                 throw MultiCartError.contractSurprise(
-                    endpoint: MultiCartClient.historyPath, detail: "runner \(runner.id) is generated but has no ZIP link")
+                    endpoint: MultiCartClient.historyPath,
+                    detail: "runner \(runner.id) is generated but has no ZIP link")
             }
             files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
                 try state.recordFiles(collectionRunID: recordID, files: batch)
@@ -525,11 +544,14 @@ public struct Executor: Sendable {
     ) throws -> [RunReport.ExportResult] {
         var inputs: [ExportInput] = []
         for name in collections {
-            guard let record = records.first(where: { $0.collection == name }), let runner = record.runnerID else { continue }
+            guard let record = records.first(where: { $0.collection == name }), let runner = record.runnerID else {
+                continue
+            }
             let pages = try state.files(collectionRunID: record.id).sorted { Fetcher.pageOrder($0.name, $1.name) }
             inputs.append(
                 ExportInput(
-                    collection: name, collectionID: record.collectionID, runnerID: runner, scrapedAt: record.triggeredAt,
+                    collection: name, collectionID: record.collectionID, runnerID: runner,
+                    scrapedAt: record.triggeredAt,
                     pages: pages.map { URL(fileURLWithPath: $0.localPath) }))
         }
         let started = ISO8601DateFormatter().date(from: String(run.startedAt.prefix(19)) + "Z") ?? wallClock()
@@ -545,18 +567,22 @@ public struct Executor: Sendable {
                 values["runner"] = String(group[0].runnerID)
             }
             let relative = PathTemplate.expand(step.path, values: values)
-            let path = relative.hasPrefix("/") ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
+            let path =
+                relative.hasPrefix("/")
+                ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
             try FileManager.default.createDirectory(
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
-                runID: run.id, step: index, path: relative, format: step.format.rawValue, records: summary.recordsWritten,
+                runID: run.id, step: index, path: relative, format: step.format.rawValue,
+                records: summary.recordsWritten,
                 bytes: summary.bytes)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
             progress("exported \(summary.recordsWritten) records to \(relative)")
-            results.append(RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.recordsWritten))
+            results.append(
+                RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.recordsWritten))
         }
         return results
     }

@@ -290,7 +290,9 @@ enum AbandonedTemporaryFiles {
             guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { continue }
             if let target, parts.dropLast(2).joined(separator: ".") != target { continue }
             guard kill(pid, 0) != 0 && errno == ESRCH else { continue }
-            if (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name))) != nil {
+            if (try? FileManager.default.removeItem(atPath: (directory as NSString).appendingPathComponent(name)))
+                != nil
+            {
                 removed += 1
             }
         }

@@ -14,12 +14,14 @@ public struct CartflowProcess {
         for _ in 0..<4 {
             let candidate = directory.appendingPathComponent("cartflow")
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: candidate.path, isDirectory: &isDirectory), !isDirectory.boolValue
+            {
                 return candidate
             }
             directory = directory.deletingLastPathComponent()
         }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(".build/debug/cartflow")
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            ".build/debug/cartflow")
     }
 
     /// Starts `cartflow` with arguments in `directory`; returns the running process and its output pipes.

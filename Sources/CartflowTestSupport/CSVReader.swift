@@ -31,7 +31,9 @@ public enum CSVReader {
             }
             switch c {
             case "\"":
-                guard field.isEmpty else { throw Malformed(description: "quote inside an unquoted field in row \(rows.count + 1)") }
+                guard field.isEmpty else {
+                    throw Malformed(description: "quote inside an unquoted field in row \(rows.count + 1)")
+                }
                 inQuotes = true
                 fieldStarted = true
             case ",":

@@ -86,7 +86,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
-        let seconds = Double(request.deadline.components.seconds)
+        let seconds =
+            Double(request.deadline.components.seconds)
             + Double(request.deadline.components.attoseconds) / 1e18
         urlRequest.timeoutInterval = max(1, seconds)
         for header in request.headers {

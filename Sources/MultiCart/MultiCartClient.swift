@@ -124,7 +124,8 @@ public struct MultiCartClient: Sendable {
         guard let url = URL(string: String(authority) + segments.joined(separator: "/")), url.host != nil,
             ["http", "https"].contains(url.scheme?.lowercased() ?? "")
         else {
-            throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
+            throw MultiCartError.contractSurprise(
+                endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
         }
         return url
     }
@@ -177,9 +178,11 @@ public struct MultiCartClient: Sendable {
                 endpoint: endpoint, detail: "expected an envelope object, got \(envelope.kind)")
         }
         guard let statusValue = envelope["status"] else {
-            throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "the envelope has no `status`: " + excerpt(body))
+            throw MultiCartError.contractSurprise(
+                endpoint: endpoint, detail: "the envelope has no `status`: " + excerpt(body))
         }
-        guard let status = statusValue.intValue, status == 0 || status == 1, statusValue == .number(String(status)) else {
+        guard let status = statusValue.intValue, status == 0 || status == 1, statusValue == .number(String(status))
+        else {
             throw MultiCartError.contractSurprise(
                 endpoint: endpoint, detail: "`status` must be 0 or 1, got \(Self.shape(of: statusValue))")
         }
@@ -191,7 +194,8 @@ public struct MultiCartClient: Sendable {
         if status == 1 && code == 200 { return data }
         let message = redactor.redact(data.stringValue ?? Self.shape(of: data))
         if status == 1 {
-            throw MultiCartError.contractSurprise(endpoint: endpoint, detail: "`status` 1 with `code` \(code): \(message)")
+            throw MultiCartError.contractSurprise(
+                endpoint: endpoint, detail: "`status` 1 with `code` \(code): \(message)")
         }
         switch code {
         case 402: throw MultiCartError.creditGate(endpoint: endpoint, message: message)

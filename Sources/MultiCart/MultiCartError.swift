@@ -80,7 +80,8 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
             case .deadlineExceeded: return "\(endpoint) did not answer in time"
             case .responseTooLarge(let limit): return "the answer from \(endpoint) is larger than \(limit) bytes"
             case .crossOriginRedirect(let status, let location):
-                return "\(endpoint) redirected (HTTP \(status)) to another origin \(location); not followed, so the key stays with the API host"
+                return
+                    "\(endpoint) redirected (HTTP \(status)) to another origin \(location); not followed, so the key stays with the API host"
             case .truncated(let expected, let received):
                 return "the answer from \(endpoint) was cut short: \(received) of \(expected) bytes"
             case .connection(let detail, _): return "could not reach \(endpoint): \(detail)"

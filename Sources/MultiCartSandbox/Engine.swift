@@ -499,7 +499,8 @@ final class SandboxEngine: Sendable {
         switch configuration.faults.hostileZipEntry {
         case .traversal?: entries.append(ZipWriter.Entry(name: "../../escaped.json", data: Data("[]".utf8)))
         case .absolute?: entries.append(ZipWriter.Entry(name: "/tmp/cartflow-escaped.json", data: Data("[]".utf8)))
-        case .symlink?: entries.append(ZipWriter.Entry(name: "link.json", data: Data(), kind: .symlink(target: "/etc/passwd")))
+        case .symlink?:
+            entries.append(ZipWriter.Entry(name: "link.json", data: Data(), kind: .symlink(target: "/etc/passwd")))
         case nil: break
         }
         guard let data = try? ZipWriter.archive(entries, modificationDate: runner.updatedAt) else { return nil }

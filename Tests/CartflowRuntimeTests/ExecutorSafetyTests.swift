@@ -173,7 +173,9 @@ import Testing
         #expect(downloadedFiles(h).isEmpty)
         #expect(!FileManager.default.fileExists(atPath: "/tmp/cartflow-escaped.json"))
         #expect(!FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("escaped.json").path))
-        #expect(try h.state.files(collectionRunID: try #require(try h.state.collectionRuns(runID: report.runID).first).id).isEmpty)
+        #expect(
+            try h.state.files(collectionRunID: try #require(try h.state.collectionRuns(runID: report.runID).first).id)
+                .isEmpty)
         #expect(h.triggers == 1)
     }
 
@@ -216,7 +218,8 @@ import Testing
         let h = try ExecutorHarness()
         let first = try await h.executor(h.workflow()).run()
         #expect(first.outcome == .succeeded)
-        let records = try h.state.files(collectionRunID: try #require(try h.state.collectionRuns(runID: first.runID).first).id)
+        let records = try h.state.files(
+            collectionRunID: try #require(try h.state.collectionRuns(runID: first.runID).first).id)
         #expect(records.count == 3)
         // Pretend the run died during export: unfinished, with one page altered (same size) and one gone.
         try h.state.finishRun(first.runID, status: "running")
@@ -268,7 +271,9 @@ import Testing
     @Test func leaseOfAProcessThatIsGoneIsTakenOver() async throws {
         let h = try ExecutorHarness()
         let now = Date().timeIntervalSince1970
-        #expect(try h.state.acquireLease(workflow: "wf", holder: "ghost", now: now, staleAfter: 60, pid: 2_000_000_000) == nil)
+        #expect(
+            try h.state.acquireLease(workflow: "wf", holder: "ghost", now: now, staleAfter: 60, pid: 2_000_000_000)
+                == nil)
         #expect(try h.state.lease(workflow: "wf")?.pid == 2_000_000_000)
         let report = try await h.executor(h.workflow()).run()
         #expect(report.outcome == .succeeded)
@@ -276,7 +281,9 @@ import Testing
 
     @Test func leaseHeldByALiveProcessRefusesClearly() async throws {
         let h = try ExecutorHarness()
-        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        #expect(
+            try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60)
+                == nil)
         do {
             _ = try await h.executor(h.workflow()).run()
             Issue.record("a second holder must be refused")
@@ -288,7 +295,9 @@ import Testing
 
     @Test func waitForLeaseRunsOnceTheHolderLeaves() async throws {
         let h = try ExecutorHarness()
-        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        #expect(
+            try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60)
+                == nil)
         var executor = h.executor(h.workflow())
         var options = executor.options
         options.waitForLease = true

@@ -16,7 +16,8 @@ final class ExecutorHarness {
     let lines = LineLog()
 
     init(
-        credits: Int = 10_000, collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
+        credits: Int = 10_000,
+        collections: [SandboxCollection] = [SandboxCollection(id: 101, name: "AU Laptops", items: 250)],
         completion: RunnerCompletion = .afterHistoryReads(3), faults: SandboxFaults = .none,
         configure: (inout SandboxConfiguration) -> Void = { _ in }
     ) throws {
@@ -40,7 +41,8 @@ final class ExecutorHarness {
     func workflow(
         collections: [CollectionSpec] = [CollectionSpec(name: "laptops", id: 101, items: 250)],
         credits: CreditRules = CreditRules(), steps: [ExportStep]? = nil, fetch: FetchConfig = FetchConfig(),
-        poll: PollConfig = PollConfig(interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(600), attributionGrace: Seconds(60))
+        poll: PollConfig = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(600), attributionGrace: Seconds(60))
     ) -> Workflow {
         Workflow(
             name: "wf", sourcePath: "wf.yaml", api: APIConfig(baseURL: server.baseURL!.absoluteString),
@@ -143,7 +145,8 @@ final class LineLog: @unchecked Sendable {
         let report = try await h.executor(h.workflow()).run()
         let result = try #require(report.collections.first)
         #expect(result.attribution == "ambiguous")
-        let ours = try #require(h.server.snapshot().runners[101]?.first { !$0.bySomeoneElse && $0.id == result.runnerID })
+        let ours = try #require(
+            h.server.snapshot().runners[101]?.first { !$0.bySomeoneElse && $0.id == result.runnerID })
         #expect(ours.id == result.runnerID)
         #expect(h.triggers == 1)
     }
@@ -194,7 +197,9 @@ final class LineLog: @unchecked Sendable {
 
     @Test func leaseRefusesASecondHolder() async throws {
         let h = try ExecutorHarness()
-        #expect(try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60) == nil)
+        #expect(
+            try h.state.acquireLease(workflow: "wf", holder: "other", now: Date().timeIntervalSince1970, staleAfter: 60)
+                == nil)
         await #expect(throws: RunError.self) { _ = try await h.executor(h.workflow()).run() }
         #expect(h.triggers == 0)
     }

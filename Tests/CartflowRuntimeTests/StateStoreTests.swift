@@ -39,9 +39,13 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
         let record = try #require(try state.collectionRuns(runID: run.id).first)
-        let files = (1...3).map { FileRecord(name: "p\($0)", link: "l", localPath: "/x/p\($0)", size: $0, sha256: "h\($0)") }
+        let files = (1...3).map {
+            FileRecord(name: "p\($0)", link: "l", localPath: "/x/p\($0)", size: $0, sha256: "h\($0)")
+        }
         try state.recordFiles(collectionRunID: record.id, files: files)
-        try state.recordFiles(collectionRunID: record.id, files: [FileRecord(name: "p2", link: "l", localPath: "/x/p2", size: 9, sha256: "n")])
+        try state.recordFiles(
+            collectionRunID: record.id,
+            files: [FileRecord(name: "p2", link: "l", localPath: "/x/p2", size: 9, sha256: "n")])
         let stored = try state.files(collectionRunID: record.id)
         #expect(stored.map(\.name) == ["p1", "p2", "p3"])
         #expect(stored[1].size == 9 && stored[1].sha256 == "n")

@@ -73,7 +73,8 @@ final class CrashHarness {
                 if moment(record) { killer.fire() }
             }
         }
-        let (process, out, err) = try CartflowProcess.start(["run", "crash.yaml"], in: directory, environment: environment)
+        let (process, out, err) = try CartflowProcess.start(
+            ["run", "crash.yaml"], in: directory, environment: environment)
         process.terminationHandler = { _ in killer.exited() }
         killer.set(pid: process.processIdentifier)
         if let check {
@@ -142,7 +143,9 @@ final class CrashHarness {
             #expect(rerun.exitCode == 0, "stderr: \(rerun.stderr)", sourceLocation: sourceLocation)
         } else {
             #expect(rerun.exitCode == 1, sourceLocation: sourceLocation)
-            #expect(rerun.stderr.contains("not observed") || rerun.stdout.contains("not observed"), sourceLocation: sourceLocation)
+            #expect(
+                rerun.stderr.contains("not observed") || rerun.stdout.contains("not observed"),
+                sourceLocation: sourceLocation)
             #expect(triggers.isEmpty, sourceLocation: sourceLocation)
             let fresh = try await run(["run", "crash.yaml", "--new"])
             #expect(fresh.exitCode == 0, "stderr: \(fresh.stderr)", sourceLocation: sourceLocation)
@@ -298,7 +301,9 @@ final class Event: Sendable {
         let killed = try await h.runAndKill(check: {
             store.withLock { store in
                 // Opened once the run has created it; then only read.
-                if store == nil, FileManager.default.fileExists(atPath: statePath) { store = try? StateStore(path: statePath) }
+                if store == nil, FileManager.default.fileExists(atPath: statePath) {
+                    store = try? StateStore(path: statePath)
+                }
                 guard let store, let run = try? store.runs(workflow: "crash", limit: 1).first else { return false }
                 return (try? store.collectionRuns(runID: run.id).first?.phase) == "fetched"
             }
@@ -314,7 +319,8 @@ final class Event: Sendable {
         #expect(h.server.requestLog().filter { $0.endpoint == .file }.count == files)
         #expect(h.triggers.count == 1)
         try h.expectCompleteExport(runner: runner)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: h.directory.appendingPathComponent("out").path)
+        let leftovers = try FileManager.default.contentsOfDirectory(
+            atPath: h.directory.appendingPathComponent("out").path)
         #expect(leftovers == ["laptops.csv"])
     }
 
@@ -323,7 +329,8 @@ final class Event: Sendable {
         let h = try CrashHarness(completion: .never)
         let event = Event()
         h.server.observe { if $0.endpoint == .trigger { event.signal() } }
-        let (first, out, err) = try CartflowProcess.start(["run", "crash.yaml"], in: h.directory, environment: h.environment)
+        let (first, out, err) = try CartflowProcess.start(
+            ["run", "crash.yaml"], in: h.directory, environment: h.environment)
         first.terminationHandler = { _ in event.signal() }
         await event.wait(seconds: 120)
         #expect(first.isRunning)

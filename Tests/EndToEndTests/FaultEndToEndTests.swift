@@ -22,7 +22,8 @@ import Testing
         let faults: SandboxFaults =
             switch name {
             case "5xx on reads": faults { $0.httpError = FaultRule(first: 2, endpoints: [.credits, .history, .file]) }
-            case "5xx on the trigger (answer lost)": faults { $0.httpError = FaultRule(first: 1, endpoints: [.trigger]) }
+            case "5xx on the trigger (answer lost)":
+                faults { $0.httpError = FaultRule(first: 1, endpoints: [.trigger]) }
             case "429 with Retry-After": faults { $0.rateLimit = FaultRule(first: 1, endpoints: [.history]) }
             case "envelope error": faults { $0.envelopeError = FaultRule(first: 2, endpoints: [.credits, .asinList]) }
             case "latency": faults { $0.latency = .milliseconds(30) }
@@ -125,7 +126,8 @@ import Testing
         #expect(first.stdout.contains("allow_download_hosts"))
         #expect(refused.server.requestLog().filter { $0.listener == "other" }.isEmpty)
 
-        let allowed = try CrashHarness(faults: faults { $0.foreignLinks = true }, api: "api: { allow_download_hosts: [localhost] }")
+        let allowed = try CrashHarness(
+            faults: faults { $0.foreignLinks = true }, api: "api: { allow_download_hosts: [localhost] }")
         let second = try await allowed.run()
         #expect(second.exitCode == 0, "stderr: \(second.stderr)")
         let other = allowed.server.requestLog().filter { $0.listener == "other" }

@@ -14,7 +14,9 @@ final class EndToEnd {
     let key: String
     let logPath: String
 
-    init(credits: Int = 100_000, key: String = "pub-e2e.S3cr3t/Key+With=Odd&Chars", faults: SandboxFaults = .none) throws {
+    init(credits: Int = 100_000, key: String = "pub-e2e.S3cr3t/Key+With=Odd&Chars", faults: SandboxFaults = .none)
+        throws
+    {
         directory = try CartflowProcess.temporaryDirectory("e2e")
         logPath = directory.appendingPathComponent("sandbox.log").path
         self.key = key
@@ -79,7 +81,9 @@ final class EndToEnd {
         let runners = e.server.snapshot().runners.values.flatMap { $0 }.filter { r in
             e.server.requestLog().contains { $0.endpoint == .history } && !r.bySomeoneElse && r.isDownloadGenerated
         }
-        let ours = runners.filter { runner in result.stdout.contains(" \(runner.id) ") || result.stdout.contains(" \(runner.id)?") }
+        let ours = runners.filter { runner in
+            result.stdout.contains(" \(runner.id) ") || result.stdout.contains(" \(runner.id)?")
+        }
         #expect(ours.count == 2)
         var expected = 0
         for runner in ours {
@@ -193,7 +197,8 @@ final class EndToEnd {
         let directory = try CartflowProcess.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(
-            at: repositoryRoot.appendingPathComponent("workflows/demo.yaml"), to: directory.appendingPathComponent("demo.yaml"))
+            at: repositoryRoot.appendingPathComponent("workflows/demo.yaml"),
+            to: directory.appendingPathComponent("demo.yaml"))
         let result = try await CartflowProcess.run(["run", "demo.yaml"], in: directory)
         #expect(result.exitCode == 1)
         #expect(result.stderr.contains("MULTICART_API_KEY"))
@@ -217,14 +222,17 @@ final class EndToEnd {
 
     /// Every example in workflows/ runs end to end on the embedded sandbox, as the README promises.
     @Test func everyExampleWorkflowRunsOnTheSandbox() async throws {
-        let examples = try FileManager.default.contentsOfDirectory(atPath: repositoryRoot.appendingPathComponent("workflows").path)
-            .filter { $0.hasSuffix(".yaml") }.sorted()
+        let examples = try FileManager.default.contentsOfDirectory(
+            atPath: repositoryRoot.appendingPathComponent("workflows").path
+        )
+        .filter { $0.hasSuffix(".yaml") }.sorted()
         #expect(examples.count >= 2)
         for example in examples {
             let directory = try CartflowProcess.temporaryDirectory()
             defer { try? FileManager.default.removeItem(at: directory) }
             try FileManager.default.copyItem(
-                at: repositoryRoot.appendingPathComponent("workflows"), to: directory.appendingPathComponent("workflows"))
+                at: repositoryRoot.appendingPathComponent("workflows"),
+                to: directory.appendingPathComponent("workflows"))
             let result = try await CartflowProcess.run(["run", "workflows/\(example)", "--sandbox"], in: directory)
             #expect(result.exitCode == 0, "\(example): \(result.stderr)")
             #expect(result.stdout.contains("succeeded"), "\(example)")

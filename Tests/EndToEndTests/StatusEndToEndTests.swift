@@ -26,7 +26,9 @@ import Testing
         #expect(collection["runner"] as? Int == runner)
         #expect(collection["attribution"] as? String == "exact")
         #expect(collection["files"] as? Int == 3)
-        #expect((collection["file_list"] as? [[String: Any]])?.allSatisfy { ($0["sha256"] as? String)?.count == 64 } == true)
+        #expect(
+            (collection["file_list"] as? [[String: Any]])?.allSatisfy { ($0["sha256"] as? String)?.count == 64 } == true
+        )
         #expect((runs[0]["exports"] as? [[String: Any]])?.first?["path"] as? String == "out/laptops.csv")
 
         let one = try await h.run(["status", "--run", "1"])
@@ -41,9 +43,12 @@ import Testing
         let h = try CrashHarness()
         #expect(try await h.run().exitCode == 0)
         let runner = try #require(h.triggers.first?.runnerID)
-        let export = try await h.run(["export", "--run", "1", "--format", "csv", "--out", "again.csv", "--provenance", "runner"])
+        let export = try await h.run([
+            "export", "--run", "1", "--format", "csv", "--out", "again.csv", "--provenance", "runner",
+        ])
         #expect(export.exitCode == 0, "stderr: \(export.stderr)")
-        let rows = try CSVReader.parse(try String(contentsOf: h.directory.appendingPathComponent("again.csv"), encoding: .utf8))
+        let rows = try CSVReader.parse(
+            try String(contentsOf: h.directory.appendingPathComponent("again.csv"), encoding: .utf8))
         let original = try CSVReader.parse(
             try String(contentsOf: h.directory.appendingPathComponent("out/laptops.csv"), encoding: .utf8))
         #expect(rows.count == original.count)
@@ -81,7 +86,8 @@ import Testing
         let h = try CrashHarness(faults: faults)
         var outputs: [String] = []
         for arguments in [
-            ["run", "crash.yaml", "--verbose"], ["status", "crash.yaml", "--verbose"], ["status", "--json", "--verbose"],
+            ["run", "crash.yaml", "--verbose"], ["status", "crash.yaml", "--verbose"],
+            ["status", "--json", "--verbose"],
             ["status", "--run", "1", "--verbose"], ["run", "crash.yaml", "--verbose", "--new"],
             ["run", "crash.yaml", "--verbose", "--state", "other/state.db"],
             ["export", "--run", "1", "--format", "csv", "--out", "again.csv", "--verbose"],

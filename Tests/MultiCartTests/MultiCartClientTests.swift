@@ -6,7 +6,9 @@ import Testing
 @Suite struct EnvelopeTests {
     let key = "pub123.SECRETsecret"
 
-    func client(_ replies: [MockTransport.Reply], retry: RetryPolicy = RetryPolicy(maxAttempts: 3)) -> (MultiCartClient, MockTransport) {
+    func client(_ replies: [MockTransport.Reply], retry: RetryPolicy = RetryPolicy(maxAttempts: 3)) -> (
+        MultiCartClient, MockTransport
+    ) {
         let transport = MockTransport(replies)
         let client = MultiCartClient(
             baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport, retry: retry,
@@ -16,7 +18,8 @@ import Testing
 
     @Test func creditsFromTheThreeDocumentedFields() async throws {
         let (client, transport) = client([
-            MockTransport.json(#"{"code":200,"data":{"available_credits":1000,"used_credits":300,"frozen_credits":200},"status":1}"#)
+            MockTransport.json(
+                #"{"code":200,"data":{"available_credits":1000,"used_credits":300,"frozen_credits":200},"status":1}"#)
         ])
         let balance = try await client.credits()
         #expect(balance.spendable == 500)
@@ -50,10 +53,13 @@ import Testing
     /// C16: a refusal inside HTTP 200 is a credit-gate error, and nothing that lacks a proper status is success.
     @Test func creditGateInsideHTTP200() async throws {
         let (client, transport) = client([
-            MockTransport.json(#"{"code":402,"data":"Not enough credits — you need 250 but have 12 remaining.","status":0}"#)
+            MockTransport.json(
+                #"{"code":402,"data":"Not enough credits — you need 250 but have 12 remaining.","status":0}"#)
         ])
-        await #expect(throws: MultiCartError.creditGate(
-            endpoint: "/schedules/run/result/", message: "Not enough credits — you need 250 but have 12 remaining.")) {
+        await #expect(
+            throws: MultiCartError.creditGate(
+                endpoint: "/schedules/run/result/", message: "Not enough credits — you need 250 but have 12 remaining.")
+        ) {
             try await client.triggerRun(collectionID: 101)
         }
         #expect(transport.requests.count == 1)
@@ -122,7 +128,8 @@ import Testing
         ])
         let client = MultiCartClient(
             baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport,
-            retry: RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8), maxRetryAfter: .seconds(60)),
+            retry: RetryPolicy(
+                maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8), maxRetryAfter: .seconds(60)),
             sleep: { waits.append($0) }, random: { 0.5 })
         let history = try await client.runHistory(collectionID: 101)
         #expect(history.isEmpty)
@@ -152,12 +159,15 @@ import Testing
         #expect(runners[1].pageLinks.count == 1)
         #expect(runners[1].totalExacted == 240)
         #expect(runners[0].allPagesLink == nil)
-        let sent = try JSONSerialization.jsonObject(with: try #require(transport.requests.first?.body)) as? [String: Int]
+        let sent =
+            try JSONSerialization.jsonObject(with: try #require(transport.requests.first?.body)) as? [String: Int]
         #expect(sent == ["collection_id": 101, "skip": 0, "limit": 3])
     }
 
     @Test func historyWithAWrongTypeNamesTheField() async throws {
-        let (client, _) = client([MockTransport.json(#"{"code":200,"status":1,"data":[{"id":"88","is_download_generated":true}]}"#)])
+        let (client, _) = client([
+            MockTransport.json(#"{"code":200,"status":1,"data":[{"id":"88","is_download_generated":true}]}"#)
+        ])
         await #expect {
             _ = try await client.runHistory(collectionID: 101)
         } throws: { error in
@@ -168,7 +178,8 @@ import Testing
 
     /// C21: names with spaces are encoded as one path segment.
     @Test func downloadLinksAreEncodedSegmentBySegment() throws {
-        let url = try MultiCartClient.encodedURL("https://api.example/api/v1/results/101/88/AU Laptops_88_Results_Page_1.json")
+        let url = try MultiCartClient.encodedURL(
+            "https://api.example/api/v1/results/101/88/AU Laptops_88_Results_Page_1.json")
         #expect(url.absoluteString == "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json")
         let odd = try MultiCartClient.encodedURL("http://h:8080/r/1/2/A#B?C_Page_1.json")
         #expect(odd.absoluteString == "http://h:8080/r/1/2/A%23B%3FC_Page_1.json")

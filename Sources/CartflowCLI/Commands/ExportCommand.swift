@@ -56,9 +56,13 @@ enum ExportCommand: Command {
         let runID = try args.intOption("run", range: 1...Int.max)
         var pages: [URL] = []
         if runID != nil {
-            if !(args.options("pages") + args.positional).isEmpty { throw UsageError("--run and page files exclude each other") }
+            if !(args.options("pages") + args.positional).isEmpty {
+                throw UsageError("--run and page files exclude each other")
+            }
         } else {
-            if args.option("from") != nil || args.option("state") != nil { throw UsageError("--from and --state go with --run") }
+            if args.option("from") != nil || args.option("state") != nil {
+                throw UsageError("--from and --state go with --run")
+            }
             pages = try (args.options("pages") + args.positional).flatMap { try pageFiles(context.resolve($0)) }
             if pages.isEmpty { throw UsageError("no page files given (use --pages DIR, list page files, or --run N)") }
         }
@@ -90,7 +94,9 @@ enum ExportCommand: Command {
             guard FileManager.default.fileExists(atPath: statePath) else {
                 throw UsageError("no state database at \(statePath)")
             }
-            let wanted = args.option("from").map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+            let wanted = args.option("from").map {
+                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            }
             inputs = try StateStore(path: statePath).exportInputs(runID: runID, collections: wanted)
         } else {
             inputs = [

@@ -81,26 +81,35 @@ enum RunCommand: Command {
 
     /// The one-screen summary on stdout: collections, runners, items, credits spent, files written.
     static func printSummary(_ report: RunReport, output: Output, redactor: Redactor) {
-        output.print("\(report.workflow): run #\(report.runID) \(report.outcome.rawValue.replacingOccurrences(of: "_", with: " "))\(report.resumed ? " (resumed)" : "")")
+        output.print(
+            "\(report.workflow): run #\(report.runID) \(report.outcome.rawValue.replacingOccurrences(of: "_", with: " "))\(report.resumed ? " (resumed)" : "")"
+        )
         var rows = [["collection", "id", "runner", "items", "scraped", "credits", "files", "state"]]
         for c in report.collections {
             rows.append([
-                c.name, String(c.collectionID), c.runnerID.map { String($0) + (c.attribution == "ambiguous" ? "?" : "") } ?? "-",
-                c.items.map(String.init) ?? "-", c.exacted.map(String.init) ?? "-", String(c.creditsSpent), String(c.files),
+                c.name, String(c.collectionID),
+                c.runnerID.map { String($0) + (c.attribution == "ambiguous" ? "?" : "") } ?? "-",
+                c.items.map(String.init) ?? "-", c.exacted.map(String.init) ?? "-", String(c.creditsSpent),
+                String(c.files),
                 c.phase,
             ])
         }
         let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             output.print(
-                "  " + row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+                "  "
+                    + row.enumerated().map {
+                        $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0)
+                    }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
         let spent = report.collections.map(\.creditsSpent).reduce(0, +)
         output.print("  credits spent: \(spent)")
         if !report.exports.isEmpty {
             output.print("  files written:")
-            for export in report.exports { output.print("    \(export.path)  (\(export.records) records, \(export.format))") }
+            for export in report.exports {
+                output.print("    \(export.path)  (\(export.records) records, \(export.format))")
+            }
         }
         for message in report.messages { output.print("  ! " + redactor.redact(message)) }
     }

@@ -53,7 +53,8 @@ enum StatusCommand: Command {
         var runs: [WorkflowRunRecord]
         if let onlyRun {
             guard let run = try state.run(id: onlyRun), workflowName == nil || run.workflow == workflowName else {
-                throw UsageError("no run #\(onlyRun)" + (workflowName.map { " of workflow '\($0)'" } ?? "") + " in \(statePath)")
+                throw UsageError(
+                    "no run #\(onlyRun)" + (workflowName.map { " of workflow '\($0)'" } ?? "") + " in \(statePath)")
             }
             runs = [run]
         } else {
@@ -67,7 +68,9 @@ enum StatusCommand: Command {
             let object: [String: Any] = [
                 "state": statePath,
                 "runs": views.map(\.json),
-                "leases": leases.map { ["workflow": $0.0, "pid": $0.1.pid, "host": $0.1.host, "heartbeat": $0.1.heartbeat] },
+                "leases": leases.map {
+                    ["workflow": $0.0, "pid": $0.1.pid, "host": $0.1.host, "heartbeat": $0.1.heartbeat]
+                },
             ]
             output.print(render(object))
             return .success
@@ -85,7 +88,8 @@ enum StatusCommand: Command {
     }
 
     static func render(_ object: [String: Any]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])) ?? Data()
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -153,22 +157,32 @@ enum StatusCommand: Command {
                     default: break
                     }
                 } else if record.attribution == "not_observed" {
-                    line += ", runner NOT OBSERVED (newest before the trigger: \(record.baselineRunner.map(String.init) ?? "?"))"
+                    line +=
+                        ", runner NOT OBSERVED (newest before the trigger: \(record.baselineRunner.map(String.init) ?? "?"))"
                 } else if record.phase == "intent" {
-                    line += ", trigger intent without an answer (newest runner before: \(record.baselineRunner.map(String.init) ?? "?"))"
+                    line +=
+                        ", trigger intent without an answer (newest runner before: \(record.baselineRunner.map(String.init) ?? "?"))"
                 }
                 if let items = record.items { line += ", \(items) items" }
                 if let scraped = record.exacted { line += ", \(scraped) scraped" }
-                if !files.isEmpty { line += ", \(files.count) file\(files.count == 1 ? "" : "s") (\(files.map(\.size).reduce(0, +)) bytes)" }
+                if !files.isEmpty {
+                    line +=
+                        ", \(files.count) file\(files.count == 1 ? "" : "s") (\(files.map(\.size).reduce(0, +)) bytes)"
+                }
                 output.print(line)
-                if record.phase == "timed_out" { output.print("    poll timed out: `cartflow run` again resumes polling") }
+                if record.phase == "timed_out" {
+                    output.print("    poll timed out: `cartflow run` again resumes polling")
+                }
                 if let detail = record.detail { output.print("    \(detail)") }
                 if allFiles {
-                    for file in files { output.print("    \(file.localPath)  \(file.size) bytes  sha256 \(file.sha256)") }
+                    for file in files {
+                        output.print("    \(file.localPath)  \(file.size) bytes  sha256 \(file.sha256)")
+                    }
                 }
             }
             for export in exports {
-                output.print("  export \(export.path) (\(export.format), \(export.records) records, \(export.bytes) bytes)")
+                output.print(
+                    "  export \(export.path) (\(export.format), \(export.records) records, \(export.bytes) bytes)")
             }
             if let detail = run.detail { output.print("  ! \(detail)") }
         }

@@ -499,7 +499,8 @@ extension WorkflowDecoder {
             problem = "write one start and one end, like 08:00-18:00"
         }
         report(
-            .invalidTime, "'\(path)' must be a window HH:MM-HH:MM such as 08:00-18:00, got \(shown(value, node)); \(problem)",
+            .invalidTime,
+            "'\(path)' must be a window HH:MM-HH:MM such as 08:00-18:00, got \(shown(value, node)); \(problem)",
             at: node.start, path: path)
         return nil
     }

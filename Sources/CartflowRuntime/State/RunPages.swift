@@ -46,12 +46,14 @@ public enum RecordedRunError: Error, Sendable, CustomStringConvertible, Localize
         switch self {
         case .noSuchRun(let id): return "no run #\(id) in the state database"
         case .unknownCollections(let id, let names, let known):
-            return "run #\(id) has no collection \(names.joined(separator: ", ")) (it has \(known.joined(separator: ", ")))"
+            return
+                "run #\(id) has no collection \(names.joined(separator: ", ")) (it has \(known.joined(separator: ", ")))"
         case .notFetched(let id, let collection):
             return "run #\(id) has no downloaded files for \(collection); `cartflow run` resumes it"
         case .nothingFetched(let id): return "run #\(id) has no downloaded files yet; `cartflow run` resumes it"
         case .fileChanged(let id, let path):
-            return "\(path) of run #\(id) no longer matches its recorded size and SHA-256; `cartflow run` fetches it again"
+            return
+                "\(path) of run #\(id) no longer matches its recorded size and SHA-256; `cartflow run` fetches it again"
         }
     }
 

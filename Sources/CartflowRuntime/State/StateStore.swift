@@ -175,7 +175,10 @@ public final class StateStore: @unchecked Sendable {
                 for collection in collections {
                     try db.query(
                         "INSERT OR IGNORE INTO collection_runs (run_id, collection, collection_id, phase, updated_at) VALUES (?, ?, ?, 'pending', ?)",
-                        [.int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)), .text(Self.timestamp())])
+                        [
+                            .int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)),
+                            .text(Self.timestamp()),
+                        ])
                 }
             }
         }
@@ -369,7 +372,9 @@ public final class StateStore: @unchecked Sendable {
         try locked { db in
             try db.query("SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(workflow)]).first
                 .map {
-                    LeaseHolder(holder: $0[0].text ?? "", pid: $0[1].int ?? 0, host: $0[2].text ?? "", heartbeat: $0[3].real ?? 0)
+                    LeaseHolder(
+                        holder: $0[0].text ?? "", pid: $0[1].int ?? 0, host: $0[2].text ?? "",
+                        heartbeat: $0[3].real ?? 0)
                 }
         }
     }
@@ -427,7 +432,8 @@ public final class StateStore: @unchecked Sendable {
 
     public func lastFiredSlot(workflow: String) throws -> String? {
         try locked { db in
-            try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?.text
+            try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?
+                .text
         }
     }
 
