@@ -26,3 +26,14 @@ public final class TestClock: RuntimeClock, @unchecked Sendable {
 
     public var recordedSleeps: [Duration] { lock.withLock { sleeps } }
 }
+
+/// A clock whose every wait runs `park` instead (e.g. park until the task is cancelled), so a test can hold a
+/// run at its first wait and interrupt it there. Time stands still.
+public struct ParkingClock: RuntimeClock {
+    private let park: @Sendable () async throws -> Void
+
+    public init(park: @escaping @Sendable () async throws -> Void) { self.park = park }
+
+    public func now() -> Duration { .zero }
+    public func sleep(for duration: Duration) async throws { try await park() }
+}

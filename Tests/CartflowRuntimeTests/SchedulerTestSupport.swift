@@ -1,5 +1,6 @@
 import CartflowCore
 import CartflowRuntime
+import CartflowTestSupport
 import Foundation
 
 /// A wall clock the test sets by hand; the scheduler reads slots from it.
@@ -102,11 +103,9 @@ final class ParkBox: @unchecked Sendable {
     }
 }
 
-/// A runtime clock whose sleeps park until the task is cancelled: the executor stops at its poll.
-struct ParkingClock: RuntimeClock {
-    let entered: Event
-    func now() -> Duration { .zero }
-    func sleep(for duration: Duration) async throws { try await parkUntilCancelled(entered: entered) }
+/// A runtime clock whose waits park until the task is cancelled: the executor stops at its poll.
+func parkingClock(entered: Event) -> ParkingClock {
+    ParkingClock { try await parkUntilCancelled(entered: entered) }
 }
 
 /// Lets a test hand the scheduler to closures created before it.

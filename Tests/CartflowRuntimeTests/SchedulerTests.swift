@@ -370,7 +370,7 @@ import Testing
             sleep: { _ in try await parkUntilCancelled(entered: parked) },
             fire: { workflow, _ in
                 try await Executor(
-                    workflow: workflow, client: client, state: state, clock: ParkingClock(entered: polling),
+                    workflow: workflow, client: client, state: state, clock: parkingClock(entered: polling),
                     options: Executor.Options(downloadsDirectory: downloads, workingDirectory: working)
                 ).run().outcome
             }, log: { lines.append($0) })
