@@ -24,10 +24,7 @@ enum PlanFactGatherer {
     ) async throws -> PlanFacts {
         var facts = PlanFacts(mode: mode, state: readState(workflow, path: statePath, shownPath: shownPath))
         guard let source else { return facts }
-        let balance = try await source.credits()
-        facts.balance = PlanFacts.Balance(
-            spendable: balance.spendable, available: balance.available, used: balance.used, frozen: balance.frozen,
-            origin: balance.origin)
+        facts.balance = try await source.credits()
         for spec in workflow.collections {
             do {
                 facts.itemCounts[spec.name] = .checked(try await source.itemCount(collectionID: spec.id))

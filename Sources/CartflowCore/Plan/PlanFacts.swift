@@ -12,23 +12,8 @@ public struct PlanFacts: Sendable, Equatable {
         case offline
     }
 
-    /// The balance as `POST /users/credits/` reported it.
-    public struct Balance: Sendable, Equatable {
-        public var spendable: Int
-        public var available: Int?
-        public var used: Int?
-        public var frozen: Int?
-        /// How `spendable` was computed, e.g. `available_credits − (used_credits + frozen_credits)`.
-        public var origin: String
-
-        public init(spendable: Int, available: Int? = nil, used: Int? = nil, frozen: Int? = nil, origin: String) {
-            self.spendable = spendable
-            self.available = available
-            self.used = used
-            self.frozen = frozen
-            self.origin = origin
-        }
-    }
+    /// The balance as `POST /users/credits/` reported it (the client's own type).
+    public typealias Balance = CreditBalance
 
     /// A collection's item count from the ASIN list, or why the API could not tell.
     public enum ItemCount: Sendable, Equatable {
