@@ -115,4 +115,33 @@ struct RenderingTests {
         #expect(!all.contains(secret))
         #expect(!all.contains("k2"))
     }
+
+    /// A key written in the file is never shown, wherever it sits in `api`: a second `key`, a misspelt key, or a
+    /// note that points back at it; nor is a line of any other diagnostic that holds the environment's key.
+    @Test func keyMisusedInAnyShapeIsNeverShown() {
+        let secret = "sk-live-KNOWN-5150"
+        let environment = ["MULTICART_API_KEY": secret, "OTHER_KEY": "other-SECRET-606"]
+        let texts = [
+            header + "api:\n  key: \(secret)\n  key: ${MULTICART_API_KEY}\n",
+            header + "api:\n  key: ${MULTICART_API_KEY}\n  key: \(secret)\n",
+            header + "api:\n  kee: \(secret)\n",
+            header + "api: \(secret)\n",
+            header + "api: [\(secret)]\n",
+            header + "api: { key: \"${OTHER_KEY}\" }\ndescription: other-SECRET-606\nname: other-SECRET-606\n",
+            header + "name: \(secret)\ndescription: \(secret)\nfetch: { from: \(secret) }\n",
+            "cartflow: 1\ncollections:\n  \(secret): { id: 0 }\n",
+            "cartflow: 1\napi: { key: \(secret)\n",
+            header + "steps:\n  - export: csv\n    path: \"out/\(secret)/{bad}.csv\"\n",
+        ]
+        for text in texts {
+            let result = WorkflowLoader.load(text: text, path: "x.yaml", environment: environment)
+            #expect(result.workflow == nil, "\(text)")
+            let all = result.diagnostics.map {
+                $0.render(sourceText: result.sourceText) + $0.keyPath + $0.notes.map(\.message).joined()
+            }.joined()
+            #expect(!all.contains(secret), "\(all)")
+            #expect(!all.contains("other-SECRET-606"), "\(all)")
+        }
+    }
 }
+

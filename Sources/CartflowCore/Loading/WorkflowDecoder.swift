@@ -33,11 +33,22 @@ final class WorkflowDecoder {
                 notes: notes))
     }
 
-    /// The diagnostics in file order, with source lines hidden where a secret sits.
+    /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
+    /// show one.
+    var secretValues: [String] {
+        secretVariables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
+    }
+
+    /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
+    /// at one of its notes, since notes are rendered with their lines too).
     func finishedDiagnostics() -> [Diagnostic] {
         diagnostics.map { diagnostic in
             var diagnostic = diagnostic
-            if secretLines.contains(diagnostic.line) { diagnostic.showsSourceLine = false }
+            if secretLines.contains(diagnostic.line) || diagnostic.notes.contains(where: {
+                secretLines.contains($0.location.line)
+            }) {
+                diagnostic.showsSourceLine = false
+            }
             return diagnostic
         }.sortedByLocation()
     }
@@ -162,7 +173,22 @@ final class WorkflowDecoder {
             report(.wrongType, "'\(path)' has no value; write \(what()), or remove the key", at: node.start, path: path)
             return nil
         }
-        return interpolate(scalar, node: node, path: path)
+        guard let value = interpolate(scalar, node: node, path: path) else { return nil }
+        // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
+        if secretValues.contains(where: { Self.holds(value, secret: $0) }) {
+            report(
+                .literalSecret,
+                "'\(path)' holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
+                at: node.start, path: path)
+            return nil
+        }
+        return value
+    }
+
+    /// Whether `value` holds `secret`: anywhere in it for a key of real length, whole for a short test key (so a
+    /// two-letter key does not flag every word that contains those letters).
+    static func holds(_ value: String, secret: String) -> Bool {
+        secret.utf8.count >= 8 ? value.contains(secret) : value == secret
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {

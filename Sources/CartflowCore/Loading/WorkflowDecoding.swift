@@ -119,6 +119,13 @@ extension WorkflowDecoder {
     }
 
     private func apiConfig(_ node: Node, path: String) -> APIConfig? {
+        // Whatever sits in `api` other than the URL and hosts may be a pasted key — under `key`, a second `key`,
+        // a misspelt key, or `api` itself as a value: no diagnostic shows those lines.
+        let exposed = node.mapping?.filter { ["base_url", "allow_download_hosts"].contains($0.key.scalar?.text) }
+        for pair in node.mapping ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
+            secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
+        }
+        if node.mapping == nil { secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line)) }
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
