@@ -143,5 +143,14 @@ struct RenderingTests {
             #expect(!all.contains("other-SECRET-606"), "\(all)")
         }
     }
-}
 
+    /// The byte order mark is not part of the first line: the excerpt must not carry an invisible U+FEFF.
+    @Test func bomIsNotShownInTheFirstLine() {
+        #expect(
+            rendered("\u{FEFF}cartflow: 01\ncollections:\n  laptops: { id: 101 }\n").hasPrefix("""
+                workflows/x.yaml:1:11: error: 'cartflow' must be a whole number of at least 0, got '01'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 1 [CF105]
+                 1 | cartflow: 01
+                   |           ^
+                """))
+    }
+}

@@ -55,7 +55,10 @@ public enum WorkflowLoader {
     public static func load(bytes: [UInt8], path: String, environment: [String: String], limits: YAMLLimits = .default)
         -> LoadResult
     {
-        let sourceText = String(validating: bytes, as: UTF8.self)
+        // The byte order mark is not text of line 1 (libyaml's columns do not count it, and excerpts must not
+        // carry an invisible character).
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
+        let sourceText = String(validating: text, as: UTF8.self)
         let root: Node
         do {
             root = try YAMLParser.parse(bytes, limits: limits)
