@@ -116,6 +116,18 @@ struct FieldCaseTests {
         #expect(ok.schedule?.at == [ClockTime(hour: 10, minute: 30)])
     }
 
+    /// `7.5` is YAML 1.1's float 7.5, not 07:05: a dotted time gets the colon hint only with two minute digits.
+    @Test func c03DottedTimesAreNotGuessed() {
+        let marked = MarkedText(header + "schedule: { every: daily, at: [1️⃣7.5, 2️⃣18.30, 3️⃣8.300, 4️⃣10.5e1] }\n")
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.invalidTime, marked, $0) })
+        #expect(
+            result.diagnostics.map { $0.message.components(separatedBy: "; ").last } == [
+                "write it like 08:00 or 18:30", "write 18:30 (with a colon)", "write it like 08:00 or 18:30",
+                "write it like 08:00 or 18:30",
+            ])
+    }
+
     @Test func c04DuplicateKeysCiteBothPlaces() {
         let marked = MarkedText(
             """
