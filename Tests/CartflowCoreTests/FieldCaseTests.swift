@@ -252,6 +252,26 @@ struct FieldCaseTests {
         #expect(workflow.fetch.concurrency == 8)
     }
 
+    /// An interpolated value with a newline keeps the structure, but it must not become a file name: a control
+    /// character (or a path that names a folder) in a step's path is an error at the path.
+    @Test func c09PathsRefuseControlCharactersAndFolders() {
+        let environment = keyedEnvironment.merging(["SUFFIX": "a\nb: c"]) { $1 }
+        let marked = MarkedText(
+            header + """
+                steps:
+                  - { export: csv, path: 1️⃣"out/${SUFFIX}.csv" }
+                  - { export: csv, path: 2️⃣"out/a\\x00b.csv" }
+                  - { export: csv, path: 3️⃣"out/\\tx.csv" }
+                  - { export: csv, path: 4️⃣out/ }
+                  - { export: csv, path: 5️⃣out/.. }
+                  - { export: csv, path: out/ok.csv }
+                """)
+        let result = load(marked, environment: environment)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"].map { spot(.badPathTemplate, marked, $0) })
+        #expect(result.diagnostics.first?.message.contains("control character") == true)
+        #expect(result.diagnostics.last?.message.contains("file name") == true)
+    }
+
     @Test func c09UnsetVariablesAreErrorsAtTheirPlace() {
         let marked = MarkedText(
             """

@@ -525,6 +525,7 @@ extension WorkflowDecoder {
                 outputPath = string(node, path: fields.path("path"))
                 if let template = outputPath {
                     checkTemplate(template, node: node, path: fields.path("path"))
+                    checkFileName(template, node: node, path: fields.path("path"))
                     if let first = paths[template] {
                         report(
                             .duplicateValue,
@@ -626,6 +627,28 @@ extension WorkflowDecoder {
                 report(.badPathTemplate, message, at: mark(in: node, offset: index), path: path)
             }
             index = close + 1
+        }
+    }
+
+    /// A path is a file name: no control characters (an interpolated newline or NUL would become part of it, or
+    /// cut it short), and a last component that names a file, not a folder.
+    private func checkFileName(_ template: String, node: Node, path: String) {
+        if let index = template.unicodeScalars.firstIndex(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            let scalar = template.unicodeScalars[index]
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            let name = scalar == "\n" ? " (a newline)" : scalar == "\t" ? " (a tab)" : scalar == "\0" ? " (NUL)" : ""
+            report(
+                .badPathTemplate,
+                "'\(path)' holds the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex)\(name); a file name cannot hold it",
+                at: node.start, path: path)
+            return
+        }
+        let last = template.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last.isEmpty || last == "." || last == ".." {
+            report(
+                .badPathTemplate,
+                "'\(path)' names a folder; end it with a file name, such as \(template.hasSuffix("/") ? template : template + "/"){workflow}.csv",
+                at: node.start, path: path)
         }
     }
 
