@@ -172,6 +172,15 @@ import Testing
         #expect(String(decoding: data, as: UTF8.self) == "a\r\nx\r\n\"\"\r\n\"\"\r\n")
     }
 
+    /// An empty string and null are different values: `""` and an empty cell (as PostgreSQL, DuckDB and
+    /// csvkit read them), so a loader can tell "no title" from "title is empty".
+    @Test func c24EmptyStringAndNullStayDistinct() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a": "", "b": null, "c": "x"}, {"a": null, "b": "", "c": {"d": ""}}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "a,b,c,c.d\r\n\"\",,x,\r\n,\"\",,\"\"\r\n")
+    }
+
     @Test func noRecordsGiveAnEmptyFileOrJustTheFixedHeader() throws {
         var fixture = try PageFixture()
         let page = try fixture.page("[]")

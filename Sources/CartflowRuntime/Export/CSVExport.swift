@@ -250,8 +250,8 @@ struct CSVExport {
         buffer.append(contentsOf: [0x0D, 0x0A])
     }
 
-    /// Appends one cell: null → empty, booleans → true/false, numbers → their source text, strings →
-    /// quoted as needed (and guarded), arrays and empty objects → their compact JSON text.
+    /// Appends one cell: null → empty, booleans → true/false, numbers → their source text, the empty string →
+    /// `""`, other strings → quoted as needed (and guarded), arrays and empty objects → their compact JSON text.
     static func appendCell(_ value: JSONValue, guardFormulas: Bool, to buffer: inout [UInt8]) {
         switch value {
         case .null:
@@ -261,6 +261,11 @@ struct CSVExport {
         case .number(let text):
             JSONSerializer.withUTF8(text) { buffer.append(contentsOf: $0) }
         case .string(let text):
+            // `""`, not an empty cell: loaders that tell them apart (PostgreSQL, DuckDB) read an empty cell as null.
+            if text.isEmpty {
+                buffer.append(contentsOf: [0x22, 0x22])
+                return
+            }
             appendText(text, guardFormulas: guardFormulas, to: &buffer)
         case .array, .object:
             var json: [UInt8] = []
