@@ -86,6 +86,20 @@ import Testing
         #expect(cells["tags"] == #"["=1"]"#)
     }
 
+    /// Full-width `＝ ＋ － ＠` are turned into their ASCII forms by spreadsheets in East Asian locales, so they
+    /// start formulas too; the guard treats them like `= + - @`.
+    @Test func c26FullWidthTriggersAreGuardedToo() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"eq": "＝HYPERLINK(\"http://x.example\")", "plus": "＋1", "minus": "－1", "at": "＠SUM(A1)", "ok": "ｘ＝1"}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        let rows = try StrictCSVReader.parse(data)
+        #expect(rows[1] == ["'＝HYPERLINK(\"http://x.example\")", "'＋1", "'－1", "'＠SUM(A1)", "ｘ＝1"])
+        let (_, off) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", formulaGuard: false), [fixture.input([page])])
+        #expect(try StrictCSVReader.parse(off)[1][1] == "＋1")
+    }
+
     @Test func c26FormulaGuardCanBeTurnedOff() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(Self.formulaPage)
