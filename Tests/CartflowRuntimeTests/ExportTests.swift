@@ -238,6 +238,26 @@ import Testing
                 """#)
     }
 
+    /// A key repeated in one object is written once per name: loaders keep the first or the last of a repeated
+    /// key (or refuse it), so the other value would be lost silently. The repeat is renamed `name#2` as in CSV.
+    @Test(arguments: [ExportStep.Format.ndjson, .json])
+    func duplicateKeysAreRenamedNeverRepeated(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"a": 1, "a": 2, "a#2": "own", "b": {"c": 1, "c": [{"d": 1, "d": 2}]}}, {"a": 3}]"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: format, path: "x.\(format.rawValue)"), [fixture.input([page])])
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#"{"a":1,"a#3":2,"a#2":"own","b":{"c":1,"c#2":[{"d":1,"d#2":2}]}}"#))
+        #expect(text.contains(#"{"a":3}"#))
+        #expect(
+            summary.warnings == [
+                "\(page.path): record 1: key 'a' occurs more than once in one object; the other value is written as 'a#3'",
+                "\(page.path): record 1: key 'c' occurs more than once in one object; the other value is written as 'c#2'",
+                "\(page.path): record 1: key 'd' occurs more than once in one object; the other value is written as 'd#2'",
+            ])
+    }
+
     @Test func c27JSONIsOneArrayWithARecordPerLine() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(Self.page)
