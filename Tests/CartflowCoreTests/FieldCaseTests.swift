@@ -252,6 +252,24 @@ struct FieldCaseTests {
         #expect(workflow.fetch.concurrency == 8)
     }
 
+    /// The place of a `${...}` inside a quoted scalar counts the characters as written, escapes included.
+    @Test func c09PlacesInsideQuotedScalarsCountEscapesAsWritten() {
+        let marked = MarkedText(
+            header + """
+                description: "a\\tb 1️⃣${NOPE}"
+                name: 'it''s 2️⃣${NOPE}'
+                steps:
+                  - { export: csv, path: "\\u00e9/3️⃣${NOPE}.csv" }
+                  - { export: csv, path: "é/4️⃣${NOPE}.csv" }
+                  - { export: csv, path: 5️⃣"${DIR:-a/long/folder}/{bad}.csv" }
+                """)
+        let result = load(marked)
+        #expect(
+            spots(result)
+                == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.unsetVariable, marked, $0) }
+                + [spot(.badPathTemplate, marked, "5️⃣")])
+    }
+
     /// An interpolated value with a newline keeps the structure, but it must not become a file name: a control
     /// character (or a path that names a folder) in a step's path is an error at the path.
     @Test func c09PathsRefuseControlCharactersAndFolders() {

@@ -12,9 +12,13 @@ final class WorkflowDecoder {
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
-    init(file: String, environment: [String: String]) {
+    /// The file's lines (as `Diagnostic.splitLines` cuts them), to place positions inside quoted scalars.
+    let sourceLines: [Substring]
+
+    init(file: String, environment: [String: String], sourceText: String? = nil) {
         self.file = file
         self.environment = environment
+        self.sourceLines = sourceText.map(Diagnostic.splitLines) ?? []
     }
 
     var hasErrors: Bool { diagnostics.hasErrors }
@@ -217,8 +221,9 @@ final class WorkflowDecoder {
         return failed ? nil : result.value
     }
 
-    /// The position of a character inside a scalar, exact for single-line plain and quoted scalars without escapes;
-    /// otherwise the scalar's start.
+    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for
+    /// single-line plain and quoted scalars — escapes (`\t`, `\u00e9`, `''`) are counted as written; otherwise
+    /// the scalar's start.
     func mark(in node: Node, offset: Int) -> SourceMark {
         guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
             return node.start
@@ -226,9 +231,27 @@ final class WorkflowDecoder {
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
         case .singleQuoted, .doubleQuoted:
-            if scalar.text.contains("\\") || scalar.text.contains("'") { return node.start }
-            return SourceMark(line: node.start.line, column: node.start.column + 1 + offset)
+            guard node.start.line <= sourceLines.count else { return node.start }
+            let raw = Array(sourceLines[node.start.line - 1].unicodeScalars.dropFirst(node.start.column))
+            var index = 0
+            for _ in 0..<offset {
+                guard index < raw.count else { return node.start }
+                index += Self.writtenLength(raw, at: index, doubleQuoted: scalar.style == .doubleQuoted)
+            }
+            return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
+        }
+    }
+
+    /// How many characters of a quoted scalar's source make the one text character at `index`.
+    private static func writtenLength(_ raw: [Unicode.Scalar], at index: Int, doubleQuoted: Bool) -> Int {
+        if !doubleQuoted { return raw[index] == "'" ? 2 : 1 }
+        guard raw[index] == "\\", index + 1 < raw.count else { return 1 }
+        switch raw[index + 1] {
+        case "x": return 4
+        case "u": return 6
+        case "U": return 10
+        default: return 2
         }
     }
 

@@ -595,6 +595,9 @@ extension WorkflowDecoder {
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     private func checkTemplate(_ template: String, node: Node, path: String) {
         guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
+        // Offsets count characters of the interpolated text; they are places in the file only if it is unchanged.
+        let interpolated = node.scalar?.text != template
+        func mark(in node: Node, offset: Int) -> SourceMark { interpolated ? node.start : self.mark(in: node, offset: offset) }
         let scalars = Array(template.unicodeScalars)
         var index = 0
         while index < scalars.count {

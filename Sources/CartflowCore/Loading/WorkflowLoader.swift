@@ -69,7 +69,7 @@ public enum WorkflowLoader {
                 diagnostics: redacting([diagnostic(for: error, file: path)], secrets: secrets, sourceText: sourceText),
                 sourceText: sourceText)
         }
-        let decoder = WorkflowDecoder(file: path, environment: environment)
+        let decoder = WorkflowDecoder(file: path, environment: environment, sourceText: sourceText)
         let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
         let diagnostics = redacting(
             decoder.finishedDiagnostics(), secrets: decoder.secretValues, sourceText: sourceText)
