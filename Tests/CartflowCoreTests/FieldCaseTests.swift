@@ -252,6 +252,17 @@ struct FieldCaseTests {
         #expect(workflow.fetch.concurrency == 8)
     }
 
+    /// `${A:-${B}}` would read as the default `${B` and a stray `}`: nesting is refused, not half-expanded.
+    @Test func c09NestedReferencesInADefaultAreRefused() throws {
+        let marked = MarkedText(header + "description: \"x 1️⃣${UNSET:-${OTHER}}\"\n")
+        let result = load(marked, environment: keyedEnvironment.merging(["OTHER": "o"]) { $1 })
+        #expect(spots(result) == [spot(.badInterpolation, marked, "1️⃣")])
+        #expect(result.diagnostics.first?.message.contains("nest") == true)
+        // A `}` after a complete reference is text.
+        let ok = try #require(load(MarkedText(header + "description: \"${UNSET:-a}}\"\n")).workflow)
+        #expect(ok.description == "a}")
+    }
+
     /// The place of a `${...}` inside a quoted scalar counts the characters as written, escapes included.
     @Test func c09PlacesInsideQuotedScalarsCountEscapesAsWritten() {
         let marked = MarkedText(
