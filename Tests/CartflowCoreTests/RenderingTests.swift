@@ -153,4 +153,21 @@ struct RenderingTests {
                    |           ^
                 """))
     }
+
+    /// A value echoed in a message is shown with its control characters escaped: a newline must not break the
+    /// one-line `file:line:col:` form, and an escape sequence from the file must not reach the terminal.
+    @Test func echoedValuesCannotBreakLinesOrDriveTheTerminal() {
+        let result = WorkflowLoader.load(
+            text: header + "fetch: { from: \"a\\e[2Jb\\r\" }\nname: \"${N}\"\n", path: "x.yaml",
+            environment: keyedEnvironment.merging(["N": "x\ny\u{202E}z"]) { $1 })
+        let messages = result.diagnostics.map(\.message)
+        #expect(messages.count == 2)
+        #expect(messages.allSatisfy { !$0.unicodeScalars.contains { $0.value < 0x20 || $0 == "\u{202E}" } })
+        #expect(messages.contains { $0.contains(#"got 'a\u{1B}[2Jb\r'"#) })
+        #expect(messages.contains { $0.contains(#"got 'x\ny\u{202E}z'"#) })
+        // A raw escape byte in the file (refused by libyaml) is not replayed by the excerpt either.
+        let raw = rendered("cartflow: 1 # \u{1B}[2J\u{202E}\n")
+        #expect(raw.contains(" 1 | cartflow: 1 # \u{FFFD}[2J\u{FFFD}"))
+        #expect(!raw.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
+    }
 }

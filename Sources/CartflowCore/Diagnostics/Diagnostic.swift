@@ -104,7 +104,11 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     /// `  7 | text` and `    |   ^`, with the caret under the column (tabs kept so the caret lines up).
     private static func excerpt(_ lines: [Substring], line: Int, column: Int, color: Bool) -> String {
         guard line >= 1, line <= lines.count else { return "" }
-        let text = lines[line - 1]
+        // One visible character per unsafe one (not an escape), so the caret stays under its column; tabs stay.
+        var text = ""
+        for scalar in lines[line - 1].unicodeScalars {
+            text.unicodeScalars.append(scalar != "\t" && isUnsafeToShow(scalar) ? "\u{FFFD}" : scalar)
+        }
         let number = String(line)
         let gutter = String(repeating: " ", count: number.count)
         var padding = ""
@@ -113,6 +117,35 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
         }
         let caret = color ? "\u{1B}[1;32m^\u{1B}[0m" : "^"
         return "\n \(number) | \(text)\n \(gutter) | \(padding)\(caret)"
+    }
+
+    /// Whether a character must not reach a terminal as it is: C0 and C1 controls (escape sequences, line
+    /// breaks), DEL, and the invisible ones that move or reorder text (bidi overrides, LS, PS, BOM).
+    static func isUnsafeToShow(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069, 0xFEFF: return true
+        default: return false
+        }
+    }
+
+    /// `text` with unsafe characters written as escapes (`\n`, `\r`, `\t`, `\u{1B}`), for values echoed in
+    /// messages: a message stays one line and cannot drive the terminal.
+    public static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafeToShow) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            guard isUnsafeToShow(scalar) else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
     }
 
     /// Lines without their terminators; a CRLF file renders like an LF one.

@@ -31,10 +31,12 @@ final class WorkflowDecoder {
         _ code: DiagnosticCode, _ message: String, at mark: SourceMark, path: String,
         notes: [Diagnostic.Note] = [], severity: Diagnostic.Severity? = nil
     ) {
+        // Messages echo values from the file and the environment: show their control characters as escapes.
         diagnostics.append(
             Diagnostic(
-                code: code, severity: severity, message: message, location: location(mark), keyPath: path,
-                notes: notes))
+                code: code, severity: severity, message: Diagnostic.visible(message), location: location(mark),
+                keyPath: Diagnostic.visible(path),
+                notes: notes.map { Diagnostic.Note(message: Diagnostic.visible($0.message), location: $0.location) }))
     }
 
     /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may

@@ -141,7 +141,7 @@ public enum WorkflowLoader {
                     message: context.message,
                     location: SourceLocation(file: file, line: context.mark.line, column: context.mark.column)))
         }
-        return Diagnostic(code: code, message: error.message, location: location, notes: notes)
+        return Diagnostic(code: code, message: Diagnostic.visible(error.message), location: location, notes: notes)
     }
 
     /// The workflow files named by `paths`: a file is taken as given; a folder contributes its `*.yaml` and `*.yml`
