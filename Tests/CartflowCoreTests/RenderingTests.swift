@@ -170,4 +170,18 @@ struct RenderingTests {
         #expect(raw.contains(" 1 | cartflow: 1 # \u{FFFD}[2J\u{FFFD}"))
         #expect(!raw.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
     }
+
+    /// A minified one-line file renders a window around the column, not the whole line for every diagnostic.
+    @Test func longLinesAreShownAsAWindowAroundTheColumn() {
+        let title = String(repeating: "long title ", count: 40)
+        let text = rendered("{cartflow: 1, collections: {laptops: {id: 101, title: \(title)}}, intervall: 1}\n")
+        let lines = text.components(separatedBy: "\n")
+        #expect(lines.count == 3)
+        // The key is near the end of the line: the window is the line's last 120 characters.
+        #expect(lines[1].hasPrefix(" 1 | …") && lines[1].hasSuffix("intervall: 1}"))
+        #expect(lines[1].count <= 6 + 122)
+        let caret = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) }
+        let word = lines[1].range(of: "intervall").map { lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound) }
+        #expect(caret != nil && caret == word)
+    }
 }

@@ -8,7 +8,9 @@ final class WorkflowDecoder {
     private(set) var diagnostics: [Diagnostic] = []
     /// Environment variables that hold the API key — `MULTICART_API_KEY` always, and the one `api.key` names:
     /// no other field may read them, so their values can never reach a path, a message or an export.
-    var secretVariables: Set<String> = ["MULTICART_API_KEY"]
+    var secretVariables: Set<String> = ["MULTICART_API_KEY"] {
+        didSet { secretValues = Self.values(of: secretVariables, in: environment) }
+    }
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
@@ -19,6 +21,7 @@ final class WorkflowDecoder {
         self.file = file
         self.environment = environment
         self.sourceLines = sourceText.map(Diagnostic.splitLines) ?? []
+        self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
     var hasErrors: Bool { diagnostics.hasErrors }
@@ -41,8 +44,10 @@ final class WorkflowDecoder {
 
     /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
     /// show one.
-    var secretValues: [String] {
-        secretVariables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
+    private(set) var secretValues: [String]
+
+    private static func values(of variables: Set<String>, in environment: [String: String]) -> [String] {
+        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
     }
 
     /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or

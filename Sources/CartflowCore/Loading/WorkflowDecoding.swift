@@ -26,6 +26,8 @@ enum WorkflowFormat {
     static let maxConcurrency = 32
     static let maxNameLength = 64
     static let minimumInterval = 60
+    /// Above this many candidates an unknown name gets no "did you mean" (each candidate costs an edit distance).
+    static let maxSuggestionCandidates = 200
 
     /// Names of workflows and collections: they appear in paths and state, so letters, digits, `_`, `-`, `.`.
     static func isValidName(_ name: String) -> Bool {
@@ -566,23 +568,28 @@ extension WorkflowDecoder {
     private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [(name: String, node: Node)] = []
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
-            if let first = seen.first(where: { $0.name == name })?.node {
+            if let first = seen[name] {
                 report(
                     .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
                     notes: [.init(message: "first listed here", location: location(first.start))])
                 continue
             }
-            seen.append((name, item))
+            seen[name] = item
             guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
-                if let suggestion = closestMatch(to: name, in: names) {
+                // A suggestion costs an edit distance per collection, and the list is shown whole only when
+                // short: thousands of unknown names among thousands of collections must stay linear and brief.
+                if names.count <= WorkflowFormat.maxSuggestionCandidates,
+                    let suggestion = closestMatch(to: name, in: names)
+                {
                     message += "; did you mean '\(suggestion)'?"
                 } else if !names.isEmpty {
-                    message += " (collections: \(names.joined(separator: ", ")))"
+                    let shown = names.prefix(10).joined(separator: ", ")
+                    message += " (collections: \(shown)\(names.count > 10 ? ", … \(names.count - 10) more" : ""))"
                 }
                 report(.unknownCollection, message, at: item.start, path: itemPath)
                 continue
@@ -658,7 +665,7 @@ extension WorkflowDecoder {
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [Node] = []
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec
@@ -679,8 +686,7 @@ extension WorkflowDecoder {
                 column = ColumnSpec(name)
                 place = item
             }
-            if let firstIndex = columns.firstIndex(where: { $0.name == column.name }) {
-                let first = seen[firstIndex]
+            if let first = seen[column.name] {
                 report(
                     .duplicateValue,
                     "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
@@ -688,7 +694,7 @@ extension WorkflowDecoder {
                     notes: [.init(message: "first defined here", location: location(first.start))])
                 continue
             }
-            seen.append(place)
+            seen[column.name] = place
             columns.append(column)
         }
         return columns
