@@ -12,7 +12,8 @@ public enum YAMLParser {
         var body = bytes[...]
         if let encoding = TextScan.wideEncoding(body) {
             throw YAMLError(
-                .invalidUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8", at: SourceMark(line: 1, column: 1))
+                .invalidUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8", at: SourceMark(line: 1, column: 1)
+            )
         }
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
         if TextScan.isBlank(body) { throw YAMLError(.empty, "the file is empty", at: SourceMark(line: 1, column: 1)) }

@@ -147,7 +147,8 @@ struct RenderingTests {
     /// The byte order mark is not part of the first line: the excerpt must not carry an invisible U+FEFF.
     @Test func bomIsNotShownInTheFirstLine() {
         #expect(
-            rendered("\u{FEFF}cartflow: 01\ncollections:\n  laptops: { id: 101 }\n").hasPrefix("""
+            rendered("\u{FEFF}cartflow: 01\ncollections:\n  laptops: { id: 101 }\n").hasPrefix(
+                """
                 workflows/x.yaml:1:11: error: 'cartflow' must be a whole number of at least 0, got '01'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 1 [CF105]
                  1 | cartflow: 01
                    |           ^
@@ -181,7 +182,9 @@ struct RenderingTests {
         #expect(lines[1].hasPrefix(" 1 | …") && lines[1].hasSuffix("intervall: 1}"))
         #expect(lines[1].count <= 6 + 122)
         let caret = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) }
-        let word = lines[1].range(of: "intervall").map { lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound) }
+        let word = lines[1].range(of: "intervall").map {
+            lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound)
+        }
         #expect(caret != nil && caret == word)
     }
 }

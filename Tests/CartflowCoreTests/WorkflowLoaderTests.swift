@@ -132,7 +132,8 @@ struct LargeFileTests {
     func unknownReferencesAmongManyCollectionsGiveShortMessages() throws {
         let collections = (0..<20_000).map { "  c\($0): { id: \($0 + 1) }\n" }.joined()
         let from = (0..<3_000).map { "x\($0)" }.joined(separator: ", ")
-        let text = "cartflow: 1\ncollections:\n" + collections
+        let text =
+            "cartflow: 1\ncollections:\n" + collections
             + "steps:\n  - export: csv\n    path: a.csv\n    from: [\(from), x1]\n"
         let result = WorkflowLoader.load(text: text, path: "big.yaml", environment: keyedEnvironment)
         #expect(result.diagnostics.count == 3_001)

@@ -91,7 +91,8 @@ import Testing
     @Test func c26FullWidthTriggersAreGuardedToo() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(
-            #"[{"eq": "＝HYPERLINK(\"http://x.example\")", "plus": "＋1", "minus": "－1", "at": "＠SUM(A1)", "ok": "ｘ＝1"}]"#)
+            #"[{"eq": "＝HYPERLINK(\"http://x.example\")", "plus": "＋1", "minus": "－1", "at": "＠SUM(A1)", "ok": "ｘ＝1"}]"#
+        )
         let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
         let rows = try StrictCSVReader.parse(data)
         #expect(rows[1] == ["'＝HYPERLINK(\"http://x.example\")", "'＋1", "'－1", "'＠SUM(A1)", "ｘ＝1"])

@@ -55,9 +55,11 @@ final class WorkflowDecoder {
     func finishedDiagnostics() -> [Diagnostic] {
         diagnostics.map { diagnostic in
             var diagnostic = diagnostic
-            if secretLines.contains(diagnostic.line) || diagnostic.notes.contains(where: {
-                secretLines.contains($0.location.line)
-            }) {
+            if secretLines.contains(diagnostic.line)
+                || diagnostic.notes.contains(where: {
+                    secretLines.contains($0.location.line)
+                })
+            {
                 diagnostic.showsSourceLine = false
             }
             return diagnostic

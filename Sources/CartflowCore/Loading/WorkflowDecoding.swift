@@ -127,7 +127,9 @@ extension WorkflowDecoder {
         for pair in node.mapping ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
             secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
         }
-        if node.mapping == nil { secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line)) }
+        if node.mapping == nil {
+            secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
+        }
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
@@ -604,7 +606,9 @@ extension WorkflowDecoder {
         guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
         // Offsets count characters of the interpolated text; they are places in the file only if it is unchanged.
         let interpolated = node.scalar?.text != template
-        func mark(in node: Node, offset: Int) -> SourceMark { interpolated ? node.start : self.mark(in: node, offset: offset) }
+        func mark(in node: Node, offset: Int) -> SourceMark {
+            interpolated ? node.start : self.mark(in: node, offset: offset)
+        }
         let scalars = Array(template.unicodeScalars)
         var index = 0
         while index < scalars.count {

@@ -86,7 +86,8 @@ public enum WorkflowLoader {
         guard !forms.isEmpty else { return diagnostics }
         let lines = sourceText.map(Diagnostic.splitLines) ?? []
         func exposes(_ line: Int) -> Bool {
-            line >= 1 && line <= lines.count && forms.contains { WorkflowDecoder.holds(String(lines[line - 1]), secret: $0) }
+            line >= 1 && line <= lines.count
+                && forms.contains { WorkflowDecoder.holds(String(lines[line - 1]), secret: $0) }
         }
         func redact(_ text: String) -> String {
             // A key of one to three characters cannot be told from ordinary text; longer ones are replaced.
