@@ -183,6 +183,25 @@ struct FieldCaseTests {
         #expect(workflow.steps[1].columns?.count == 3)
     }
 
+    /// An aliased node is decoded once per use, but its problems are in one place of the file: each is reported
+    /// once, and a duplicate id that comes from an alias is reported where the alias is used.
+    @Test func c05ProblemsInsideAnAliasedNodeAreReportedOnce() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              a: &x { id: 1, 1️⃣id: 2 }
+              2️⃣b: *x
+              3️⃣c: *x
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.duplicateKey, marked, "1️⃣"), spot(.duplicateValue, marked, "2️⃣"),
+                spot(.duplicateValue, marked, "3️⃣"),
+            ])
+    }
+
     @Test func c06DeepNestingIsAnError() {
         let text = "cartflow: 1\ncollections: " + String(repeating: "[", count: 10_000)
         let result = WorkflowLoader.load(text: text, path: "deep.yaml", environment: keyedEnvironment)

@@ -53,7 +53,10 @@ final class WorkflowDecoder {
     /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
     /// at one of its notes, since notes are rendered with their lines too).
     func finishedDiagnostics() -> [Diagnostic] {
-        diagnostics.map { diagnostic in
+        // A node used through several aliases is decoded once per use; its own problems are one each.
+        var seen = Set<String>()
+        let unique = diagnostics.filter { seen.insert("\($0.code) \($0.line):\($0.column) \($0.message)").inserted }
+        return unique.map { diagnostic in
             var diagnostic = diagnostic
             if secretLines.contains(diagnostic.line)
                 || diagnostic.notes.contains(where: {

@@ -255,10 +255,12 @@ extension WorkflowDecoder {
             let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
             guard let id else { continue }
             if let first = ids[id] {
+                // The same id node twice is an alias (`b: *a`): the problem is where the alias is used.
+                let place = idNode.start == first.node.start ? pair.key.start : idNode.start
                 report(
                     .duplicateValue,
                     "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
-                    at: idNode.start, path: fields.path("id"),
+                    at: place, path: fields.path("id"),
                     notes: [
                         Diagnostic.Note(
                             message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))
