@@ -110,7 +110,7 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 
     private static func excerpt(_ lines: [Substring], line: Int, column: Int, color: Bool) -> String {
         guard line >= 1, line <= lines.count else { return "" }
-        var scalars = Array(lines[line - 1].unicodeScalars)
+        var scalars = SplitCache.shared.scalars(of: lines[line - 1])
         var caretIndex = max(0, column - 1)
         if scalars.count > excerptWidth {
             let start = max(0, min(caretIndex - excerptWidth / 2, scalars.count - excerptWidth))
@@ -195,5 +195,19 @@ private final class SplitCache: @unchecked Sendable {
             cached = Diagnostic.splitLines(text)
         }
         return cached
+    }
+
+    private var lastLine: Substring = ""
+    private var lastScalars: [Unicode.Scalar] = []
+
+    /// The characters of `line`, kept for the next call: the diagnostics of a one-line file all render that line.
+    func scalars(of line: Substring) -> [Unicode.Scalar] {
+        lock.lock()
+        defer { lock.unlock() }
+        if line.startIndex != lastLine.startIndex || line.endIndex != lastLine.endIndex || line != lastLine {
+            lastLine = line
+            lastScalars = Array(line.unicodeScalars)
+        }
+        return lastScalars
     }
 }

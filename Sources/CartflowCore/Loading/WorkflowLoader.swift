@@ -85,7 +85,14 @@ public enum WorkflowLoader {
         }.filter { !$0.isEmpty }
         guard !forms.isEmpty else { return diagnostics }
         let lines = sourceText.map(Diagnostic.splitLines) ?? []
+        var exposed: [Int: Bool] = [:]
         func exposes(_ line: Int) -> Bool {
+            if let known = exposed[line] { return known }
+            let result = holdsSecret(line)
+            exposed[line] = result
+            return result
+        }
+        func holdsSecret(_ line: Int) -> Bool {
             line >= 1 && line <= lines.count
                 && forms.contains { WorkflowDecoder.holds(String(lines[line - 1]), secret: $0) }
         }
