@@ -10,7 +10,13 @@ public enum YAMLParser {
                 at: SourceMark(line: 1, column: 1))
         }
         var body = bytes[...]
+        if let encoding = TextScan.wideEncoding(body) {
+            throw YAMLError(
+                .invalidUTF8, "the file is \(encoding), not UTF-8; save it as UTF-8", at: SourceMark(line: 1, column: 1)
+            )
+        }
         if body.starts(with: [0xEF, 0xBB, 0xBF]) { body = body.dropFirst(3) }
+        if TextScan.isBlank(body) { throw YAMLError(.empty, "the file is empty", at: SourceMark(line: 1, column: 1)) }
         if let offset = TextScan.firstInvalidUTF8(body) {
             let mark = TextScan.mark(ofByte: offset, in: body)
             throw YAMLError(

@@ -116,6 +116,18 @@ struct FieldCaseTests {
         #expect(ok.schedule?.at == [ClockTime(hour: 10, minute: 30)])
     }
 
+    /// `7.5` is YAML 1.1's float 7.5, not 07:05: a dotted time gets the colon hint only with two minute digits.
+    @Test func c03DottedTimesAreNotGuessed() {
+        let marked = MarkedText(header + "schedule: { every: daily, at: [1️⃣7.5, 2️⃣18.30, 3️⃣8.300, 4️⃣10.5e1] }\n")
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.invalidTime, marked, $0) })
+        #expect(
+            result.diagnostics.map { $0.message.components(separatedBy: "; ").last } == [
+                "write it like 08:00 or 18:30", "write 18:30 (with a colon)", "write it like 08:00 or 18:30",
+                "write it like 08:00 or 18:30",
+            ])
+    }
+
     @Test func c04DuplicateKeysCiteBothPlaces() {
         let marked = MarkedText(
             """
@@ -169,6 +181,25 @@ struct FieldCaseTests {
         let workflow = try #require(result.workflow)
         #expect(workflow.steps[0].columns == workflow.steps[1].columns)
         #expect(workflow.steps[1].columns?.count == 3)
+    }
+
+    /// An aliased node is decoded once per use, but its problems are in one place of the file: each is reported
+    /// once, and a duplicate id that comes from an alias is reported where the alias is used.
+    @Test func c05ProblemsInsideAnAliasedNodeAreReportedOnce() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              a: &x { id: 1, 1️⃣id: 2 }
+              2️⃣b: *x
+              3️⃣c: *x
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.duplicateKey, marked, "1️⃣"), spot(.duplicateValue, marked, "2️⃣"),
+                spot(.duplicateValue, marked, "3️⃣"),
+            ])
     }
 
     @Test func c06DeepNestingIsAnError() {
@@ -238,6 +269,55 @@ struct FieldCaseTests {
         #expect(workflow.description == "a: b # not a comment\nc: d")
         #expect(workflow.collections[0].title == "cost $5 none dflt")
         #expect(workflow.fetch.concurrency == 8)
+    }
+
+    /// `${A:-${B}}` would read as the default `${B` and a stray `}`: nesting is refused, not half-expanded.
+    @Test func c09NestedReferencesInADefaultAreRefused() throws {
+        let marked = MarkedText(header + "description: \"x 1️⃣${UNSET:-${OTHER}}\"\n")
+        let result = load(marked, environment: keyedEnvironment.merging(["OTHER": "o"]) { $1 })
+        #expect(spots(result) == [spot(.badInterpolation, marked, "1️⃣")])
+        #expect(result.diagnostics.first?.message.contains("nest") == true)
+        // A `}` after a complete reference is text.
+        let ok = try #require(load(MarkedText(header + "description: \"${UNSET:-a}}\"\n")).workflow)
+        #expect(ok.description == "a}")
+    }
+
+    /// The place of a `${...}` inside a quoted scalar counts the characters as written, escapes included.
+    @Test func c09PlacesInsideQuotedScalarsCountEscapesAsWritten() {
+        let marked = MarkedText(
+            header + """
+                description: "a\\tb 1️⃣${NOPE}"
+                name: 'it''s 2️⃣${NOPE}'
+                steps:
+                  - { export: csv, path: "\\u00e9/3️⃣${NOPE}.csv" }
+                  - { export: csv, path: "é/4️⃣${NOPE}.csv" }
+                  - { export: csv, path: 5️⃣"${DIR:-a/long/folder}/{bad}.csv" }
+                """)
+        let result = load(marked)
+        #expect(
+            spots(result)
+                == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.unsetVariable, marked, $0) }
+                + [spot(.badPathTemplate, marked, "5️⃣")])
+    }
+
+    /// An interpolated value with a newline keeps the structure, but it must not become a file name: a control
+    /// character (or a path that names a folder) in a step's path is an error at the path.
+    @Test func c09PathsRefuseControlCharactersAndFolders() {
+        let environment = keyedEnvironment.merging(["SUFFIX": "a\nb: c"]) { $1 }
+        let marked = MarkedText(
+            header + """
+                steps:
+                  - { export: csv, path: 1️⃣"out/${SUFFIX}.csv" }
+                  - { export: csv, path: 2️⃣"out/a\\x00b.csv" }
+                  - { export: csv, path: 3️⃣"out/\\tx.csv" }
+                  - { export: csv, path: 4️⃣out/ }
+                  - { export: csv, path: 5️⃣out/.. }
+                  - { export: csv, path: out/ok.csv }
+                """)
+        let result = load(marked, environment: environment)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣"].map { spot(.badPathTemplate, marked, $0) })
+        #expect(result.diagnostics.first?.message.contains("control character") == true)
+        #expect(result.diagnostics.last?.message.contains("file name") == true)
     }
 
     @Test func c09UnsetVariablesAreErrorsAtTheirPlace() {

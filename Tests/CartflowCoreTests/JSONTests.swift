@@ -23,6 +23,25 @@ import Testing
         #expect(object["a"]?.objectValue?.keys == ["z", "y"])
     }
 
+    /// RFC 8259 text is UTF-8; a UTF-16 or UTF-32 page is named as such instead of "unexpected byte 0xFF".
+    @Test func utf16AndUTF32InputsAreNamed() {
+        let text = #"[{"a":1}]"#
+        let inputs: [[UInt8]] = [
+            [0xFF, 0xFE] + text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] },
+            text.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] },
+            text.unicodeScalars.flatMap { [UInt8($0.value), 0, 0, 0] },
+        ]
+        for bytes in inputs {
+            #expect(throws: JSONParseError.self) { try JSONParser.parse(bytes) }
+            do {
+                _ = try JSONParser.parse(bytes)
+            } catch {
+                #expect(error.message.contains("UTF-16") || error.message.contains("UTF-32"), "\(error)")
+                #expect(error.line == 1 && error.column == 1)
+            }
+        }
+    }
+
     @Test func decodesEscapesAndUnicode() throws {
         let value = try parse(#"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u20AC\ud83d\ude00", "héllo 😀"]"#)
         #expect(value == .array([.string("a\"b\\c/d\u{8}\u{C}\n\r\t"), .string("é€😀"), .string("héllo 😀")]))

@@ -115,4 +115,76 @@ struct RenderingTests {
         #expect(!all.contains(secret))
         #expect(!all.contains("k2"))
     }
+
+    /// A key written in the file is never shown, wherever it sits in `api`: a second `key`, a misspelt key, or a
+    /// note that points back at it; nor is a line of any other diagnostic that holds the environment's key.
+    @Test func keyMisusedInAnyShapeIsNeverShown() {
+        let secret = "sk-live-KNOWN-5150"
+        let environment = ["MULTICART_API_KEY": secret, "OTHER_KEY": "other-SECRET-606"]
+        let texts = [
+            header + "api:\n  key: \(secret)\n  key: ${MULTICART_API_KEY}\n",
+            header + "api:\n  key: ${MULTICART_API_KEY}\n  key: \(secret)\n",
+            header + "api:\n  kee: \(secret)\n",
+            header + "api: \(secret)\n",
+            header + "api: [\(secret)]\n",
+            header + "api: { key: \"${OTHER_KEY}\" }\ndescription: other-SECRET-606\nname: other-SECRET-606\n",
+            header + "name: \(secret)\ndescription: \(secret)\nfetch: { from: \(secret) }\n",
+            "cartflow: 1\ncollections:\n  \(secret): { id: 0 }\n",
+            "cartflow: 1\napi: { key: \(secret)\n",
+            header + "steps:\n  - export: csv\n    path: \"out/\(secret)/{bad}.csv\"\n",
+        ]
+        for text in texts {
+            let result = WorkflowLoader.load(text: text, path: "x.yaml", environment: environment)
+            #expect(result.workflow == nil, "\(text)")
+            let all = result.diagnostics.map {
+                $0.render(sourceText: result.sourceText) + $0.keyPath + $0.notes.map(\.message).joined()
+            }.joined()
+            #expect(!all.contains(secret), "\(all)")
+            #expect(!all.contains("other-SECRET-606"), "\(all)")
+        }
+    }
+
+    /// The byte order mark is not part of the first line: the excerpt must not carry an invisible U+FEFF.
+    @Test func bomIsNotShownInTheFirstLine() {
+        #expect(
+            rendered("\u{FEFF}cartflow: 01\ncollections:\n  laptops: { id: 101 }\n").hasPrefix(
+                """
+                workflows/x.yaml:1:11: error: 'cartflow' must be a whole number of at least 0, got '01'; numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 1 [CF105]
+                 1 | cartflow: 01
+                   |           ^
+                """))
+    }
+
+    /// A value echoed in a message is shown with its control characters escaped: a newline must not break the
+    /// one-line `file:line:col:` form, and an escape sequence from the file must not reach the terminal.
+    @Test func echoedValuesCannotBreakLinesOrDriveTheTerminal() {
+        let result = WorkflowLoader.load(
+            text: header + "fetch: { from: \"a\\e[2Jb\\r\" }\nname: \"${N}\"\n", path: "x.yaml",
+            environment: keyedEnvironment.merging(["N": "x\ny\u{202E}z"]) { $1 })
+        let messages = result.diagnostics.map(\.message)
+        #expect(messages.count == 2)
+        #expect(messages.allSatisfy { !$0.unicodeScalars.contains { $0.value < 0x20 || $0 == "\u{202E}" } })
+        #expect(messages.contains { $0.contains(#"got 'a\u{1B}[2Jb\r'"#) })
+        #expect(messages.contains { $0.contains(#"got 'x\ny\u{202E}z'"#) })
+        // A raw escape byte in the file (refused by libyaml) is not replayed by the excerpt either.
+        let raw = rendered("cartflow: 1 # \u{1B}[2J\u{202E}\n")
+        #expect(raw.contains(" 1 | cartflow: 1 # \u{FFFD}[2J\u{FFFD}"))
+        #expect(!raw.unicodeScalars.contains { $0 == "\u{1B}" || $0 == "\u{202E}" })
+    }
+
+    /// A minified one-line file renders a window around the column, not the whole line for every diagnostic.
+    @Test func longLinesAreShownAsAWindowAroundTheColumn() {
+        let title = String(repeating: "long title ", count: 40)
+        let text = rendered("{cartflow: 1, collections: {laptops: {id: 101, title: \(title)}}, intervall: 1}\n")
+        let lines = text.components(separatedBy: "\n")
+        #expect(lines.count == 3)
+        // The key is near the end of the line: the window is the line's last 120 characters.
+        #expect(lines[1].hasPrefix(" 1 | …") && lines[1].hasSuffix("intervall: 1}"))
+        #expect(lines[1].count <= 6 + 122)
+        let caret = lines[2].firstIndex(of: "^").map { lines[2].distance(from: lines[2].startIndex, to: $0) }
+        let word = lines[1].range(of: "intervall").map {
+            lines[1].distance(from: lines[1].startIndex, to: $0.lowerBound)
+        }
+        #expect(caret != nil && caret == word)
+    }
 }

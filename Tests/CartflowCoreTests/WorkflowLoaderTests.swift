@@ -113,3 +113,34 @@ struct ValidWorkflowTests {
         #expect(result.workflow == nil)
     }
 }
+
+/// A file within the size limit must load in time linear in its size: lists that are checked for repeats, and
+/// unknown names that get a suggestion, must not make validation quadratic (a CI job stuck for minutes).
+@Suite("Loading large files")
+struct LargeFileTests {
+    @Test(.timeLimit(.minutes(1)))
+    func sixtyThousandColumnsLoadQuickly() throws {
+        let columns = (0..<60_000).map { "c\($0)" }.joined(separator: ", ")
+        let text = header + "steps:\n  - export: csv\n    path: a.csv\n    columns: [\(columns), c7]\n"
+        let result = WorkflowLoader.load(text: text, path: "big.yaml", environment: keyedEnvironment)
+        #expect(result.diagnostics.map(\.code) == ["CF122"])
+        // The first c7 is after "    columns: [" and seven "cN, " entries.
+        #expect(result.diagnostics.first?.notes.first?.location.column == 1 + "    columns: [".count + 7 * 4)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func unknownReferencesAmongManyCollectionsGiveShortMessages() throws {
+        let collections = (0..<20_000).map { "  c\($0): { id: \($0 + 1) }\n" }.joined()
+        let from = (0..<3_000).map { "x\($0)" }.joined(separator: ", ")
+        let text =
+            "cartflow: 1\ncollections:\n" + collections
+            + "steps:\n  - export: csv\n    path: a.csv\n    from: [\(from), x1]\n"
+        let result = WorkflowLoader.load(text: text, path: "big.yaml", environment: keyedEnvironment)
+        #expect(result.diagnostics.count == 3_001)
+        #expect(result.diagnostics.allSatisfy { $0.message.count < 300 })
+        #expect(result.diagnostics.filter { $0.code == "CF122" }.count == 1)
+        // Rendering every diagnostic with its source line is linear too (the file is split once, not per line).
+        let rendered = result.diagnostics.map { $0.render(sourceText: result.sourceText) }
+        #expect(rendered.last?.contains(" | ") == true)
+    }
+}

@@ -86,6 +86,21 @@ import Testing
         #expect(cells["tags"] == #"["=1"]"#)
     }
 
+    /// Full-width `＝ ＋ － ＠` are turned into their ASCII forms by spreadsheets in East Asian locales, so they
+    /// start formulas too; the guard treats them like `= + - @`.
+    @Test func c26FullWidthTriggersAreGuardedToo() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"eq": "＝HYPERLINK(\"http://x.example\")", "plus": "＋1", "minus": "－1", "at": "＠SUM(A1)", "ok": "ｘ＝1"}]"#
+        )
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        let rows = try StrictCSVReader.parse(data)
+        #expect(rows[1] == ["'＝HYPERLINK(\"http://x.example\")", "'＋1", "'－1", "'＠SUM(A1)", "ｘ＝1"])
+        let (_, off) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", formulaGuard: false), [fixture.input([page])])
+        #expect(try StrictCSVReader.parse(off)[1][1] == "＋1")
+    }
+
     @Test func c26FormulaGuardCanBeTurnedOff() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(Self.formulaPage)
@@ -172,6 +187,15 @@ import Testing
         #expect(String(decoding: data, as: UTF8.self) == "a\r\nx\r\n\"\"\r\n\"\"\r\n")
     }
 
+    /// An empty string and null are different values: `""` and an empty cell (as PostgreSQL, DuckDB and
+    /// csvkit read them), so a loader can tell "no title" from "title is empty".
+    @Test func c24EmptyStringAndNullStayDistinct() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"a": "", "b": null, "c": "x"}, {"a": null, "b": "", "c": {"d": ""}}]"#)
+        let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "a,b,c,c.d\r\n\"\",,x,\r\n,\"\",,\"\"\r\n")
+    }
+
     @Test func noRecordsGiveAnEmptyFileOrJustTheFixedHeader() throws {
         var fixture = try PageFixture()
         let page = try fixture.page("[]")
@@ -213,6 +237,26 @@ import Testing
                 {"price":-5,"title":"=x"}
 
                 """#)
+    }
+
+    /// A key repeated in one object is written once per name: loaders keep the first or the last of a repeated
+    /// key (or refuse it), so the other value would be lost silently. The repeat is renamed `name#2` as in CSV.
+    @Test(arguments: [ExportStep.Format.ndjson, .json])
+    func duplicateKeysAreRenamedNeverRepeated(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"a": 1, "a": 2, "a#2": "own", "b": {"c": 1, "c": [{"d": 1, "d": 2}]}}, {"a": 3}]"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: format, path: "x.\(format.rawValue)"), [fixture.input([page])])
+        let text = String(decoding: data, as: UTF8.self)
+        #expect(text.contains(#"{"a":1,"a#3":2,"a#2":"own","b":{"c":1,"c#2":[{"d":1,"d#2":2}]}}"#))
+        #expect(text.contains(#"{"a":3}"#))
+        #expect(
+            summary.warnings == [
+                "\(page.path): record 1: key 'a' occurs more than once in one object; the other value is written as 'a#3'",
+                "\(page.path): record 1: key 'c' occurs more than once in one object; the other value is written as 'c#2'",
+                "\(page.path): record 1: key 'd' occurs more than once in one object; the other value is written as 'd#2'",
+            ])
     }
 
     @Test func c27JSONIsOneArrayWithARecordPerLine() throws {

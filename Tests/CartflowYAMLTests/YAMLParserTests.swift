@@ -140,6 +140,68 @@ struct YAMLParserTests {
         }
     }
 
+    /// libyaml breaks lines at LF, CRLF, CR, NEL, LS and PS; marks the parser computes itself must agree.
+    @Test func invalidUTF8LineCountsEveryLineBreakLibyamlCounts() {
+        for (breakText, name) in [("\r", "CR"), ("\r\n", "CRLF"), ("\u{85}", "NEL"), ("\u{2028}", "LS")] {
+            let text = ["a: 1", "b: 2", "c: x"].joined(separator: breakText)
+            let failure: YAMLError?
+            do {
+                _ = try YAMLParser.parse(Array(text.utf8) + [0xFF])
+                failure = nil
+            } catch {
+                failure = error
+            }
+            #expect(failure?.kind == .invalidUTF8, "\(name)")
+            #expect(failure?.mark == SourceMark(line: 3, column: 5), "\(name)")
+            #expect(failure?.message.contains("at line 3") == true, "\(name)")
+        }
+    }
+
+    @Test func tabsAreExplainedInCROnlyFilesToo() {
+        let failure = error("a:\r  b: 1\r\tc: 2\r")
+        #expect(failure?.kind == .tabIndentation)
+        #expect(failure?.mark == SourceMark(line: 3, column: 1))
+    }
+
+    @Test func aTabAfterADashOrQuestionMarkIsExplained() {
+        for (text, mark) in [
+            ("a:\n-\tb\n", SourceMark(line: 2, column: 2)), ("a:\n  -\tb\n", SourceMark(line: 2, column: 4)),
+            ("?\ta\n: 1\n", SourceMark(line: 1, column: 2)),
+        ] {
+            let failure = error(text)
+            #expect(failure?.kind == .tabIndentation, "\(text.debugDescription)")
+            #expect(failure?.mark == mark, "\(text.debugDescription)")
+            #expect(failure?.message.contains("tab") == true)
+        }
+    }
+
+    @Test func whitespaceOnlyInputsAreEmptyWhateverTheWhitespace() {
+        for text in ["\t", "\t\n", " \t \n\n", "\r\n\t\r\n", "\u{FEFF}\t\n"] {
+            let failure = error(text)
+            #expect(failure?.kind == .empty, "\(text.debugDescription)")
+            #expect(failure?.message == "the file is empty", "\(text.debugDescription)")
+        }
+    }
+
+    @Test func utf16AndUTF32FilesAreNamedAsSuch() {
+        let text = "a: 1\n"
+        let utf16LE: [UInt8] = [0xFF, 0xFE] + text.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        let utf16BE: [UInt8] = text.utf16.flatMap { [UInt8($0 >> 8), UInt8($0 & 0xFF)] }
+        let utf32LE: [UInt8] = [0xFF, 0xFE, 0, 0] + text.unicodeScalars.flatMap { [UInt8($0.value), 0, 0, 0] }
+        for bytes in [utf16LE, utf16BE, utf32LE] {
+            let failure: YAMLError?
+            do {
+                _ = try YAMLParser.parse(bytes)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            #expect(failure?.kind == .invalidUTF8)
+            #expect(failure?.message.contains("UTF-16") == true || failure?.message.contains("UTF-32") == true)
+            #expect(failure?.mark == SourceMark(line: 1, column: 1))
+        }
+    }
+
     @Test func undefinedAndSelfReferencingAliases() {
         #expect(error("a: *x\n")?.kind == .undefinedAlias)
         #expect(error("a: &x [*x]\n")?.kind == .undefinedAlias)

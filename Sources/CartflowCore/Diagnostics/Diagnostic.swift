@@ -1,3 +1,5 @@
+import Foundation
+
 /// A place in a workflow file: the file as given, a 1-based line and a 1-based column in characters.
 public struct SourceLocation: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var file: String
@@ -82,7 +84,7 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     /// Compiler-style text: the headline, the source line with a caret under the column, then each note likewise.
     /// `sourceText` is the file's text (nil when it could not be read); `color` adds ANSI styles.
     public func render(sourceText: String?, color: Bool = false) -> String {
-        let lines = sourceText.map(Self.splitLines) ?? []
+        let lines = sourceText.map(SplitCache.shared.lines) ?? []
         var out = Self.headline(location, severity.rawValue, message + " [\(code)]", color: color)
         if showsSourceLine { out += Self.excerpt(lines, line: line, column: column, color: color) }
         for note in notes {
@@ -102,17 +104,61 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// `  7 | text` and `    |   ^`, with the caret under the column (tabs kept so the caret lines up).
+    /// The longest source line shown whole; a longer one (a minified, one-line flow file) is shown as a window
+    /// of this many characters around the column, marked with `…`, so each diagnostic stays a few lines.
+    static let excerptWidth = 120
+
     private static func excerpt(_ lines: [Substring], line: Int, column: Int, color: Bool) -> String {
         guard line >= 1, line <= lines.count else { return "" }
-        let text = lines[line - 1]
+        var scalars = SplitCache.shared.scalars(of: lines[line - 1])
+        var caretIndex = max(0, column - 1)
+        if scalars.count > excerptWidth {
+            let start = max(0, min(caretIndex - excerptWidth / 2, scalars.count - excerptWidth))
+            let end = min(scalars.count, start + excerptWidth)
+            let window = Array(scalars[start..<end])
+            scalars = (start > 0 ? ["…"] : []) + window + (end < scalars.count ? ["…"] : [])
+            caretIndex = caretIndex - start + (start > 0 ? 1 : 0)
+        }
+        // One visible character per unsafe one (not an escape), so the caret stays under its column; tabs stay.
+        var text = ""
+        var padding = ""
+        for (index, scalar) in scalars.enumerated() {
+            text.unicodeScalars.append(scalar != "\t" && isUnsafeToShow(scalar) ? "\u{FFFD}" : scalar)
+            if index < caretIndex { padding.append(scalar == "\t" ? "\t" : " ") }
+        }
         let number = String(line)
         let gutter = String(repeating: " ", count: number.count)
-        var padding = ""
-        for scalar in text.unicodeScalars.prefix(max(0, column - 1)) {
-            padding.append(scalar == "\t" ? "\t" : " ")
-        }
         let caret = color ? "\u{1B}[1;32m^\u{1B}[0m" : "^"
         return "\n \(number) | \(text)\n \(gutter) | \(padding)\(caret)"
+    }
+
+    /// Whether a character must not reach a terminal as it is: C0 and C1 controls (escape sequences, line
+    /// breaks), DEL, and the invisible ones that move or reorder text (bidi overrides, LS, PS, BOM).
+    static func isUnsafeToShow(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0x20, 0x7F...0x9F, 0x200E, 0x200F, 0x2028...0x202E, 0x2066...0x2069, 0xFEFF: return true
+        default: return false
+        }
+    }
+
+    /// `text` with unsafe characters written as escapes (`\n`, `\r`, `\t`, `\u{1B}`), for values echoed in
+    /// messages: a message stays one line and cannot drive the terminal.
+    public static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafeToShow) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            guard isUnsafeToShow(scalar) else {
+                out.unicodeScalars.append(scalar)
+                continue
+            }
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+            }
+        }
+        return out
     }
 
     /// Lines without their terminators; a CRLF file renders like an LF one.
@@ -131,4 +177,37 @@ extension Array where Element == Diagnostic {
     }
 
     public var hasErrors: Bool { contains { $0.severity == .error } }
+}
+
+/// The lines of the last file rendered: `render` is called once per diagnostic with the same text, and splitting
+/// a large file for each of thousands of diagnostics made rendering quadratic.
+private final class SplitCache: @unchecked Sendable {
+    static let shared = SplitCache()
+    private let lock = NSLock()
+    private var text = ""
+    private var cached: [Substring] = []
+
+    func lines(_ text: String) -> [Substring] {
+        lock.lock()
+        defer { lock.unlock() }
+        if text != self.text || (cached.isEmpty && !text.isEmpty) {
+            self.text = text
+            cached = Diagnostic.splitLines(text)
+        }
+        return cached
+    }
+
+    private var lastLine: Substring = ""
+    private var lastScalars: [Unicode.Scalar] = []
+
+    /// The characters of `line`, kept for the next call: the diagnostics of a one-line file all render that line.
+    func scalars(of line: Substring) -> [Unicode.Scalar] {
+        lock.lock()
+        defer { lock.unlock() }
+        if line.startIndex != lastLine.startIndex || line.endIndex != lastLine.endIndex || line != lastLine {
+            lastLine = line
+            lastScalars = Array(line.unicodeScalars)
+        }
+        return lastScalars
+    }
 }

@@ -114,6 +114,9 @@ private struct ByteParser {
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONDocument {
+        if let encoding = wideEncoding() {
+            throw error("the input is \(encoding), not UTF-8 (JSON text is UTF-8)", at: 0)
+        }
         if end >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF { position = 3 }
         skipWhitespace()
         guard position < end else { throw error("the input is empty", at: position) }
@@ -123,6 +126,16 @@ private struct ByteParser {
         // Paths were collected innermost first while unwinding.
         for index in repairs.indices { repairs[index].path.reverse() }
         return JSONDocument(value: value, repairs: repairs)
+    }
+
+    /// UTF-16 or UTF-32, by a byte order mark or by the zero bytes an ASCII start has in them; nil otherwise.
+    func wideEncoding() -> String? {
+        let head = Array(bytes.prefix(4))
+        if head.starts(with: [0xFF, 0xFE, 0, 0]) || head.starts(with: [0, 0, 0xFE, 0xFF]) { return "UTF-32" }
+        if head.starts(with: [0xFF, 0xFE]) || head.starts(with: [0xFE, 0xFF]) { return "UTF-16" }
+        if head.count == 4, head.filter({ $0 == 0 }).count == 3 { return "UTF-32" }
+        if head.count >= 2, (head[0] == 0) != (head[1] == 0) { return "UTF-16" }
+        return nil
     }
 
     // MARK: Values

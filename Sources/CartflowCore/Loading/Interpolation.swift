@@ -62,7 +62,14 @@ public enum Interpolation {
                 name = String(String.UnicodeScalarView(innerScalars[innerScalars.startIndex..<colon]))
                 defaultValue = String(String.UnicodeScalarView(innerScalars[(colon + 2)...]))
             }
-            if !isVariableName(name) {
+            if let defaultValue, defaultValue.contains("${") {
+                // `${A:-${B}}` closes at the first `}`: the default would be `${B` and the last `}` stray text.
+                problems.append(
+                    .malformed(
+                        message:
+                            "'${\(inner)}…': a default cannot hold another ${...} (references do not nest); write the default as text",
+                        offset: index))
+            } else if !isVariableName(name) {
                 problems.append(
                     .malformed(
                         message:

@@ -94,7 +94,9 @@ public enum ValueParsers {
         let isDigits = { (part: Substring) in !part.isEmpty && part.unicodeScalars.allSatisfy(\.isASCIIDigit) }
         if parts.count == 1 {
             let dotted = text.split(separator: ".", omittingEmptySubsequences: false)
-            if dotted.count == 2, dotted.allSatisfy(isDigits), let hour = Int(dotted[0]), let minute = Int(dotted[1]),
+            // Only `HH.MM` with two minute digits is a time written with a dot; `7.5` could be 07:05 or 07:30.
+            if dotted.count == 2, dotted.allSatisfy(isDigits), dotted[0].count <= 2, dotted[1].count == 2,
+                let hour = Int(dotted[0]), let minute = Int(dotted[1]),
                 hour < 24, minute < 60
             {
                 return .failure(Problem("write \(ClockTime(hour: hour, minute: minute)) (with a colon)"))

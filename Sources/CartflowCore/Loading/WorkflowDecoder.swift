@@ -8,13 +8,20 @@ final class WorkflowDecoder {
     private(set) var diagnostics: [Diagnostic] = []
     /// Environment variables that hold the API key — `MULTICART_API_KEY` always, and the one `api.key` names:
     /// no other field may read them, so their values can never reach a path, a message or an export.
-    var secretVariables: Set<String> = ["MULTICART_API_KEY"]
+    var secretVariables: Set<String> = ["MULTICART_API_KEY"] {
+        didSet { secretValues = Self.values(of: secretVariables, in: environment) }
+    }
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
-    init(file: String, environment: [String: String]) {
+    /// The file's lines (as `Diagnostic.splitLines` cuts them), to place positions inside quoted scalars.
+    let sourceLines: [Substring]
+
+    init(file: String, environment: [String: String], sourceText: String? = nil) {
         self.file = file
         self.environment = environment
+        self.sourceLines = sourceText.map(Diagnostic.splitLines) ?? []
+        self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
     var hasErrors: Bool { diagnostics.hasErrors }
@@ -27,17 +34,37 @@ final class WorkflowDecoder {
         _ code: DiagnosticCode, _ message: String, at mark: SourceMark, path: String,
         notes: [Diagnostic.Note] = [], severity: Diagnostic.Severity? = nil
     ) {
+        // Messages echo values from the file and the environment: show their control characters as escapes.
         diagnostics.append(
             Diagnostic(
-                code: code, severity: severity, message: message, location: location(mark), keyPath: path,
-                notes: notes))
+                code: code, severity: severity, message: Diagnostic.visible(message), location: location(mark),
+                keyPath: Diagnostic.visible(path),
+                notes: notes.map { Diagnostic.Note(message: Diagnostic.visible($0.message), location: $0.location) }))
     }
 
-    /// The diagnostics in file order, with source lines hidden where a secret sits.
+    /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
+    /// show one.
+    private(set) var secretValues: [String]
+
+    private static func values(of variables: Set<String>, in environment: [String: String]) -> [String] {
+        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
+    }
+
+    /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
+    /// at one of its notes, since notes are rendered with their lines too).
     func finishedDiagnostics() -> [Diagnostic] {
-        diagnostics.map { diagnostic in
+        // A node used through several aliases is decoded once per use; its own problems are one each.
+        var seen = Set<String>()
+        let unique = diagnostics.filter { seen.insert("\($0.code) \($0.line):\($0.column) \($0.message)").inserted }
+        return unique.map { diagnostic in
             var diagnostic = diagnostic
-            if secretLines.contains(diagnostic.line) { diagnostic.showsSourceLine = false }
+            if secretLines.contains(diagnostic.line)
+                || diagnostic.notes.contains(where: {
+                    secretLines.contains($0.location.line)
+                })
+            {
+                diagnostic.showsSourceLine = false
+            }
             return diagnostic
         }.sortedByLocation()
     }
@@ -162,7 +189,22 @@ final class WorkflowDecoder {
             report(.wrongType, "'\(path)' has no value; write \(what()), or remove the key", at: node.start, path: path)
             return nil
         }
-        return interpolate(scalar, node: node, path: path)
+        guard let value = interpolate(scalar, node: node, path: path) else { return nil }
+        // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
+        if secretValues.contains(where: { Self.holds(value, secret: $0) }) {
+            report(
+                .literalSecret,
+                "'\(path)' holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
+                at: node.start, path: path)
+            return nil
+        }
+        return value
+    }
+
+    /// Whether `value` holds `secret`: anywhere in it for a key of real length, whole for a short test key (so a
+    /// two-letter key does not flag every word that contains those letters).
+    static func holds(_ value: String, secret: String) -> Bool {
+        secret.utf8.count >= 8 ? value.contains(secret) : value == secret
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {
@@ -191,8 +233,9 @@ final class WorkflowDecoder {
         return failed ? nil : result.value
     }
 
-    /// The position of a character inside a scalar, exact for single-line plain and quoted scalars without escapes;
-    /// otherwise the scalar's start.
+    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for
+    /// single-line plain and quoted scalars — escapes (`\t`, `\u00e9`, `''`) are counted as written; otherwise
+    /// the scalar's start.
     func mark(in node: Node, offset: Int) -> SourceMark {
         guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
             return node.start
@@ -200,9 +243,27 @@ final class WorkflowDecoder {
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
         case .singleQuoted, .doubleQuoted:
-            if scalar.text.contains("\\") || scalar.text.contains("'") { return node.start }
-            return SourceMark(line: node.start.line, column: node.start.column + 1 + offset)
+            guard node.start.line <= sourceLines.count else { return node.start }
+            let raw = Array(sourceLines[node.start.line - 1].unicodeScalars.dropFirst(node.start.column))
+            var index = 0
+            for _ in 0..<offset {
+                guard index < raw.count else { return node.start }
+                index += Self.writtenLength(raw, at: index, doubleQuoted: scalar.style == .doubleQuoted)
+            }
+            return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
+        }
+    }
+
+    /// How many characters of a quoted scalar's source make the one text character at `index`.
+    private static func writtenLength(_ raw: [Unicode.Scalar], at index: Int, doubleQuoted: Bool) -> Int {
+        if !doubleQuoted { return raw[index] == "'" ? 2 : 1 }
+        guard raw[index] == "\\", index + 1 < raw.count else { return 1 }
+        switch raw[index + 1] {
+        case "x": return 4
+        case "u": return 6
+        case "U": return 10
+        default: return 2
         }
     }
 

@@ -26,6 +26,8 @@ enum WorkflowFormat {
     static let maxConcurrency = 32
     static let maxNameLength = 64
     static let minimumInterval = 60
+    /// Above this many candidates an unknown name gets no "did you mean" (each candidate costs an edit distance).
+    static let maxSuggestionCandidates = 200
 
     /// Names of workflows and collections: they appear in paths and state, so letters, digits, `_`, `-`, `.`.
     static func isValidName(_ name: String) -> Bool {
@@ -119,6 +121,15 @@ extension WorkflowDecoder {
     }
 
     private func apiConfig(_ node: Node, path: String) -> APIConfig? {
+        // Whatever sits in `api` other than the URL and hosts may be a pasted key — under `key`, a second `key`,
+        // a misspelt key, or `api` itself as a value: no diagnostic shows those lines.
+        let exposed = node.mapping?.filter { ["base_url", "allow_download_hosts"].contains($0.key.scalar?.text) }
+        for pair in node.mapping ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
+            secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
+        }
+        if node.mapping == nil {
+            secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
+        }
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
@@ -244,10 +255,12 @@ extension WorkflowDecoder {
             let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
             guard let id else { continue }
             if let first = ids[id] {
+                // The same id node twice is an alias (`b: *a`): the problem is where the alias is used.
+                let place = idNode.start == first.node.start ? pair.key.start : idNode.start
                 report(
                     .duplicateValue,
                     "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
-                    at: idNode.start, path: fields.path("id"),
+                    at: place, path: fields.path("id"),
                     notes: [
                         Diagnostic.Note(
                             message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))
@@ -576,6 +589,7 @@ extension WorkflowDecoder {
                 outputPath = string(node, path: fields.path("path"))
                 if let template = outputPath {
                     checkTemplate(template, node: node, path: fields.path("path"))
+                    checkFileName(template, node: node, path: fields.path("path"))
                     if let first = paths[template] {
                         report(
                             .duplicateValue,
@@ -616,23 +630,28 @@ extension WorkflowDecoder {
     private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [(name: String, node: Node)] = []
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
-            if let first = seen.first(where: { $0.name == name })?.node {
+            if let first = seen[name] {
                 report(
                     .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
                     notes: [.init(message: "first listed here", location: location(first.start))])
                 continue
             }
-            seen.append((name, item))
+            seen[name] = item
             guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
-                if let suggestion = closestMatch(to: name, in: names) {
+                // A suggestion costs an edit distance per collection, and the list is shown whole only when
+                // short: thousands of unknown names among thousands of collections must stay linear and brief.
+                if names.count <= WorkflowFormat.maxSuggestionCandidates,
+                    let suggestion = closestMatch(to: name, in: names)
+                {
                     message += "; did you mean '\(suggestion)'?"
                 } else if !names.isEmpty {
-                    message += " (collections: \(names.joined(separator: ", ")))"
+                    let shown = names.prefix(10).joined(separator: ", ")
+                    message += " (collections: \(shown)\(names.count > 10 ? ", … \(names.count - 10) more" : ""))"
                 }
                 report(.unknownCollection, message, at: item.start, path: itemPath)
                 continue
@@ -645,6 +664,11 @@ extension WorkflowDecoder {
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     private func checkTemplate(_ template: String, node: Node, path: String) {
         guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
+        // Offsets count characters of the interpolated text; they are places in the file only if it is unchanged.
+        let interpolated = node.scalar?.text != template
+        func mark(in node: Node, offset: Int) -> SourceMark {
+            interpolated ? node.start : self.mark(in: node, offset: offset)
+        }
         let scalars = Array(template.unicodeScalars)
         var index = 0
         while index < scalars.count {
@@ -680,10 +704,32 @@ extension WorkflowDecoder {
         }
     }
 
+    /// A path is a file name: no control characters (an interpolated newline or NUL would become part of it, or
+    /// cut it short), and a last component that names a file, not a folder.
+    private func checkFileName(_ template: String, node: Node, path: String) {
+        if let index = template.unicodeScalars.firstIndex(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            let scalar = template.unicodeScalars[index]
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            let name = scalar == "\n" ? " (a newline)" : scalar == "\t" ? " (a tab)" : scalar == "\0" ? " (NUL)" : ""
+            report(
+                .badPathTemplate,
+                "'\(path)' holds the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex)\(name); a file name cannot hold it",
+                at: node.start, path: path)
+            return
+        }
+        let last = template.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last.isEmpty || last == "." || last == ".." {
+            report(
+                .badPathTemplate,
+                "'\(path)' names a folder; end it with a file name, such as \(template.hasSuffix("/") ? template : template + "/"){workflow}.csv",
+                at: node.start, path: path)
+        }
+    }
+
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [Node] = []
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec
@@ -704,8 +750,7 @@ extension WorkflowDecoder {
                 column = ColumnSpec(name)
                 place = item
             }
-            if let firstIndex = columns.firstIndex(where: { $0.name == column.name }) {
-                let first = seen[firstIndex]
+            if let first = seen[column.name] {
                 report(
                     .duplicateValue,
                     "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
@@ -713,7 +758,7 @@ extension WorkflowDecoder {
                     notes: [.init(message: "first defined here", location: location(first.start))])
                 continue
             }
-            seen.append(place)
+            seen[column.name] = place
             columns.append(column)
         }
         return columns

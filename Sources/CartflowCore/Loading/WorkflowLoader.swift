@@ -55,16 +55,67 @@ public enum WorkflowLoader {
     public static func load(bytes: [UInt8], path: String, environment: [String: String], limits: YAMLLimits = .default)
         -> LoadResult
     {
-        let sourceText = String(validating: bytes, as: UTF8.self)
+        // The byte order mark is not text of line 1 (libyaml's columns do not count it, and excerpts must not
+        // carry an invisible character).
+        let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
+        let sourceText = String(validating: text, as: UTF8.self)
         let root: Node
         do {
             root = try YAMLParser.parse(bytes, limits: limits)
         } catch {
-            return LoadResult(workflow: nil, diagnostics: [diagnostic(for: error, file: path)], sourceText: sourceText)
+            let secrets = [environment["MULTICART_API_KEY"] ?? ""].filter { !$0.isEmpty }
+            return LoadResult(
+                workflow: nil,
+                diagnostics: redacting([diagnostic(for: error, file: path)], secrets: secrets, sourceText: sourceText),
+                sourceText: sourceText)
         }
-        let decoder = WorkflowDecoder(file: path, environment: environment)
+        let decoder = WorkflowDecoder(file: path, environment: environment, sourceText: sourceText)
         let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
-        return LoadResult(workflow: workflow, diagnostics: decoder.finishedDiagnostics(), sourceText: sourceText)
+        let diagnostics = redacting(
+            decoder.finishedDiagnostics(), secrets: decoder.secretValues, sourceText: sourceText)
+        return LoadResult(workflow: workflow, diagnostics: diagnostics, sourceText: sourceText)
+    }
+
+    /// The last guard for the key: a diagnostic whose line (or a note's line) holds a secret value is rendered
+    /// without source lines, and a secret in a message or key path (a collection named like the key, a value
+    /// echoed by a message) is replaced — also in its percent-encoded form.
+    static func redacting(_ diagnostics: [Diagnostic], secrets: [String], sourceText: String?) -> [Diagnostic] {
+        let forms = secrets.flatMap { secret in
+            [secret, secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret]
+        }.filter { !$0.isEmpty }
+        guard !forms.isEmpty else { return diagnostics }
+        let lines = sourceText.map(Diagnostic.splitLines) ?? []
+        var exposed: [Int: Bool] = [:]
+        func exposes(_ line: Int) -> Bool {
+            if let known = exposed[line] { return known }
+            let result = holdsSecret(line)
+            exposed[line] = result
+            return result
+        }
+        func holdsSecret(_ line: Int) -> Bool {
+            line >= 1 && line <= lines.count
+                && forms.contains { WorkflowDecoder.holds(String(lines[line - 1]), secret: $0) }
+        }
+        func redact(_ text: String) -> String {
+            // A key of one to three characters cannot be told from ordinary text; longer ones are replaced.
+            forms.filter { $0.utf8.count >= 4 }.reduce(text) {
+                $0.replacingOccurrences(of: $1, with: "<the API key>")
+            }
+        }
+        return diagnostics.map { diagnostic in
+            var diagnostic = diagnostic
+            if exposes(diagnostic.line) || diagnostic.notes.contains(where: { exposes($0.location.line) }) {
+                diagnostic.showsSourceLine = false
+            }
+            diagnostic.message = redact(diagnostic.message)
+            diagnostic.keyPath = redact(diagnostic.keyPath)
+            diagnostic.notes = diagnostic.notes.map { note in
+                var note = note
+                note.message = redact(note.message)
+                return note
+            }
+            return diagnostic
+        }
     }
 
     /// The workflow name used when the file has no `name:`: the file name without its extension.
@@ -98,7 +149,7 @@ public enum WorkflowLoader {
                     message: context.message,
                     location: SourceLocation(file: file, line: context.mark.line, column: context.mark.column)))
         }
-        return Diagnostic(code: code, message: error.message, location: location, notes: notes)
+        return Diagnostic(code: code, message: Diagnostic.visible(error.message), location: location, notes: notes)
     }
 
     /// The workflow files named by `paths`: a file is taken as given; a folder contributes its `*.yaml` and `*.yml`

@@ -250,8 +250,8 @@ struct CSVExport {
         buffer.append(contentsOf: [0x0D, 0x0A])
     }
 
-    /// Appends one cell: null → empty, booleans → true/false, numbers → their source text, strings →
-    /// quoted as needed (and guarded), arrays and empty objects → their compact JSON text.
+    /// Appends one cell: null → empty, booleans → true/false, numbers → their source text, the empty string →
+    /// `""`, other strings → quoted as needed (and guarded), arrays and empty objects → their compact JSON text.
     static func appendCell(_ value: JSONValue, guardFormulas: Bool, to buffer: inout [UInt8]) {
         switch value {
         case .null:
@@ -261,6 +261,11 @@ struct CSVExport {
         case .number(let text):
             JSONSerializer.withUTF8(text) { buffer.append(contentsOf: $0) }
         case .string(let text):
+            // `""`, not an empty cell: loaders that tell them apart (PostgreSQL, DuckDB) read an empty cell as null.
+            if text.isEmpty {
+                buffer.append(contentsOf: [0x22, 0x22])
+                return
+            }
             appendText(text, guardFormulas: guardFormulas, to: &buffer)
         case .array, .object:
             var json: [UInt8] = []
@@ -275,7 +280,8 @@ struct CSVExport {
 
     /// RFC 4180: a field is quoted when it holds a comma, a quote, CR or LF, or starts or ends with a space
     /// or tab (which some readers trim); quotes inside are doubled. With the guard, a text starting with
-    /// `=`, `+`, `-`, `@`, tab or CR gets a leading `'`, unless the whole text is a plain number like `-5`.
+    /// `=`, `+`, `-`, `@` (or their full-width forms), tab or CR gets a leading `'`, unless the whole text is a
+    /// plain number like `-5`.
     static func appendField(_ bytes: UnsafeBufferPointer<UInt8>, guardFormulas: Bool, to buffer: inout [UInt8]) {
         let count = bytes.count
         guard count > 0 else { return }
@@ -284,7 +290,7 @@ struct CSVExport {
         let prefix =
             guardFormulas
             && (first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-")
-                || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D)
+                || first == UInt8(ascii: "@") || first == 0x09 || first == 0x0D || startsWithFullWidthTrigger(bytes))
             && !isPlainNumber(bytes)
         let quote = first == 0x20 || first == 0x09 || last == 0x20 || last == 0x09 || needsQuotes(bytes)
         if !quote && !prefix {
@@ -301,6 +307,14 @@ struct CSVExport {
         }
         buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
         if quote { buffer.append(UInt8(ascii: "\"")) }
+    }
+
+    /// Whether `bytes` starts with a full-width `＝ ＋ － ＠` (U+FF1D, U+FF0B, U+FF0D, U+FF20): spreadsheets in
+    /// East Asian locales turn them into `= + - @` and run the cell as a formula.
+    static func startsWithFullWidthTrigger(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBC else { return false }
+        let last = bytes[2]
+        return last == 0x9D || last == 0x8B || last == 0x8D || last == 0xA0
     }
 
     /// Whether `bytes` holds a comma, a quote, CR or LF; a word at a time.

@@ -198,6 +198,15 @@ struct JSONExport {
                         }
                         output = reduced
                     }
+                    var renames: [(key: String, name: String)] = []
+                    if let unique = Self.withUniqueKeys(output, renames: &renames) {
+                        output = unique
+                        for rename in renames {
+                            warnings.add(
+                                "\(page.path): record \(index + 1): key '\(rename.key)' occurs more than once in one object; the other value is written as '\(rename.name)'",
+                                key: "duplicate:\(rename.key)")
+                        }
+                    }
                     if !provenance.isEmpty {
                         output = withProvenance(output, names: provenanceNames, values: provenance)
                     }
@@ -225,6 +234,67 @@ struct JSONExport {
             path: "", format: step.format, recordsWritten: written, failedSkipped: skipped,
             columns: step.columns.map { provenanceNames + $0.map(\.name) } ?? [], bytes: 0,
             repairedStrings: repaired, warnings: warnings.messages)
+    }
+
+    /// `object` with each repeated key of it and of every object inside it renamed `name#2` (or `#3`, …,
+    /// skipping names that object itself uses), outer objects first; nil when no key repeats (the usual case,
+    /// found without building anything). Loaders keep the first or the last of a repeated key, or refuse it,
+    /// so writing the repeat as it came would lose a value silently; CSV renames the same way.
+    static func withUniqueKeys(_ object: JSONObject, renames: inout [(key: String, name: String)]) -> JSONObject? {
+        var members = object.members
+        var changed = false
+        if hasRepeatedKey(members) {
+            let used = Set(members.map(\.key))
+            var taken = Set<String>()
+            for index in members.indices {
+                let key = members[index].key
+                if taken.insert(key).inserted { continue }
+                var suffix = 2
+                while used.contains("\(key)#\(suffix)") || taken.contains("\(key)#\(suffix)") { suffix += 1 }
+                let name = "\(key)#\(suffix)"
+                taken.insert(name)
+                members[index].key = name
+                renames.append((key, name))
+            }
+            changed = true
+        }
+        for index in members.indices {
+            if let value = withUniqueKeys(members[index].value, renames: &renames) {
+                members[index].value = value
+                changed = true
+            }
+        }
+        return changed ? JSONObject(members) : nil
+    }
+
+    private static func withUniqueKeys(_ value: JSONValue, renames: inout [(key: String, name: String)]) -> JSONValue? {
+        switch value {
+        case .object(let object):
+            return withUniqueKeys(object, renames: &renames).map(JSONValue.object)
+        case .array(var elements):
+            var changed = false
+            for index in elements.indices {
+                if let element = withUniqueKeys(elements[index], renames: &renames) {
+                    elements[index] = element
+                    changed = true
+                }
+            }
+            return changed ? .array(elements) : nil
+        default:
+            return nil
+        }
+    }
+
+    private static func hasRepeatedKey(_ members: [JSONMember]) -> Bool {
+        if members.count <= 16 {
+            for index in members.indices.dropFirst() {
+                let key = members[index].key
+                for earlier in 0..<index where members[earlier].key == key { return true }
+            }
+            return false
+        }
+        var seen = Set<String>(minimumCapacity: members.count)
+        return members.contains { !seen.insert($0.key).inserted }
     }
 
     /// Puts the provenance members first; a record's own member of the same name is kept as `name#2`.
