@@ -215,9 +215,9 @@ private struct TreeBuilder {
         }
         stack[top].size += size
         if stack[top].isMapping {
-            if let key = stack[top].pendingKey {
+            // `take()` moves the key out instead of copying it (no retain/release per entry).
+            if let key = stack[top].pendingKey.take() {
                 stack[top].pairs.append(Node.Pair(key: key, value: node))
-                stack[top].pendingKey = nil
             } else {
                 stack[top].pendingKey = node
             }
