@@ -110,10 +110,12 @@ final class WorkflowDecoder {
         result.reserveCapacity(pairs.count)
         // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
         var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
-        for (position, pair) in pairs.enumerated() {
-            guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
+        for position in pairs.indices {
+            // Only the key: copying the whole pair would also retain and release its value.
+            let keyNode = pairs[position].key
+            guard let scalar = keyNode.scalar, !scalar.isNull || scalar.text == "null" else {
                 report(
-                    .wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
+                    .wrongType, "a key must be plain text, found \(keyNode.kindName)", at: keyNode.start, path: path)
                 continue
             }
             let key = scalar.text
@@ -122,14 +124,14 @@ final class WorkflowDecoder {
                 report(
                     .mergeKey,
                     "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
-                    at: pair.key.start, path: keyPath)
+                    at: keyNode.start, path: keyPath)
                 continue
             }
             let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
             if let earlier {
                 report(
                     .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
-                    at: pair.key.start, path: keyPath,
+                    at: keyNode.start, path: keyPath,
                     notes: [
                         Diagnostic.Note(
                             message: "'\(key)' is first set here", location: location(pairs[result[earlier].index].key.start))

@@ -687,6 +687,8 @@ extension WorkflowDecoder {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
         var seen: [Node] = []
+        columns.reserveCapacity(items.count)
+        seen.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec
