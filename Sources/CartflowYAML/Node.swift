@@ -46,7 +46,15 @@ public struct Scalar: Sendable, Hashable {
 
     /// Whether this is YAML's null: an empty plain scalar, `~`, or `null` written plain.
     public var isNull: Bool {
-        style == .plain && (text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL")
+        guard style == .plain else { return false }
+        // Decided on the byte count first: every key of every mapping asks, and comparing unequal strings is slow.
+        // No other text is canonically equivalent to these ASCII words, so this is exact.
+        switch text.utf8.count {
+        case 0: return true
+        case 1: return text == "~"
+        case 4: return text == "null" || text == "Null" || text == "NULL"
+        default: return false
+        }
     }
 }
 

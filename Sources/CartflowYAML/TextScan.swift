@@ -5,6 +5,15 @@ enum TextScan {
         var index = bytes.startIndex
         let end = bytes.endIndex
         while index < end {
+            // Workflow files are nearly all ASCII: skip eight ASCII bytes at a time.
+            while index + 8 <= end {
+                let word = bytes.withUnsafeBytes {
+                    $0.loadUnaligned(fromByteOffset: index - bytes.startIndex, as: UInt64.self)
+                }
+                guard word & 0x8080_8080_8080_8080 == 0 else { break }
+                index += 8
+            }
+            guard index < end else { break }
             let byte = bytes[index]
             if byte < 0x80 {
                 index += 1

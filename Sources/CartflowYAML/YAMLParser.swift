@@ -202,7 +202,10 @@ private struct TreeBuilder {
     var depth: Int { stack.count }
 
     mutating func open(isMapping: Bool, start: SourceMark, anchor: String?) {
-        stack.append(Frame(isMapping: isMapping, start: start, anchor: anchor))
+        var frame = Frame(isMapping: isMapping, start: start, anchor: anchor)
+        // Most collections of a workflow hold a few entries: one allocation instead of growing 1, 2, 4.
+        if isMapping { frame.pairs.reserveCapacity(4) } else { frame.items.reserveCapacity(4) }
+        stack.append(frame)
     }
 
     mutating func close(end: SourceMark) -> (node: Node, size: Int, anchor: String?) {
@@ -213,7 +216,7 @@ private struct TreeBuilder {
     }
 
     /// Adds a finished node to the innermost open collection, or makes it the document's root.
-    mutating func attach(_ node: Node, size: Int) {
+    mutating func attach(_ node: consuming Node, size: Int) {
         let top = stack.count - 1
         guard top >= 0 else {
             root = node
@@ -221,9 +224,9 @@ private struct TreeBuilder {
         }
         stack[top].size += size
         if stack[top].isMapping {
-            if let key = stack[top].pendingKey {
+            // `take()` moves the key out instead of copying it (no retain/release per entry).
+            if let key = stack[top].pendingKey.take() {
                 stack[top].pairs.append(Node.Pair(key: key, value: node))
-                stack[top].pendingKey = nil
             } else {
                 stack[top].pendingKey = node
             }

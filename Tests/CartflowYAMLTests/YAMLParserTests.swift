@@ -202,6 +202,23 @@ struct YAMLParserTests {
         }
     }
 
+    @Test func invalidUTF8IsFoundAtEveryOffset() {
+        // The scan skips ASCII eight bytes at a time; the bad byte must be placed exactly wherever it falls,
+        // with and without a byte order mark (which shifts the scanned slice by three bytes).
+        for bom in [false, true] {
+            for length in 0..<20 {
+                let ascii = Array(repeating: UInt8(ascii: "a"), count: length)
+                var bytes = (bom ? [0xEF, 0xBB, 0xBF] : []) + ascii + [0xFF] + ascii
+                var failure: YAMLError?
+                do { _ = try YAMLParser.parse(bytes) } catch { failure = error }
+                #expect(failure?.kind == .invalidUTF8)
+                #expect(failure?.mark == SourceMark(line: 1, column: length + 1))
+                bytes = (bom ? [0xEF, 0xBB, 0xBF] : []) + ascii + Array("é: 1".utf8)
+                #expect(throws: Never.self) { try YAMLParser.parse(bytes) }
+            }
+        }
+    }
+
     @Test func undefinedAndSelfReferencingAliases() {
         #expect(error("a: *x\n")?.kind == .undefinedAlias)
         #expect(error("a: &x [*x]\n")?.kind == .undefinedAlias)

@@ -24,7 +24,12 @@ public enum Interpolation {
     /// Expands `text` with `environment`. An unset variable leaves an empty string and a problem; the caller
     /// decides whether that is an error. A variable set to the empty string counts as unset for `:-`, as in sh.
     public static func expand(_ text: String, environment: [String: String]) -> Result {
-        guard text.utf8.contains(UInt8(ascii: "$")) else { return Result(value: text, references: [], problems: []) }
+        // Every scalar of a workflow passes here; most have no `$`. Searching the contiguous UTF-8 buffer is several
+        // times cheaper than iterating `String.UTF8View` generically.
+        let hasDollar =
+            text.utf8.withContiguousStorageIfAvailable { $0.contains(UInt8(ascii: "$")) }
+            ?? text.utf8.contains(UInt8(ascii: "$"))
+        guard hasDollar else { return Result(value: text, references: [], problems: []) }
         let scalars = Array(text.unicodeScalars)
         var value = String.UnicodeScalarView()
         var references: [Reference] = []

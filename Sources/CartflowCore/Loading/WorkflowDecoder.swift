@@ -75,19 +75,29 @@ final class WorkflowDecoder {
     struct Fields {
         let node: Node
         let path: String
-        /// The accepted entries, few per mapping: a linear search beats hashing here (see bench/loader).
-        var entries: [(key: String, pair: Node.Pair)] = []
+        /// The mapping's entries as parsed, shared with the node (indexing it copies no nodes).
+        let pairs: [Node.Pair]
+        /// The accepted keys with their index in `pairs`, few per mapping: a linear search beats hashing here
+        /// (see bench/loader).
+        var entries: [(key: String, index: Int)] = []
 
-        subscript(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.value }
-        func keyNode(_ key: String) -> Node? { entries.first { $0.key == key }?.pair.key }
+        subscript(_ key: String) -> Node? {
+            for entry in entries where entry.key == key { return pairs[entry.index].value }
+            return nil
+        }
+        func keyNode(_ key: String) -> Node? {
+            for entry in entries where entry.key == key { return pairs[entry.index].key }
+            return nil
+        }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
 
     /// Reads a mapping whose keys are fixed by the format.
     func fields(_ node: Node, path: String, allowed: [String]) -> Fields? {
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        var fields = Fields(node: node, path: path)
-        for (key, pair) in uniqueKeys(pairs, path: path) {
+        var fields = Fields(node: node, path: path, pairs: pairs)
+        fields.entries.reserveCapacity(pairs.count)
+        for (key, index) in uniqueKeys(pairs, path: path) {
             guard allowed.contains(key) else {
                 let place = path.isEmpty ? "at the top level" : "in '\(path)'"
                 var message = "unknown key '\(key)' \(place)"
@@ -96,10 +106,10 @@ final class WorkflowDecoder {
                 } else {
                     message += " (known keys: \(allowed.joined(separator: ", ")))"
                 }
-                report(.unknownKey, message, at: pair.key.start, path: fields.path(key))
+                report(.unknownKey, message, at: pairs[index].key.start, path: fields.path(key))
                 continue
             }
-            fields.entries.append((key, pair))
+            fields.entries.append((key, index))
         }
         return fields
     }
@@ -107,7 +117,7 @@ final class WorkflowDecoder {
     /// Reads a mapping whose keys are names chosen by the user (collections), in file order.
     func namedEntries(_ node: Node, path: String) -> [(name: String, pair: Node.Pair)]? {
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        return uniqueKeys(pairs, path: path)
+        return uniqueKeys(pairs, path: path).map { ($0.name, pairs[$0.index]) }
     }
 
     private func mappingPairs(_ node: Node, path: String) -> [Node.Pair]? {
@@ -121,16 +131,18 @@ final class WorkflowDecoder {
         return pairs
     }
 
-    /// Keys as text, first occurrence only; duplicates, merge keys and non-text keys are reported.
-    private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, pair: Node.Pair)] {
-        var result: [(name: String, pair: Node.Pair)] = []
+    /// Keys as text with their index in `pairs`, first occurrence only; duplicates, merge keys and non-text keys are reported.
+    private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, index: Int)] {
+        var result: [(name: String, index: Int)] = []
         result.reserveCapacity(pairs.count)
         // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
         var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
-        for pair in pairs {
-            guard let scalar = pair.key.scalar, !scalar.isNull || scalar.text == "null" else {
+        for position in pairs.indices {
+            // Only the key: copying the whole pair would also retain and release its value.
+            let keyNode = pairs[position].key
+            guard let scalar = keyNode.scalar, !scalar.isNull || scalar.text == "null" else {
                 report(
-                    .wrongType, "a key must be plain text, found \(pair.key.kindName)", at: pair.key.start, path: path)
+                    .wrongType, "a key must be plain text, found \(keyNode.kindName)", at: keyNode.start, path: path)
                 continue
             }
             let key = scalar.text
@@ -139,63 +151,63 @@ final class WorkflowDecoder {
                 report(
                     .mergeKey,
                     "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
-                    at: pair.key.start, path: keyPath)
+                    at: keyNode.start, path: keyPath)
                 continue
             }
             let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
             if let earlier {
                 report(
                     .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
-                    at: pair.key.start, path: keyPath,
+                    at: keyNode.start, path: keyPath,
                     notes: [
                         Diagnostic.Note(
-                            message: "'\(key)' is first set here", location: location(result[earlier].pair.key.start))
+                            message: "'\(key)' is first set here", location: location(pairs[result[earlier].index].key.start))
                     ])
                 continue
             }
             index?[key] = result.count
-            result.append((key, pair))
+            result.append((key, position))
         }
         return result
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
-    func list(_ node: Node, path: String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false)
+    func list(_ node: Node, path: @autoclosure () -> String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false)
         -> [Node]?
     {
         if let items = node.sequence {
             if items.isEmpty, !allowEmpty {
                 report(
-                    .emptyCollection, "'\(path)' is an empty list; give at least one \(what), or remove the key",
-                    at: node.start, path: path)
+                    .emptyCollection, "'\(path())' is an empty list; give at least one \(what), or remove the key",
+                    at: node.start, path: path())
                 return nil
             }
             return items
         }
         if allowSingle, let scalar = node.scalar, !scalar.isNull { return [node] }
-        report(.wrongType, "'\(path)' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path)
+        report(.wrongType, "'\(path())' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path())
         return nil
     }
 
     // MARK: Scalars
 
     /// The scalar's text with `${...}` expanded; `what` names the expected value for messages.
-    func text(_ node: Node, path: String, what: @autoclosure () -> String) -> String? {
+    func text(_ node: Node, path: @autoclosure () -> String, what: @autoclosure () -> String) -> String? {
         guard let scalar = node.scalar else {
-            report(.wrongType, "'\(path)' must be \(what()), found \(node.kindName)", at: node.start, path: path)
+            report(.wrongType, "'\(path())' must be \(what()), found \(node.kindName)", at: node.start, path: path())
             return nil
         }
         if scalar.isNull {
-            report(.wrongType, "'\(path)' has no value; write \(what()), or remove the key", at: node.start, path: path)
+            report(.wrongType, "'\(path())' has no value; write \(what()), or remove the key", at: node.start, path: path())
             return nil
         }
-        guard let value = interpolate(scalar, node: node, path: path) else { return nil }
+        guard let value = interpolate(scalar, node: node, path: path()) else { return nil }
         // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
         if secretValues.contains(where: { Self.holds(value, secret: $0) }) {
             report(
                 .literalSecret,
-                "'\(path)' holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
-                at: node.start, path: path)
+                "'\(path())' holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
+                at: node.start, path: path())
             return nil
         }
         return value
@@ -207,14 +219,14 @@ final class WorkflowDecoder {
         secret.utf8.count >= 8 ? value.contains(secret) : value == secret
     }
 
-    func interpolate(_ scalar: Scalar, node: Node, path: String) -> String? {
+    func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {
         let result = Interpolation.expand(scalar.text, environment: environment)
         var failed = false
         for reference in result.references where secretVariables.contains(reference.name) {
             report(
                 .literalSecret,
                 "${\(reference.name)} holds the API key and may only be used in 'api.key'",
-                at: mark(in: node, offset: reference.offset), path: path)
+                at: mark(in: node, offset: reference.offset), path: path())
             failed = true
         }
         for problem in result.problems {
@@ -224,9 +236,9 @@ final class WorkflowDecoder {
                 report(
                     .unsetVariable,
                     "environment variable \(name) is not set; set it, or give a default with ${\(name):-value}",
-                    at: mark(in: node, offset: offset), path: path)
+                    at: mark(in: node, offset: offset), path: path())
             case .malformed(let message, let offset):
-                report(.badInterpolation, message, at: mark(in: node, offset: offset), path: path)
+                report(.badInterpolation, message, at: mark(in: node, offset: offset), path: path())
             }
             failed = true
         }
@@ -273,30 +285,30 @@ final class WorkflowDecoder {
         return "'\(value)'"
     }
 
-    func string(_ node: Node, path: String, allowEmpty: Bool = false) -> String? {
-        guard let value = text(node, path: path, what: "text") else { return nil }
+    func string(_ node: Node, path: @autoclosure () -> String, allowEmpty: Bool = false) -> String? {
+        guard let value = text(node, path: path(), what: "text") else { return nil }
         if value.isEmpty, !allowEmpty {
-            report(.wrongType, "'\(path)' is empty; write a value, or remove the key", at: node.start, path: path)
+            report(.wrongType, "'\(path())' is empty; write a value, or remove the key", at: node.start, path: path())
             return nil
         }
         return value
     }
 
-    func bool(_ node: Node, path: String) -> Bool? {
-        guard let value = text(node, path: path, what: "true or false") else { return nil }
+    func bool(_ node: Node, path: @autoclosure () -> String) -> Bool? {
+        guard let value = text(node, path: path(), what: "true or false") else { return nil }
         switch value {
         case "true": return true
         case "false": return false
         default:
             report(
-                .invalidBoolean, "'\(path)' must be true or false, got \(shown(value, node)); write true or false",
-                at: node.start, path: path)
+                .invalidBoolean, "'\(path())' must be true or false, got \(shown(value, node)); write true or false",
+                at: node.start, path: path())
             return nil
         }
     }
 
-    func int(_ node: Node, path: String, range: ClosedRange<Int>) -> Int? {
-        guard let value = text(node, path: path, what: "a whole number") else { return nil }
+    func int(_ node: Node, path: @autoclosure () -> String, range: ClosedRange<Int>) -> Int? {
+        guard let value = text(node, path: path(), what: "a whole number") else { return nil }
         func bounds() -> String {
             range.upperBound == Int.max
                 ? "a whole number of at least \(range.lowerBound)"
@@ -307,50 +319,50 @@ final class WorkflowDecoder {
             return number
         case .success:
             report(
-                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path)
+                .invalidInteger, "'\(path())' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path())
         case .failure(let problem):
             report(
-                .invalidInteger, "'\(path)' must be \(bounds()), got \(shown(value, node)); \(problem.hint)",
-                at: node.start, path: path)
+                .invalidInteger, "'\(path())' must be \(bounds()), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path())
         }
         return nil
     }
 
-    func duration(_ node: Node, path: String, minimum: Int = 1) -> Seconds? {
-        guard let value = text(node, path: path, what: "a duration such as 90s, 15m or 1h30m") else { return nil }
+    func duration(_ node: Node, path: @autoclosure () -> String, minimum: Int = 1) -> Seconds? {
+        guard let value = text(node, path: path(), what: "a duration such as 90s, 15m or 1h30m") else { return nil }
         switch ValueParsers.duration(value) {
         case .success(let seconds) where seconds.value >= minimum:
             return seconds
         case .success:
             report(
-                .invalidDuration, "'\(path)' must be at least \(Seconds(minimum)), got \(shown(value, node))",
-                at: node.start, path: path)
+                .invalidDuration, "'\(path())' must be at least \(Seconds(minimum)), got \(shown(value, node))",
+                at: node.start, path: path())
         case .failure(let problem):
             report(
                 .invalidDuration,
-                "'\(path)' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)",
-                at: node.start, path: path)
+                "'\(path())' must be a duration such as 90s, 15m or 1h30m, got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path())
         }
         return nil
     }
 
-    func clockTime(_ node: Node, path: String) -> ClockTime? {
-        guard let value = text(node, path: path, what: "a time of day such as 08:00") else { return nil }
+    func clockTime(_ node: Node, path: @autoclosure () -> String) -> ClockTime? {
+        guard let value = text(node, path: path(), what: "a time of day such as 08:00") else { return nil }
         switch ValueParsers.clockTime(value) {
         case .success(let time): return time
         case .failure(let problem):
             report(
                 .invalidTime,
-                "'\(path)' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)",
-                at: node.start, path: path)
+                "'\(path())' must be a time of day HH:MM (24-hour), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path())
             return nil
         }
     }
 
-    func weekday(_ node: Node, path: String) -> Weekday? {
-        guard let value = text(node, path: path, what: "a day name such as mon") else { return nil }
+    func weekday(_ node: Node, path: @autoclosure () -> String) -> Weekday? {
+        guard let value = text(node, path: path(), what: "a day name such as mon") else { return nil }
         if let day = ValueParsers.weekday(value) { return day }
-        var message = "'\(path)' must be a day name (mon, tue, wed, thu, fri, sat, sun), got \(shown(value, node))"
+        var message = "'\(path())' must be a day name (mon, tue, wed, thu, fri, sat, sun), got \(shown(value, node))"
         let lower = value.lowercased()
         // `thurs`, `tues`: a prefix of a full name, or a short name plus extra letters.
         let byPrefix = Weekday.allCases.first { day in
@@ -361,34 +373,34 @@ final class WorkflowDecoder {
         if let suggestion = byPrefix?.description ?? closestMatch(to: lower, in: names) {
             message += "; did you mean '\(suggestion)'?"
         }
-        report(.invalidDay, message, at: node.start, path: path)
+        report(.invalidDay, message, at: node.start, path: path())
         return nil
     }
 
-    func zone(_ node: Node, path: String) -> ScheduleZone? {
-        guard let value = text(node, path: path, what: "a time zone such as Europe/Paris or UTC+10") else { return nil }
+    func zone(_ node: Node, path: @autoclosure () -> String) -> ScheduleZone? {
+        guard let value = text(node, path: path(), what: "a time zone such as Europe/Paris or UTC+10") else { return nil }
         switch ValueParsers.zone(value) {
         case .success(let zone): return zone
         case .failure(let problem):
             report(
                 .invalidTimeZone,
-                "'\(path)' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)",
-                at: node.start, path: path)
+                "'\(path())' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got \(shown(value, node)); \(problem.hint)",
+                at: node.start, path: path())
             return nil
         }
     }
 
     /// One of an enumeration's raw values, listing them all when the text is not one.
-    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: String, as type: Value.Type) -> Value?
+    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: @autoclosure () -> String, as type: Value.Type) -> Value?
     where Value.RawValue == String {
         guard
-            let value = text(node, path: path, what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+            let value = text(node, path: path(), what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
         else { return nil }
         if let result = Value(rawValue: value) { return result }
         let allowed = Value.allCases.map(\.rawValue)
-        var message = "'\(path)' must be one of \(allowed.joined(separator: ", ")), got \(shown(value, node))"
+        var message = "'\(path())' must be one of \(allowed.joined(separator: ", ")), got \(shown(value, node))"
         if let suggestion = closestMatch(to: value, in: allowed) { message += "; did you mean '\(suggestion)'?" }
-        report(.invalidChoice, message, at: node.start, path: path)
+        report(.invalidChoice, message, at: node.start, path: path())
         return nil
     }
 }

@@ -662,33 +662,36 @@ extension WorkflowDecoder {
     }
 
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
+    /// Scans UTF-8 bytes (braces are ASCII) and counts scalars for the offsets that `mark(in:offset:)` takes.
     private func checkTemplate(_ template: String, node: Node, path: String) {
-        guard template.utf8.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
-        // Offsets count characters of the interpolated text; they are places in the file only if it is unchanged.
+        let bytes = Array(template.utf8)
+        guard bytes.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
+        // Offsets count Unicode scalars of the interpolated text; they are places in the file only if it is unchanged.
         let interpolated = node.scalar?.text != template
         func mark(in node: Node, offset: Int) -> SourceMark {
             interpolated ? node.start : self.mark(in: node, offset: offset)
         }
-        let scalars = Array(template.unicodeScalars)
         var index = 0
-        while index < scalars.count {
-            if scalars[index] == "}" {
+        var offset = 0  // Unicode scalars before `index`.
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "}") {
                 report(
-                    .badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: index),
+                    .badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: offset),
                     path: path)
                 return
             }
-            guard scalars[index] == "{" else {
+            guard bytes[index] == UInt8(ascii: "{") else {
+                if bytes[index] & 0xC0 != 0x80 { offset += 1 }
                 index += 1
                 continue
             }
-            guard let close = scalars[index...].firstIndex(of: "}") else {
+            guard let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) else {
                 report(
-                    .badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: index),
+                    .badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: offset),
                     path: path)
                 return
             }
-            let name = String(String.UnicodeScalarView(scalars[(index + 1)..<close]))
+            let name = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
             if !WorkflowFormat.pathPlaceholders.contains(name) {
                 var message = "unknown placeholder '{\(name)}' in '\(path)'"
                 if let suggestion = closestMatch(to: name, in: WorkflowFormat.pathPlaceholders) {
@@ -698,8 +701,9 @@ extension WorkflowDecoder {
                         " (placeholders: " + WorkflowFormat.pathPlaceholders.map { "{\($0)}" }.joined(separator: ", ")
                         + ")"
                 }
-                report(.badPathTemplate, message, at: mark(in: node, offset: index), path: path)
+                report(.badPathTemplate, message, at: mark(in: node, offset: offset), path: path)
             }
+            offset += name.unicodeScalars.count + 2
             index = close + 1
         }
     }
@@ -730,6 +734,7 @@ extension WorkflowDecoder {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
         var seen: [String: Node] = [:]
+        columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
             let column: ColumnSpec

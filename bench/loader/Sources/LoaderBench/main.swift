@@ -95,6 +95,21 @@ func largeWorkflow(targetBytes: Int) -> String {
 }
 
 let environment = ["MULTICART_API_KEY": "bench-key"]
+
+// `LoaderBench profile [tree|full] [runs]`: only loads the large file repeatedly, for perf or callgrind.
+if CommandLine.arguments.count > 1, CommandLine.arguments[1] == "profile" {
+    let what = CommandLine.arguments.count > 2 ? CommandLine.arguments[2] : "full"
+    let runs = CommandLine.arguments.count > 3 ? Int(CommandLine.arguments[3]) ?? 10 : 10
+    let bytes = Array(largeWorkflow(targetBytes: 1_000_000).utf8)
+    for _ in 0..<runs {
+        switch what {
+        case "raw": _ = rawEventCount(bytes)
+        case "tree": _ = try? YAMLParser.parse(bytes)
+        default: precondition(WorkflowLoader.load(bytes: bytes, path: "large.yaml", environment: environment).isValid)
+        }
+    }
+    exit(0)
+}
 var rows: [(String, String, String)] = []
 
 // 1. 1,000 small files from disk, as `cartflow validate` does.
