@@ -27,7 +27,10 @@ import Testing
             "https://api.example/r/1/3/AU Laptops_2_Results_Page_1.json",
             "https://api.example/r/1/2/AU%20Laptops%3F_Page_2.json",
         ]).map(\.1)
-        #expect(names == ["AU Laptops_2_Results_Page_1.json", "AU Laptops_2_Results_Page_1-2.json", "AU Laptops__Page_2.json"])
+        #expect(
+            names == [
+                "AU Laptops_2_Results_Page_1.json", "AU Laptops_2_Results_Page_1-2.json", "AU Laptops__Page_2.json",
+            ])
     }
 
     @Test func linksToAnotherOriginNeedTheHostListed() throws {

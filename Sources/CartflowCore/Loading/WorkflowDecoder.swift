@@ -161,7 +161,8 @@ final class WorkflowDecoder {
                     at: keyNode.start, path: keyPath,
                     notes: [
                         Diagnostic.Note(
-                            message: "'\(key)' is first set here", location: location(pairs[result[earlier].index].key.start))
+                            message: "'\(key)' is first set here",
+                            location: location(pairs[result[earlier].index].key.start))
                     ])
                 continue
             }
@@ -172,7 +173,10 @@ final class WorkflowDecoder {
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
-    func list(_ node: Node, path: @autoclosure () -> String, of what: String, allowSingle: Bool = true, allowEmpty: Bool = false)
+    func list(
+        _ node: Node, path: @autoclosure () -> String, of what: String, allowSingle: Bool = true,
+        allowEmpty: Bool = false
+    )
         -> [Node]?
     {
         if let items = node.sequence {
@@ -185,7 +189,8 @@ final class WorkflowDecoder {
             return items
         }
         if allowSingle, let scalar = node.scalar, !scalar.isNull { return [node] }
-        report(.wrongType, "'\(path())' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path())
+        report(
+            .wrongType, "'\(path())' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path())
         return nil
     }
 
@@ -198,7 +203,9 @@ final class WorkflowDecoder {
             return nil
         }
         if scalar.isNull {
-            report(.wrongType, "'\(path())' has no value; write \(what()), or remove the key", at: node.start, path: path())
+            report(
+                .wrongType, "'\(path())' has no value; write \(what()), or remove the key", at: node.start, path: path()
+            )
             return nil
         }
         guard let value = interpolate(scalar, node: node, path: path()) else { return nil }
@@ -319,7 +326,8 @@ final class WorkflowDecoder {
             return number
         case .success:
             report(
-                .invalidInteger, "'\(path())' must be \(bounds()), got \(shown(value, node))", at: node.start, path: path())
+                .invalidInteger, "'\(path())' must be \(bounds()), got \(shown(value, node))", at: node.start,
+                path: path())
         case .failure(let problem):
             report(
                 .invalidInteger, "'\(path())' must be \(bounds()), got \(shown(value, node)); \(problem.hint)",
@@ -378,7 +386,9 @@ final class WorkflowDecoder {
     }
 
     func zone(_ node: Node, path: @autoclosure () -> String) -> ScheduleZone? {
-        guard let value = text(node, path: path(), what: "a time zone such as Europe/Paris or UTC+10") else { return nil }
+        guard let value = text(node, path: path(), what: "a time zone such as Europe/Paris or UTC+10") else {
+            return nil
+        }
         switch ValueParsers.zone(value) {
         case .success(let zone): return zone
         case .failure(let problem):
@@ -391,10 +401,13 @@ final class WorkflowDecoder {
     }
 
     /// One of an enumeration's raw values, listing them all when the text is not one.
-    func choice<Value: RawRepresentable & CaseIterable>(_ node: Node, path: @autoclosure () -> String, as type: Value.Type) -> Value?
+    func choice<Value: RawRepresentable & CaseIterable>(
+        _ node: Node, path: @autoclosure () -> String, as type: Value.Type
+    ) -> Value?
     where Value.RawValue == String {
         guard
-            let value = text(node, path: path(), what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
+            let value = text(
+                node, path: path(), what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")
         else { return nil }
         if let result = Value(rawValue: value) { return result }
         let allowed = Value.allCases.map(\.rawValue)
