@@ -46,7 +46,10 @@ public enum MultiCartError: Error, Sendable, Equatable {
     /// For the trigger: whether the request certainly did not create a runner (so no history check is needed).
     public var certainlyNotApplied: Bool {
         switch self {
-        case .creditGate, .authentication, .notFound, .conflict, .api, .contractSurprise: return true
+        case .creditGate, .authentication, .notFound, .conflict, .api: return true
+        // An answer that is not a well-formed envelope (HTML from a proxy, no `status`, `status` 1 with an error
+        // code) says nothing about whether a runner was queued: only the run history can tell.
+        case .contractSurprise: return false
         case .httpStatus(_, let status, _, _): return status == 429 || (400..<500).contains(status)
         case .transport(_, let failure):
             if case .connection(_, let maybeSent) = failure { return !maybeSent }

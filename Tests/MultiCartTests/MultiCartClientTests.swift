@@ -117,6 +117,27 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// C15/C16: a trigger answered HTTP 200 with something that is not an envelope (an HTML page, no `status`,
+    /// `status` of the wrong type, `status` 1 with an error code) proves nothing: the runner may exist, so the
+    /// outcome is unknown and only the run history may decide — never "not triggered", which would pay twice.
+    @Test(arguments: [
+        "<html><body>Bad gateway</body></html>",
+        #"{"code":200,"data":"Scraping Processing Queued!"}"#,
+        #"{"code":200,"data":"Scraping Processing Queued!","status":"1"}"#,
+        #"{"code":500,"data":"odd","status":1}"#,
+        #"[1, 2]"#,
+    ])
+    func triggerAnsweredWithANonEnvelopeIsAmbiguous(body: String) async throws {
+        let (client, transport) = client([MockTransport.json(body)])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            guard let error = error as? MultiCartError, case .contractSurprise = error else { return false }
+            return !error.certainlyNotApplied
+        }
+        #expect(transport.requests.count == 1)
+    }
+
     /// C19: read-only calls retry on 429 and wait as long as Retry-After says (clamped).
     @Test func readsRetryHonouringRetryAfter() async throws {
         let waits = WaitLog()
