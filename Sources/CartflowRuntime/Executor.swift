@@ -128,7 +128,7 @@ public struct Executor: Sendable {
                 _ = try await attribute(record, spec: spec, afterCrash: true)
             } catch {
                 failed.insert(record.collection)
-                messages.append("\(record.collection): \(Self.describe(error))")
+                messages.append(Self.describe(error, of: record.collection))
             }
         }
         let records = try state.collectionRuns(runID: run.id).filter { record in
@@ -173,7 +173,7 @@ public struct Executor: Sendable {
                         } catch {
                             let message = Self.describe(error)
                             try? self.recordFailure(runID: runID, collection: record.collection, message: message)
-                            return "\(record.collection): \(message)"
+                            return Self.describe(error, of: record.collection)
                         }
                     }
                 }
@@ -621,6 +621,12 @@ public struct Executor: Sendable {
         if let localized = error as? LocalizedError, let text = localized.errorDescription { return text }
         return String(describing: error)
     }
+
+    /// An error of one collection for the summary, the collection named once at the start.
+    static func describe(_ error: any Error, of collection: String) -> String {
+        if let runError = error as? RunError, runError.collection == collection { return describe(error) }
+        return "\(collection): \(describe(error))"
+    }
 }
 
 /// A set of names shared by the tasks of one run.
@@ -656,4 +662,14 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     }
 
     public var errorDescription: String? { description }
+
+    /// The collection the description already starts with, if any.
+    public var collection: String? {
+        switch self {
+        case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
+            .pollTimeout(let collection, _):
+            return collection
+        case .leaseHeld, .foreignLink: return nil
+        }
+    }
 }

@@ -132,6 +132,8 @@ final class LineLog: @unchecked Sendable {
         let report = try await h.executor(workflow).run()
         #expect(report.outcome == .blocked)
         #expect(report.messages.contains { $0.contains("credit gate") && $0.contains("you need 250 but have 100") })
+        // The collection is named once at the start of each message, not twice.
+        #expect(report.messages.allSatisfy { !$0.hasPrefix("laptops: laptops:") })
         #expect(h.triggers == 1)
         #expect(h.server.snapshot().spendableCredits == 100)
         #expect(h.server.snapshot().runners[101]?.count == h.server.configuration.existingRunners)
@@ -160,6 +162,7 @@ final class LineLog: @unchecked Sendable {
         let first = try await h.executor(h.workflow()).run()
         #expect(first.outcome == .timedOut)
         let runner = try #require(first.collections.first?.runnerID)
+        #expect(first.messages == ["laptops: runner \(runner) is still running at the poll timeout; run again to resume"])
         #expect(h.triggers == 1)
         // Polling backed off: 10s, 15s, 22.5s, … capped at 60s.
         #expect(h.clock.recordedSleeps.contains(.seconds(60)))
