@@ -174,6 +174,33 @@ import Testing
         try expectPlanGolden(PlanTextRenderer.render(plan), "plan-demo-resume.txt")
     }
 
+    /// A trigger whose answer was lost (or a crash right after it) left an intent with the newest runner seen
+    /// before it; a processing runner newer than that is the one `run` will adopt, not someone else's.
+    @Test func aRunnerNewerThanALostTriggersBaselineIsTheOneRunAdopts() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "running", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(name: "laptops", phase: "intent", baselineRunner: 901),
+                    PlanFacts.ResumableCollection(name: "phones", phase: "intent", baselineRunner: 902),
+                ]))
+        facts.newestRunners["laptops"] = .runner(id: 904, generated: false, createdAt: "2026-06-20T08:59:01Z")
+        facts.newestRunners["phones"] = .runner(id: 902, generated: true, createdAt: "2026-06-20T07:59:01Z")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.collections[0].server.text
+                == "runner 904 is processing since 2026-06-20T08:59:01Z, newer than runner 901 recorded before this "
+                + "workflow's trigger: run adopts the earliest runner newer than 901")
+        #expect(
+            plan.collections[1].server.text
+                == "newest runner 902 has finished; no runner newer than 902 (recorded before this workflow's "
+                + "trigger) yet")
+        #expect(plan.notes.isEmpty)
+    }
+
     @Test func someoneElsesProcessingRunnerIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         var facts = onlineFacts(spendable: 100_000)

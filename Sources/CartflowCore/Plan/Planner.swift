@@ -27,7 +27,8 @@ public enum Planner {
                 }
                     ?? "not in the unfinished run yet: would be added and triggered (and paid for)"
             let server = serverInfo(
-                spec, facts: facts, ourRunner: recorded?.runnerID, triggered: triggered, notes: &notes)
+                spec, facts: facts, ourRunner: recorded?.runnerID, baseline: recorded?.unsettledBaseline,
+                triggered: triggered, notes: &notes)
             collections.append(
                 Plan.Collection(
                     name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
@@ -95,7 +96,8 @@ public enum Planner {
     }
 
     static func serverInfo(
-        _ spec: CollectionSpec, facts: PlanFacts, ourRunner: Int?, triggered: Bool, notes: inout [String]
+        _ spec: CollectionSpec, facts: PlanFacts, ourRunner: Int?, baseline: Int? = nil, triggered: Bool,
+        notes: inout [String]
     ) -> Plan.Server {
         switch facts.newestRunners[spec.name] {
         case nil:
@@ -110,6 +112,19 @@ public enum Planner {
                 source: .checked, newestRunner: nil, processing: false, ours: false, text: "no runner yet")
         case .runner(let id, let generated, let createdAt):
             let ours = ourRunner == id
+            // A trigger without a recorded answer: `run` adopts the earliest runner newer than the baseline.
+            if let baseline, !ours {
+                let since = createdAt.map { " since \($0)" } ?? ""
+                let text =
+                    id > baseline
+                    ? (generated ? "newest runner \(id) has finished" : "runner \(id) is processing\(since)")
+                        + ", newer than runner \(baseline) recorded before this workflow's trigger: run adopts the "
+                        + "earliest runner newer than \(baseline)"
+                    : (generated ? "newest runner \(id) has finished" : "runner \(id) is processing\(since)")
+                        + "; no runner newer than \(baseline) (recorded before this workflow's trigger) yet"
+                return Plan.Server(
+                    source: .checked, newestRunner: id, processing: !generated, ours: false, text: text)
+            }
             if generated {
                 return Plan.Server(
                     source: .checked, newestRunner: id, processing: false, ours: ours,
