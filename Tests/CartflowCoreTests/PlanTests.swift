@@ -201,6 +201,30 @@ import Testing
         #expect(plan.notes.isEmpty)
     }
 
+    /// A collection whose trigger left no visible runner is never triggered again by `run`, which then ends
+    /// partial without the exports that read it: the plan says so instead of "runs".
+    @Test func aNotObservedCollectionIsSaidToStayUnfetched() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "partial", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "failed", attribution: "not_observed", baselineRunner: 901),
+                    PlanFacts.ResumableCollection(
+                        name: "phones", phase: "fetched", runnerID: 903, attribution: "exact"),
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.verdict.summary
+                == "runs: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
+                + "trigger produced no visible runner; `run --new` starts a fresh run), so the run ends partial "
+                + "and the exports that read it are not written")
+        #expect(plan.verdict.reasons.isEmpty)
+    }
+
     @Test func someoneElsesProcessingRunnerIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         var facts = onlineFacts(spendable: 100_000)

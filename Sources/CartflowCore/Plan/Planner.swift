@@ -53,9 +53,22 @@ public enum Planner {
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
             balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
             maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
-        let verdict = verdictFor(
+        var verdict = verdictFor(
             check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
             resumes: unfinished?.id)
+        // A trigger that left no visible runner is never sent again by `run` (ResumeRules): that collection
+        // stays unfetched, whatever the credits say.
+        let stuck = workflow.collections.map(\.name).filter { name in
+            guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
+            return recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
+        }
+        if !verdict.isBlocked && !stuck.isEmpty {
+            let ends = stuck.count == workflow.collections.count ? "fails" : "ends partial"
+            verdict.summary +=
+                "; \(stuck.joined(separator: ", ")) \(stuck.count == 1 ? "is" : "are") not fetched (\(stuck.count == 1 ? "its" : "their") "
+                + "trigger produced no visible runner; `run --new` starts a fresh run), so the run \(ends) and the "
+                + "exports that read \(stuck.count == 1 ? "it" : "them") are not written"
+        }
         if !online && !unknownItems.isEmpty {
             notes.append(
                 "the item count of \(unknownItems.joined(separator: ", ")) is unknown offline (no `items:` hint); "
