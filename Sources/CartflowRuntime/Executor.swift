@@ -189,8 +189,22 @@ public struct Executor: Sendable {
         }
 
         // Exports over whatever has been fetched.
-        let finalRecords = try state.collectionRuns(runID: run.id).filter { record in
+        let allRecords = try state.collectionRuns(runID: run.id)
+        let finalRecords = allRecords.filter { record in
             workflow.collections.contains { $0.name == record.collection }
+        }
+        // A collection edited out of the file while its trigger was already paid for is not forgotten silently.
+        for record in allRecords where !finalRecords.contains(where: { $0.id == record.id }) {
+            guard record.phase != "fetched" else { continue }
+            if let runner = record.runnerID {
+                messages.append(
+                    "\(record.collection): no longer in the workflow; its runner \(runner) (paid for) was not "
+                        + "fetched and is left behind")
+            } else if record.intentAt != nil {
+                messages.append(
+                    "\(record.collection): no longer in the workflow; a trigger was sent for it and its runner, "
+                        + "never identified, is left behind")
+            }
         }
         var exports: [RunReport.ExportResult] = []
         var exportFailed = false

@@ -177,6 +177,34 @@ final class LineLog: @unchecked Sendable {
         #expect(second.collections.first?.creditsSpent == 0 || second.collections.first?.creditsSpent == 250)
     }
 
+    /// A collection removed from the file while its paid runner was still unfetched is not silently forgotten:
+    /// the resumed run says which runner it leaves behind.
+    @Test func aCollectionRemovedFromTheFileIsNamedWithItsUnfetchedRunner() async throws {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        let h = try ExecutorHarness(
+            collections: [
+                SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+                SandboxCollection(id: 102, name: "AU Phones", items: 120),
+            ], faults: faults)
+        let both = [
+            CollectionSpec(name: "laptops", id: 101, items: 250), CollectionSpec(name: "phones", id: 102, items: 120),
+        ]
+        let first = try await h.executor(h.workflow(collections: both)).run()
+        #expect(first.outcome == .timedOut)
+        let stuck = try #require(first.collections.first { $0.runnerID != nil && $0.name == "laptops" }?.runnerID)
+
+        let edited = h.workflow(collections: [CollectionSpec(name: "phones", id: 102, items: 120)])
+        let second = try await h.executor(edited).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(
+            second.messages.contains(
+                "laptops: no longer in the workflow; its runner \(stuck) (paid for) was not fetched and is left "
+                    + "behind"))
+        #expect(h.triggers == 2)
+    }
+
     @Test func newStartsAFreshRunOnPurpose() async throws {
         var faults = SandboxFaults()
         faults.neverFinish = FaultRule(first: 1)
