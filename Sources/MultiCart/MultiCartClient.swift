@@ -145,7 +145,11 @@ public struct MultiCartClient: Sendable {
             throw MultiCartError.authentication(endpoint: path, detail: "HTTP \(response.status)")
         }
         if response.status == 404 {
-            throw MultiCartError.notFound(endpoint: path, message: "HTTP 404 " + excerpt(response.body))
+            // An HTTP 404 (not the envelope's) usually means the base URL is not the API's.
+            throw MultiCartError.notFound(
+                endpoint: path,
+                message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
+                    + "ending in /api/v1?): " + excerpt(response.body))
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
         return try decodeEnvelope(response.body, endpoint: path)
@@ -212,10 +216,12 @@ public struct MultiCartClient: Sendable {
             retryAfter: RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: now()))
     }
 
+    /// The start of a body on one line, whitespace runs (an HTML page's indentation) folded to one space. The
+    /// key is removed from the whole text before it is cut, so no part of it can show at the cut.
     private func excerpt(_ body: Data) -> String {
-        let text = String(decoding: body.prefix(160), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-        return redactor.redact(body.count > 160 ? text + "…" : text)
+        let folded = redactor.redact(String(decoding: body, as: UTF8.self))
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
     private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {

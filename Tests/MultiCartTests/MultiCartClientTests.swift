@@ -138,6 +138,36 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// A base URL that is not the API (missing `/api/v1`, another server): an HTTP 404 names the URL that was
+    /// asked and says where it came from; an HTML page shows as one short line, not its indentation.
+    @Test func anHTTP404NamesTheURLAndTheBaseURLSetting() async throws {
+        let (api, _) = client([MockTransport.json("<html>\n    <head>\n        <title>Not Found</title>", status: 404)])
+        await #expect {
+            _ = try await api.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("https://api.example/api/v1/users/credits/")
+                && text.contains("api.base_url") && text.contains("<html> <head> <title>Not Found</title>")
+        }
+        let (other, _) = client(
+            [MockTransport.json("<p>\n\n   Not   Implemented</p>", status: 501)], retry: RetryPolicy(maxAttempts: 1))
+        await #expect {
+            _ = try await other.credits()
+        } throws: { error in String(describing: error).hasSuffix("answered HTTP 501: <p> Not Implemented</p>") }
+    }
+
+    /// C28: a key echoed in an error body where the excerpt is cut leaves no part of itself behind.
+    @Test func aKeyEchoedAtTheExcerptsCutIsRemovedWhole() async throws {
+        let echo = String(repeating: "x", count: 150) + " " + key + " and more"
+        let (cut, _) = client([MockTransport.json(echo, status: 400)])
+        await #expect {
+            _ = try await cut.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return !text.contains(String(key.prefix(4))) && text.contains("<redac")
+        }
+    }
+
     /// C19: read-only calls retry on 429 and wait as long as Retry-After says (clamped).
     @Test func readsRetryHonouringRetryAfter() async throws {
         let waits = WaitLog()
