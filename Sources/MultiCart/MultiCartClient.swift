@@ -140,7 +140,9 @@ public struct MultiCartClient: Sendable {
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
             body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: apiDeadline,
             maxResponseBytes: apiMaxBytes)
-        let response = try await send(request, endpoint: path)
+        var response = try await send(request, endpoint: path)
+        // An answer that echoes the key must not pass it on to any text decoded from it.
+        response.body = redactor.redact(response.body)
         if response.status == 401 || response.status == 403 {
             throw MultiCartError.authentication(endpoint: path, detail: "HTTP \(response.status)")
         }

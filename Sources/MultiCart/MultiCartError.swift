@@ -102,14 +102,52 @@ public struct Redactor: Sendable {
             secrets = []
             return
         }
-        var forms = [secret]
-        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret {
-            forms.append(encoded)
+        // The forms an echo of the key may take: as is, percent-encoded (upper- or lowercase hex, `+` for a
+        // space), and JSON-escaped (`/` written `\/`). Longest first, so no form leaves part of a longer one.
+        var forms: Set<String> = [secret, secret.replacingOccurrences(of: "/", with: "\\/")]
+        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
+            forms.insert(encoded)
+            forms.insert(Redactor.lowercasingHex(encoded))
+            forms.insert(encoded.replacingOccurrences(of: "%20", with: "+"))
         }
-        secrets = forms
+        secrets = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
     public func redact(_ text: String) -> String {
         secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+    }
+
+    /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from
+    /// the answer (a value cut short in an error message included) can carry it.
+    public func redact(_ data: Data) -> Data {
+        guard !secrets.isEmpty else { return data }
+        var result = data
+        for secret in secrets {
+            let needle = Data(secret.utf8)
+            let replacement = Data("<redacted>".utf8)
+            var start = result.startIndex
+            while let range = result.range(of: needle, in: start..<result.endIndex) {
+                result.replaceSubrange(range, with: replacement)
+                start = range.lowerBound + replacement.count
+            }
+        }
+        return result
+    }
+
+    private static func lowercasingHex(_ encoded: String) -> String {
+        var out = ""
+        var remaining = 0
+        for character in encoded {
+            if character == "%" {
+                remaining = 2
+                out.append(character)
+            } else if remaining > 0 {
+                remaining -= 1
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
     }
 }

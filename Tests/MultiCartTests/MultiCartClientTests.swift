@@ -168,6 +168,33 @@ import Testing
         }
     }
 
+    /// C28: a key echoed inside a JSON answer (as is, or with `/` escaped as `\\/`) never reaches an error text,
+    /// even where a value is cut short to describe its shape.
+    @Test(arguments: [#"S3cr3t Key/+&="#, #"S3cr3t Key\/+&="#])
+    func aKeyEchoedInAJSONAnswerNeverShows(echoed: String) async throws {
+        let secret = "S3cr3t Key/+&="
+        let body = #"{"code":200,"status":1,"data":""# + String(repeating: "x", count: 50) + echoed + #""}"#
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: secret,
+            transport: MockTransport([MockTransport.json(body)]), retry: .none, sleep: { _ in })
+        await #expect {
+            _ = try await client.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("cannot find the balance") && !text.contains("S3cr")
+        }
+    }
+
+    @Test func theRedactorKnowsTheEncodedFormsOfTheKey() {
+        let redactor = Redactor(secret: "S3cr3t Key/+&=")
+        for form in ["S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#] {
+            #expect(redactor.redact("a \(form) b") == "a <redacted> b")
+            #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
+        }
+        // A key that is part of the replacement text itself still ends.
+        #expect(Redactor(secret: "red").redact(Data("red red".utf8)) == Data("<redacted> <redacted>".utf8))
+    }
+
     /// C19: read-only calls retry on 429 and wait as long as Retry-After says (clamped).
     @Test func readsRetryHonouringRetryAfter() async throws {
         let waits = WaitLog()
