@@ -113,7 +113,18 @@ public struct Executor: Sendable {
                 workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
             progress("run #\(run.id) of \(workflow.name)")
         }
+        do {
+            return try await carryOut(run, resumed: resumed)
+        } catch let error where !(error is CancellationError) {
+            // An error that ends the run early (the key refused, the API unreachable) is recorded, so the run
+            // does not read `running` with no process behind it; `failed` is resumed like any unfinished run.
+            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error))
+            throw error
+        }
+    }
 
+    /// Reconcile → credits → trigger, poll, fetch → export for one run record.
+    private func carryOut(_ run: WorkflowRunRecord, resumed: Bool) async throws -> RunReport {
         var messages: [String] = []
         // An intent without its answer (a crash between commit and answer) is settled against the run history
         // before anything else, so the credit check and the triggers below see what was really spent.

@@ -205,6 +205,28 @@ final class LineLog: @unchecked Sendable {
         #expect(h.triggers == 2)
     }
 
+    /// An API error before any trigger (the key refused) ends the run `failed` with the reason, not `running`
+    /// with no process behind it; the next run resumes it and triggers normally.
+    @Test func anAPIErrorBeforeTheTriggerLeavesTheRunFailedAndResumable() async throws {
+        let h = try ExecutorHarness()
+        let client = MultiCartClient(baseURL: h.server.baseURL!, apiKey: "wrong", retry: .none, sleep: { _ in })
+        let refused = Executor(
+            workflow: h.workflow(), client: client, state: h.state, clock: h.clock,
+            options: Executor.Options(
+                downloadsDirectory: h.directory.appendingPathComponent("downloads").path,
+                workingDirectory: h.directory.path),
+            progress: { _ in }, detail: { _ in })
+        await #expect(throws: MultiCartError.self) { try await refused.run() }
+        let failed = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(failed.status == "failed")
+        #expect(h.triggers == 0)
+
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(h.triggers == 1)
+    }
+
     @Test func newStartsAFreshRunOnPurpose() async throws {
         var faults = SandboxFaults()
         faults.neverFinish = FaultRule(first: 1)
