@@ -67,7 +67,8 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
         case .creditGate(let endpoint, let message):
             return "the credit gate refused the run (\(endpoint)): \(message)"
         case .authentication(let endpoint, let detail):
-            return "the API key was refused by \(endpoint): \(detail). Check MULTICART_API_KEY."
+            let sentence = detail.hasSuffix(".") ? detail : detail + "."
+            return "the API key was refused by \(endpoint): \(sentence) Check MULTICART_API_KEY."
         case .notFound(let endpoint, let message):
             return "not found at \(endpoint): \(message)"
         case .conflict(let endpoint, let message):

@@ -100,6 +100,11 @@ import Testing
             #expect(error.description.contains("<redacted>"))
         }
         #expect(transport.requests.count == 1)
+        // The API's own sentence ends with a full stop; the message does not add a second one.
+        let sentence = MultiCartError.authentication(endpoint: "/users/credits/", detail: "Invalid or missing API key.")
+        #expect(
+            sentence.description
+                == "the API key was refused by /users/credits/: Invalid or missing API key. Check MULTICART_API_KEY.")
     }
 
     /// C15: the trigger is sent once even when the answer is a 503.
