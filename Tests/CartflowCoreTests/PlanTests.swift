@@ -225,6 +225,30 @@ import Testing
         #expect(plan.verdict.reasons.isEmpty)
     }
 
+    /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
+    /// says, that its runner is left behind.
+    @Test func aCollectionEditedOutOfTheFileIsNamedWithItsRunner() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 2, status: "timed_out", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(name: "tablets", phase: "timed_out", runnerID: 950),
+                    PlanFacts.ResumableCollection(name: "watches", phase: "intent", baselineRunner: 10),
+                    PlanFacts.ResumableCollection(name: "old", phase: "fetched", runnerID: 9),
+                    PlanFacts.ResumableCollection(name: "laptops", phase: "fetched", runnerID: 903),
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.notes == [
+                "tablets: no longer in the workflow; its runner 950 (paid for) is not fetched and is left behind",
+                "watches: no longer in the workflow; a trigger was sent for it and its runner, never identified, "
+                    + "is left behind",
+            ])
+    }
+
     @Test func someoneElsesProcessingRunnerIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         var facts = onlineFacts(spendable: 100_000)

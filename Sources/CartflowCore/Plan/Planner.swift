@@ -34,6 +34,20 @@ public enum Planner {
                     name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
         }
 
+        // A collection edited out of the file after its trigger was paid for: `run` names it, so does the plan.
+        for recorded in unfinished?.collections ?? []
+        where workflow.collection(named: recorded.name) == nil && recorded.phase != "fetched" {
+            if let runner = recorded.runnerID {
+                notes.append(
+                    "\(recorded.name): no longer in the workflow; its runner \(runner) (paid for) is not fetched and "
+                        + "is left behind")
+            } else if recorded.baselineRunner != nil {
+                notes.append(
+                    "\(recorded.name): no longer in the workflow; a trigger was sent for it and its runner, never "
+                        + "identified, is left behind")
+            }
+        }
+
         // Credits: the executor's own rules (CreditCheck) over the collections that would be triggered.
         let toTrigger = collections.filter(\.triggered)
         let online = facts.isOnline
