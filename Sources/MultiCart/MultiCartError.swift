@@ -32,7 +32,9 @@ public enum MultiCartError: Error, Sendable, Equatable {
     /// Whether a read-only call may be tried again after this error.
     public var isTransient: Bool {
         switch self {
-        case .httpStatus(_, let status, _, _): return status == 408 || status == 429 || status >= 500
+        case .httpStatus(_, let status, _, _):
+            // 501 and 505: the server does not support the request at all, and will not next time.
+            return status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505)
         case .api(_, let code, _): return code >= 500 || code == 429
         case .transport(_, let failure):
             switch failure {

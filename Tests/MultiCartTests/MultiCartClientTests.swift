@@ -200,6 +200,18 @@ import Testing
         #expect(Redactor(secret: "red").redact(Data("red red".utf8)) == Data("<redacted> <redacted>".utf8))
     }
 
+    /// 501 and 505 say the server will never do this request (a base URL at a server that is not the API):
+    /// retrying only delays the error.
+    @Test(arguments: [501, 505])
+    func permanentServerErrorsAreNotRetried(status: Int) async throws {
+        let (client, transport) = client([
+            MockTransport.json("<h1>Unsupported method</h1>", status: status),
+            MockTransport.json(#"{"code":200,"data":1,"status":1}"#),
+        ])
+        await #expect(throws: MultiCartError.self) { _ = try await client.credits() }
+        #expect(transport.requests.count == 1)
+    }
+
     /// C19: read-only calls retry on 429 and wait as long as Retry-After says (clamped).
     @Test func readsRetryHonouringRetryAfter() async throws {
         let waits = WaitLog()
