@@ -113,7 +113,18 @@ public struct Executor: Sendable {
                 workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
             progress("run #\(run.id) of \(workflow.name)")
         }
+        do {
+            return try await carryOut(run, resumed: resumed)
+        } catch let error where !(error is CancellationError) {
+            // An error that ends the run early (the key refused, the API unreachable) is recorded, so the run
+            // does not read `running` with no process behind it; `failed` is resumed like any unfinished run.
+            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error))
+            throw error
+        }
+    }
 
+    /// Reconcile → credits → trigger, poll, fetch → export for one run record.
+    private func carryOut(_ run: WorkflowRunRecord, resumed: Bool) async throws -> RunReport {
         var messages: [String] = []
         // An intent without its answer (a crash between commit and answer) is settled against the run history
         // before anything else, so the credit check and the triggers below see what was really spent.
@@ -128,7 +139,7 @@ public struct Executor: Sendable {
                 _ = try await attribute(record, spec: spec, afterCrash: true)
             } catch {
                 failed.insert(record.collection)
-                messages.append("\(record.collection): \(Self.describe(error))")
+                messages.append(Self.describe(error, of: record.collection))
             }
         }
         let records = try state.collectionRuns(runID: run.id).filter { record in
@@ -173,7 +184,7 @@ public struct Executor: Sendable {
                         } catch {
                             let message = Self.describe(error)
                             try? self.recordFailure(runID: runID, collection: record.collection, message: message)
-                            return "\(record.collection): \(message)"
+                            return Self.describe(error, of: record.collection)
                         }
                     }
                 }
@@ -189,8 +200,22 @@ public struct Executor: Sendable {
         }
 
         // Exports over whatever has been fetched.
-        let finalRecords = try state.collectionRuns(runID: run.id).filter { record in
+        let allRecords = try state.collectionRuns(runID: run.id)
+        let finalRecords = allRecords.filter { record in
             workflow.collections.contains { $0.name == record.collection }
+        }
+        // A collection edited out of the file while its trigger was already paid for is not forgotten silently.
+        for record in allRecords where !finalRecords.contains(where: { $0.id == record.id }) {
+            guard record.phase != "fetched" else { continue }
+            if let runner = record.runnerID {
+                messages.append(
+                    "\(record.collection): no longer in the workflow; its runner \(runner) (paid for) was not "
+                        + "fetched and is left behind")
+            } else if record.intentAt != nil {
+                messages.append(
+                    "\(record.collection): no longer in the workflow; a trigger was sent for it and its runner, "
+                        + "never identified, is left behind")
+            }
         }
         var exports: [RunReport.ExportResult] = []
         var exportFailed = false
@@ -621,6 +646,12 @@ public struct Executor: Sendable {
         if let localized = error as? LocalizedError, let text = localized.errorDescription { return text }
         return String(describing: error)
     }
+
+    /// An error of one collection for the summary, the collection named once at the start.
+    static func describe(_ error: any Error, of collection: String) -> String {
+        if let runError = error as? RunError, runError.collection == collection { return describe(error) }
+        return "\(collection): \(describe(error))"
+    }
 }
 
 /// A set of names shared by the tasks of one run.
@@ -656,4 +687,14 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     }
 
     public var errorDescription: String? { description }
+
+    /// The collection the description already starts with, if any.
+    public var collection: String? {
+        switch self {
+        case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
+            .pollTimeout(let collection, _):
+            return collection
+        case .leaseHeld, .foreignLink: return nil
+        }
+    }
 }

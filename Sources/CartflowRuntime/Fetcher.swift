@@ -197,8 +197,32 @@ struct Fetcher: Sendable {
                 }
             })
         while text.hasPrefix(".") { text.removeFirst() }
-        if text.utf8.count > 200 { text = String(text.prefix(200)) }
+        if text.utf8.count > maxNameBytes { text = shortened(text) }
         return text.isEmpty ? "file" : text
+    }
+
+    /// File names are limited to 255 bytes (not characters); the temporary file adds about 30.
+    static let maxNameBytes = 200
+
+    /// A long name cut in the middle, within `maxNameBytes` UTF-8 bytes: the start says which collection, and
+    /// the end (`_Page_12.json`) keeps the page number and extension that order and identify the pages.
+    static func shortened(_ text: String) -> String {
+        let marker = "…"
+        var tail: [Character] = []
+        var tailBytes = 0
+        for character in text.reversed() {
+            let bytes = String(character).utf8.count
+            if tailBytes + bytes > 60 { break }
+            tail.append(character)
+            tailBytes += bytes
+        }
+        var head = ""
+        let headBudget = maxNameBytes - tailBytes - marker.utf8.count
+        for character in text {
+            if head.utf8.count + String(character).utf8.count > headBudget { break }
+            head.append(character)
+        }
+        return head + marker + String(tail.reversed())
     }
 
     static func uniqueName(_ name: String, used: inout Set<String>) -> String {

@@ -140,12 +140,18 @@ public struct MultiCartClient: Sendable {
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
             body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: apiDeadline,
             maxResponseBytes: apiMaxBytes)
-        let response = try await send(request, endpoint: path)
+        var response = try await send(request, endpoint: path)
+        // An answer that echoes the key must not pass it on to any text decoded from it.
+        response.body = redactor.redact(response.body)
         if response.status == 401 || response.status == 403 {
             throw MultiCartError.authentication(endpoint: path, detail: "HTTP \(response.status)")
         }
         if response.status == 404 {
-            throw MultiCartError.notFound(endpoint: path, message: "HTTP 404 " + excerpt(response.body))
+            // An HTTP 404 (not the envelope's) usually means the base URL is not the API's.
+            throw MultiCartError.notFound(
+                endpoint: path,
+                message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
+                    + "ending in /api/v1?): " + excerpt(response.body))
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
         return try decodeEnvelope(response.body, endpoint: path)
@@ -212,10 +218,12 @@ public struct MultiCartClient: Sendable {
             retryAfter: RetryPolicy.parseRetryAfter(response.headers["retry-after"], now: now()))
     }
 
+    /// The start of a body on one line, whitespace runs (an HTML page's indentation) folded to one space. The
+    /// key is removed from the whole text before it is cut, so no part of it can show at the cut.
     private func excerpt(_ body: Data) -> String {
-        let text = String(decoding: body.prefix(160), as: UTF8.self)
-            .replacingOccurrences(of: "\n", with: " ").trimmingCharacters(in: .whitespaces)
-        return redactor.redact(body.count > 160 ? text + "…" : text)
+        let folded = redactor.redact(String(decoding: body, as: UTF8.self))
+            .split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
     private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {

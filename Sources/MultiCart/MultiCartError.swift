@@ -32,7 +32,9 @@ public enum MultiCartError: Error, Sendable, Equatable {
     /// Whether a read-only call may be tried again after this error.
     public var isTransient: Bool {
         switch self {
-        case .httpStatus(_, let status, _, _): return status == 408 || status == 429 || status >= 500
+        case .httpStatus(_, let status, _, _):
+            // 501 and 505: the server does not support the request at all, and will not next time.
+            return status == 408 || status == 429 || (status >= 500 && status != 501 && status != 505)
         case .api(_, let code, _): return code >= 500 || code == 429
         case .transport(_, let failure):
             switch failure {
@@ -46,7 +48,10 @@ public enum MultiCartError: Error, Sendable, Equatable {
     /// For the trigger: whether the request certainly did not create a runner (so no history check is needed).
     public var certainlyNotApplied: Bool {
         switch self {
-        case .creditGate, .authentication, .notFound, .conflict, .api, .contractSurprise: return true
+        case .creditGate, .authentication, .notFound, .conflict, .api: return true
+        // An answer that is not a well-formed envelope (HTML from a proxy, no `status`, `status` 1 with an error
+        // code) says nothing about whether a runner was queued: only the run history can tell.
+        case .contractSurprise: return false
         case .httpStatus(_, let status, _, _): return status == 429 || (400..<500).contains(status)
         case .transport(_, let failure):
             if case .connection(_, let maybeSent) = failure { return !maybeSent }
@@ -64,7 +69,8 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
         case .creditGate(let endpoint, let message):
             return "the credit gate refused the run (\(endpoint)): \(message)"
         case .authentication(let endpoint, let detail):
-            return "the API key was refused by \(endpoint): \(detail). Check MULTICART_API_KEY."
+            let sentence = detail.hasSuffix(".") ? detail : detail + "."
+            return "the API key was refused by \(endpoint): \(sentence) Check MULTICART_API_KEY."
         case .notFound(let endpoint, let message):
             return "not found at \(endpoint): \(message)"
         case .conflict(let endpoint, let message):
@@ -99,14 +105,52 @@ public struct Redactor: Sendable {
             secrets = []
             return
         }
-        var forms = [secret]
-        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics), encoded != secret {
-            forms.append(encoded)
+        // The forms an echo of the key may take: as is, percent-encoded (upper- or lowercase hex, `+` for a
+        // space), and JSON-escaped (`/` written `\/`). Longest first, so no form leaves part of a longer one.
+        var forms: Set<String> = [secret, secret.replacingOccurrences(of: "/", with: "\\/")]
+        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
+            forms.insert(encoded)
+            forms.insert(Redactor.lowercasingHex(encoded))
+            forms.insert(encoded.replacingOccurrences(of: "%20", with: "+"))
         }
-        secrets = forms
+        secrets = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
     public func redact(_ text: String) -> String {
         secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+    }
+
+    /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from
+    /// the answer (a value cut short in an error message included) can carry it.
+    public func redact(_ data: Data) -> Data {
+        guard !secrets.isEmpty else { return data }
+        var result = data
+        for secret in secrets {
+            let needle = Data(secret.utf8)
+            let replacement = Data("<redacted>".utf8)
+            var start = result.startIndex
+            while let range = result.range(of: needle, in: start..<result.endIndex) {
+                result.replaceSubrange(range, with: replacement)
+                start = range.lowerBound + replacement.count
+            }
+        }
+        return result
+    }
+
+    private static func lowercasingHex(_ encoded: String) -> String {
+        var out = ""
+        var remaining = 0
+        for character in encoded {
+            if character == "%" {
+                remaining = 2
+                out.append(character)
+            } else if remaining > 0 {
+                remaining -= 1
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
     }
 }

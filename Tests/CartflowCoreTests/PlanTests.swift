@@ -174,6 +174,81 @@ import Testing
         try expectPlanGolden(PlanTextRenderer.render(plan), "plan-demo-resume.txt")
     }
 
+    /// A trigger whose answer was lost (or a crash right after it) left an intent with the newest runner seen
+    /// before it; a processing runner newer than that is the one `run` will adopt, not someone else's.
+    @Test func aRunnerNewerThanALostTriggersBaselineIsTheOneRunAdopts() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "running", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(name: "laptops", phase: "intent", baselineRunner: 901),
+                    PlanFacts.ResumableCollection(name: "phones", phase: "intent", baselineRunner: 902),
+                ]))
+        facts.newestRunners["laptops"] = .runner(id: 904, generated: false, createdAt: "2026-06-20T08:59:01Z")
+        facts.newestRunners["phones"] = .runner(id: 902, generated: true, createdAt: "2026-06-20T07:59:01Z")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.collections[0].server.text
+                == "runner 904 is processing since 2026-06-20T08:59:01Z, newer than runner 901 recorded before this "
+                + "workflow's trigger: run adopts the earliest runner newer than 901")
+        #expect(
+            plan.collections[1].server.text
+                == "newest runner 902 has finished; no runner newer than 902 (recorded before this workflow's "
+                + "trigger) yet")
+        #expect(plan.notes.isEmpty)
+    }
+
+    /// A collection whose trigger left no visible runner is never triggered again by `run`, which then ends
+    /// partial without the exports that read it: the plan says so instead of "runs".
+    @Test func aNotObservedCollectionIsSaidToStayUnfetched() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "partial", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "failed", attribution: "not_observed", baselineRunner: 901),
+                    PlanFacts.ResumableCollection(
+                        name: "phones", phase: "fetched", runnerID: 903, attribution: "exact"),
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.verdict.summary
+                == "runs: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
+                + "trigger produced no visible runner; `run --new` starts a fresh run), so the run ends partial "
+                + "and the exports that read it are not written")
+        #expect(plan.verdict.reasons.isEmpty)
+    }
+
+    /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
+    /// says, that its runner is left behind.
+    @Test func aCollectionEditedOutOfTheFileIsNamedWithItsRunner() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 2, status: "timed_out", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(name: "tablets", phase: "timed_out", runnerID: 950),
+                    PlanFacts.ResumableCollection(name: "watches", phase: "intent", baselineRunner: 10),
+                    PlanFacts.ResumableCollection(name: "old", phase: "fetched", runnerID: 9),
+                    PlanFacts.ResumableCollection(name: "laptops", phase: "fetched", runnerID: 903),
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(
+            plan.notes == [
+                "tablets: no longer in the workflow; its runner 950 (paid for) is not fetched and is left behind",
+                "watches: no longer in the workflow; a trigger was sent for it and its runner, never identified, "
+                    + "is left behind",
+            ])
+    }
+
     @Test func someoneElsesProcessingRunnerIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         var facts = onlineFacts(spendable: 100_000)

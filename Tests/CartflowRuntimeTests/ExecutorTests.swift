@@ -132,6 +132,8 @@ final class LineLog: @unchecked Sendable {
         let report = try await h.executor(workflow).run()
         #expect(report.outcome == .blocked)
         #expect(report.messages.contains { $0.contains("credit gate") && $0.contains("you need 250 but have 100") })
+        // The collection is named once at the start of each message, not twice.
+        #expect(report.messages.allSatisfy { !$0.hasPrefix("laptops: laptops:") })
         #expect(h.triggers == 1)
         #expect(h.server.snapshot().spendableCredits == 100)
         #expect(h.server.snapshot().runners[101]?.count == h.server.configuration.existingRunners)
@@ -160,6 +162,7 @@ final class LineLog: @unchecked Sendable {
         let first = try await h.executor(h.workflow()).run()
         #expect(first.outcome == .timedOut)
         let runner = try #require(first.collections.first?.runnerID)
+        #expect(first.messages == ["laptops: runner \(runner) is still running at the poll timeout; run again to resume"])
         #expect(h.triggers == 1)
         // Polling backed off: 10s, 15s, 22.5s, … capped at 60s.
         #expect(h.clock.recordedSleeps.contains(.seconds(60)))
@@ -172,6 +175,56 @@ final class LineLog: @unchecked Sendable {
         #expect(second.collections.first?.runnerID == runner)
         #expect(h.triggers == 1)
         #expect(second.collections.first?.creditsSpent == 0 || second.collections.first?.creditsSpent == 250)
+    }
+
+    /// A collection removed from the file while its paid runner was still unfetched is not silently forgotten:
+    /// the resumed run says which runner it leaves behind.
+    @Test func aCollectionRemovedFromTheFileIsNamedWithItsUnfetchedRunner() async throws {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        let h = try ExecutorHarness(
+            collections: [
+                SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+                SandboxCollection(id: 102, name: "AU Phones", items: 120),
+            ], faults: faults)
+        let both = [
+            CollectionSpec(name: "laptops", id: 101, items: 250), CollectionSpec(name: "phones", id: 102, items: 120),
+        ]
+        let first = try await h.executor(h.workflow(collections: both)).run()
+        #expect(first.outcome == .timedOut)
+        let stuck = try #require(first.collections.first { $0.runnerID != nil && $0.name == "laptops" }?.runnerID)
+
+        let edited = h.workflow(collections: [CollectionSpec(name: "phones", id: 102, items: 120)])
+        let second = try await h.executor(edited).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(
+            second.messages.contains(
+                "laptops: no longer in the workflow; its runner \(stuck) (paid for) was not fetched and is left "
+                    + "behind"))
+        #expect(h.triggers == 2)
+    }
+
+    /// An API error before any trigger (the key refused) ends the run `failed` with the reason, not `running`
+    /// with no process behind it; the next run resumes it and triggers normally.
+    @Test func anAPIErrorBeforeTheTriggerLeavesTheRunFailedAndResumable() async throws {
+        let h = try ExecutorHarness()
+        let client = MultiCartClient(baseURL: h.server.baseURL!, apiKey: "wrong", retry: .none, sleep: { _ in })
+        let refused = Executor(
+            workflow: h.workflow(), client: client, state: h.state, clock: h.clock,
+            options: Executor.Options(
+                downloadsDirectory: h.directory.appendingPathComponent("downloads").path,
+                workingDirectory: h.directory.path),
+            progress: { _ in }, detail: { _ in })
+        await #expect(throws: MultiCartError.self) { try await refused.run() }
+        let failed = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(failed.status == "failed")
+        #expect(h.triggers == 0)
+
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        #expect(h.triggers == 1)
     }
 
     @Test func newStartsAFreshRunOnPurpose() async throws {

@@ -33,6 +33,23 @@ import Testing
             ])
     }
 
+    /// C21: a long collection name (CJK is 3 bytes a character) must still give a file name the file system
+    /// takes (255 bytes, with room for the temporary file's suffix), and the page number must survive, or a
+    /// paid run could never be fetched and the pages would export out of order.
+    @Test func longNamesFitTheFileSystemAndKeepTheirPageNumber() throws {
+        let collection = String(repeating: "笔记本电脑", count: 24)
+        for name in [collection + "_904_Results_Page_12.json", String(repeating: "a", count: 400) + "_Page_3.json"] {
+            let local = Fetcher.sanitise(name)
+            #expect(local.utf8.count <= 200)
+            #expect(local.hasSuffix(name.hasSuffix("12.json") ? "_Page_12.json" : "_Page_3.json"))
+            #expect(local.hasPrefix(String(name.prefix(10))))
+        }
+        let links = (1...12).map { "https://api.example/r/1/2/\(collection)_904_Results_Page_\($0).json" }
+        let names = try Fetcher.uniqueLocalNames(links).map(\.1)
+        #expect(Set(names).count == 12)
+        #expect(names.sorted(by: Fetcher.pageOrder).map { Fetcher.pageNumber($0) } == Array(1...12))
+    }
+
     @Test func linksToAnotherOriginNeedTheHostListed() throws {
         let (plain, _) = fetcher([])
         try plain.checkHost("https://api.example/api/v1/results/1/2/a.json")

@@ -74,6 +74,11 @@ import Testing
         #expect(result.exitCode == 0)
         #expect(result.stdout.contains("nothing has run here yet"))
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent(".cartflow").path))
+        // The JSON has the same keys as with a database, so a script need not special-case a first run.
+        let json = try await CartflowProcess.run(["status", "--json"], in: directory)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect((object["runs"] as? [Any])?.isEmpty == true)
+        #expect((object["leases"] as? [Any])?.isEmpty == true)
     }
 
     /// C28: run (successful, failing, resumed) and status with --verbose; the key and its percent-encoded form

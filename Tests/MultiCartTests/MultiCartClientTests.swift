@@ -100,6 +100,11 @@ import Testing
             #expect(error.description.contains("<redacted>"))
         }
         #expect(transport.requests.count == 1)
+        // The API's own sentence ends with a full stop; the message does not add a second one.
+        let sentence = MultiCartError.authentication(endpoint: "/users/credits/", detail: "Invalid or missing API key.")
+        #expect(
+            sentence.description
+                == "the API key was refused by /users/credits/: Invalid or missing API key. Check MULTICART_API_KEY.")
     }
 
     /// C15: the trigger is sent once even when the answer is a 503.
@@ -114,6 +119,96 @@ import Testing
             guard let error = error as? MultiCartError, case .httpStatus(_, 503, _, _) = error else { return false }
             return !error.certainlyNotApplied
         }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// C15/C16: a trigger answered HTTP 200 with something that is not an envelope (an HTML page, no `status`,
+    /// `status` of the wrong type, `status` 1 with an error code) proves nothing: the runner may exist, so the
+    /// outcome is unknown and only the run history may decide — never "not triggered", which would pay twice.
+    @Test(arguments: [
+        "<html><body>Bad gateway</body></html>",
+        #"{"code":200,"data":"Scraping Processing Queued!"}"#,
+        #"{"code":200,"data":"Scraping Processing Queued!","status":"1"}"#,
+        #"{"code":500,"data":"odd","status":1}"#,
+        #"[1, 2]"#,
+    ])
+    func triggerAnsweredWithANonEnvelopeIsAmbiguous(body: String) async throws {
+        let (client, transport) = client([MockTransport.json(body)])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            guard let error = error as? MultiCartError, case .contractSurprise = error else { return false }
+            return !error.certainlyNotApplied
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// A base URL that is not the API (missing `/api/v1`, another server): an HTTP 404 names the URL that was
+    /// asked and says where it came from; an HTML page shows as one short line, not its indentation.
+    @Test func anHTTP404NamesTheURLAndTheBaseURLSetting() async throws {
+        let (api, _) = client([MockTransport.json("<html>\n    <head>\n        <title>Not Found</title>", status: 404)])
+        await #expect {
+            _ = try await api.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("https://api.example/api/v1/users/credits/")
+                && text.contains("api.base_url") && text.contains("<html> <head> <title>Not Found</title>")
+        }
+        let (other, _) = client(
+            [MockTransport.json("<p>\n\n   Not   Implemented</p>", status: 501)], retry: RetryPolicy(maxAttempts: 1))
+        await #expect {
+            _ = try await other.credits()
+        } throws: { error in String(describing: error).hasSuffix("answered HTTP 501: <p> Not Implemented</p>") }
+    }
+
+    /// C28: a key echoed in an error body where the excerpt is cut leaves no part of itself behind.
+    @Test func aKeyEchoedAtTheExcerptsCutIsRemovedWhole() async throws {
+        let echo = String(repeating: "x", count: 150) + " " + key + " and more"
+        let (cut, _) = client([MockTransport.json(echo, status: 400)])
+        await #expect {
+            _ = try await cut.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return !text.contains(String(key.prefix(4))) && text.contains("<redac")
+        }
+    }
+
+    /// C28: a key echoed inside a JSON answer (as is, or with `/` escaped as `\\/`) never reaches an error text,
+    /// even where a value is cut short to describe its shape.
+    @Test(arguments: [#"S3cr3t Key/+&="#, #"S3cr3t Key\/+&="#])
+    func aKeyEchoedInAJSONAnswerNeverShows(echoed: String) async throws {
+        let secret = "S3cr3t Key/+&="
+        let body = #"{"code":200,"status":1,"data":""# + String(repeating: "x", count: 50) + echoed + #""}"#
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: secret,
+            transport: MockTransport([MockTransport.json(body)]), retry: .none, sleep: { _ in })
+        await #expect {
+            _ = try await client.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("cannot find the balance") && !text.contains("S3cr")
+        }
+    }
+
+    @Test func theRedactorKnowsTheEncodedFormsOfTheKey() {
+        let redactor = Redactor(secret: "S3cr3t Key/+&=")
+        for form in ["S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#] {
+            #expect(redactor.redact("a \(form) b") == "a <redacted> b")
+            #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
+        }
+        // A key that is part of the replacement text itself still ends.
+        #expect(Redactor(secret: "red").redact(Data("red red".utf8)) == Data("<redacted> <redacted>".utf8))
+    }
+
+    /// 501 and 505 say the server will never do this request (a base URL at a server that is not the API):
+    /// retrying only delays the error.
+    @Test(arguments: [501, 505])
+    func permanentServerErrorsAreNotRetried(status: Int) async throws {
+        let (client, transport) = client([
+            MockTransport.json("<h1>Unsupported method</h1>", status: status),
+            MockTransport.json(#"{"code":200,"data":1,"status":1}"#),
+        ])
+        await #expect(throws: MultiCartError.self) { _ = try await client.credits() }
         #expect(transport.requests.count == 1)
     }
 

@@ -43,7 +43,7 @@ enum StatusCommand: Command {
         // Reading must not create a database where there is none.
         guard FileManager.default.fileExists(atPath: statePath) else {
             if args.flag("json") {
-                output.print(render(["state": statePath, "runs": [Any]()]))
+                output.print(render(["state": statePath, "runs": [Any](), "leases": [Any]()]))
             } else {
                 output.print("no state database at \(statePath): nothing has run here yet")
             }

@@ -35,13 +35,28 @@ public struct PlanFacts: Sendable, Equatable {
         public var runnerID: Int?
         public var attribution: String?
         public var items: Int?
+        /// The newest runner seen before this collection's trigger (recorded with the intent).
+        public var baselineRunner: Int?
 
-        public init(name: String, phase: String, runnerID: Int? = nil, attribution: String? = nil, items: Int? = nil) {
+        public init(
+            name: String, phase: String, runnerID: Int? = nil, attribution: String? = nil, items: Int? = nil,
+            baselineRunner: Int? = nil
+        ) {
             self.name = name
             self.phase = phase
             self.runnerID = runnerID
             self.attribution = attribution
             self.items = items
+            self.baselineRunner = baselineRunner
+        }
+
+        /// The baseline `run` settles against: a trigger may have been sent but no runner is recorded yet
+        /// (the same rule as the executor's reconciliation).
+        public var unsettledBaseline: Int? {
+            guard runnerID == nil, let baselineRunner else { return nil }
+            let unsettled =
+                phase == "intent" || phase == "triggered" || (phase == "failed" && attribution != "not_observed")
+            return unsettled ? baselineRunner : nil
         }
     }
 

@@ -27,10 +27,25 @@ public enum Planner {
                 }
                     ?? "not in the unfinished run yet: would be added and triggered (and paid for)"
             let server = serverInfo(
-                spec, facts: facts, ourRunner: recorded?.runnerID, triggered: triggered, notes: &notes)
+                spec, facts: facts, ourRunner: recorded?.runnerID, baseline: recorded?.unsettledBaseline,
+                triggered: triggered, notes: &notes)
             collections.append(
                 Plan.Collection(
                     name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
+        }
+
+        // A collection edited out of the file after its trigger was paid for: `run` names it, so does the plan.
+        for recorded in unfinished?.collections ?? []
+        where workflow.collection(named: recorded.name) == nil && recorded.phase != "fetched" {
+            if let runner = recorded.runnerID {
+                notes.append(
+                    "\(recorded.name): no longer in the workflow; its runner \(runner) (paid for) is not fetched and "
+                        + "is left behind")
+            } else if recorded.baselineRunner != nil {
+                notes.append(
+                    "\(recorded.name): no longer in the workflow; a trigger was sent for it and its runner, never "
+                        + "identified, is left behind")
+            }
         }
 
         // Credits: the executor's own rules (CreditCheck) over the collections that would be triggered.
@@ -52,9 +67,22 @@ public enum Planner {
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
             balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
             maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
-        let verdict = verdictFor(
+        var verdict = verdictFor(
             check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
             resumes: unfinished?.id)
+        // A trigger that left no visible runner is never sent again by `run` (ResumeRules): that collection
+        // stays unfetched, whatever the credits say.
+        let stuck = workflow.collections.map(\.name).filter { name in
+            guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
+            return recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
+        }
+        if !verdict.isBlocked && !stuck.isEmpty {
+            let ends = stuck.count == workflow.collections.count ? "fails" : "ends partial"
+            verdict.summary +=
+                "; \(stuck.joined(separator: ", ")) \(stuck.count == 1 ? "is" : "are") not fetched (\(stuck.count == 1 ? "its" : "their") "
+                + "trigger produced no visible runner; `run --new` starts a fresh run), so the run \(ends) and the "
+                + "exports that read \(stuck.count == 1 ? "it" : "them") are not written"
+        }
         if !online && !unknownItems.isEmpty {
             notes.append(
                 "the item count of \(unknownItems.joined(separator: ", ")) is unknown offline (no `items:` hint); "
@@ -95,7 +123,8 @@ public enum Planner {
     }
 
     static func serverInfo(
-        _ spec: CollectionSpec, facts: PlanFacts, ourRunner: Int?, triggered: Bool, notes: inout [String]
+        _ spec: CollectionSpec, facts: PlanFacts, ourRunner: Int?, baseline: Int? = nil, triggered: Bool,
+        notes: inout [String]
     ) -> Plan.Server {
         switch facts.newestRunners[spec.name] {
         case nil:
@@ -110,6 +139,19 @@ public enum Planner {
                 source: .checked, newestRunner: nil, processing: false, ours: false, text: "no runner yet")
         case .runner(let id, let generated, let createdAt):
             let ours = ourRunner == id
+            // A trigger without a recorded answer: `run` adopts the earliest runner newer than the baseline.
+            if let baseline, !ours {
+                let since = createdAt.map { " since \($0)" } ?? ""
+                let text =
+                    id > baseline
+                    ? (generated ? "newest runner \(id) has finished" : "runner \(id) is processing\(since)")
+                        + ", newer than runner \(baseline) recorded before this workflow's trigger: run adopts the "
+                        + "earliest runner newer than \(baseline)"
+                    : (generated ? "newest runner \(id) has finished" : "runner \(id) is processing\(since)")
+                        + "; no runner newer than \(baseline) (recorded before this workflow's trigger) yet"
+                return Plan.Server(
+                    source: .checked, newestRunner: id, processing: !generated, ours: false, text: text)
+            }
             if generated {
                 return Plan.Server(
                     source: .checked, newestRunner: id, processing: false, ours: ours,
