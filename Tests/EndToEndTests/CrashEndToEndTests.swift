@@ -78,11 +78,12 @@ final class CrashHarness {
         process.terminationHandler = { _ in killer.exited() }
         killer.set(pid: process.processIdentifier)
         if let check {
-            // The database changes without a request to observe: a thread of its own looks again and again, a
-            // bounded number of times, until the run reaches the state or ends (it waits for an event; it never
-            // sleeps, and it does not depend on this test's task being scheduled).
+            // The database changes without a request to observe: a thread of its own looks again and again until
+            // the run reaches the state or ends (it waits for an event, never sleeps, and does not depend on this
+            // test's task being scheduled). The limit only guards against a run that hangs; it is not a timing.
             Thread.detachNewThread {
-                for _ in 0..<50_000_000 where !killer.isDone {
+                let limit = ContinuousClock.now + .seconds(120)
+                while !killer.isDone && ContinuousClock.now < limit {
                     if check() { killer.fire() }
                 }
             }
