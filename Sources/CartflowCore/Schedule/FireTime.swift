@@ -31,13 +31,12 @@ public struct FireTime: Sendable, Hashable, CustomStringConvertible {
         self.zoneName = zoneName
     }
 
-    /// Whether a daylight-saving change moved or de-duplicated this slot.
+    /// Whether a daylight-saving change moved this slot (its wall-clock time did not exist that day). A time
+    /// that happens twice is not moved — it runs at its first occurrence — and is explained by `explanation`.
     public var movedByDaylightSaving: Bool {
         adjustments.contains {
-            switch $0 {
-            case .skippedForward, .repeatedTime: return true
-            case .clampedToMonthEnd: return false
-            }
+            if case .skippedForward = $0 { return true }
+            return false
         }
     }
 
