@@ -13,7 +13,8 @@ import Testing
     #expect(!repeated.movedByDaylightSaving)
     #expect(repeated.explanation?.contains("happens twice") == true)
 
-    let forward = ScheduleCalculator.nextFireTimes(schedule, after: Date(timeIntervalSince1970: 1_710_000_000), count: 2)
+    let forward = ScheduleCalculator.nextFireTimes(
+        schedule, after: Date(timeIntervalSince1970: 1_710_000_000), count: 2)
     let moved = try #require(forward.last)  // 2024-03-10 02:30 does not exist: 03:00 EDT
     #expect(moved.utcText == "2024-03-10T07:00:00Z")
     #expect(moved.movedByDaylightSaving)

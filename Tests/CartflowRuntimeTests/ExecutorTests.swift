@@ -162,7 +162,8 @@ final class LineLog: @unchecked Sendable {
         let first = try await h.executor(h.workflow()).run()
         #expect(first.outcome == .timedOut)
         let runner = try #require(first.collections.first?.runnerID)
-        #expect(first.messages == ["laptops: runner \(runner) is still running at the poll timeout; run again to resume"])
+        #expect(
+            first.messages == ["laptops: runner \(runner) is still running at the poll timeout; run again to resume"])
         #expect(h.triggers == 1)
         // Polling backed off: 10s, 15s, 22.5s, … capped at 60s.
         #expect(h.clock.recordedSleeps.contains(.seconds(60)))

@@ -30,7 +30,8 @@ import Testing
         let after = e.server.snapshot()
         #expect(after.spendableCredits == before.spendableCredits, "balance unchanged")
         #expect(after.frozenCredits == 0 && after.usedCredits == 0)
-        #expect(after.runners.mapValues { $0.map(\.id) } == before.runners.mapValues { $0.map(\.id) }, "no runner created")
+        #expect(
+            after.runners.mapValues { $0.map(\.id) } == before.runners.mapValues { $0.map(\.id) }, "no runner created")
         let logged = try String(contentsOfFile: e.logPath, encoding: .utf8)
         #expect(logged.contains("\"envelopeCode\":402") || logged.contains("\"envelope_code\":402"))
         #expect(e.files(under: "out").isEmpty)

@@ -192,7 +192,9 @@ import Testing
 
     @Test func theRedactorKnowsTheEncodedFormsOfTheKey() {
         let redactor = Redactor(secret: "S3cr3t Key/+&=")
-        for form in ["S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#] {
+        for form in [
+            "S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#,
+        ] {
             #expect(redactor.redact("a \(form) b") == "a <redacted> b")
             #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
         }
