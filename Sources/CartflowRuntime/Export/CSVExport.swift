@@ -72,15 +72,8 @@ struct CSVExport {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
                 let page = try ExportPage.load(url, recordsKey: step.recordsKey)
-                for other in page.otherRepairs {
-                    warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
-                }
-                for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && Exporter.isFailed(record) {
-                        skipped += 1
-                        continue
-                    }
-                    repaired += noteRepairs(of: index, in: page, into: &warnings)
+                let kept = keptRecords(of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
+                for (index, record) in kept {
                     fill(record, provenance: provenance, page: page, index: index)
                     if step.columns == nil && names.count != columnCount {
                         throw ExportError.pagesChanged(path: page.path)

@@ -135,6 +135,27 @@ struct WarningLog {
 }
 
 /// Reports the repairs of a written record as warnings.
+/// The records of `page` a step writes, with their place in the page: failed records are counted in `skipped` and
+/// left out unless the step includes them; strings repaired in the page are reported and counted in `repaired`.
+func keptRecords(
+    of page: ExportPage, step: ExportStep, warnings: inout WarningLog, skipped: inout Int, repaired: inout Int
+) -> [(index: Int, record: JSONObject)] {
+    for other in page.otherRepairs {
+        warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
+    }
+    var kept: [(index: Int, record: JSONObject)] = []
+    kept.reserveCapacity(page.records.count)
+    for (index, record) in page.records.enumerated() {
+        if !step.includeFailed && Exporter.isFailed(record) {
+            skipped += 1
+            continue
+        }
+        repaired += noteRepairs(of: index, in: page, into: &warnings)
+        kept.append((index, record))
+    }
+    return kept
+}
+
 func noteRepairs(of index: Int, in page: ExportPage, into warnings: inout WarningLog) -> Int {
     guard let repairs = page.repairsByRecord[index] else { return 0 }
     for repair in repairs {
@@ -178,15 +199,8 @@ struct JSONExport {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
                 let page = try ExportPage.load(url, recordsKey: step.recordsKey)
-                for other in page.otherRepairs {
-                    warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
-                }
-                for (index, record) in page.records.enumerated() {
-                    if !step.includeFailed && Exporter.isFailed(record) {
-                        skipped += 1
-                        continue
-                    }
-                    repaired += noteRepairs(of: index, in: page, into: &warnings)
+                let kept = keptRecords(of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
+                for (index, record) in kept {
                     var output = record
                     if let columns = step.columns {
                         var reduced = JSONObject()
