@@ -331,19 +331,44 @@ final class SandboxEngine: Sendable {
         }
     }
 
-    private func history(_ body: [String: Any], record: inout SandboxRequestRecord) -> HTTPResponse {
+    /// An envelope refusal of a list request, as an error so it can travel in a `Result`.
+    private struct Refusal: Error {
+        let response: HTTPResponse
+    }
+
+    /// The collection, `skip` and `limit` of a list request (history, ASIN list), or the envelope refusing it.
+    private func listRequest(_ body: [String: Any], defaultLimit: Int, record: inout SandboxRequestRecord)
+        -> Result<(collection: SandboxCollection, skip: Int, limit: Int), Refusal>
+    {
         guard let id = integer(body["collection_id"]) else {
-            return envelope(400, .string("collection_id is required and must be an integer."), record: &record)
+            return .failure(
+                Refusal(
+                    response: envelope(
+                        400, .string("collection_id is required and must be an integer."), record: &record)))
         }
         record.collectionID = id
         guard let collection = collections[id] else {
-            return envelope(404, .string("Collection \(id) not found."), record: &record)
+            return .failure(Refusal(response: envelope(404, .string("Collection \(id) not found."), record: &record)))
         }
         let skip = body["skip"] == nil ? 0 : integer(body["skip"])
-        let limit = body["limit"] == nil ? 10 : integer(body["limit"])
+        let limit = body["limit"] == nil ? defaultLimit : integer(body["limit"])
         guard let skip, let limit, skip >= 0, limit >= 0 else {
-            return envelope(400, .string("skip and limit must be non-negative integers."), record: &record)
+            return .failure(
+                Refusal(
+                    response: envelope(
+                        400, .string("skip and limit must be non-negative integers."), record: &record)))
         }
+        return .success((collection, skip, limit))
+    }
+
+    private func history(_ body: [String: Any], record: inout SandboxRequestRecord) -> HTTPResponse {
+        let request: (collection: SandboxCollection, skip: Int, limit: Int)
+        switch listRequest(body, defaultLimit: 10, record: &record) {
+        case .success(let parsed): request = parsed
+        case .failure(let refusal): return refusal.response
+        }
+        let (collection, skip, limit) = request
+        let id = collection.id
         let listed: [RunnerState] = state.withLock { state in
             settleAll(&state)
             let ids = Array(state.runnerIDs[id, default: []].reversed().dropFirst(skip).prefix(min(limit, 100)))
@@ -397,18 +422,12 @@ final class SandboxEngine: Sendable {
     }
 
     private func asinList(_ body: [String: Any], record: inout SandboxRequestRecord) -> HTTPResponse {
-        guard let id = integer(body["collection_id"]) else {
-            return envelope(400, .string("collection_id is required and must be an integer."), record: &record)
+        let request: (collection: SandboxCollection, skip: Int, limit: Int)
+        switch listRequest(body, defaultLimit: 100, record: &record) {
+        case .success(let parsed): request = parsed
+        case .failure(let refusal): return refusal.response
         }
-        record.collectionID = id
-        guard let collection = collections[id] else {
-            return envelope(404, .string("Collection \(id) not found."), record: &record)
-        }
-        let skip = body["skip"] == nil ? 0 : integer(body["skip"])
-        let limit = body["limit"] == nil ? 100 : integer(body["limit"])
-        guard let skip, let limit, skip >= 0, limit >= 0 else {
-            return envelope(400, .string("skip and limit must be non-negative integers."), record: &record)
-        }
+        let (collection, skip, limit) = request
         let withCount = (body["with_count"] as? Bool) ?? false
         let range = min(skip, collection.items)..<min(collection.items, skip + min(limit, 1000))
         let items = range.map { index in

@@ -72,7 +72,8 @@ struct CSVExport {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
                 let page = try ExportPage.load(url, recordsKey: step.recordsKey)
-                let kept = keptRecords(of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
+                let kept = keptRecords(
+                    of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
                 for (index, record) in kept {
                     fill(record, provenance: provenance, page: page, index: index)
                     if step.columns == nil && names.count != columnCount {

@@ -199,7 +199,8 @@ struct JSONExport {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
                 let page = try ExportPage.load(url, recordsKey: step.recordsKey)
-                let kept = keptRecords(of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
+                let kept = keptRecords(
+                    of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
                 for (index, record) in kept {
                     var output = record
                     if let columns = step.columns {
