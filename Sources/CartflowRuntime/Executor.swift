@@ -477,7 +477,12 @@ public struct Executor: Sendable {
         var announced = false
         while true {
             do {
-                if let found = try await findRunner(runner, collection: spec.id), found.isDownloadGenerated {
+                // Retries inside one read must not carry polling past its deadline.
+                var reader = client
+                reader.retry.waitBudget = max(.zero, timeout - (clock.now() - started))
+                if let found = try await findRunner(runner, collection: spec.id, using: reader),
+                    found.isDownloadGenerated
+                {
                     progress(
                         "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
                     )
@@ -504,7 +509,8 @@ public struct Executor: Sendable {
     }
 
     /// The runner's record, paging back through the history until ids fall below it.
-    private func findRunner(_ runner: Int, collection: Int) async throws -> RunnerRecord? {
+    private func findRunner(_ runner: Int, collection: Int, using client: MultiCartClient) async throws -> RunnerRecord?
+    {
         var skip = 0
         let limit = 10
         for _ in 0..<50 {

@@ -228,6 +228,7 @@ public struct MultiCartClient: Sendable {
 
     private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {
         var attempt = 1
+        var waited = Duration.zero
         while true {
             do {
                 return try await operation()
@@ -235,6 +236,8 @@ public struct MultiCartClient: Sendable {
                 var retryAfter: Duration?
                 if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
                 let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
+                if let budget = retry.waitBudget, waited + wait > budget { throw error }
+                waited += wait
                 onRetry?(endpoint, attempt, error, wait)
                 try Task.checkCancellation()
                 try await sleep(wait)

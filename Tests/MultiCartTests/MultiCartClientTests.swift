@@ -233,6 +233,26 @@ import Testing
         #expect(waits.values == [.seconds(2), .seconds(60), .seconds(2)])
     }
 
+    /// A caller with its own deadline (polling) gives the retries a budget: no wait is started that would
+    /// carry the call past it, and the last error comes back instead.
+    @Test func retriesStopAtTheWaitBudget() async throws {
+        let waits = WaitLog()
+        let transport = MockTransport(Array(repeating: MockTransport.json("busy", status: 503), count: 5))
+        var policy = RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8))
+        policy.waitBudget = .seconds(5)
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport, retry: policy,
+            sleep: { waits.append($0) }, random: { 1.0 })
+        await #expect {
+            _ = try await client.runHistory(collectionID: 101)
+        } throws: { error in
+            guard case .httpStatus(_, 503, _, _) = error as? MultiCartError else { return false }
+            return true
+        }
+        #expect(waits.values == [.seconds(1), .seconds(2)])
+        #expect(transport.requests.count == 3)
+    }
+
     @Test func retryAfterAsHTTPDate() {
         let now = Date(timeIntervalSince1970: 1_700_000_000)  // Tue, 14 Nov 2023 22:13:20 GMT
         #expect(RetryPolicy.parseRetryAfter("Tue, 14 Nov 2023 22:13:25 GMT", now: now) == .seconds(5))
