@@ -30,6 +30,18 @@ struct RenderingTests {
                 """)
     }
 
+    /// Source lines are cut at every break libyaml counts (CRLF, CR, NEL, LS, PS, LF), so the line shown is the
+    /// line the position names, whatever mix of breaks the file has.
+    @Test func sourceLineMatchesLibyamlLineBreaks() {
+        let text = "cartflow: 1\r\ndescription: \"é\"\u{2028}collections:\u{85}  laptops: { id: 101 }\u{2029}poll:\r  intervall: 15s\n"
+        #expect(
+            rendered(text) == """
+                workflows/x.yaml:6:3: error: unknown key 'intervall' in 'poll'; did you mean 'interval'? [CF102]
+                 6 |   intervall: 15s
+                   |   ^
+                """)
+    }
+
     @Test func syntaxErrorShowsProblemAndContext() {
         #expect(
             rendered("cartflow: 1\ncollections:\n  laptops: { id: 101\nname: x\n") == """

@@ -43,6 +43,32 @@ public enum ByteScan {
         return index - start
     }
 
+    /// Whether the UTF-8 bytes of `needle` occur in those of `haystack`: an exact byte search, many times
+    /// faster than Foundation's `contains`, which compares UTF-16 through CFString.
+    public static func contains(_ haystack: String, bytesOf needle: String) -> Bool {
+        var haystack = haystack
+        var needle = needle
+        haystack.makeContiguousUTF8()
+        needle.makeContiguousUTF8()
+        let found = haystack.utf8.withContiguousStorageIfAvailable { bytes in
+            needle.utf8.withContiguousStorageIfAvailable { pattern in contains(bytes, pattern) }
+        }
+        // Both strings are contiguous after makeContiguousUTF8, so the fallback is never taken.
+        return (found ?? nil) ?? Array(haystack.utf8).withUnsafeBufferPointer { bytes in
+            Array(needle.utf8).withUnsafeBufferPointer { contains(bytes, $0) }
+        }
+    }
+
+    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ pattern: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = pattern.first else { return true }
+        guard bytes.count >= pattern.count else { return false }
+        search: for start in 0...(bytes.count - pattern.count) where bytes[start] == first {
+            for offset in 1..<pattern.count where bytes[start + offset] != pattern[offset] { continue search }
+            return true
+        }
+        return false
+    }
+
     /// True when every byte is below 0x80.
     @inlinable
     public static func isASCII(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -14,13 +14,15 @@ final class WorkflowDecoder {
     /// Lines holding a literal secret: diagnostics there are rendered without the source line.
     var secretLines: Set<Int> = []
 
-    /// The file's lines (as `Diagnostic.splitLines` cuts them), to place positions inside quoted scalars.
-    let sourceLines: [Substring]
+    /// The file's lines (as `Diagnostic.splitLines` cuts them), to place positions inside quoted scalars; split
+    /// only when a diagnostic needs them, since a valid file never does.
+    private(set) lazy var sourceLines: [Substring] = sourceText.map(Diagnostic.splitLines) ?? []
+    private let sourceText: String?
 
     init(file: String, environment: [String: String], sourceText: String? = nil) {
         self.file = file
         self.environment = environment
-        self.sourceLines = sourceText.map(Diagnostic.splitLines) ?? []
+        self.sourceText = sourceText
         self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
@@ -223,7 +225,7 @@ final class WorkflowDecoder {
     /// Whether `value` holds `secret`: anywhere in it for a key of real length, whole for a short test key (so a
     /// two-letter key does not flag every word that contains those letters).
     static func holds(_ value: String, secret: String) -> Bool {
-        secret.utf8.count >= 8 ? value.contains(secret) : value == secret
+        secret.utf8.count >= 8 ? ByteScan.contains(value, bytesOf: secret) : value == secret
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {

@@ -567,7 +567,7 @@ extension WorkflowDecoder {
         let names = collections.map(\.name)
         let known = Set(names)
         var steps: [ExportStep] = []
-        var paths: [String: Node] = [:]
+        var paths: [String: SourceMark] = [:]
         for (index, item) in items.enumerated() {
             let stepPath = "\(path)[\(index)]"
             guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
@@ -595,9 +595,9 @@ extension WorkflowDecoder {
                             .duplicateValue,
                             "another step already writes '\(template)'; the second would overwrite the first",
                             at: node.start, path: fields.path("path"),
-                            notes: [.init(message: "first written by this step", location: location(first.start))])
+                            notes: [.init(message: "first written by this step", location: location(first))])
                     }
-                    paths[template] = paths[template] ?? node
+                    if paths[template] == nil { paths[template] = node.start }
                 }
             } else {
                 report(
@@ -630,17 +630,17 @@ extension WorkflowDecoder {
     private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [String: Node] = [:]
+        var seen: [String: SourceMark] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
             if let first = seen[name] {
                 report(
                     .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
-                    notes: [.init(message: "first listed here", location: location(first.start))])
+                    notes: [.init(message: "first listed here", location: location(first))])
                 continue
             }
-            seen[name] = item
+            seen[name] = item.start
             guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
                 // A suggestion costs an edit distance per collection, and the list is shown whole only when
@@ -721,7 +721,7 @@ extension WorkflowDecoder {
                 at: node.start, path: path)
             return
         }
-        let last = template.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        let last = template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] } ?? template[...]
         if last.isEmpty || last == "." || last == ".." {
             report(
                 .badPathTemplate,
@@ -733,7 +733,7 @@ extension WorkflowDecoder {
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [String: Node] = [:]
+        var seen: [String: SourceMark] = [:]
         columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
@@ -760,10 +760,10 @@ extension WorkflowDecoder {
                     .duplicateValue,
                     "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
                     at: place.start, path: itemPath,
-                    notes: [.init(message: "first defined here", location: location(first.start))])
+                    notes: [.init(message: "first defined here", location: location(first))])
                 continue
             }
-            seen[column.name] = place
+            seen[column.name] = place.start
             columns.append(column)
         }
         return columns

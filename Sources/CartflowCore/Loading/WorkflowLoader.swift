@@ -83,7 +83,7 @@ public enum WorkflowLoader {
         let forms = secrets.flatMap { secret in
             [secret, secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret]
         }.filter { !$0.isEmpty }
-        guard !forms.isEmpty else { return diagnostics }
+        guard !forms.isEmpty, !diagnostics.isEmpty else { return diagnostics }
         let lines = sourceText.map(Diagnostic.splitLines) ?? []
         var exposed: [Int: Bool] = [:]
         func exposes(_ line: Int) -> Bool {
