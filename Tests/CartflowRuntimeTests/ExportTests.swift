@@ -337,6 +337,20 @@ import Testing
             (#"{"results": [{"a": 1}, [2]]}"#, "results", "record 2 of 'results' is an array, expected an object"),
             (#"{"data": []}"#, "results", "no field 'results' (records_key); the page's fields are 'data'"),
             (#"{"results": {"a": 1}}"#, "results", "field 'results' (records_key) is an object, expected an array"),
+            // An array holding objects and something else is the records array with a bad record, not metadata.
+            (#"{"results": [{"a": 1}, 5]}"#, nil, "record 2 of 'results' is a number, expected an object"),
+            (
+                #"{"results": [{"a": 1}, null], "meta": [{"x": 1}]}"#, nil,
+                "several fields hold arrays of objects ('results', 'meta'); name one with records_key"
+            ),
+            (
+                #"{"results": [{"a": 1}], "results": [{"a": 2}]}"#, "results",
+                "the field 'results' (records_key) occurs 2 times; JSON readers keep only one of them"
+            ),
+            (
+                #"{"results": [], "results": [{"a": 2}]}"#, nil,
+                "the field 'results' occurs 2 times; JSON readers keep only one of them"
+            ),
             (#"[{"a": 1}]"#, "results", "records_key is 'results' but the page is a top-level array"),
         ] as [(String, String?, String)])
     func badPageShapesAreClearErrors(text: String, recordsKey: String?, problem: String) throws {
@@ -346,6 +360,87 @@ import Testing
             try fixture.export(ExportStep(format: .csv, path: "x.csv", recordsKey: recordsKey), [fixture.input([page])])
         }
         #expect(error == .unexpectedPageShape(path: page.path, problem: problem))
+    }
+
+    /// The page where the records were found fixes the field for the rest of the step: a later page whose records
+    /// array is empty has no records, even when another of its arrays (here `errors`) holds objects.
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
+    func theRecordsFieldFoundOnOnePageIsKeptForTheNext(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(#"{"results": [{"asin": "A1"}], "errors": []}"#)
+        let page2 = try fixture.page(#"{"results": [], "errors": [{"asin": "A9", "message": "blocked"}]}"#)
+        let page3 = try fixture.page(#"{"results": [{"asin": "A2"}], "errors": [{"asin": "A8"}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: format, path: "x"), [fixture.input([page1, page2, page3])])
+        try expectGolden(data, "records-field-kept.\(format.rawValue)")
+        #expect(summary.recordsWritten == 2)
+        let warning =
+            "\(page2.path): field 'errors' holds objects too; they are not exported, since the records are in 'results' as found in '\(page1.path)' (set records_key to say which field holds the records)"
+        #expect(summary.warnings == [warning + " (and 1 more like it)"])
+        // Named by records_key, the field is not a guess: no warning.
+        let (named, _) = try fixture.export(
+            ExportStep(format: format, path: "x", recordsKey: "results"), [fixture.input([page1, page2, page3])])
+        #expect(named.recordsWritten == 2)
+        #expect(named.warnings == [])
+    }
+
+    /// A page whose arrays are all empty has no records whichever array holds them, and fixes nothing.
+    @Test func aPageWhoseArraysAreAllEmptyHasNoRecords() throws {
+        var fixture = try PageFixture()
+        let empty = try fixture.page(#"{"results": [], "errors": []}"#)
+        let (none, _) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([empty])])
+        #expect(none.recordsWritten == 0)
+        // It does not decide the field: the next page does.
+        let errorsOnly = try fixture.page(#"{"results": [], "errors": [{"code": 5}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .ndjson, path: "x"), [fixture.input([empty, errorsOnly])])
+        #expect(summary.recordsWritten == 1)
+        #expect(String(decoding: data, as: UTF8.self) == "{\"code\":5}\n")
+    }
+
+    /// A later page that holds its records elsewhere stops the export and names both pages.
+    @Test(
+        arguments: [
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"items": [{"a": 2}], "meta": []}"#,
+                "the records are in 'items' here but in 'results' in '{1}'; the pages of one step must hold their records in the same field (name it with records_key)"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"items": []}"#,
+                "no field 'results' (where '{1}' holds its records); the page's fields are 'items'"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"results": {"a": 2}}"#,
+                "field 'results' (where '{1}' holds its records) is an object, expected an array"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"results": [{"a": 2}, [3]]}"#,
+                "record 2 of 'results' is an array, expected an object"
+            ),
+        ] as [(String, String, String)])
+    func aLaterPageThatHoldsItsRecordsElsewhereIsAnError(first: String, second: String, problem: String) throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(first)
+        let page2 = try fixture.page(second)
+        for format in [ExportStep.Format.csv, .ndjson] {
+            let error = #expect(throws: ExportError.self) {
+                try fixture.export(ExportStep(format: format, path: "x"), [fixture.input([page1, page2])])
+            }
+            let expected = problem.replacingOccurrences(of: "{1}", with: page1.path)
+            #expect(error == .unexpectedPageShape(path: page2.path, problem: expected))
+        }
+    }
+
+    /// The field is kept across the collections of a step too: they are pages of the same API.
+    @Test func theRecordsFieldIsKeptAcrossCollections() throws {
+        var fixture = try PageFixture()
+        let laptops = try fixture.page(#"{"results": [{"a": 1}], "errors": []}"#)
+        let phones = try fixture.page(#"{"results": [], "errors": [{"a": 2}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x"),
+            [fixture.input([laptops], collection: "laptops"), fixture.input([phones], collection: "phones")])
+        #expect(summary.recordsWritten == 1)
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n")
     }
 
     @Test func invalidJSONNamesTheFileAndThePlace() throws {

@@ -38,10 +38,11 @@ struct CSVExport {
             header = provenanceNames + columns.map(\.name)
         } else {
             // Pass 1: learn the union of the columns of every record that will be written.
+            var locator = RecordsLocator(recordsKey: step.recordsKey)
             for input in inputs {
                 let provenance = provenanceValues(step, input)
                 for url in input.pages {
-                    let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                    let page = try ExportPage.load(url, locator: &locator)
                     for (index, record) in page.records.enumerated()
                     where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
@@ -68,10 +69,11 @@ struct CSVExport {
         var written = 0
         var skipped = 0
         var repaired = 0
+        var locator = RecordsLocator(recordsKey: step.recordsKey)
         for input in inputs {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
-                let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                let page = try ExportPage.load(url, locator: &locator)
                 let kept = keptRecords(
                     of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
                 for (index, record) in kept {
