@@ -169,6 +169,42 @@ import Testing
         #expect(summary.warnings.count == 1)
     }
 
+    /// With `columns:`, a source names the record's own field even when a provenance column has that name, in CSV as
+    /// in JSON; the careful path (a record with a repeated key) resolves it the same way.
+    @Test(arguments: [ExportStep.Format.csv, .ndjson])
+    func aSourceNamedLikeAProvenanceColumnReadsTheRecordsOwnField(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"runner": 5, "asin": "A"}, {"asin": "B", "runner": 6, "asin": "B2"}]"#)
+        let step = ExportStep(
+            format: format, path: "x", columns: [ColumnSpec(name: "their", source: "runner"), ColumnSpec("asin")],
+            provenance: [.runner])
+        let (summary, data) = try fixture.export(step, [fixture.input([page], runner: 88)])
+        try expectGolden(data, "provenance-fixed-columns.\(format.rawValue)")
+        #expect(summary.columns == ["runner", "their", "asin"])
+        if format == .csv {
+            #expect(try StrictCSVReader.parse(data).map { $0[1] } == ["their", "5", "6"])
+            #expect(summary.warnings.count == 1)  // the repeated 'asin'
+        } else {
+            #expect(summary.warnings == [])
+        }
+    }
+
+    /// A column named like a provenance column is refused by the loader and `cartflow export`; the exporter refuses
+    /// it too rather than writing `runner,asin,runner` in CSV and `runner#2` in JSON.
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
+    func aColumnNamedLikeAProvenanceColumnIsRefused(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"runner": 5, "asin": "A"}]"#)
+        let step = ExportStep(
+            format: format, path: "x", columns: [ColumnSpec("asin"), ColumnSpec("runner")], provenance: [.runner])
+        let error = #expect(throws: ExportError.self) { try fixture.export(step, [fixture.input([page])]) }
+        #expect(
+            error?.description
+                == "cannot export these columns: column 'runner' has the name of the provenance column 'runner', which comes first and keeps it; give the column another output name ('other: runner')"
+        )
+        #expect(!FileManager.default.fileExists(atPath: fixture.directory.file("out/result.\(format.rawValue)")))
+    }
+
     @Test func bomIsWrittenOnlyWhenAsked() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": "ü"}]"#)

@@ -83,6 +83,11 @@ enum ExportCommand: Command {
             }
             return value
         }
+        // The loader's rules for `columns:` and `provenance:`, so the command line cannot write what a file may not.
+        if let problem = ExportStep.problems(columns: columns, provenance: provenance).first {
+            let option = if case .duplicateProvenance = problem { "--provenance" } else { "--columns" }
+            throw UsageError("\(option): \(problem.message { "'\($0):\($1)'" })")
+        }
         let runner = try args.intOption("runner", range: 0...Int.max) ?? 0
         let step = ExportStep(
             format: format, path: out, columns: columns, includeFailed: args.flag("include-failed"),

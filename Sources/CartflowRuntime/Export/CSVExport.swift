@@ -18,6 +18,8 @@ struct CSVExport {
     private var everFilled: [Bool] = []
     private var generation = 0
     private let provenanceNames: [String]
+    /// Whether provenance columns take their names from the record's fields (the union header, not `columns:`).
+    private let provenanceOwnsNames: Bool
     /// Whether collisions are being reported (only while writing, so pass 1 does not report twice).
     private var reporting = false
 
@@ -25,8 +27,11 @@ struct CSVExport {
         self.step = step
         self.warnings = warnings
         self.provenanceNames = step.provenance.map(\.rawValue)
-        // Provenance columns come first and own their names.
-        for name in provenanceNames { _ = column(named: name) }
+        self.provenanceOwnsNames = step.columns == nil
+        // Provenance columns come first. In the union header they own their names: a record's own field of the
+        // same name is renamed. With `columns:` they cannot be found by name, so a source names the record's own
+        // field, as it does in JSON (and no column may be named like them: `ExportStep.problems`).
+        for name in provenanceNames { _ = addColumn(name, findable: provenanceOwnsNames) }
     }
 
     mutating func run(_ inputs: [ExportInput], writer: AtomicFileWriter) throws -> ExportSummary {
@@ -110,9 +115,13 @@ struct CSVExport {
     /// The column named `name`, created at the end if new.
     private mutating func column(named name: String) -> Int {
         if let index = indexByName[name] { return index }
+        return addColumn(name, findable: true)
+    }
+
+    private mutating func addColumn(_ name: String, findable: Bool) -> Int {
         let index = names.count
         names.append(name)
-        indexByName[name] = index
+        if findable { indexByName[name] = index }
         slots.append(.null)
         stamps.append(0)
         everFilled.append(false)
@@ -167,7 +176,7 @@ struct CSVExport {
         }
         var fields: [Field] = []
         collect(record, prefix: nil, natural: true, into: &fields)
-        let provenanceSet = Set(provenanceNames)
+        let provenanceSet = provenanceOwnsNames ? Set(provenanceNames) : []
         let originals = Set(fields.map(\.name)).union(provenanceSet)
         var taken = provenanceSet
         var assigned: [(name: String, value: JSONValue)] = []

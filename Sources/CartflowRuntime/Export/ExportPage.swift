@@ -13,6 +13,9 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
     case pagesChanged(path: String)
     /// The output file's directory does not exist and cannot be created.
     case cannotCreateDirectory(path: String, reason: String)
+    /// The step's `columns:` or `provenance:` break a rule of `ExportStep.problems` (the loader and
+    /// `cartflow export` refuse such a step first; this guards other callers).
+    case invalidColumns(problem: String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
             "page file '\(path)' changed while it was being exported; export again"
         case .cannotCreateDirectory(let path, let reason):
             "cannot create the directory '\(path)' for the export: \(reason)"
+        case .invalidColumns(let problem):
+            "cannot export these columns: \(problem)"
         }
     }
 

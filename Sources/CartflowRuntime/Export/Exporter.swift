@@ -52,6 +52,9 @@ public enum Exporter {
     /// Exports the pages of the `inputs` the step reads (all of them, or those named by `from:`) to `path`,
     /// creating its directory if needed.
     public static func export(_ step: ExportStep, inputs: [ExportInput], to path: String) throws -> ExportSummary {
+        if let problem = ExportStep.problems(columns: step.columns, provenance: step.provenance).first {
+            throw ExportError.invalidColumns(problem: problem.message { "'\($0): \($1)'" })
+        }
         let selected = inputs.filter { input in step.from.map { $0.contains(input.collection) } ?? true }
         var warnings = WarningLog()
         if let from = step.from {

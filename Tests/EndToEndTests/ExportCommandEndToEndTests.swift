@@ -1,0 +1,44 @@
+import CartflowTestSupport
+import Foundation
+import Testing
+
+/// `cartflow export` on local page files: its options are checked with the loader's rules for a step.
+@Suite struct ExportCommandEndToEndTests {
+    /// Runs `cartflow export` in a fresh directory holding `page.json`.
+    private func export(_ arguments: [String], page: String = #"[{"asin": "A", "runner": 5}]"#) async throws
+        -> (CartflowProcess.Result, URL)
+    {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        try Data(page.utf8).write(to: directory.appendingPathComponent("page.json"))
+        let result = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "out.csv"] + arguments + ["page.json"], in: directory)
+        return (result, directory)
+    }
+
+    /// The options that would make a step the loader refuses are usage errors (exit 2), and nothing is written.
+    @Test(
+        arguments: [
+            (
+                ["--provenance", "runner", "--columns", "asin,runner"],
+                "--columns: column 'runner' has the name of the provenance column 'runner', which comes first and keeps it; give the column another output name ('other:runner')"
+            ),
+            (["--provenance", "runner,runner"], "--provenance: provenance column 'runner' is listed twice"),
+        ])
+    func optionsBreakingTheStepRulesAreUsageErrors(arguments: [String], message: String) async throws {
+        let (result, directory) = try await export(arguments)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
+    }
+
+    /// A source named like a provenance column reads the record's own field.
+    @Test func aSourceNamedLikeAProvenanceColumnReadsTheRecord() async throws {
+        let (result, directory) = try await export(
+            ["--provenance", "runner", "--runner", "88", "--columns", "their:runner,asin"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "runner,their,asin\r\n88,5,A\r\n")
+    }
+}
