@@ -23,6 +23,29 @@ import Testing
                 "--columns: column 'runner' has the name of the provenance column 'runner', which comes first and keeps it; give the column another output name ('other:runner')"
             ),
             (["--provenance", "runner,runner"], "--provenance: provenance column 'runner' is listed twice"),
+            (
+                ["--columns", "x:a,x:b"],
+                "--columns: column 'x' appears twice; give one of them another output name ('other:b')"
+            ),
+            (["--columns", ""], "--columns is empty; give a comma-separated list such as 'asin,price:price.amount'"),
+            (
+                ["--columns", " , "],
+                "--columns is empty; give a comma-separated list such as 'asin,price:price.amount'"
+            ),
+            (
+                ["--columns", "a,,b"],
+                "--columns has an empty entry (entry 2 of 'a,,b'); give a comma-separated list such as 'asin,price:price.amount'"
+            ),
+            (
+                ["--columns", "a:"],
+                "--columns: column 'a' has an empty source; name the field it reads ('a:price.amount'), or write just 'a'"
+            ),
+            (["--columns", ":a"], "--columns: a column has an empty name; a header must name its column ('name:a')"),
+            (
+                ["--provenance", "runner,"],
+                "--provenance has an empty entry (entry 2 of 'runner,'); give a comma-separated list such as 'collection,runner,scraped_at'"
+            ),
+            (["--records-key", ""], "--records-key is empty; name the field holding the records, such as 'results'"),
         ])
     func optionsBreakingTheStepRulesAreUsageErrors(arguments: [String], message: String) async throws {
         let (result, directory) = try await export(arguments)
@@ -30,6 +53,16 @@ import Testing
         #expect(result.exitCode == 2)
         #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
+    }
+
+    /// Entries are trimmed, and `name:source` splits at the first colon.
+    @Test func columnsAreTrimmedAndSplitAtTheFirstColon() async throws {
+        let (result, directory) = try await export(
+            ["--columns", " id : a:b , asin "], page: #"[{"asin": "A", "a:b": 1}]"#)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "id,asin\r\n1,A\r\n")
     }
 
     /// A source named like a provenance column reads the record's own field.
