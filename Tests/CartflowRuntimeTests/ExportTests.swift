@@ -678,6 +678,23 @@ import Testing
 }
 
 @Suite struct ExportOutputTests {
+    /// docs/exports.md promises the summary counts repaired strings: the run summary shows them, not only warnings.
+    @Test func theRunSummaryLineCountsRepairedStrings() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"title": "bad \ud800"}, {"title": "\udc00", "x": "\ud800"}, {"title": "ok"}]"#)
+        let (summary, _) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([page])])
+        #expect(summary.repairedStrings == 3)
+        let result = RunReport.ExportResult(
+            path: "out/x.ndjson", format: "ndjson", records: summary.recordsWritten,
+            repairedStrings: summary.repairedStrings)
+        #expect(result.summaryLine == "out/x.ndjson  (3 records, ndjson, 3 strings with invalid Unicode repaired)")
+        #expect(
+            RunReport.ExportResult(path: "a.csv", format: "csv", records: 2, repairedStrings: 1).summaryLine
+                == "a.csv  (2 records, csv, 1 string with invalid Unicode repaired)")
+        #expect(
+            RunReport.ExportResult(path: "a.csv", format: "csv", records: 2).summaryLine == "a.csv  (2 records, csv)")
+    }
+
     @Test func createsTheOutputDirectoryOrSaysWhyNot() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": 1}]"#)

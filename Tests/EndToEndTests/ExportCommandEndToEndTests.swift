@@ -65,6 +65,24 @@ import Testing
         #expect(String(decoding: csv, as: UTF8.self) == "id,asin\r\n1,A\r\n")
     }
 
+    /// The summary line counts the strings whose invalid Unicode was replaced, as docs/exports.md says.
+    @Test func theSummaryLineCountsRepairedStrings() async throws {
+        let (result, directory) = try await export(
+            ["--include-failed"], page: #"[{"title": "bad \ud800"}, {"title": "\udc00", "status": "failed"}]"#)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "] wrote 2 records to out.csv, 2 strings with invalid Unicode repaired, 2 columns, "),
+            "stderr: \(result.stderr)")
+        let (skipping, other) = try await export([], page: #"[{"title": "bad \ud800"}, {"title": "ok", "error": "x"}]"#)
+        defer { try? FileManager.default.removeItem(at: other) }
+        #expect(
+            skipping.stderr.contains(
+                "] wrote 1 records to out.csv (1 failed records left out), 1 string with invalid Unicode repaired, 1 columns, "
+            ), "stderr: \(skipping.stderr)")
+    }
+
     /// A source named like a provenance column reads the record's own field.
     @Test func aSourceNamedLikeAProvenanceColumnReadsTheRecord() async throws {
         let (result, directory) = try await export(

@@ -114,6 +114,7 @@ enum ExportCommand: Command {
         for warning in summary.warnings { context.output.error("warning: \(warning)") }
         var line = "wrote \(summary.recordsWritten) records to \(out)"
         if summary.failedSkipped > 0 { line += " (\(summary.failedSkipped) failed records left out)" }
+        if let note = ExportSummary.repairedNote(summary.repairedStrings) { line += ", \(note)" }
         if format == .csv { line += ", \(summary.columns.count) columns" }
         line += ", \(summary.bytes) bytes"
         context.output.progress(line)

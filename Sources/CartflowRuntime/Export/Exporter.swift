@@ -41,6 +41,13 @@ public struct ExportSummary: Sendable, Equatable {
     /// Things the user should know, one sentence each (replaced invalid Unicode, renamed colliding
     /// columns, `columns:` entries that matched nothing).
     public var warnings: [String]
+
+    /// `2 strings with invalid Unicode repaired`, or `nil` for none: how `run` and `export` summaries show
+    /// `repairedStrings`, so a changed value is never only in the warnings.
+    public static func repairedNote(_ count: Int) -> String? {
+        guard count > 0 else { return nil }
+        return "\(count) \(count == 1 ? "string" : "strings") with invalid Unicode repaired"
+    }
 }
 
 /// Writes an export step's file from downloaded page files; see docs/exports.md for every rule.
