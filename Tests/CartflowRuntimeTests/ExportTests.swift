@@ -223,6 +223,19 @@ import Testing
         #expect(String(decoding: data, as: UTF8.self) == "a\r\nx\r\n\"\"\r\n\"\"\r\n")
     }
 
+    /// The header is guarded like a row: a one-column header from the key `""` is `""`, not a blank line that
+    /// readers skip (which would make the first row the header).
+    @Test(arguments: [false, true])
+    func aSingleColumnEmptyHeaderIsQuotedSoItIsNotBlank(bom: Bool) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"": 1}, {"": null}]"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", bom: bom), [fixture.input([page])])
+        #expect(summary.columns == [""])
+        #expect(Array(data) == (bom ? [0xEF, 0xBB, 0xBF] : []) + Array("\"\"\r\n1\r\n\"\"\r\n".utf8))
+        #expect(try StrictCSVReader.parse(Data(data.dropFirst(bom ? 3 : 0))) == [[""], ["1"], [""]])
+    }
+
     /// An empty string and null are different values: `""` and an empty cell (as PostgreSQL, DuckDB and
     /// csvkit read them), so a loader can tell "no title" from "title is empty".
     @Test func c24EmptyStringAndNullStayDistinct() throws {

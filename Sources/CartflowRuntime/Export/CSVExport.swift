@@ -65,11 +65,12 @@ struct CSVExport {
         buffer.reserveCapacity(1 << 18)
         if step.bom { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
         if !header.isEmpty {
+            let start = buffer.count
             for (position, name) in header.enumerated() {
                 if position > 0 { buffer.append(UInt8(ascii: ",")) }
                 Self.appendText(name, guardFormulas: step.formulaGuard, to: &buffer)
             }
-            buffer.append(contentsOf: [0x0D, 0x0A])
+            Self.endRecord(columns: header.count, start: start, in: &buffer)
         }
         var written = 0
         var skipped = 0
@@ -250,8 +251,13 @@ struct CSVExport {
                 Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer)
             }
         }
-        // A one-column row with an empty cell would be a blank line, which readers skip.
-        if output.count == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
+        Self.endRecord(columns: output.count, start: start, in: &buffer)
+    }
+
+    /// Ends the record (header or row) that started at `start` with CRLF. A one-column record with an empty cell
+    /// (a null, or a header from the key `""`) would be a blank line, which readers skip, so its cell is `""`.
+    private static func endRecord(columns: Int, start: Int, in buffer: inout [UInt8]) {
+        if columns == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
         buffer.append(contentsOf: [0x0D, 0x0A])
     }
 
