@@ -66,6 +66,24 @@ public struct Arguments: Sendable {
         return value
     }
 
+    /// A comma-separated list option (`--columns a,b`), each entry trimmed of spaces; `nil` when not given.
+    /// An empty list or entry (`""`, `a,,b`, `a,`) is a usage error, never silently dropped: it is a typo.
+    public func listOption(_ name: String, example: String) throws -> [String]? {
+        guard let text = option(name) else { return nil }
+        let entries = text.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        if entries.allSatisfy(\.isEmpty) {
+            throw UsageError("--\(name) is empty; give a comma-separated list such as '\(example)'")
+        }
+        if let empty = entries.firstIndex(where: \.isEmpty) {
+            throw UsageError(
+                "--\(name) has an empty entry (entry \(empty + 1) of '\(text)'); give a comma-separated list such as '\(example)'"
+            )
+        }
+        return entries
+    }
+
     /// An option restricted to a fixed set of values.
     public func choice(_ name: String, in allowed: [String], default fallback: String) throws -> String {
         guard let value = option(name) else { return fallback }

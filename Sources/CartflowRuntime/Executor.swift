@@ -611,9 +611,13 @@ public struct Executor: Sendable {
                 records: summary.recordsWritten,
                 bytes: summary.bytes)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
-            progress("exported \(summary.recordsWritten) records to \(relative)")
+            var line = "exported \(summary.recordsWritten) records to \(relative)"
+            if let note = ExportSummary.repairedNote(summary.repairedStrings) { line += " (\(note))" }
+            progress(line)
             results.append(
-                RunReport.ExportResult(path: relative, format: step.format.rawValue, records: summary.recordsWritten))
+                RunReport.ExportResult(
+                    path: relative, format: step.format.rawValue, records: summary.recordsWritten,
+                    repairedStrings: summary.repairedStrings))
         }
         return results
     }

@@ -33,6 +33,23 @@ public struct RunReport: Sendable {
         public var path: String
         public var format: String
         public var records: Int
+        /// Strings whose invalid Unicode was replaced with U+FFFD (`ExportSummary.repairedStrings`).
+        public var repairedStrings: Int
+
+        public init(path: String, format: String, records: Int, repairedStrings: Int = 0) {
+            self.path = path
+            self.format = format
+            self.records = records
+            self.repairedStrings = repairedStrings
+        }
+
+        /// The export's line in the run summary: `out/laptops.csv  (240 records, csv)`, with the repaired strings
+        /// when there are any.
+        public var summaryLine: String {
+            var details = ["\(records) records", format]
+            if let note = ExportSummary.repairedNote(repairedStrings) { details.append(note) }
+            return "\(path)  (\(details.joined(separator: ", ")))"
+        }
     }
 
     public var runID: Int

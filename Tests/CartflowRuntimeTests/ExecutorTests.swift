@@ -85,6 +85,7 @@ final class LineLog: @unchecked Sendable {
         #expect(result.files == 3)
         let export = try #require(report.exports.first)
         #expect(export.records == (result.exacted ?? -1))
+        #expect(export.summaryLine == "out/wf.csv  (\(export.records) records, csv)")
         #expect(FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("out/wf.csv").path))
         #expect(!h.lines.all.joined().contains(h.key))
     }

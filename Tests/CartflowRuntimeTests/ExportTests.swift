@@ -169,6 +169,42 @@ import Testing
         #expect(summary.warnings.count == 1)
     }
 
+    /// With `columns:`, a source names the record's own field even when a provenance column has that name, in CSV as
+    /// in JSON; the careful path (a record with a repeated key) resolves it the same way.
+    @Test(arguments: [ExportStep.Format.csv, .ndjson])
+    func aSourceNamedLikeAProvenanceColumnReadsTheRecordsOwnField(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"runner": 5, "asin": "A"}, {"asin": "B", "runner": 6, "asin": "B2"}]"#)
+        let step = ExportStep(
+            format: format, path: "x", columns: [ColumnSpec(name: "their", source: "runner"), ColumnSpec("asin")],
+            provenance: [.runner])
+        let (summary, data) = try fixture.export(step, [fixture.input([page], runner: 88)])
+        try expectGolden(data, "provenance-fixed-columns.\(format.rawValue)")
+        #expect(summary.columns == ["runner", "their", "asin"])
+        if format == .csv {
+            #expect(try StrictCSVReader.parse(data).map { $0[1] } == ["their", "5", "6"])
+            #expect(summary.warnings.count == 1)  // the repeated 'asin'
+        } else {
+            #expect(summary.warnings == [])
+        }
+    }
+
+    /// A column named like a provenance column is refused by the loader and `cartflow export`; the exporter refuses
+    /// it too rather than writing `runner,asin,runner` in CSV and `runner#2` in JSON.
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
+    func aColumnNamedLikeAProvenanceColumnIsRefused(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"runner": 5, "asin": "A"}]"#)
+        let step = ExportStep(
+            format: format, path: "x", columns: [ColumnSpec("asin"), ColumnSpec("runner")], provenance: [.runner])
+        let error = #expect(throws: ExportError.self) { try fixture.export(step, [fixture.input([page])]) }
+        #expect(
+            error?.description
+                == "cannot export these columns: column 'runner' has the name of the provenance column 'runner', which comes first and keeps it; give the column another output name ('other: runner')"
+        )
+        #expect(!FileManager.default.fileExists(atPath: fixture.directory.file("out/result.\(format.rawValue)")))
+    }
+
     @Test func bomIsWrittenOnlyWhenAsked() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": "ü"}]"#)
@@ -185,6 +221,19 @@ import Testing
         let page = try fixture.page(#"[{"a": "x"}, {"a": null}, {"a": ""}]"#)
         let (_, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
         #expect(String(decoding: data, as: UTF8.self) == "a\r\nx\r\n\"\"\r\n\"\"\r\n")
+    }
+
+    /// The header is guarded like a row: a one-column header from the key `""` is `""`, not a blank line that
+    /// readers skip (which would make the first row the header).
+    @Test(arguments: [false, true])
+    func aSingleColumnEmptyHeaderIsQuotedSoItIsNotBlank(bom: Bool) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"": 1}, {"": null}]"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", bom: bom), [fixture.input([page])])
+        #expect(summary.columns == [""])
+        #expect(Array(data) == (bom ? [0xEF, 0xBB, 0xBF] : []) + Array("\"\"\r\n1\r\n\"\"\r\n".utf8))
+        #expect(try StrictCSVReader.parse(Data(data.dropFirst(bom ? 3 : 0))) == [[""], ["1"], [""]])
     }
 
     /// An empty string and null are different values: `""` and an empty cell (as PostgreSQL, DuckDB and
@@ -337,6 +386,20 @@ import Testing
             (#"{"results": [{"a": 1}, [2]]}"#, "results", "record 2 of 'results' is an array, expected an object"),
             (#"{"data": []}"#, "results", "no field 'results' (records_key); the page's fields are 'data'"),
             (#"{"results": {"a": 1}}"#, "results", "field 'results' (records_key) is an object, expected an array"),
+            // An array holding objects and something else is the records array with a bad record, not metadata.
+            (#"{"results": [{"a": 1}, 5]}"#, nil, "record 2 of 'results' is a number, expected an object"),
+            (
+                #"{"results": [{"a": 1}, null], "meta": [{"x": 1}]}"#, nil,
+                "several fields hold arrays of objects ('results', 'meta'); name one with records_key"
+            ),
+            (
+                #"{"results": [{"a": 1}], "results": [{"a": 2}]}"#, "results",
+                "the field 'results' (records_key) occurs 2 times; JSON readers keep only one of them"
+            ),
+            (
+                #"{"results": [], "results": [{"a": 2}]}"#, nil,
+                "the field 'results' occurs 2 times; JSON readers keep only one of them"
+            ),
             (#"[{"a": 1}]"#, "results", "records_key is 'results' but the page is a top-level array"),
         ] as [(String, String?, String)])
     func badPageShapesAreClearErrors(text: String, recordsKey: String?, problem: String) throws {
@@ -346,6 +409,87 @@ import Testing
             try fixture.export(ExportStep(format: .csv, path: "x.csv", recordsKey: recordsKey), [fixture.input([page])])
         }
         #expect(error == .unexpectedPageShape(path: page.path, problem: problem))
+    }
+
+    /// The page where the records were found fixes the field for the rest of the step: a later page whose records
+    /// array is empty has no records, even when another of its arrays (here `errors`) holds objects.
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
+    func theRecordsFieldFoundOnOnePageIsKeptForTheNext(format: ExportStep.Format) throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(#"{"results": [{"asin": "A1"}], "errors": []}"#)
+        let page2 = try fixture.page(#"{"results": [], "errors": [{"asin": "A9", "message": "blocked"}]}"#)
+        let page3 = try fixture.page(#"{"results": [{"asin": "A2"}], "errors": [{"asin": "A8"}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: format, path: "x"), [fixture.input([page1, page2, page3])])
+        try expectGolden(data, "records-field-kept.\(format.rawValue)")
+        #expect(summary.recordsWritten == 2)
+        let warning =
+            "\(page2.path): field 'errors' holds objects too; they are not exported, since the records are in 'results' as found in '\(page1.path)' (set records_key to say which field holds the records)"
+        #expect(summary.warnings == [warning + " (and 1 more like it)"])
+        // Named by records_key, the field is not a guess: no warning.
+        let (named, _) = try fixture.export(
+            ExportStep(format: format, path: "x", recordsKey: "results"), [fixture.input([page1, page2, page3])])
+        #expect(named.recordsWritten == 2)
+        #expect(named.warnings == [])
+    }
+
+    /// A page whose arrays are all empty has no records whichever array holds them, and fixes nothing.
+    @Test func aPageWhoseArraysAreAllEmptyHasNoRecords() throws {
+        var fixture = try PageFixture()
+        let empty = try fixture.page(#"{"results": [], "errors": []}"#)
+        let (none, _) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([empty])])
+        #expect(none.recordsWritten == 0)
+        // It does not decide the field: the next page does.
+        let errorsOnly = try fixture.page(#"{"results": [], "errors": [{"code": 5}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .ndjson, path: "x"), [fixture.input([empty, errorsOnly])])
+        #expect(summary.recordsWritten == 1)
+        #expect(String(decoding: data, as: UTF8.self) == "{\"code\":5}\n")
+    }
+
+    /// A later page that holds its records elsewhere stops the export and names both pages.
+    @Test(
+        arguments: [
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"items": [{"a": 2}], "meta": []}"#,
+                "the records are in 'items' here but in 'results' in '{1}'; the pages of one step must hold their records in the same field (name it with records_key)"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"items": []}"#,
+                "no field 'results' (where '{1}' holds its records); the page's fields are 'items'"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"results": {"a": 2}}"#,
+                "field 'results' (where '{1}' holds its records) is an object, expected an array"
+            ),
+            (
+                #"{"results": [{"a": 1}]}"#, #"{"results": [{"a": 2}, [3]]}"#,
+                "record 2 of 'results' is an array, expected an object"
+            ),
+        ] as [(String, String, String)])
+    func aLaterPageThatHoldsItsRecordsElsewhereIsAnError(first: String, second: String, problem: String) throws {
+        var fixture = try PageFixture()
+        let page1 = try fixture.page(first)
+        let page2 = try fixture.page(second)
+        for format in [ExportStep.Format.csv, .ndjson] {
+            let error = #expect(throws: ExportError.self) {
+                try fixture.export(ExportStep(format: format, path: "x"), [fixture.input([page1, page2])])
+            }
+            let expected = problem.replacingOccurrences(of: "{1}", with: page1.path)
+            #expect(error == .unexpectedPageShape(path: page2.path, problem: expected))
+        }
+    }
+
+    /// The field is kept across the collections of a step too: they are pages of the same API.
+    @Test func theRecordsFieldIsKeptAcrossCollections() throws {
+        var fixture = try PageFixture()
+        let laptops = try fixture.page(#"{"results": [{"a": 1}], "errors": []}"#)
+        let phones = try fixture.page(#"{"results": [], "errors": [{"a": 2}]}"#)
+        let (summary, data) = try fixture.export(
+            ExportStep(format: .csv, path: "x"),
+            [fixture.input([laptops], collection: "laptops"), fixture.input([phones], collection: "phones")])
+        #expect(summary.recordsWritten == 1)
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n")
     }
 
     @Test func invalidJSONNamesTheFileAndThePlace() throws {
@@ -547,6 +691,23 @@ import Testing
 }
 
 @Suite struct ExportOutputTests {
+    /// docs/exports.md promises the summary counts repaired strings: the run summary shows them, not only warnings.
+    @Test func theRunSummaryLineCountsRepairedStrings() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"title": "bad \ud800"}, {"title": "\udc00", "x": "\ud800"}, {"title": "ok"}]"#)
+        let (summary, _) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([page])])
+        #expect(summary.repairedStrings == 3)
+        let result = RunReport.ExportResult(
+            path: "out/x.ndjson", format: "ndjson", records: summary.recordsWritten,
+            repairedStrings: summary.repairedStrings)
+        #expect(result.summaryLine == "out/x.ndjson  (3 records, ndjson, 3 strings with invalid Unicode repaired)")
+        #expect(
+            RunReport.ExportResult(path: "a.csv", format: "csv", records: 2, repairedStrings: 1).summaryLine
+                == "a.csv  (2 records, csv, 1 string with invalid Unicode repaired)")
+        #expect(
+            RunReport.ExportResult(path: "a.csv", format: "csv", records: 2).summaryLine == "a.csv  (2 records, csv)")
+    }
+
     @Test func createsTheOutputDirectoryOrSaysWhyNot() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": 1}]"#)

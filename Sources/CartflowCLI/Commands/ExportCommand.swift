@@ -67,21 +67,27 @@ enum ExportCommand: Command {
             if pages.isEmpty { throw UsageError("no page files given (use --pages DIR, list page files, or --run N)") }
         }
 
-        var columns: [ColumnSpec]?
-        if let list = args.option("columns") {
-            columns = try list.split(separator: ",").map { entry in
-                let parts = entry.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                guard parts.allSatisfy({ !$0.isEmpty }) else {
-                    throw UsageError("--columns has an empty entry in '\(list)'")
-                }
-                return parts.count == 2 ? ColumnSpec(name: parts[0], source: parts[1]) : ColumnSpec(parts[0])
-            }
+        // `name` or `name:source`; empty names and sources are left to the step rules below.
+        let columns = try args.listOption("columns", example: "asin,price:price.amount")?.map { entry in
+            guard let colon = entry.firstIndex(of: ":") else { return ColumnSpec(entry) }
+            return ColumnSpec(
+                name: entry[..<colon].trimmingCharacters(in: .whitespaces),
+                source: entry[entry.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        let provenance = try (args.option("provenance")?.split(separator: ",") ?? []).map { item in
-            guard let value = ExportStep.Provenance(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
+        let provenance = try (args.listOption("provenance", example: "collection,runner,scraped_at") ?? []).map {
+            item in
+            guard let value = ExportStep.Provenance(rawValue: item) else {
                 throw UsageError("--provenance entries are collection, runner, scraped_at; got '\(item)'")
             }
             return value
+        }
+        // The loader's rules for `columns:` and `provenance:`, so the command line cannot write what a file may not.
+        if let problem = ExportStep.problems(columns: columns, provenance: provenance).first {
+            let option = if case .duplicateProvenance = problem { "--provenance" } else { "--columns" }
+            throw UsageError("\(option): \(problem.message { "'\($0):\($1)'" })")
+        }
+        if args.option("records-key")?.isEmpty == true {
+            throw UsageError("--records-key is empty; name the field holding the records, such as 'results'")
         }
         let runner = try args.intOption("runner", range: 0...Int.max) ?? 0
         let step = ExportStep(
@@ -94,9 +100,7 @@ enum ExportCommand: Command {
             guard FileManager.default.fileExists(atPath: statePath) else {
                 throw UsageError("no state database at \(statePath)")
             }
-            let wanted = args.option("from").map {
-                $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            }
+            let wanted = try args.listOption("from", example: "laptops,phones")
             inputs = try StateStore(path: statePath).exportInputs(runID: runID, collections: wanted)
         } else {
             inputs = [
@@ -110,6 +114,7 @@ enum ExportCommand: Command {
         for warning in summary.warnings { context.output.error("warning: \(warning)") }
         var line = "wrote \(summary.recordsWritten) records to \(out)"
         if summary.failedSkipped > 0 { line += " (\(summary.failedSkipped) failed records left out)" }
+        if let note = ExportSummary.repairedNote(summary.repairedStrings) { line += ", \(note)" }
         if format == .csv { line += ", \(summary.columns.count) columns" }
         line += ", \(summary.bytes) bytes"
         context.output.progress(line)

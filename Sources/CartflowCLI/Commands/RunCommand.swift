@@ -108,7 +108,7 @@ enum RunCommand: Command {
         if !report.exports.isEmpty {
             output.print("  files written:")
             for export in report.exports {
-                output.print("    \(export.path)  (\(export.records) records, \(export.format))")
+                output.print("    \(export.summaryLine)")
             }
         }
         for message in report.messages { output.print("  ! " + redactor.redact(message)) }

@@ -604,14 +604,14 @@ extension WorkflowDecoder {
                     .missingKey, "step \(index + 1) needs 'path' (where to write, such as out/{workflow}-{date}.csv)",
                     at: item.start, path: fields.path("path"))
             }
-            let columns = fields["columns"].flatMap { columnSpecs($0, path: fields.path("columns")) }
+            let (columns, provenance) = checkColumns(
+                fields["columns"].flatMap { columnEntries($0, path: fields.path("columns")) },
+                fields["provenance"].map { provenanceEntries($0, path: fields.path("provenance")) } ?? [])
             var step = ExportStep(format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns)
             if let value = fields["include_failed"].flatMap({ bool($0, path: fields.path("include_failed")) }) {
                 step.includeFailed = value
             }
-            if let node = fields["provenance"] {
-                step.provenance = provenance(node, path: fields.path("provenance"))
-            }
+            step.provenance = provenance
             if let node = fields["records_key"] { step.recordsKey = string(node, path: fields.path("records_key")) }
             for key in ["bom", "formula_guard"] {
                 guard let node = fields[key], let value = bool(node, path: fields.path(key)) else { continue }
@@ -721,7 +721,9 @@ extension WorkflowDecoder {
                 at: node.start, path: path)
             return
         }
-        let last = template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] } ?? template[...]
+        let last =
+            template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] }
+            ?? template[...]
         if last.isEmpty || last == "." || last == ".." {
             report(
                 .badPathTemplate,
@@ -730,15 +732,19 @@ extension WorkflowDecoder {
         }
     }
 
-    private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
+    /// A `columns:` or `provenance:` entry with its place, for the step checks.
+    private struct Entry<Value> {
+        var value: Value
+        var mark: SourceMark
+        var path: String
+    }
+
+    private func columnEntries(_ node: Node, path: String) -> [Entry<ColumnSpec>]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
-        var columns: [ColumnSpec] = []
-        var seen: [String: SourceMark] = [:]
+        var columns: [Entry<ColumnSpec>] = []
         columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            var itemPath: String { "\(path)[\(index)]" }
-            let column: ColumnSpec
-            let place: Node
+            let itemPath = "\(path)[\(index)]"
             if let pairs = item.mapping {
                 guard pairs.count == 1, let key = pairs[0].key.scalar, !key.isNull else {
                     report(
@@ -748,38 +754,65 @@ extension WorkflowDecoder {
                     continue
                 }
                 guard let source = string(pairs[0].value, path: "\(itemPath).\(key.text)") else { continue }
-                column = ColumnSpec(name: key.text, source: source)
-                place = pairs[0].key
+                columns.append(
+                    Entry(value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, path: itemPath))
             } else {
                 guard let name = string(item, path: itemPath) else { continue }
-                column = ColumnSpec(name)
-                place = item
+                columns.append(Entry(value: ColumnSpec(name), mark: item.start, path: itemPath))
             }
-            if let first = seen[column.name] {
-                report(
-                    .duplicateValue,
-                    "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
-                    at: place.start, path: itemPath,
-                    notes: [.init(message: "first defined here", location: location(first))])
-                continue
-            }
-            seen[column.name] = place.start
-            columns.append(column)
         }
         return columns
     }
 
-    private func provenance(_ node: Node, path: String) -> [ExportStep.Provenance] {
-        var result: [ExportStep.Provenance] = []
+    private func provenanceEntries(_ node: Node, path: String) -> [Entry<ExportStep.Provenance>] {
+        var result: [Entry<ExportStep.Provenance>] = []
         for (index, item) in (list(node, path: path, of: "provenance column") ?? []).enumerated() {
             let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
             guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
-            if result.contains(value) {
-                report(.duplicateValue, "'\(value.rawValue)' is listed twice", at: item.start, path: itemPath)
-                continue
-            }
-            result.append(value)
+            result.append(Entry(value: value, mark: item.start, path: itemPath))
         }
         return result
+    }
+
+    /// Reports what `ExportStep.problems` finds (the rules `cartflow export` and the exporter apply too) at the
+    /// entry, with a note at the entry it clashes with; returns the entries without a problem.
+    private func checkColumns(_ columns: [Entry<ColumnSpec>]?, _ provenance: [Entry<ExportStep.Provenance>])
+        -> ([ColumnSpec]?, [ExportStep.Provenance])
+    {
+        var badColumns = Set<Int>()
+        var badProvenance = Set<Int>()
+        let problems = ExportStep.problems(columns: columns?.map(\.value), provenance: provenance.map(\.value))
+        for problem in problems {
+            let message = problem.message { "'\($0): \($1)'" }
+            switch problem {
+            case .emptyColumnName(let index, _), .emptyColumnSource(let index, _):
+                let entry = columns![index]
+                report(.wrongType, message, at: entry.mark, path: entry.path)
+                badColumns.insert(index)
+            case .duplicateColumnName(let index, let first, _, _):
+                let entry = columns![index]
+                report(
+                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    notes: [.init(message: "first defined here", location: location(columns![first].mark))])
+                badColumns.insert(index)
+            case .columnNamedLikeProvenance(let index, let owner, _, _):
+                let entry = columns![index]
+                report(
+                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    notes: [.init(message: "provenance column listed here", location: location(provenance[owner].mark))]
+                )
+                badColumns.insert(index)
+            case .duplicateProvenance(let index, let first, _):
+                let entry = provenance[index]
+                report(
+                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    notes: [.init(message: "first listed here", location: location(provenance[first].mark))])
+                badProvenance.insert(index)
+            }
+        }
+        let kept = columns.map { entries in
+            entries.indices.filter { !badColumns.contains($0) }.map { entries[$0].value }
+        }
+        return (kept, provenance.indices.filter { !badProvenance.contains($0) }.map { provenance[$0].value })
     }
 }

@@ -18,6 +18,8 @@ struct CSVExport {
     private var everFilled: [Bool] = []
     private var generation = 0
     private let provenanceNames: [String]
+    /// Whether provenance columns take their names from the record's fields (the union header, not `columns:`).
+    private let provenanceOwnsNames: Bool
     /// Whether collisions are being reported (only while writing, so pass 1 does not report twice).
     private var reporting = false
 
@@ -25,8 +27,11 @@ struct CSVExport {
         self.step = step
         self.warnings = warnings
         self.provenanceNames = step.provenance.map(\.rawValue)
-        // Provenance columns come first and own their names.
-        for name in provenanceNames { _ = column(named: name) }
+        self.provenanceOwnsNames = step.columns == nil
+        // Provenance columns come first. In the union header they own their names: a record's own field of the
+        // same name is renamed. With `columns:` they cannot be found by name, so a source names the record's own
+        // field, as it does in JSON (and no column may be named like them: `ExportStep.problems`).
+        for name in provenanceNames { _ = addColumn(name, findable: provenanceOwnsNames) }
     }
 
     mutating func run(_ inputs: [ExportInput], writer: AtomicFileWriter) throws -> ExportSummary {
@@ -38,10 +43,11 @@ struct CSVExport {
             header = provenanceNames + columns.map(\.name)
         } else {
             // Pass 1: learn the union of the columns of every record that will be written.
+            var locator = RecordsLocator(recordsKey: step.recordsKey)
             for input in inputs {
                 let provenance = provenanceValues(step, input)
                 for url in input.pages {
-                    let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                    let page = try ExportPage.load(url, locator: &locator)
                     for (index, record) in page.records.enumerated()
                     where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
@@ -59,19 +65,21 @@ struct CSVExport {
         buffer.reserveCapacity(1 << 18)
         if step.bom { buffer.append(contentsOf: [0xEF, 0xBB, 0xBF]) }
         if !header.isEmpty {
+            let start = buffer.count
             for (position, name) in header.enumerated() {
                 if position > 0 { buffer.append(UInt8(ascii: ",")) }
                 Self.appendText(name, guardFormulas: step.formulaGuard, to: &buffer)
             }
-            buffer.append(contentsOf: [0x0D, 0x0A])
+            Self.endRecord(columns: header.count, start: start, in: &buffer)
         }
         var written = 0
         var skipped = 0
         var repaired = 0
+        var locator = RecordsLocator(recordsKey: step.recordsKey)
         for input in inputs {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
-                let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                let page = try ExportPage.load(url, locator: &locator)
                 let kept = keptRecords(
                     of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
                 for (index, record) in kept {
@@ -108,9 +116,13 @@ struct CSVExport {
     /// The column named `name`, created at the end if new.
     private mutating func column(named name: String) -> Int {
         if let index = indexByName[name] { return index }
+        return addColumn(name, findable: true)
+    }
+
+    private mutating func addColumn(_ name: String, findable: Bool) -> Int {
         let index = names.count
         names.append(name)
-        indexByName[name] = index
+        if findable { indexByName[name] = index }
         slots.append(.null)
         stamps.append(0)
         everFilled.append(false)
@@ -165,7 +177,7 @@ struct CSVExport {
         }
         var fields: [Field] = []
         collect(record, prefix: nil, natural: true, into: &fields)
-        let provenanceSet = Set(provenanceNames)
+        let provenanceSet = provenanceOwnsNames ? Set(provenanceNames) : []
         let originals = Set(fields.map(\.name)).union(provenanceSet)
         var taken = provenanceSet
         var assigned: [(name: String, value: JSONValue)] = []
@@ -239,8 +251,13 @@ struct CSVExport {
                 Self.appendCell(slots[column], guardFormulas: step.formulaGuard, to: &buffer)
             }
         }
-        // A one-column row with an empty cell would be a blank line, which readers skip.
-        if output.count == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
+        Self.endRecord(columns: output.count, start: start, in: &buffer)
+    }
+
+    /// Ends the record (header or row) that started at `start` with CRLF. A one-column record with an empty cell
+    /// (a null, or a header from the key `""`) would be a blank line, which readers skip, so its cell is `""`.
+    private static func endRecord(columns: Int, start: Int, in buffer: inout [UInt8]) {
+        if columns == 1 && buffer.count == start { buffer.append(contentsOf: [0x22, 0x22]) }
         buffer.append(contentsOf: [0x0D, 0x0A])
     }
 

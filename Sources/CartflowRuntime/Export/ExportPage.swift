@@ -13,6 +13,9 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
     case pagesChanged(path: String)
     /// The output file's directory does not exist and cannot be created.
     case cannotCreateDirectory(path: String, reason: String)
+    /// The step's `columns:` or `provenance:` break a rule of `ExportStep.problems` (the loader and
+    /// `cartflow export` refuse such a step first; this guards other callers).
+    case invalidColumns(problem: String)
 
     public var description: String {
         switch self {
@@ -26,6 +29,8 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
             "page file '\(path)' changed while it was being exported; export again"
         case .cannotCreateDirectory(let path, let reason):
             "cannot create the directory '\(path)' for the export: \(reason)"
+        case .invalidColumns(let problem):
+            "cannot export these columns: \(problem)"
         }
     }
 
@@ -37,14 +42,19 @@ struct ExportPage {
     let path: String
     /// The records in page order.
     let records: [JSONObject]
+    /// The field holding the records; `nil` for a top-level array or a page without records.
+    let recordsField: String?
+    /// Other fields of this page that hold objects, left alone because an earlier page showed where the records
+    /// are (see `RecordsLocator`); the page where that was found.
+    let ignoredFields: [String]
+    let recordsFoundIn: String?
     /// Repairs inside records, keyed by record index (0-based), each with its path inside the record.
     let repairsByRecord: [Int: [(kind: JSONRepair.Kind, field: String)]]
     /// Repairs outside any record (e.g. in a page's metadata), as display paths.
     let otherRepairs: [(kind: JSONRepair.Kind, field: String)]
 
-    /// Reads and parses the page at `url` and finds its records: the top-level array, or the array field
-    /// named `recordsKey`, or (without `recordsKey`) the one array field whose elements are objects.
-    static func load(_ url: URL, recordsKey: String?) throws -> ExportPage {
+    /// Reads and parses the page at `url` and finds its records with `locator`, which the pages of one step share.
+    static func load(_ url: URL, locator: inout RecordsLocator) throws -> ExportPage {
         let path = url.path
         let data: Data
         do {
@@ -58,10 +68,11 @@ struct ExportPage {
         } catch let error as JSONParseError {
             throw ExportError.invalidJSON(path: path, error)
         }
-        let (array, prefix) = try locateRecords(in: document.value, recordsKey: recordsKey, path: path)
+        let located = try locator.locate(in: document.value, path: path)
+        let prefix = located.field
         var records: [JSONObject] = []
-        records.reserveCapacity(array.count)
-        for (index, element) in array.enumerated() {
+        records.reserveCapacity(located.elements.count)
+        for (index, element) in located.elements.enumerated() {
             guard case .object(let object) = element else {
                 throw ExportError.unexpectedPageShape(
                     path: path,
@@ -88,69 +99,9 @@ struct ExportPage {
                 other.append((repair.kind, display(repair.path[...])))
             }
         }
-        return ExportPage(path: path, records: records, repairsByRecord: byRecord, otherRepairs: other)
-    }
-
-    /// Returns the records array and the key holding it (`nil` for a top-level array).
-    private static func locateRecords(in value: JSONValue, recordsKey: String?, path: String) throws
-        -> ([JSONValue], String?)
-    {
-        switch value {
-        case .array(let elements):
-            if let recordsKey {
-                throw ExportError.unexpectedPageShape(
-                    path: path, problem: "records_key is '\(recordsKey)' but the page is a top-level array")
-            }
-            return (elements, nil)
-        case .object(let object):
-            if let recordsKey {
-                guard let field = object[recordsKey] else {
-                    throw ExportError.unexpectedPageShape(
-                        path: path,
-                        problem: "no field '\(recordsKey)' (records_key); the page's fields are \(listKeys(object))")
-                }
-                guard case .array(let elements) = field else {
-                    throw ExportError.unexpectedPageShape(
-                        path: path,
-                        problem: "field '\(recordsKey)' (records_key) is \(field.kindDescription), expected an array")
-                }
-                return (elements, recordsKey)
-            }
-            let arrays = object.members.compactMap { member -> (String, [JSONValue])? in
-                guard case .array(let elements) = member.value else { return nil }
-                return (member.key, elements)
-            }
-            let holdingObjects = arrays.filter { !$0.1.isEmpty && $0.1.allSatisfy { $0.objectValue != nil } }
-            if holdingObjects.count == 1 { return (holdingObjects[0].1, holdingObjects[0].0) }
-            if holdingObjects.count > 1 {
-                throw ExportError.unexpectedPageShape(
-                    path: path,
-                    problem:
-                        "several fields hold arrays of objects (\(holdingObjects.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key"
-                )
-            }
-            // An empty page: the only array field is empty.
-            if arrays.count == 1 && arrays[0].1.isEmpty { return ([], arrays[0].0) }
-            if arrays.isEmpty {
-                throw ExportError.unexpectedPageShape(
-                    path: path, problem: "an object with no array field (fields: \(listKeys(object)))")
-            }
-            throw ExportError.unexpectedPageShape(
-                path: path,
-                problem:
-                    "no array field holds objects (array fields: \(arrays.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key"
-            )
-        default:
-            throw ExportError.unexpectedPageShape(
-                path: path,
-                problem: "the page is \(value.kindDescription), expected an array of records or an object holding one")
-        }
-    }
-
-    private static func listKeys(_ object: JSONObject) -> String {
-        if object.isEmpty { return "none" }
-        let keys = object.keys.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
-        return object.count > 10 ? keys + ", …" : keys
+        return ExportPage(
+            path: path, records: records, recordsField: prefix, ignoredFields: located.ignored,
+            recordsFoundIn: locator.foundIn, repairsByRecord: byRecord, otherRepairs: other)
     }
 
     /// `title`, `price.amount`, `tags[2]`.
@@ -173,6 +124,126 @@ struct ExportPage {
         }
         if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
         return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+    }
+}
+
+/// Finds the records of the pages of one step, and keeps them in one field from page to page.
+///
+/// A page is a top-level array of records, or an object with the records in one array field: the one named by
+/// `records_key`, else the one field whose array holds objects. The pages of a step come from one API, so the
+/// first object page that shows where its records are fixes the field for the rest of the step (both passes of
+/// a CSV export start afresh and find the same). Guessing page by page would export the wrong array, silently,
+/// from a page whose records array happens to be empty while another array (`errors`, `meta`) holds objects.
+/// A top-level array needs no guess, so it is accepted among object pages (but not with `records_key`).
+struct RecordsLocator {
+    /// `records_key`, when the step names the field.
+    let recordsKey: String?
+    /// The field holding the records and the page that showed it (`nil` with `recordsKey`).
+    private(set) var found: (key: String, page: String?)?
+
+    init(recordsKey: String?) {
+        self.recordsKey = recordsKey
+        found = recordsKey.map { ($0, nil) }
+    }
+
+    /// The page that showed where the records are; `nil` before one did, or when `records_key` says.
+    var foundIn: String? { found?.page }
+
+    /// The array holding a page's records, the field it is in (`nil` for a top-level array or a page without
+    /// records), and the other fields of the page that hold objects, which are left alone.
+    struct Located {
+        var elements: [JSONValue]
+        var field: String?
+        var ignored: [String] = []
+    }
+
+    mutating func locate(in value: JSONValue, path: String) throws -> Located {
+        func fail(_ problem: String) -> ExportError { .unexpectedPageShape(path: path, problem: problem) }
+        switch value {
+        case .array(let elements):
+            if let recordsKey {
+                throw fail("records_key is '\(recordsKey)' but the page is a top-level array")
+            }
+            return Located(elements: elements, field: nil)
+        case .object(let object):
+            if let key = found?.key { return try field(key, of: object, fail: fail) }
+            return try detect(in: object, path: path, fail: fail)
+        default:
+            throw fail("the page is \(value.kindDescription), expected an array of records or an object holding one")
+        }
+    }
+
+    /// The records in the known field `key` of `object`.
+    private func field(_ key: String, of object: JSONObject, fail: (String) -> ExportError) throws -> Located {
+        let source = recordsKey != nil ? "(records_key)" : "(where '\(found?.page ?? "")' holds its records)"
+        let members = object.members.filter { $0.key == key }
+        let others = recordsKey == nil ? Self.fieldsHoldingObjects(object).filter { $0 != key } : []
+        guard let member = members.first else {
+            if recordsKey == nil, !others.isEmpty {
+                throw fail(
+                    "the records are in \(Self.list(others)) here but in '\(key)' in '\(found?.page ?? "")'; the pages of one step must hold their records in the same field (name it with records_key)"
+                )
+            }
+            throw fail("no field '\(key)' \(source); the page's fields are \(Self.listKeys(object))")
+        }
+        guard members.count == 1 else {
+            throw fail(
+                "the field '\(key)' \(source) occurs \(members.count) times; JSON readers keep only one of them")
+        }
+        guard case .array(let elements) = member.value else {
+            throw fail("field '\(key)' \(source) is \(member.value.kindDescription), expected an array")
+        }
+        return Located(elements: elements, field: key, ignored: others)
+    }
+
+    /// Finds the records of the first page that shows where they are.
+    private mutating func detect(in object: JSONObject, path: String, fail: (String) -> ExportError) throws
+        -> Located
+    {
+        let holding = Self.fieldsHoldingObjects(object)
+        if holding.count > 1 {
+            throw fail("several fields hold arrays of objects (\(Self.list(holding))); name one with records_key")
+        }
+        if let key = holding.first {
+            let count = object.members.count(where: { $0.key == key })
+            if count > 1 {
+                throw fail("the field '\(key)' occurs \(count) times; JSON readers keep only one of them")
+            }
+            found = (key, path)
+            return try field(key, of: object, fail: fail)
+        }
+        let arrays = object.members.compactMap { member in member.value.arrayValue.map { (member.key, $0) } }
+        if arrays.isEmpty {
+            throw fail("an object with no array field (fields: \(Self.listKeys(object)))")
+        }
+        // Every array is empty: whichever holds the records, this page has none. It fixes nothing.
+        if arrays.allSatisfy({ $0.1.isEmpty }) { return Located(elements: [], field: nil) }
+        throw fail(
+            "no array field holds objects (array fields: \(arrays.map { "'\($0.0)'" }.joined(separator: ", "))); name one with records_key"
+        )
+    }
+
+    /// The keys of the array fields holding at least one object, in page order, each once.
+    private static func fieldsHoldingObjects(_ object: JSONObject) -> [String] {
+        var keys: [String] = []
+        var seen = Set<String>()
+        for member in object.members {
+            guard case .array(let elements) = member.value, elements.contains(where: { $0.objectValue != nil }),
+                seen.insert(member.key).inserted
+            else { continue }
+            keys.append(member.key)
+        }
+        return keys
+    }
+
+    private static func list(_ keys: [String]) -> String {
+        keys.map { "'\($0)'" }.joined(separator: ", ")
+    }
+
+    static func listKeys(_ object: JSONObject) -> String {
+        if object.isEmpty { return "none" }
+        let keys = object.keys.prefix(10).map { "'\($0)'" }.joined(separator: ", ")
+        return object.count > 10 ? keys + ", …" : keys
     }
 }
 

@@ -41,6 +41,13 @@ public struct ExportSummary: Sendable, Equatable {
     /// Things the user should know, one sentence each (replaced invalid Unicode, renamed colliding
     /// columns, `columns:` entries that matched nothing).
     public var warnings: [String]
+
+    /// `2 strings with invalid Unicode repaired`, or `nil` for none: how `run` and `export` summaries show
+    /// `repairedStrings`, so a changed value is never only in the warnings.
+    public static func repairedNote(_ count: Int) -> String? {
+        guard count > 0 else { return nil }
+        return "\(count) \(count == 1 ? "string" : "strings") with invalid Unicode repaired"
+    }
 }
 
 /// Writes an export step's file from downloaded page files; see docs/exports.md for every rule.
@@ -52,6 +59,9 @@ public enum Exporter {
     /// Exports the pages of the `inputs` the step reads (all of them, or those named by `from:`) to `path`,
     /// creating its directory if needed.
     public static func export(_ step: ExportStep, inputs: [ExportInput], to path: String) throws -> ExportSummary {
+        if let problem = ExportStep.problems(columns: step.columns, provenance: step.provenance).first {
+            throw ExportError.invalidColumns(problem: problem.message { "'\($0): \($1)'" })
+        }
         let selected = inputs.filter { input in step.from.map { $0.contains(input.collection) } ?? true }
         var warnings = WarningLog()
         if let from = step.from {
@@ -134,12 +144,19 @@ struct WarningLog {
     }
 }
 
-/// Reports the repairs of a written record as warnings.
 /// The records of `page` a step writes, with their place in the page: failed records are counted in `skipped` and
-/// left out unless the step includes them; strings repaired in the page are reported and counted in `repaired`.
+/// left out unless the step includes them; strings repaired in the page are reported and counted in `repaired`;
+/// other arrays of objects left alone in the page are reported.
 func keptRecords(
     of page: ExportPage, step: ExportStep, warnings: inout WarningLog, skipped: inout Int, repaired: inout Int
 ) -> [(index: Int, record: JSONObject)] {
+    if let field = page.recordsField, let foundIn = page.recordsFoundIn {
+        for ignored in page.ignoredFields {
+            warnings.add(
+                "\(page.path): field '\(ignored)' holds objects too; they are not exported, since the records are in '\(field)' as found in '\(foundIn)' (set records_key to say which field holds the records)",
+                key: "ignored:\(ignored):\(field)")
+        }
+    }
     for other in page.otherRepairs {
         warnings.add("\(page.path): outside the records, at \(other.field): \(describeRepair(other.kind))")
     }
@@ -195,10 +212,11 @@ struct JSONExport {
         var repaired = 0
         var matched = Set<String>()
         if isArray { buffer.append(UInt8(ascii: "[")) }
+        var locator = RecordsLocator(recordsKey: step.recordsKey)
         for input in inputs {
             let provenance = provenanceValues(step, input)
             for url in input.pages {
-                let page = try ExportPage.load(url, recordsKey: step.recordsKey)
+                let page = try ExportPage.load(url, locator: &locator)
                 let kept = keptRecords(
                     of: page, step: step, warnings: &warnings, skipped: &skipped, repaired: &repaired)
                 for (index, record) in kept {

@@ -1,0 +1,69 @@
+extension ExportStep {
+    /// A `columns:` or `provenance:` entry that cannot be exported as written.
+    ///
+    /// The loader, `cartflow export --columns/--provenance` and the exporter check a step with the same rules
+    /// (`problems(columns:provenance:)`), so a file the loader refuses cannot be written from the command line
+    /// either. Indices are 0-based positions in the lists given.
+    public enum Problem: Sendable, Equatable {
+        /// A column whose output name is empty: its header would be blank.
+        case emptyColumnName(column: Int, source: String)
+        /// A column whose source is empty: it would read nothing.
+        case emptyColumnSource(column: Int, name: String)
+        /// Two columns with one output name: CSV would have two headers alike, JSON one key twice.
+        case duplicateColumnName(column: Int, first: Int, name: String, source: String)
+        /// A column with the name of a provenance column of the step. Provenance comes first and owns its name,
+        /// so the column's own value would be renamed or lost, and not the same way in CSV and JSON.
+        case columnNamedLikeProvenance(column: Int, provenance: Int, name: String, source: String)
+        /// A provenance column listed twice.
+        case duplicateProvenance(provenance: Int, first: Int, name: String)
+
+        /// The problem in plain words; `example` writes a `name: source` column as the caller's syntax does
+        /// (`'other: price'` in a workflow file, `'other:price'` on the command line).
+        public func message(example: (_ name: String, _ source: String) -> String) -> String {
+            switch self {
+            case .emptyColumnName(_, let source):
+                "a column has an empty name; a header must name its column (\(example("name", source)))"
+            case .emptyColumnSource(_, let name):
+                "column '\(name)' has an empty source; name the field it reads (\(example(name, "price.amount"))), or write just '\(name)'"
+            case .duplicateColumnName(_, _, let name, let source):
+                "column '\(name)' appears twice; give one of them another output name (\(example("other", source)))"
+            case .columnNamedLikeProvenance(_, _, let name, let source):
+                "column '\(name)' has the name of the provenance column '\(name)', which comes first and keeps it; give the column another output name (\(example("other", source)))"
+            case .duplicateProvenance(_, _, let name):
+                "provenance column '\(name)' is listed twice"
+            }
+        }
+    }
+
+    /// What is wrong with `columns` and `provenance` as the entries of one step, in list order (provenance first);
+    /// empty when the step can be exported. One problem per entry; linear in the number of entries.
+    public static func problems(columns: [ColumnSpec]?, provenance: [Provenance]) -> [Problem] {
+        var problems: [Problem] = []
+        var provenanceIndex: [String: Int] = [:]
+        for (index, item) in provenance.enumerated() {
+            if let first = provenanceIndex[item.rawValue] {
+                problems.append(.duplicateProvenance(provenance: index, first: first, name: item.rawValue))
+            } else {
+                provenanceIndex[item.rawValue] = index
+            }
+        }
+        var firstByName: [String: Int] = [:]
+        for (index, column) in (columns ?? []).enumerated() {
+            if column.name.isEmpty {
+                problems.append(.emptyColumnName(column: index, source: column.source))
+            } else if column.source.isEmpty {
+                problems.append(.emptyColumnSource(column: index, name: column.name))
+            } else if let owner = provenanceIndex[column.name] {
+                problems.append(
+                    .columnNamedLikeProvenance(
+                        column: index, provenance: owner, name: column.name, source: column.source))
+            } else if let first = firstByName[column.name] {
+                problems.append(
+                    .duplicateColumnName(column: index, first: first, name: column.name, source: column.source))
+            } else {
+                firstByName[column.name] = index
+            }
+        }
+        return problems
+    }
+}

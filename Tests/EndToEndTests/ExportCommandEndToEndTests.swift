@@ -1,0 +1,95 @@
+import CartflowTestSupport
+import Foundation
+import Testing
+
+/// `cartflow export` on local page files: its options are checked with the loader's rules for a step.
+@Suite struct ExportCommandEndToEndTests {
+    /// Runs `cartflow export` in a fresh directory holding `page.json`.
+    private func export(_ arguments: [String], page: String = #"[{"asin": "A", "runner": 5}]"#) async throws
+        -> (CartflowProcess.Result, URL)
+    {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        try Data(page.utf8).write(to: directory.appendingPathComponent("page.json"))
+        let result = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "out.csv"] + arguments + ["page.json"], in: directory)
+        return (result, directory)
+    }
+
+    /// The options that would make a step the loader refuses are usage errors (exit 2), and nothing is written.
+    @Test(
+        arguments: [
+            (
+                ["--provenance", "runner", "--columns", "asin,runner"],
+                "--columns: column 'runner' has the name of the provenance column 'runner', which comes first and keeps it; give the column another output name ('other:runner')"
+            ),
+            (["--provenance", "runner,runner"], "--provenance: provenance column 'runner' is listed twice"),
+            (
+                ["--columns", "x:a,x:b"],
+                "--columns: column 'x' appears twice; give one of them another output name ('other:b')"
+            ),
+            (["--columns", ""], "--columns is empty; give a comma-separated list such as 'asin,price:price.amount'"),
+            (
+                ["--columns", " , "],
+                "--columns is empty; give a comma-separated list such as 'asin,price:price.amount'"
+            ),
+            (
+                ["--columns", "a,,b"],
+                "--columns has an empty entry (entry 2 of 'a,,b'); give a comma-separated list such as 'asin,price:price.amount'"
+            ),
+            (
+                ["--columns", "a:"],
+                "--columns: column 'a' has an empty source; name the field it reads ('a:price.amount'), or write just 'a'"
+            ),
+            (["--columns", ":a"], "--columns: a column has an empty name; a header must name its column ('name:a')"),
+            (
+                ["--provenance", "runner,"],
+                "--provenance has an empty entry (entry 2 of 'runner,'); give a comma-separated list such as 'collection,runner,scraped_at'"
+            ),
+            (["--records-key", ""], "--records-key is empty; name the field holding the records, such as 'results'"),
+        ])
+    func optionsBreakingTheStepRulesAreUsageErrors(arguments: [String], message: String) async throws {
+        let (result, directory) = try await export(arguments)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
+    }
+
+    /// Entries are trimmed, and `name:source` splits at the first colon.
+    @Test func columnsAreTrimmedAndSplitAtTheFirstColon() async throws {
+        let (result, directory) = try await export(
+            ["--columns", " id : a:b , asin "], page: #"[{"asin": "A", "a:b": 1}]"#)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "id,asin\r\n1,A\r\n")
+    }
+
+    /// The summary line counts the strings whose invalid Unicode was replaced, as docs/exports.md says.
+    @Test func theSummaryLineCountsRepairedStrings() async throws {
+        let (result, directory) = try await export(
+            ["--include-failed"], page: #"[{"title": "bad \ud800"}, {"title": "\udc00", "status": "failed"}]"#)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "] wrote 2 records to out.csv, 2 strings with invalid Unicode repaired, 2 columns, "),
+            "stderr: \(result.stderr)")
+        let (skipping, other) = try await export([], page: #"[{"title": "bad \ud800"}, {"title": "ok", "error": "x"}]"#)
+        defer { try? FileManager.default.removeItem(at: other) }
+        #expect(
+            skipping.stderr.contains(
+                "] wrote 1 records to out.csv (1 failed records left out), 1 string with invalid Unicode repaired, 1 columns, "
+            ), "stderr: \(skipping.stderr)")
+    }
+
+    /// A source named like a provenance column reads the record's own field.
+    @Test func aSourceNamedLikeAProvenanceColumnReadsTheRecord() async throws {
+        let (result, directory) = try await export(
+            ["--provenance", "runner", "--runner", "88", "--columns", "their:runner,asin"])
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "runner,their,asin\r\n88,5,A\r\n")
+    }
+}
