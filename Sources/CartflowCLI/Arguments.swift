@@ -7,8 +7,12 @@ public struct Arguments: Sendable {
     private var options: [String: [String]] = [:]
 
     /// Parses `arguments` given the long names of boolean `flags` and value-taking `options` (without `--`).
-    /// `--name=value` and `--name value` are both accepted. Unknown `--names` are usage errors.
-    public init(_ arguments: [String], flags allowedFlags: Set<String>, options allowedOptions: Set<String>) throws {
+    /// `--name=value` and `--name value` are both accepted. Unknown `--names` are usage errors, and so is an
+    /// option given twice unless it is `repeatable`: `--columns a --columns b` would otherwise keep only `b`.
+    public init(
+        _ arguments: [String], flags allowedFlags: Set<String>, options allowedOptions: Set<String>,
+        repeatable: Set<String> = []
+    ) throws {
         var index = 0
         var onlyPositional = false
         while index < arguments.count {
@@ -33,6 +37,11 @@ public struct Arguments: Sendable {
                 if inlineValue != nil { throw UsageError("--\(name) takes no value") }
                 flags.insert(name)
             } else if allowedOptions.contains(name) {
+                if let earlier = options[name]?.first, !repeatable.contains(name) {
+                    throw UsageError(
+                        "--\(name) is given twice ('\(earlier)' and '\(inlineValue ?? (index < arguments.count ? arguments[index] : ""))'); give it once"
+                    )
+                }
                 if let inlineValue {
                     options[name, default: []].append(inlineValue)
                 } else if index < arguments.count {
@@ -51,7 +60,7 @@ public struct Arguments: Sendable {
     }
 
     public func flag(_ name: String) -> Bool { flags.contains(name) }
-    /// The last value given for an option.
+    /// The value given for an option (a repeatable one: the last).
     public func option(_ name: String) -> String? { options[name]?.last }
     /// Every value given for a repeatable option, in order.
     public func options(_ name: String) -> [String] { options[name] ?? [] }

@@ -46,6 +46,11 @@ import Testing
                 "--provenance has an empty entry (entry 2 of 'runner,'); give a comma-separated list such as 'collection,runner,scraped_at'"
             ),
             (["--records-key", ""], "--records-key is empty; name the field holding the records, such as 'results'"),
+            (
+                ["--columns", "asin", "--columns", "title"],
+                "--columns is given twice ('asin' and 'title'); give it once"
+            ),
+            (["--out=other.csv"], "--out is given twice ('out.csv' and 'other.csv'); give it once"),
         ])
     func optionsBreakingTheStepRulesAreUsageErrors(arguments: [String], message: String) async throws {
         let (result, directory) = try await export(arguments)
@@ -53,6 +58,19 @@ import Testing
         #expect(result.exitCode == 2)
         #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
+    }
+
+    /// `--pages` is the one repeatable option of export: every file given is read, in order.
+    @Test func pagesMayBeRepeated() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"[{"asin": "A"}]"#.utf8).write(to: directory.appendingPathComponent("1.json"))
+        try Data(#"[{"asin": "B"}]"#.utf8).write(to: directory.appendingPathComponent("2.json"))
+        let result = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "out.csv", "--pages", "1.json", "--pages", "2.json"], in: directory)
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "asin\r\nA\r\nB\r\n")
     }
 
     /// Entries are trimmed, and `name:source` splits at the first colon.

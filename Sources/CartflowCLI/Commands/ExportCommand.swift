@@ -45,7 +45,7 @@ enum ExportCommand: Command {
             options: [
                 "format", "step-format", "out", "pages", "columns", "records-key", "provenance", "collection", "runner",
                 "scraped-at", "run", "from", "state",
-            ])
+            ], repeatable: ["pages"])
         guard let formatText = args.option("format") ?? args.option("step-format") else {
             throw UsageError("--format is required (csv, json or ndjson)")
         }

@@ -53,7 +53,7 @@ enum SandboxCommand: Command {
             options: Set([
                 "port", "credits", "collection", "key", "runner-seconds", "runner-reads", "existing-runners",
                 "page-size", "seed", "log",
-            ]).union(faultFlags))
+            ]).union(faultFlags), repeatable: ["collection"])
         guard parsed.positional.isEmpty else {
             throw UsageError("unexpected argument '\(parsed.positional[0])'")
         }
