@@ -50,7 +50,8 @@ public enum TransportFailure: Error, Sendable, Equatable {
     case responseTooLarge(limit: Int)
     /// The server redirected to another scheme, host or port; not followed.
     case crossOriginRedirect(status: Int, location: String)
-    /// The body ended before its Content-Length.
+    /// The body does not match its Content-Length (checked only for bodies sent without a Content-Encoding):
+    /// usually it ended early; `received` above `expected` means more arrived than was declared.
     case truncated(expected: Int, received: Int)
     /// The connection failed (refused, reset, DNS, TLS); `requestMayHaveBeenSent` is false only when
     /// the failure certainly happened before the request left (connection refused, host not found).
@@ -63,7 +64,8 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The real transport on URLSession, with what URLSession lacks on Linux: an overall deadline, a size cap,
-/// a Content-Length check and no redirects to another origin (which would carry the API key away).
+/// a Content-Length check (of bodies not compressed on the way) and no redirects to another origin (which would
+/// carry the API key away).
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let session: URLSession
     private let delegate: SessionDelegate
@@ -172,8 +174,12 @@ private final class Exchange: @unchecked Sendable {
         for (key, value) in httpResponse.allHeaderFields {
             headers[String(describing: key).lowercased()] = String(describing: value)
         }
-        if let lengthText = headers["content-length"], let expected = Int(lengthText), expected != body.count,
-            httpResponse.statusCode != 304
+        // Content-Length counts the bytes on the wire; with a Content-Encoding (gzip, which libcurl asks for and
+        // decodes) the body here is decoded and longer or shorter. libcurl itself reports a transfer cut short.
+        let encoding = headers["content-encoding"]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let decoded = !encoding.isEmpty && encoding != "identity"
+        if !decoded, let lengthText = headers["content-length"], let expected = Int(lengthText),
+            expected != body.count, httpResponse.statusCode != 304
         {
             finish(.failure(TransportFailure.truncated(expected: expected, received: body.count)))
             return

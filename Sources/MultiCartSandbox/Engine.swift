@@ -125,6 +125,13 @@ final class SandboxEngine: Sendable {
         } else {
             response = api(request, path: path, endpoint: endpoint, record: &record)
         }
+        if let accepted = request.acceptEncoding, Self.acceptsGzip(accepted),
+            fires(faults.gzip, "gzip", endpoint: endpoint, natural: Set(SandboxEndpoint.allCases)),
+            let compressed = Self.gzipped(response)
+        {
+            response = compressed
+            record.fault = (record.fault.map { $0 + "," } ?? "") + "gzip"
+        }
         record.httpStatus = response.status
         state.withLock { state in
             state.log.append(record)
@@ -132,6 +139,36 @@ final class SandboxEngine: Sendable {
         }
         for observer in observers.withLock({ $0 }) { observer(record) }
         return response
+    }
+
+    /// Whether an `Accept-Encoding` value admits gzip (`gzip`, `x-gzip` or `*`, not with `q=0`).
+    static func acceptsGzip(_ header: String) -> Bool {
+        header.split(separator: ",").contains { item in
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = parts.first, ["gzip", "x-gzip", "*"].contains(coding) else { return false }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) }
+            return (quality ?? 1) > 0
+        }
+    }
+
+    /// The same answer with its body gzip-compressed; a cut-short or trickled body is compressed before it is cut
+    /// or trickled, so Content-Length still counts what should have gone out.
+    private static func gzipped(_ response: HTTPResponse) -> HTTPResponse? {
+        var result = response
+        switch response.body {
+        case let .bytes(data):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            result.body = .bytes(packed)
+        case let .truncated(data, sendBytes):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            let fraction = data.isEmpty ? 0 : Double(sendBytes) / Double(data.count)
+            result.body = .truncated(packed, sendBytes: Int(Double(packed.count) * fraction))
+        case let .trickled(data, chunk, interval):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            result.body = .trickled(packed, chunk: chunk, interval: interval)
+        }
+        result.headers.append(("Content-Encoding", "gzip"))
+        return result
     }
 
     private static func endpoint(for path: String) -> SandboxEndpoint {

@@ -57,6 +57,13 @@ extension SandboxFaults {
             if let ms = try spec.int("every-ms", in: 0...60_000) { faults.trickleInterval = .milliseconds(ms) }
         },
         Option(
+            flag: "fault-gzip",
+            help: "answers gzip-compressed when the request accepts gzip; keys rate, first, on",
+            keys: ["rate", "first", "on"]
+        ) { faults, spec in
+            faults.gzip = try spec.rule()
+        },
+        Option(
             flag: "fault-never-finish", help: "triggered runners that never finish; keys rate, first",
             keys: ["rate", "first"]
         ) { faults, spec in

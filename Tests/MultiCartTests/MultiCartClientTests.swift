@@ -327,6 +327,16 @@ import Testing
         #expect(transport.requests.count == 2)
     }
 
+    /// The length message says which way it went: more bytes than declared is not "cut short".
+    @Test func lengthMismatchIsWordedByItsDirection() {
+        let short = MultiCartError.transport(endpoint: "GET /a.json", failure: .truncated(expected: 100, received: 40))
+        #expect(short.description == "the answer from GET /a.json was cut short: 40 of 100 bytes")
+        let long = MultiCartError.transport(endpoint: "GET /a.json", failure: .truncated(expected: 92, received: 103))
+        #expect(
+            long.description == "the answer from GET /a.json was longer than its Content-Length: 103 bytes, 92 declared"
+        )
+    }
+
     @Test func backoffIsCappedWithFullJitter() {
         let policy = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(10))
         #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 0.5) == .milliseconds(500))

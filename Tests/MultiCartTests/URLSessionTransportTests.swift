@@ -100,6 +100,48 @@ import Testing
         await #expect(throws: MultiCartError.self) { _ = try await client.download(link) }
     }
 
+    /// libcurl asks for gzip and decodes it, so the body is longer (or shorter) than the Content-Length, which
+    /// counts compressed bytes: a compressed answer is not a cut-off one, for API calls and downloads alike.
+    @Test func gzipCompressedAnswersAreAccepted() async throws {
+        let server = try sandbox { $0.gzip = .always }
+        defer { server.stop() }
+        let client = client(server)
+        #expect(try await client.credits().spendable == 10_000)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        let data = try await client.download(link)
+        #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let log = server.requestLog()
+        #expect(log.count == 4)
+        #expect(log.allSatisfy { $0.fault == "gzip" && $0.httpStatus == 200 })
+    }
+
+    /// A compressed body cut short is still an error (libcurl notices the connection closing early), never a
+    /// short success.
+    @Test func gzipCompressedBodyCutShortIsAnError() async throws {
+        let server = try sandbox {
+            $0.gzip = FaultRule(probability: 1, endpoints: [.file])
+            $0.truncate = .always
+            $0.truncateFraction = 0.3
+        }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            let data = try await client.download(link)
+            Issue.record("a cut-off compressed page must not succeed (\(data.count) bytes)")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .connection) = error else {
+                Issue.record("expected a connection failure, got \(error)")
+                return
+            }
+            #expect(error.isTransient)
+        }
+        #expect(server.requestLog().last?.fault == "truncate,gzip")
+    }
+
     @Test func answersOverTheSizeCapAreCutOff() async throws {
         let server = try sandbox { _ in }
         defer { server.stop() }
