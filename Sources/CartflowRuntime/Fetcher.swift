@@ -175,14 +175,12 @@ struct Fetcher: Sendable {
         }
     }
 
-    /// Local names for links: the decoded last path segment, sanitised and made unique.
+    /// Local names for links: the last path segment decoded once, sanitised and made unique.
     static func uniqueLocalNames(_ links: [String]) throws -> [(String, String)] {
         var used: Set<String> = []
         return try links.map { link in
             let url = try MultiCartClient.encodedURL(link)
-            let last = url.path.split(separator: "/").last.map(String.init) ?? "file"
-            let decoded = last.removingPercentEncoding ?? last
-            return (link, uniqueName(sanitise(decoded), used: &used))
+            return (link, uniqueName(sanitise(MultiCartClient.fileName(url) ?? "file"), used: &used))
         }
     }
 

@@ -82,11 +82,11 @@ public struct MultiCartClient: Sendable {
         return count
     }
 
-    /// Downloads a result file from a link as the API wrote it (spaces included). The key is sent only when the
+    /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only when the
     /// link has the API's scheme, host and port. Retried on transient failures (a truncated body included).
     public func download(_ link: String) async throws -> Data {
         let url = try Self.encodedURL(link)
-        let endpoint = "GET " + (url.path.removingPercentEncoding ?? url.path)
+        let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
         return try await withRetry(endpoint) {
             let request = HTTPRequest(
@@ -106,28 +106,72 @@ public struct MultiCartClient: Sendable {
         }
     }
 
-    /// A link with its path percent-encoded segment by segment (names contain spaces); scheme and host kept.
+    /// The URL to request for a download link, every character encoded exactly once. A link made only of
+    /// characters a URL may hold (RFC 3986), with `%` only as the start of a `%XX` escape and no `#` (a fragment
+    /// never reaches a server), is already encoded and is used as it is, query included (a presigned CDN link).
+    /// Any other link holds raw names, as the API writes them (`AU Laptops_88_Results_Page_1.json`): each path
+    /// segment is percent-encoded as it stands, `%`, `#`, `?` and `;` included, so they stay part of the name.
     public static func encodedURL(_ link: String) throws -> URL {
         guard let schemeEnd = link.range(of: "://") else {
             throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not an absolute URL: \(link)")
         }
-        let afterScheme = link[schemeEnd.upperBound...]
-        let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-        let authority = link[..<pathStart]
-        let rawPath = link[pathStart...]
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#;")
-        let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
-            let decoded = String(segment).removingPercentEncoding ?? String(segment)
-            return decoded.addingPercentEncoding(withAllowedCharacters: allowed) ?? decoded
+        var text = link
+        if !isEncodedURL(link) {
+            let afterScheme = link[schemeEnd.upperBound...]
+            let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+            let segments = link[pathStart...].split(separator: "/", omittingEmptySubsequences: false).map {
+                String($0).addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? String($0)
+            }
+            text = String(link[..<pathStart]) + segments.joined(separator: "/")
         }
-        guard let url = URL(string: String(authority) + segments.joined(separator: "/")), url.host != nil,
-            ["http", "https"].contains(url.scheme?.lowercased() ?? "")
+        guard let url = URL(string: text), url.host != nil, ["http", "https"].contains(url.scheme?.lowercased() ?? "")
         else {
             throw MultiCartError.contractSurprise(
                 endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
         }
         return url
+    }
+
+    /// The path of a URL with its escapes decoded once: what the server will look up.
+    public static func decodedPath(_ url: URL) -> String {
+        let encoded = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? url.path
+        return encoded.removingPercentEncoding ?? encoded
+    }
+
+    /// The last path segment of a URL decoded once (`a%2Fb` stays one name, `a/b`): the remote file name.
+    public static func fileName(_ url: URL) -> String? {
+        let encoded = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? url.path
+        guard let last = encoded.split(separator: "/").last else { return nil }
+        return last.removingPercentEncoding ?? String(last)
+    }
+
+    /// Characters kept as they are in a raw path segment; everything else (`%`, `?`, `#`, `;`, spaces, non-ASCII)
+    /// is escaped.
+    private static let segmentAllowed: CharacterSet = {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#;%")
+        return allowed
+    }()
+
+    /// Whether a link already is a percent-encoded URL: only RFC 3986 characters, `%` always starting `%XX`, no `#`.
+    static func isEncodedURL(_ link: String) -> Bool {
+        let legal = Set(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?[]@!$&'()*+,;=".utf8)
+        let hex = Set("0123456789abcdefABCDEF".utf8)
+        let bytes = Array(link.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, hex.contains(bytes[index + 1]), hex.contains(bytes[index + 2]) else {
+                    return false
+                }
+                index += 3
+            } else {
+                guard legal.contains(bytes[index]) else { return false }
+                index += 1
+            }
+        }
+        return true
     }
 
     // MARK: Plumbing

@@ -26,10 +26,13 @@ import Testing
             "https://api.example/r/1/2/AU Laptops_2_Results_Page_1.json",
             "https://api.example/r/1/3/AU Laptops_2_Results_Page_1.json",
             "https://api.example/r/1/2/AU%20Laptops%3F_Page_2.json",
+            "https://api.example/r/1/2/Promo %41 #1? Deals_2_Results_Page_3.json",
+            "https://cdn.example/r/a%2Fb_Page_4.json?sig=x%2Fy",
         ]).map(\.1)
         #expect(
             names == [
                 "AU Laptops_2_Results_Page_1.json", "AU Laptops_2_Results_Page_1-2.json", "AU Laptops__Page_2.json",
+                "Promo %41 #1_ Deals_2_Results_Page_3.json", "a_b_Page_4.json",
             ])
     }
 

@@ -303,6 +303,33 @@ import Testing
         #expect(throws: MultiCartError.self) { try MultiCartClient.encodedURL("/relative/path.json") }
     }
 
+    /// A raw name is encoded exactly once: a `%41` in it is three characters of the name, not an `A`, and `#`
+    /// and `?` are part of the name, not a fragment or a query.
+    @Test(arguments: [
+        ("Promo %41 #1? Deals_902_Results_Page_1.json", "Promo%20%2541%20%231%3F%20Deals_902_Results_Page_1.json"),
+        ("100% Cotton_5_Results_Page_1.json", "100%25%20Cotton_5_Results_Page_1.json"),
+        ("Deals#1_5_Results_Page_1.json", "Deals%231_5_Results_Page_1.json"),
+        ("笔记本 Ü_5_Results_Page_1.json", "%E7%AC%94%E8%AE%B0%E6%9C%AC%20%C3%9C_5_Results_Page_1.json"),
+        ("a;b_5_Results_Page_1.json", "a;b_5_Results_Page_1.json"),
+    ])
+    func rawNamesAreEncodedExactlyOnce(name: String, encoded: String) throws {
+        let url = try MultiCartClient.encodedURL("https://api.example/api/v1/results/101/5/" + name)
+        #expect(url.absoluteString == "https://api.example/api/v1/results/101/5/" + encoded)
+        #expect(MultiCartClient.decodedPath(url) == "/api/v1/results/101/5/" + name)
+        #expect(MultiCartClient.fileName(url) == name)
+    }
+
+    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) is
+    /// used as it is, query included, so a presigned link keeps its signature.
+    @Test(arguments: [
+        "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json",
+        "https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300",
+        "http://h:8080/r/1/2/plain_Page_1.json",
+    ])
+    func encodedLinksAreKeptAsTheyAre(link: String) throws {
+        #expect(try MultiCartClient.encodedURL(link).absoluteString == link)
+    }
+
     /// C14: the key goes only to the API's origin.
     @Test func downloadsFromAnotherOriginCarryNoKey() async throws {
         let (client, transport) = client([

@@ -66,6 +66,30 @@ import Testing
         #expect(server.requestLog().filter { $0.listener == "api" }.allSatisfy { $0.keyPresent })
     }
 
+    /// C21: a collection name holding `%41`, `#`, `?`, spaces and non-ASCII is fetched under its own name (the
+    /// sandbox looks the decoded path up verbatim), not under `A` for `%41` or cut at `#` or `?`.
+    @Test func oddCollectionNamesAreFetchedUnderTheirOwnName() async throws {
+        let name = "Promo %41 #1? Deals — 笔记本 Ü"
+        var configuration = SandboxConfiguration(
+            apiKey: key, collections: [SandboxCollection(id: 101, name: name, items: 150)])
+        configuration.completion = .afterHistoryReads(0)
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        #expect(runner.pageLinks.count == 2)
+        for (index, link) in runner.pageLinks.enumerated() {
+            #expect(link.contains(name))
+            let data = try await client.download(link)
+            #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: index + 1))
+        }
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.httpStatus) == [200, 200])
+        #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
+    }
+
     /// C20: a body that trickles in ends with an error at the request's overall deadline, not when it is done.
     @Test func trickledBodyEndsAtTheOverallDeadline() async throws {
         let server = try sandbox {
