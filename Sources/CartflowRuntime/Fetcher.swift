@@ -10,8 +10,8 @@ struct Fetcher: Sendable {
     let client: MultiCartClient
     let concurrency: Int
     let progress: @Sendable (String) -> Void
-    /// Hosts (`host` or `host:port`, lower case) that links may point at besides the API's own origin
-    /// (`api.allow_download_hosts`). The key is never sent to them.
+    /// Hosts (`host` or `host:port`, lower case) that links, and redirects of downloads, may point at besides the
+    /// API's own origin (`api.allow_download_hosts`). The key is never sent to them.
     var allowedHosts: [String] = []
     /// Attempts per file when the body arrives whole by its length but does not parse (cut short without a
     /// Content-Length, or garbled); network-level retries happen below, in the client.
@@ -123,7 +123,7 @@ struct Fetcher: Sendable {
     private func downloadChecked(_ link: String, check: (Data) throws -> Void) async throws -> Data {
         var attempt = 1
         while true {
-            let data = try await client.download(link)
+            let data = try await client.download(link, redirectHosts: allowedHosts)
             do {
                 try check(data)
                 return data
@@ -147,11 +147,9 @@ struct Fetcher: Sendable {
     func checkHost(_ link: String) throws {
         let url = try MultiCartClient.encodedURL(link)
         let origin = Origin(url)
-        if origin == Origin(client.baseURL) { return }
-        let host = origin.host
-        if allowedHosts.contains(host) || allowedHosts.contains("\(host):\(origin.port)") { return }
+        if origin == Origin(client.baseURL) || origin.isListed(in: allowedHosts) { return }
         throw RunError.foreignLink(
-            host: "\(host):\(origin.port)",
+            host: "\(origin.host):\(origin.port)",
             detail: "a download link points at \(origin), not at the API's origin \(Origin(client.baseURL)); "
                 + "not fetched (add the host to api.allow_download_hosts to allow it; the key is never sent there)")
     }

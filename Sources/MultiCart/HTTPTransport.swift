@@ -14,10 +14,12 @@ public struct HTTPRequest: Sendable {
     public var deadline: Duration
     /// Answers larger than this are cut off with an error.
     public var maxResponseBytes: Int
+    /// Which redirects the transport may follow.
+    public var redirects: RedirectPolicy
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
-        deadline: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20
+        deadline: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20, redirects: RedirectPolicy = .sameOrigin
     ) {
         self.method = method
         self.url = url
@@ -25,7 +27,17 @@ public struct HTTPRequest: Sendable {
         self.body = body
         self.deadline = deadline
         self.maxResponseBytes = maxResponseBytes
+        self.redirects = redirects
     }
+}
+
+/// Which redirects a request may follow. None ever changes the method (a 302 would turn a POST into a GET).
+public enum RedirectPolicy: Sendable, Equatable {
+    /// Only to the same scheme, host and port: API calls, whose key nothing else may see.
+    case sameOrigin
+    /// Also to another origin whose host (or `host:port`) is listed, over https or the request's own scheme,
+    /// with the headers named in `removing` taken off first: downloads sent on to presigned storage or a CDN.
+    case allowedHosts([String], removing: [String])
 }
 
 /// An HTTP answer with its whole body.
@@ -96,7 +108,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(limit: request.maxResponseBytes)
+        let exchange = Exchange(limit: request.maxResponseBytes, redirects: request.redirects)
         delegate.register(exchange, for: task.taskIdentifier)
         defer { delegate.unregister(task.taskIdentifier) }
 
@@ -125,6 +137,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
 private final class Exchange: @unchecked Sendable {
     private let lock = NSLock()
     private let limit: Int
+    let redirects: RedirectPolicy
     private var continuation: CheckedContinuation<HTTPResponse, any Error>?
     private var pending: Result<HTTPResponse, any Error>?
     private var finished = false
@@ -132,7 +145,10 @@ private final class Exchange: @unchecked Sendable {
     private var response: HTTPURLResponse?
     var timer: (any DispatchSourceTimer)?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, redirects: RedirectPolicy) {
+        self.limit = limit
+        self.redirects = redirects
+    }
 
     func start(continuation: CheckedContinuation<HTTPResponse, any Error>) {
         lock.lock()
@@ -247,18 +263,30 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
         exchange(task)?.complete(error: error)
     }
 
-    /// Follows a redirect only to the same scheme, host and port, and never turns it into another method.
+    /// Follows a redirect to the same scheme, host and port, or (when the request's policy allows it) to a listed
+    /// host with the sensitive headers removed; never one that turns the request into another method.
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
         let from = task.originalRequest?.url
         let to = request.url
-        if let from, let to, Origin(from) == Origin(to), request.httpMethod == task.originalRequest?.httpMethod {
-            completionHandler(request)
-            return
+        let exchange = exchange(task)
+        if let from, let to, request.httpMethod == task.originalRequest?.httpMethod {
+            if Origin(from) == Origin(to) {
+                completionHandler(request)
+                return
+            }
+            if case .allowedHosts(let hosts, let removing)? = exchange?.redirects, Origin(to).isListed(in: hosts),
+                Origin(to).scheme == "https" || Origin(to).scheme == Origin(from).scheme
+            {
+                var onward = request
+                for name in removing { onward.setValue(nil, forHTTPHeaderField: name) }
+                completionHandler(onward)
+                return
+            }
         }
-        exchange(task)?.finish(
+        exchange?.finish(
             .failure(
                 TransportFailure.crossOriginRedirect(
                     status: response.statusCode, location: to.map { Origin($0).description } ?? "?")))
@@ -280,4 +308,9 @@ public struct Origin: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(scheme)://\(host):\(port)" }
+
+    /// Whether `hosts` (lower-case `host` or `host:port` entries, as in `api.allow_download_hosts`) names this origin.
+    public func isListed(in hosts: [String]) -> Bool {
+        hosts.contains(host) || hosts.contains("\(host):\(port)")
+    }
 }

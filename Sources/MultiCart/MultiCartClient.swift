@@ -82,16 +82,19 @@ public struct MultiCartClient: Sendable {
         return count
     }
 
-    /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only when the
-    /// link has the API's scheme, host and port. Retried on transient failures (a truncated body included).
-    public func download(_ link: String) async throws -> Data {
+    /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only
+    /// when the link has the API's scheme, host and port. A redirect is followed to the same origin, or to a host in
+    /// `redirectHosts` (`api.allow_download_hosts`; https or the link's own scheme) without the key. Retried on
+    /// transient failures (a truncated body included).
+    public func download(_ link: String, redirectHosts: [String] = []) async throws -> Data {
         let url = try Self.encodedURL(link)
         let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
         return try await withRetry(endpoint) {
             let request = HTTPRequest(
                 method: "GET", url: url, headers: sameOrigin ? [("x-api-key", apiKey)] : [],
-                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes)
+                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes,
+                redirects: .allowedHosts(redirectHosts, removing: ["x-api-key"]))
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
                 if response.status == 404 {

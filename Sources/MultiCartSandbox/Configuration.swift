@@ -105,7 +105,8 @@ public struct SandboxFaults: Sendable, Equatable {
     public var rivalRunner = FaultRule.off
     /// Download links point at a second listener, `http://localhost:<other port>`, instead of the API origin.
     public var foreignLinks = false
-    /// API calls answered with a redirect (`redirectStatus`, 302 or 307) to the same path on the second listener.
+    /// API calls answered with a redirect (`redirectStatus`, 302 or 307) to the same path on the second listener;
+    /// with `file` among its endpoints, downloads too (the second listener serves the file).
     public var redirect = FaultRule.off
     public var redirectStatus = 302
     /// Answers compressed with gzip (`Content-Encoding: gzip`, `Content-Length` of the compressed bytes) when the

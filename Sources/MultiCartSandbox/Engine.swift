@@ -486,6 +486,14 @@ final class SandboxEngine: Sendable {
         let faults = configuration.faults
         let all = Set(SandboxEndpoint.allCases)
         if role == .api {
+            // Only with `on=file`: a download sent on to the second listener, as storage or a CDN would serve it.
+            if fires(faults.redirect, "redirect", endpoint: .file, natural: SandboxEndpoint.json) {
+                record.fault = "redirect"
+                let target = state.withLock { $0.otherBase } + Self.encodedPath(String(path.dropFirst("/api/v1".count)))
+                var response = plain(faults.redirectStatus, "Moved.")
+                response.headers.append(("Location", target))
+                return response
+            }
             if fires(faults.httpError, "http-error", endpoint: .file, natural: all) {
                 record.fault = "http-error"
                 return proxyError(faults.httpErrorStatus)
@@ -562,6 +570,15 @@ final class SandboxEngine: Sendable {
         guard let data = try? ZipWriter.archive(entries, modificationDate: runner.updatedAt) else { return nil }
         state.withLock { $0.zips[runner.id] = data }
         return data
+    }
+
+    /// A decoded path percent-encoded again segment by segment, for a `Location` header.
+    static func encodedPath(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#;%")
+        return path.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0)
+        }.joined(separator: "/")
     }
 
     static func fileStem(_ collection: SandboxCollection) -> String {

@@ -77,7 +77,8 @@ extension SandboxFaults {
         },
         Option(
             flag: "fault-redirect",
-            help: "API calls redirected to the second listener; keys rate, first, on, status=302",
+            help:
+                "API calls (downloads too with on=file) redirected to the second listener; keys rate, first, on, status=302",
             keys: ["rate", "first", "on", "status"]
         ) { faults, spec in
             faults.redirect = try spec.rule()

@@ -71,15 +71,19 @@ import Testing
         let directory = try CartflowProcess.temporaryDirectory("fetcher")
         defer { try? FileManager.default.removeItem(at: directory) }
         let good = Data("[{\"asin\":\"B1\"}]".utf8)
-        let (fetcher, transport) = fetcher([
-            .response(HTTPResponse(status: 200, body: Data("[{\"asin\":\"B".utf8))),
-            .response(HTTPResponse(status: 200, body: good)),
-        ])
+        let (fetcher, transport) = fetcher(
+            [
+                .response(HTTPResponse(status: 200, body: Data("[{\"asin\":\"B".utf8))),
+                .response(HTTPResponse(status: 200, body: good)),
+            ], allowed: ["cdn.example"])
         let recorded = LineLog()
         let files = try await fetcher.fetchPages(
             ["https://api.example/api/v1/results/1/2/p_Page_1.json"], into: directory.path, known: [:]
         ) { batch in for file in batch { recorded.append(file.name) } }
         #expect(transport.requests.count == 2)
+        // Redirects of downloads may go to the listed hosts only, and never with the key.
+        #expect(
+            transport.requests.allSatisfy { $0.redirects == .allowedHosts(["cdn.example"], removing: ["x-api-key"]) })
         #expect(files.count == 1)
         #expect(recorded.all == ["p_Page_1.json"])
         #expect(FileManager.default.contents(atPath: files[0].localPath) == good)

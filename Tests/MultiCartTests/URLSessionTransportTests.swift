@@ -48,6 +48,49 @@ import Testing
         #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
     }
 
+    /// A download redirected to a host in `allow_download_hosts` (presigned storage, a CDN) is followed, with the
+    /// key taken off first: the second listener serves the file and never sees the key.
+    @Test(arguments: [302, 307])
+    func downloadRedirectToAnAllowedHostIsFollowedWithoutTheKey(status: Int) async throws {
+        let server = try sandbox {
+            $0.redirect = FaultRule(probability: 1, endpoints: [.file])
+            $0.redirectStatus = status
+        }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        let other = try #require(server.otherBaseURL?.port)
+        let data = try await client.download(link, redirectHosts: ["localhost:\(other)"])
+        #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.listener) == ["api", "other"])
+        #expect(files.map(\.keyPresent) == [true, false])
+        #expect(files.map(\.httpStatus) == [status, 200])
+    }
+
+    /// Without the host listed, a download redirected to another origin is refused and nothing reaches it; API
+    /// calls refuse such redirects whatever a download may follow (`downloadRedirect…` above, and the C14 test).
+    @Test func downloadRedirectToAnUnlistedHostIsRefused() async throws {
+        let server = try sandbox { $0.redirect = FaultRule(probability: 1, endpoints: [.file]) }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            _ = try await client.download(link, redirectHosts: ["cdn.example", "localhost:1"])
+            Issue.record("a redirect to an unlisted origin must not be followed")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .crossOriginRedirect(302, let location)) = error else {
+                Issue.record("expected a refused redirect, got \(error)")
+                return
+            }
+            #expect(location.hasPrefix("http://localhost:"))
+        }
+        #expect(server.requestLog().filter { $0.listener == "other" }.isEmpty)
+    }
+
     /// C14: a download link on another host and port is fetched without the key (the second listener logs it).
     @Test func downloadFromAnotherOriginCarriesNoKey() async throws {
         let server = try sandbox { $0.foreignLinks = true }
