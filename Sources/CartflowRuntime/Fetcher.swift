@@ -120,10 +120,12 @@ struct Fetcher: Sendable {
 
     /// Downloads a link and runs `check` on the body, downloading again (up to `attemptsPerFile`) when the check
     /// fails: a body that is not what it should be is never accepted, and a cut-off one usually succeeds next time.
+    /// All attempts share one time budget (`fetch.timeout`).
     private func downloadChecked(_ link: String, check: (Data) throws -> Void) async throws -> Data {
         var attempt = 1
+        let until = client.monotonic() + client.downloadDeadline
         while true {
-            let data = try await client.download(link, redirectHosts: allowedHosts)
+            let data = try await client.download(link, redirectHosts: allowedHosts, until: until)
             do {
                 try check(data)
                 return data

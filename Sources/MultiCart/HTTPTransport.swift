@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     /// The whole exchange (connect, send, every byte of the answer) must finish within this.
     public var deadline: Duration
+    /// The exchange also ends when nothing arrives for this long (nil: the deadline alone).
+    public var idleTimeout: Duration?
     /// Answers larger than this are cut off with an error.
     public var maxResponseBytes: Int
     /// Which redirects the transport may follow.
@@ -19,13 +21,15 @@ public struct HTTPRequest: Sendable {
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
-        deadline: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20, redirects: RedirectPolicy = .sameOrigin
+        deadline: Duration = .seconds(60), idleTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20,
+        redirects: RedirectPolicy = .sameOrigin
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.deadline = deadline
+        self.idleTimeout = idleTimeout
         self.maxResponseBytes = maxResponseBytes
         self.redirects = redirects
     }
@@ -96,14 +100,17 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         session.invalidateAndCancel()
     }
 
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
-        let seconds =
-            Double(request.deadline.components.seconds)
-            + Double(request.deadline.components.attoseconds) / 1e18
-        urlRequest.timeoutInterval = max(1, seconds)
+        let seconds = Self.seconds(request.deadline)
+        // URLSession's own timeout is an idle timer: it ends a stalled answer, never a trickling one.
+        urlRequest.timeoutInterval = max(1, min(seconds, request.idleTimeout.map(Self.seconds) ?? seconds))
         for header in request.headers {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }

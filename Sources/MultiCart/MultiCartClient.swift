@@ -13,15 +13,25 @@ public struct MultiCartClient: Sendable {
     private let apiKey: String
     private let transport: any HTTPTransport
     public var retry: RetryPolicy
-    /// Deadline and size cap for JSON calls.
+    /// Deadline of each attempt of a JSON call (`api.timeout`), and its size cap.
     public var apiDeadline: Duration = .seconds(60)
     public var apiMaxBytes = 8 << 20
-    /// Deadline and size cap for result file downloads.
+    /// The most one result file download may take, every attempt and every wait between them included
+    /// (`fetch.timeout`), and its size cap.
     public var downloadDeadline: Duration = .seconds(300)
     public var downloadMaxBytes = 512 << 20
+    /// A download that receives nothing for this long ends (and is tried again once, within its budget).
+    public var downloadIdleTimeout: Duration = .seconds(60)
+    /// The least time left for a download attempt to be worth starting.
+    static let minimumAttempt: Duration = .seconds(1)
+    /// A missed deadline is retried at most this many times per call: a server that trickles once usually
+    /// trickles again, and each miss costs a whole deadline.
+    public static let deadlineRetries = 1
     private let sleep: @Sendable (Duration) async throws -> Void
     private let random: @Sendable () -> Double
     private let now: @Sendable () -> Date
+    /// Monotonic time since an arbitrary origin: what download budgets are measured on (injected for tests).
+    public let monotonic: @Sendable () -> Duration
     /// Called before each retry with the endpoint, the attempt that failed, the error and the wait.
     public var onRetry: (@Sendable (String, Int, MultiCartError, Duration) -> Void)?
 
@@ -30,7 +40,8 @@ public struct MultiCartClient: Sendable {
         retry: RetryPolicy = RetryPolicy(),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        monotonic: @escaping @Sendable () -> Duration = MultiCartClient.systemMonotonic
     ) {
         let text = baseURL.absoluteString
         self.baseURL = text.hasSuffix("/") ? URL(string: String(text.dropLast()))! : baseURL
@@ -40,7 +51,12 @@ public struct MultiCartClient: Sendable {
         self.sleep = sleep
         self.random = random
         self.now = now
+        self.monotonic = monotonic
     }
+
+    /// Time on the continuous clock since this process first asked.
+    @Sendable public static func systemMonotonic() -> Duration { ContinuousClock.now - monotonicOrigin }
+    private static let monotonicOrigin = ContinuousClock.now
 
     /// Removes the key from any text about to be shown.
     public var redactor: Redactor { Redactor(secret: apiKey) }
@@ -85,15 +101,22 @@ public struct MultiCartClient: Sendable {
     /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only
     /// when the link has the API's scheme, host and port. A redirect is followed to the same origin, or to a host in
     /// `redirectHosts` (`api.allow_download_hosts`; https or the link's own scheme) without the key. Retried on
-    /// transient failures (a truncated body included).
-    public func download(_ link: String, redirectHosts: [String] = []) async throws -> Data {
+    /// transient failures (a truncated body included) until `until` on the `monotonic` clock, by default
+    /// `downloadDeadline` from now: the budget covers every attempt and every wait.
+    public func download(_ link: String, redirectHosts: [String] = [], until: Duration? = nil) async throws -> Data {
         let url = try Self.encodedURL(link)
         let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
-        return try await withRetry(endpoint) {
+        let end = until ?? monotonic() + downloadDeadline
+        return try await withRetry(endpoint, until: end) {
+            // Each attempt gets what is left of the budget, so retries never carry a download past it.
+            let left = end - monotonic()
+            guard left > .zero else {
+                throw MultiCartError.transport(endpoint: endpoint, failure: .deadlineExceeded)
+            }
             let request = HTTPRequest(
                 method: "GET", url: url, headers: sameOrigin ? [("x-api-key", apiKey)] : [],
-                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes,
+                deadline: left, idleTimeout: downloadIdleTimeout, maxResponseBytes: downloadMaxBytes,
                 redirects: .allowedHosts(redirectHosts, removing: ["x-api-key"]))
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
@@ -273,17 +296,28 @@ public struct MultiCartClient: Sendable {
         return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
-    private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {
+    /// Runs `operation` until it succeeds or fails for good: a transient error is retried after a backoff, a
+    /// missed deadline at most `deadlineRetries` times, and never past `until` (on the `monotonic` clock).
+    private func withRetry<T: Sendable>(
+        _ endpoint: String, until end: Duration? = nil, _ operation: () async throws -> T
+    ) async throws -> T {
         var attempt = 1
         var waited = Duration.zero
+        var missedDeadlines = 0
         while true {
             do {
                 return try await operation()
             } catch let error as MultiCartError where error.isTransient && attempt < retry.maxAttempts {
+                if case .transport(_, .deadlineExceeded) = error {
+                    missedDeadlines += 1
+                    if missedDeadlines > Self.deadlineRetries { throw error }
+                }
                 var retryAfter: Duration?
                 if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
                 let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
                 if let budget = retry.waitBudget, waited + wait > budget { throw error }
+                // A retry needs time left after its wait; one that would start at the end is not worth making.
+                if let end, monotonic() + wait + Self.minimumAttempt > end { throw error }
                 waited += wait
                 onRetry?(endpoint, attempt, error, wait)
                 try Task.checkCancellation()

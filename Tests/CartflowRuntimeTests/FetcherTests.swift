@@ -104,6 +104,28 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 
+    /// Downloading again after a body that does not parse spends the same budget (`fetch.timeout`): a slow
+    /// server sending garbage cannot hold a file for a budget per attempt.
+    @Test func downloadsAgainShareTheFileBudget() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("fetcher")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let time = VirtualTime()
+        let bad = MockTransport.Reply.response(HTTPResponse(status: 200, body: Data("<html>".utf8)))
+        let transport = TimedTransport([bad, bad, bad], cost: .seconds(200), time: time)
+        var client = MultiCartClient(
+            baseURL: base, apiKey: "k", transport: transport, retry: RetryPolicy(maxAttempts: 1), sleep: { _ in },
+            monotonic: { time.now() })
+        client.downloadDeadline = .seconds(300)
+        let fetcher = Fetcher(client: client, concurrency: 1, progress: { _ in })
+        await #expect(throws: MultiCartError.self) {
+            _ = try await fetcher.fetchPages(
+                ["https://api.example/api/v1/results/1/2/p_Page_1.json"], into: directory.path, known: [:]
+            ) { _ in }
+        }
+        #expect(transport.requests.map(\.deadline) == [.seconds(300), .seconds(100)])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
     /// Files that arrive while a commit is running go into one next commit.
     @Test func recorderBatchesFilesThatArriveDuringACommit() async throws {
         let gate = DispatchSemaphore(value: 0)

@@ -379,3 +379,57 @@ final class WaitLog: @unchecked Sendable {
     func append(_ value: Duration) { lock.withLock { log.append(value) } }
     var values: [Duration] { lock.withLock { log } }
 }
+
+/// Deadlines and budgets: a missed deadline costs a whole deadline, so it is retried once at most, and one
+/// download never runs past its budget, whatever its retries.
+@Suite struct DeadlineTests {
+    let base = URL(string: "https://api.example/api/v1")!
+
+    func client(_ transport: any HTTPTransport, time: VirtualTime) -> MultiCartClient {
+        MultiCartClient(
+            baseURL: base, apiKey: "k", transport: transport, retry: RetryPolicy(maxAttempts: 5),
+            sleep: { time.advance(by: $0) }, random: { 0.5 }, now: { Date(timeIntervalSince1970: 1_700_000_000) },
+            monotonic: { time.now() })
+    }
+
+    @Test func missedDeadlineIsRetriedOnceOnly() async throws {
+        let time = VirtualTime()
+        let transport = MockTransport(Array(repeating: .failure(.deadlineExceeded), count: 4))
+        await #expect(throws: MultiCartError.transport(endpoint: "/users/credits/", failure: .deadlineExceeded)) {
+            _ = try await client(transport, time: time).credits()
+        }
+        #expect(transport.requests.count == 2)
+    }
+
+    /// Each attempt gets what is left of `downloadDeadline`; none starts once it is spent.
+    @Test func downloadAttemptsShareOneBudget() async throws {
+        let time = VirtualTime()
+        let lost = MockTransport.Reply.failure(.connection("reset", requestMayHaveBeenSent: true))
+        let transport = TimedTransport([lost, lost, lost], cost: .seconds(200), time: time)
+        var client = client(transport, time: time)
+        client.downloadDeadline = .seconds(300)
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        }
+        #expect(
+            transport.requests.map(\.deadline) == [.seconds(300), .seconds(300) - .seconds(200) - .milliseconds(250)])
+        #expect(transport.requests.allSatisfy { $0.idleTimeout == .seconds(60) })
+        #expect(time.now() < .seconds(300) + .seconds(200))
+    }
+
+    /// A trickling server holds a download for one budget, not one budget per retry.
+    @Test func downloadThatMissesItsDeadlineIsNotTriedAgainPastTheBudget() async throws {
+        let time = VirtualTime()
+        let transport = TimedTransport(
+            [.response(HTTPResponse(status: 200, body: Data("[]".utf8)))], cost: .seconds(900), time: time)
+        var client = client(transport, time: time)
+        client.downloadDeadline = .seconds(300)
+        await #expect(
+            throws: MultiCartError.transport(endpoint: "GET /api/v1/results/1/2/a.json", failure: .deadlineExceeded)
+        ) {
+            _ = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        }
+        #expect(transport.requests.count == 1)
+        #expect(time.now() == .seconds(300))
+    }
+}

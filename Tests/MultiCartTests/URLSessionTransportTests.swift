@@ -157,6 +157,30 @@ import Testing
         #expect(clock.now - started < .seconds(5))
     }
 
+    /// A trickled file holds the run for one download budget: the missed deadline is not retried past it (it
+    /// used to be retried five times, each a whole deadline).
+    @Test func trickledDownloadIsNotRetriedPastItsBudget() async throws {
+        let server = try sandbox {
+            $0.trickle = .always
+            $0.trickleBytes = 8
+            $0.trickleInterval = .milliseconds(50)
+        }
+        defer { server.stop() }
+        var client = MultiCartClient(
+            baseURL: server.baseURL!, apiKey: key, transport: URLSessionTransport(), retry: RetryPolicy(maxAttempts: 5),
+            sleep: { _ in })
+        client.downloadDeadline = .milliseconds(400)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            _ = try await client.download(link)
+            Issue.record("a trickled page of tens of kilobytes cannot arrive in 400 ms")
+        } catch let error as MultiCartError {
+            #expect(error == .transport(endpoint: error.endpoint, failure: .deadlineExceeded))
+        }
+        #expect(server.requestLog().filter { $0.endpoint == .file }.count == 1)
+    }
+
     /// C20: a body shorter than its Content-Length is an error, never a short success.
     @Test func bodyShorterThanItsContentLengthIsAnError() async throws {
         let server = try sandbox { $0.truncate = .always }
