@@ -34,7 +34,7 @@ public enum ZipError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Shows control characters as escapes so a hostile name cannot forge terminal output.
-    static func printable(_ name: String) -> String {
+    public static func printable(_ name: String) -> String {
         var result = ""
         for scalar in name.unicodeScalars {
             if scalar.value < 0x20 || scalar.value == 0x7F {

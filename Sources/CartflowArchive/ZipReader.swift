@@ -16,8 +16,22 @@ public struct ZipLimits: Sendable, Equatable {
         self.maxTotalBytes = maxTotalBytes
     }
 
-    /// Generous defaults for result archives: 10,000 entries, 256 MiB per entry, 2 GiB in total.
+    /// Generous defaults for reading into memory: 10,000 entries, 256 MiB per entry, 2 GiB in total.
     public static let standard = ZipLimits()
+
+    /// What cartflow accepts in a result archive, streamed to disk one entry at a time: 10,000 entries, 64 MiB per
+    /// entry (a page must later fit in memory to be checked and exported), 1 GiB in total (temporary disk space).
+    public static let resultArchive = ZipLimits(maxEntries: 10_000, maxEntryBytes: 64 << 20, maxTotalBytes: 1 << 30)
+}
+
+/// One step of streaming an archive's entries (`ZipReader.stream`).
+public enum ZipStreamEvent {
+    /// A regular-file entry starts; its header has been validated with all the others.
+    case begin(ZipEntryHeader)
+    /// The next uncompressed bytes of the current entry; valid only during the call.
+    case bytes(UnsafeRawBufferPointer)
+    /// The current entry ended, whole and within the limits.
+    case end(ZipEntryHeader)
 }
 
 /// What the validation pass learns of one entry before any data is handed out.
@@ -87,6 +101,26 @@ public enum ZipReader {
         }
     }
 
+    /// Validates every header, then streams each entry's uncompressed bytes in chunks of at most 64 KiB, counting
+    /// real bytes against the limits as they arrive: memory stays bounded by one chunk whatever the archive
+    /// declares or holds, so an entry can go to a file instead of to memory.
+    public static func stream(data: Data, limits: ZipLimits = .standard, _ body: (ZipStreamEvent) throws -> Void)
+        throws
+    {
+        try withSource(data) { source in
+            _ = try headers(of: source, limits: limits)
+            try chunks(of: source, limits: limits, body)
+        }
+    }
+
+    /// The same for a ZIP file.
+    public static func stream(path: String, limits: ZipLimits = .standard, _ body: (ZipStreamEvent) throws -> Void)
+        throws
+    {
+        _ = try headers(of: .file(path), limits: limits)
+        try chunks(of: .file(path), limits: limits, body)
+    }
+
     /// Why `name` is unsafe as a relative path inside an extraction folder, or nil when it is safe.
     public static func problem(withEntryName name: String) -> String? {
         if name.isEmpty { return "the name is empty" }
@@ -146,6 +180,20 @@ public enum ZipReader {
             if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
             let data = try reader.readData(name: header.name, limits: limits, total: &total)
             try body(header, data)
+        }
+    }
+
+    private static func chunks(of source: Source, limits: ZipLimits, _ body: (ZipStreamEvent) throws -> Void) throws {
+        let reader = try ArchiveReadHandle(source)
+        var total: Int64 = 0
+        var count = 0
+        while let entry = try reader.nextHeader() {
+            let header = try validated(entry, reader: reader)
+            count += 1
+            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            try body(.begin(header))
+            try reader.readChunks(name: header.name, limits: limits, total: &total) { try body(.bytes($0)) }
+            try body(.end(header))
         }
     }
 
@@ -267,6 +315,16 @@ public enum ZipReader {
         /// Reads the current entry's data in chunks, counting real bytes against the limits as they arrive.
         func readData(name: String, limits: ZipLimits, total: inout Int64) throws -> Data {
             var data = Data()
+            try readChunks(name: name, limits: limits, total: &total) { data.append(contentsOf: $0) }
+            return data
+        }
+
+        /// Hands the current entry's data to `body` 64 KiB at a time; a chunk that goes over a limit is refused
+        /// before `body` sees it.
+        func readChunks(
+            name: String, limits: ZipLimits, total: inout Int64, _ body: (UnsafeRawBufferPointer) throws -> Void
+        ) throws {
+            var entryBytes: Int64 = 0
             let chunk = 64 * 1024
             let buffer = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 1)
             defer { buffer.deallocate() }
@@ -275,15 +333,15 @@ public enum ZipReader {
                 if count == 0 { break }
                 guard count > 0 else { throw ZipError.unreadable("entry '\(ZipError.printable(name))': \(message())") }
                 total += Int64(count)
-                if Int64(data.count + count) > limits.maxEntryBytes {
+                entryBytes += Int64(count)
+                if entryBytes > limits.maxEntryBytes {
                     throw ZipError.entryTooLarge(entry: name, limit: limits.maxEntryBytes)
                 }
                 if total > limits.maxTotalBytes {
                     throw ZipError.totalTooLarge(entry: name, limit: limits.maxTotalBytes)
                 }
-                data.append(buffer.assumingMemoryBound(to: UInt8.self), count: count)
+                try body(UnsafeRawBufferPointer(start: buffer, count: count))
             }
-            return data
         }
     }
 }

@@ -62,6 +62,8 @@ struct WorkflowSession {
             throw MissingKey(reference: workflow.api.keyReference)
         }
         var client = MultiCartClient(baseURL: url, apiKey: key)
+        client.apiDeadline = workflow.api.timeout.duration
+        client.downloadDeadline = workflow.fetch.timeout.duration
         client.onRetry = { endpoint, attempt, error, wait in
             output.progress("\(endpoint): attempt \(attempt) failed (\(error)); retrying in \(format(wait))")
         }

@@ -45,13 +45,14 @@ public final class AtomicFileWriter {
     /// Bytes accepted so far (buffered or written).
     public private(set) var bytesWritten: Int = 0
 
-    private let temporaryPath: String
+    /// Where the new content is until `commit()`: readable there once `seal()` has returned.
+    public let temporaryPath: String
     private var descriptor: Int32
     private var buffer: [UInt8]
     private let bufferCapacity: Int
     private var state: State = .open
 
-    private enum State { case open, committed, discarded }
+    private enum State { case open, sealed, committed, discarded }
 
     /// Creates the temporary file next to `path`. Throws if the directory does not exist or is not writable.
     public init(path: String, permissions: mode_t = 0o644, bufferSize: Int = 1 << 16) throws {
@@ -87,7 +88,7 @@ public final class AtomicFileWriter {
     }
 
     deinit {
-        if state == .open { abandon() }
+        if state == .open || state == .sealed { abandon() }
     }
 
     /// Appends raw bytes.
@@ -133,6 +134,24 @@ public final class AtomicFileWriter {
     /// Makes the new content visible at `path`: flush, fsync, rename over the target, fsync the directory.
     /// On failure the temporary file is removed and the previous file (if any) is untouched.
     public func commit() throws {
+        switch state {
+        case .open: try seal()
+        case .sealed: break
+        case .committed, .discarded: try checkOpen()
+        }
+        if rename(temporaryPath, path) != 0 {
+            let code = errno
+            abandon()
+            throw AtomicFileError(path: path, operation: "rename", code: code)
+        }
+        state = .committed
+        try Self.syncDirectory(of: path)
+    }
+
+    /// Flushes, fsyncs and closes the temporary file without making it visible: many files can wait for one
+    /// decision (a whole archive checked before any entry appears) without a descriptor each. `commit()` then
+    /// only renames; `discard()` still removes it.
+    public func seal() throws {
         try checkOpen()
         do {
             try flush()
@@ -140,18 +159,16 @@ public final class AtomicFileWriter {
             let fd = descriptor
             descriptor = -1
             if close(fd) != 0 { throw AtomicFileError(path: path, operation: "close", code: errno) }
-            if rename(temporaryPath, path) != 0 { throw AtomicFileError(path: path, operation: "rename", code: errno) }
         } catch {
             abandon()
             throw error
         }
-        state = .committed
-        try Self.syncDirectory(of: path)
+        state = .sealed
     }
 
     /// Throws the new content away; the previous file stays as it was. Safe to call more than once.
     public func discard() {
-        if state == .open { abandon() }
+        if state == .open || state == .sealed { abandon() }
     }
 
     private func abandon() {
@@ -167,6 +184,7 @@ public final class AtomicFileWriter {
     private func checkOpen() throws {
         switch state {
         case .open: return
+        case .sealed: throw AtomicFileError(path: path, operation: "the file was already sealed", code: 0)
         case .committed: throw AtomicFileError(path: path, operation: "the file was already committed", code: 0)
         case .discarded: throw AtomicFileError(path: path, operation: "the file was discarded", code: 0)
         }

@@ -10,13 +10,14 @@ struct Fetcher: Sendable {
     let client: MultiCartClient
     let concurrency: Int
     let progress: @Sendable (String) -> Void
-    /// Hosts (`host` or `host:port`, lower case) that links may point at besides the API's own origin
-    /// (`api.allow_download_hosts`). The key is never sent to them.
+    /// Hosts (`host` or `host:port`, lower case) that links, and redirects of downloads, may point at besides the
+    /// API's own origin (`api.allow_download_hosts`). The key is never sent to them.
     var allowedHosts: [String] = []
     /// Attempts per file when the body arrives whole by its length but does not parse (cut short without a
     /// Content-Length, or garbled); network-level retries happen below, in the client.
     var attemptsPerFile = 3
-    var zipLimits = ZipLimits(maxEntries: 10_000, maxEntryBytes: 256 << 20, maxTotalBytes: 4 << 30)
+    /// What a result archive may hold (docs/running.md): it is streamed to disk, so memory does not grow with it.
+    var zipLimits = ZipLimits.resultArchive
 
     /// What one task of `fetchPages` produced. A download slot is held from the request until the body is
     /// checked; hashing, writing and syncing the file happen after the slot is given to the next link.
@@ -85,45 +86,120 @@ struct Fetcher: Sendable {
         }
     }
 
-    /// Fetches the ZIP, refuses it whole if any entry is unsafe, and writes each page file it holds.
+    /// Fetches the ZIP and writes each page file it holds, or none. The archive is read one entry at a time into
+    /// temporary files (memory stays bounded by a chunk and the one entry being checked); each entry must be safe,
+    /// within `zipLimits` and, for `.json` names, valid JSON. Any problem refuses the archive whole before a file
+    /// appears under its final name, and is final: only a download that does not read as a ZIP at all (cut off)
+    /// is fetched again.
     func fetchZip(
         _ link: String, into directory: String, known: [String: FileRecord],
         record: @escaping @Sendable ([FileRecord]) throws -> Void
     ) async throws -> [FileRecord] {
         try checkHost(link)
         let limits = zipLimits
-        var entries: [ZipEntry] = []
-        // The whole archive is validated (names, links, sizes) before any entry is written.
-        let data = try await downloadChecked(link) { data in
-            entries = try ZipReader.readAll(data: data, limits: limits)
-            for entry in entries where !entry.name.hasSuffix("/") { try Self.checkPage(entry.data, name: entry.name) }
-        }
+        // Headers only: a cut-off download is caught here and fetched again; nothing is decompressed yet.
+        let data = try await downloadChecked(link) { _ = try ZipReader.validate(data: $0, limits: limits) }
+        let staged = try stage(data, link: link, into: directory)
         var results: [FileRecord] = []
-        var used: Set<String> = []
-        for entry in entries where !entry.name.hasSuffix("/") {
-            let name = Self.uniqueName(Self.sanitise((entry.name as NSString).lastPathComponent), used: &used)
-            let path = (directory as NSString).appendingPathComponent(name)
-            if let existing = known[name], Self.verify(existing, at: path) {
-                results.append(existing)
-                continue
+        var remaining = staged[...]
+        do {
+            while let entry = remaining.popFirst() {
+                if let existing = known[entry.file.name], Self.verify(existing, at: entry.file.localPath),
+                    existing.sha256 == entry.file.sha256
+                {
+                    entry.writer.discard()
+                    results.append(existing)
+                    continue
+                }
+                try entry.writer.commit()
+                try record([entry.file])
+                results.append(entry.file)
             }
-            let file = FileRecord(
-                name: name, link: link + "#" + entry.name, localPath: path, size: entry.data.count,
-                sha256: SHA256.hex(entry.data))
-            try AtomicFile.write(entry.data, to: path)
-            try record([file])
-            results.append(file)
+        } catch {
+            for entry in remaining { entry.writer.discard() }
+            throw error
         }
         progress("\((link as NSString).lastPathComponent): \(data.count) bytes, \(results.count) page files")
         return results
     }
 
+    /// One archive entry checked and waiting in its sealed temporary file for the whole archive's verdict.
+    private struct StagedEntry {
+        let writer: AtomicFileWriter
+        let file: FileRecord
+    }
+
+    /// Streams every entry of the archive to a temporary file next to its final name and checks it there; on any
+    /// problem every temporary file is removed and the error thrown.
+    private func stage(_ archive: Data, link: String, into directory: String) throws -> [StagedEntry] {
+        let archiveName = (try? MultiCartClient.encodedURL(link)).flatMap(MultiCartClient.fileName) ?? "the ZIP"
+        var staged: [StagedEntry] = []
+        var used: Set<String> = []
+        var current: (entry: String, writer: AtomicFileWriter, sniffer: JSONStartSniffer?)?
+        do {
+            try ZipReader.stream(data: archive, limits: zipLimits) { event in
+                switch event {
+                case .begin(let header):
+                    let name = Self.uniqueName(Self.sanitise((header.name as NSString).lastPathComponent), used: &used)
+                    let writer = try AtomicFileWriter(path: (directory as NSString).appendingPathComponent(name))
+                    current = (header.name, writer, Self.isJSONName(header.name) ? JSONStartSniffer() : nil)
+                case .bytes(let chunk):
+                    guard let entry = current?.entry, let writer = current?.writer else { return }
+                    // Refused at the first bytes that cannot start JSON (a bomb of zeros), not once all are written.
+                    if current?.sniffer?.accepts(chunk) == false {
+                        throw Self.entryNotJSON(archive: archiveName, entry: entry)
+                    }
+                    try writer.write(chunk)
+                case .end:
+                    guard let (entry, writer, _) = current else { return }
+                    try writer.seal()
+                    // Mapped, not read into memory: one entry is checked at a time, and its pages stay the file's.
+                    let contents =
+                        writer.bytesWritten == 0
+                        ? Data()
+                        : try Data(contentsOf: URL(fileURLWithPath: writer.temporaryPath), options: .alwaysMapped)
+                    if Self.isJSONName(entry), !Self.parses(contents) {
+                        throw Self.entryNotJSON(archive: archiveName, entry: entry)
+                    }
+                    let name = (writer.path as NSString).lastPathComponent
+                    let file = FileRecord(
+                        name: name, link: link + "#" + entry, localPath: writer.path, size: contents.count,
+                        sha256: SHA256.hex(contents))
+                    staged.append(StagedEntry(writer: writer, file: file))
+                    current = nil
+                }
+            }
+        } catch {
+            current?.writer.discard()
+            for entry in staged { entry.writer.discard() }
+            throw error
+        }
+        return staged
+    }
+
+    /// A ZIP entry that should be a page but is not JSON: the archive is refused whole, and not fetched again
+    /// (the server would send the same archive).
+    static func entryNotJSON(archive: String, entry: String) -> MultiCartError {
+        .contractSurprise(
+            endpoint: "GET \(archive)",
+            detail:
+                "ZIP entry '\(ZipError.printable(entry))' is not valid JSON; the archive is refused, no page written")
+    }
+
+    static func isJSONName(_ name: String) -> Bool { name.lowercased().hasSuffix(".json") }
+
+    static func parses(_ data: Data) -> Bool {
+        (try? data.withUnsafeBytes { try JSONParser.parse($0) }) != nil
+    }
+
     /// Downloads a link and runs `check` on the body, downloading again (up to `attemptsPerFile`) when the check
     /// fails: a body that is not what it should be is never accepted, and a cut-off one usually succeeds next time.
+    /// All attempts share one time budget (`fetch.timeout`).
     private func downloadChecked(_ link: String, check: (Data) throws -> Void) async throws -> Data {
         var attempt = 1
+        let until = client.monotonic() + client.downloadDeadline
         while true {
-            let data = try await client.download(link)
+            let data = try await client.download(link, redirectHosts: allowedHosts, until: until)
             do {
                 try check(data)
                 return data
@@ -147,11 +223,9 @@ struct Fetcher: Sendable {
     func checkHost(_ link: String) throws {
         let url = try MultiCartClient.encodedURL(link)
         let origin = Origin(url)
-        if origin == Origin(client.baseURL) { return }
-        let host = origin.host
-        if allowedHosts.contains(host) || allowedHosts.contains("\(host):\(origin.port)") { return }
+        if origin == Origin(client.baseURL) || origin.isListed(in: allowedHosts) { return }
         throw RunError.foreignLink(
-            host: "\(host):\(origin.port)",
+            host: "\(origin.host):\(origin.port)",
             detail: "a download link points at \(origin), not at the API's origin \(Origin(client.baseURL)); "
                 + "not fetched (add the host to api.allow_download_hosts to allow it; the key is never sent there)")
     }
@@ -166,23 +240,17 @@ struct Fetcher: Sendable {
     /// parser decides, so a page is accepted exactly when it can be exported (it is also much faster than
     /// JSONSerialization).
     static func checkPage(_ data: Data, name: String) throws {
-        guard name.lowercased().hasSuffix(".json") else { return }
-        do {
-            _ = try data.withUnsafeBytes { try JSONParser.parse($0) }
-        } catch {
-            throw MultiCartError.contractSurprise(
-                endpoint: "GET \(name)", detail: "the file is not valid JSON (\(data.count) bytes); not saved")
-        }
+        guard isJSONName(name), !parses(data) else { return }
+        throw MultiCartError.contractSurprise(
+            endpoint: "GET \(name)", detail: "the file is not valid JSON (\(data.count) bytes); not saved")
     }
 
-    /// Local names for links: the decoded last path segment, sanitised and made unique.
+    /// Local names for links: the last path segment decoded once, sanitised and made unique.
     static func uniqueLocalNames(_ links: [String]) throws -> [(String, String)] {
         var used: Set<String> = []
         return try links.map { link in
             let url = try MultiCartClient.encodedURL(link)
-            let last = url.path.split(separator: "/").last.map(String.init) ?? "file"
-            let decoded = last.removingPercentEncoding ?? last
-            return (link, uniqueName(sanitise(decoded), used: &used))
+            return (link, uniqueName(sanitise(MultiCartClient.fileName(url) ?? "file"), used: &used))
         }
     }
 
@@ -321,5 +389,37 @@ enum AbandonedTemporaryFiles {
             }
         }
         return removed
+    }
+}
+
+/// Decides from an entry's first bytes whether it can be JSON at all, so an archive of zeros or binary is refused
+/// at its first chunk. Lenient where it must be: it lets through whatever `JSONParser` accepts before the first
+/// value (a UTF-8 byte order mark, whitespace); the whole entry is parsed later anyway.
+struct JSONStartSniffer {
+    private var bomBytes = 0
+    private var started = false
+    private var decided = false
+
+    /// False once the bytes so far cannot start a JSON text; true while they can (or once a value has started).
+    mutating func accepts(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        guard !decided else { return true }
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        for byte in chunk {
+            if !started, bomBytes < 3, byte == bom[bomBytes] {
+                bomBytes += 1
+                continue
+            }
+            started = true
+            switch byte {
+            case 0x20, 0x09, 0x0A, 0x0D: continue
+            case UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: "\""), UInt8(ascii: "-"), UInt8(ascii: "t"),
+                UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                decided = true
+                return true
+            default:
+                return false
+            }
+        }
+        return true
     }
 }

@@ -12,20 +12,36 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     /// The whole exchange (connect, send, every byte of the answer) must finish within this.
     public var deadline: Duration
+    /// The exchange also ends when nothing arrives for this long (nil: the deadline alone).
+    public var idleTimeout: Duration?
     /// Answers larger than this are cut off with an error.
     public var maxResponseBytes: Int
+    /// Which redirects the transport may follow.
+    public var redirects: RedirectPolicy
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
-        deadline: Duration = .seconds(60), maxResponseBytes: Int = 16 << 20
+        deadline: Duration = .seconds(60), idleTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20,
+        redirects: RedirectPolicy = .sameOrigin
     ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.deadline = deadline
+        self.idleTimeout = idleTimeout
         self.maxResponseBytes = maxResponseBytes
+        self.redirects = redirects
     }
+}
+
+/// Which redirects a request may follow. None ever changes the method (a 302 would turn a POST into a GET).
+public enum RedirectPolicy: Sendable, Equatable {
+    /// Only to the same scheme, host and port: API calls, whose key nothing else may see.
+    case sameOrigin
+    /// Also to another origin whose host (or `host:port`) is listed, over https or the request's own scheme,
+    /// with the headers named in `removing` taken off first: downloads sent on to presigned storage or a CDN.
+    case allowedHosts([String], removing: [String])
 }
 
 /// An HTTP answer with its whole body.
@@ -50,7 +66,8 @@ public enum TransportFailure: Error, Sendable, Equatable {
     case responseTooLarge(limit: Int)
     /// The server redirected to another scheme, host or port; not followed.
     case crossOriginRedirect(status: Int, location: String)
-    /// The body ended before its Content-Length.
+    /// The body does not match its Content-Length (checked only for bodies sent without a Content-Encoding):
+    /// usually it ended early; `received` above `expected` means more arrived than was declared.
     case truncated(expected: Int, received: Int)
     /// The connection failed (refused, reset, DNS, TLS); `requestMayHaveBeenSent` is false only when
     /// the failure certainly happened before the request left (connection refused, host not found).
@@ -63,7 +80,8 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The real transport on URLSession, with what URLSession lacks on Linux: an overall deadline, a size cap,
-/// a Content-Length check and no redirects to another origin (which would carry the API key away).
+/// a Content-Length check (of bodies not compressed on the way) and no redirects to another origin (which would
+/// carry the API key away).
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let session: URLSession
     private let delegate: SessionDelegate
@@ -82,19 +100,22 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
         session.invalidateAndCancel()
     }
 
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
-        let seconds =
-            Double(request.deadline.components.seconds)
-            + Double(request.deadline.components.attoseconds) / 1e18
-        urlRequest.timeoutInterval = max(1, seconds)
+        let seconds = Self.seconds(request.deadline)
+        // URLSession's own timeout is an idle timer: it ends a stalled answer, never a trickling one.
+        urlRequest.timeoutInterval = max(1, min(seconds, request.idleTimeout.map(Self.seconds) ?? seconds))
         for header in request.headers {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(limit: request.maxResponseBytes)
+        let exchange = Exchange(limit: request.maxResponseBytes, redirects: request.redirects)
         delegate.register(exchange, for: task.taskIdentifier)
         defer { delegate.unregister(task.taskIdentifier) }
 
@@ -123,6 +144,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
 private final class Exchange: @unchecked Sendable {
     private let lock = NSLock()
     private let limit: Int
+    let redirects: RedirectPolicy
     private var continuation: CheckedContinuation<HTTPResponse, any Error>?
     private var pending: Result<HTTPResponse, any Error>?
     private var finished = false
@@ -130,7 +152,10 @@ private final class Exchange: @unchecked Sendable {
     private var response: HTTPURLResponse?
     var timer: (any DispatchSourceTimer)?
 
-    init(limit: Int) { self.limit = limit }
+    init(limit: Int, redirects: RedirectPolicy) {
+        self.limit = limit
+        self.redirects = redirects
+    }
 
     func start(continuation: CheckedContinuation<HTTPResponse, any Error>) {
         lock.lock()
@@ -172,8 +197,12 @@ private final class Exchange: @unchecked Sendable {
         for (key, value) in httpResponse.allHeaderFields {
             headers[String(describing: key).lowercased()] = String(describing: value)
         }
-        if let lengthText = headers["content-length"], let expected = Int(lengthText), expected != body.count,
-            httpResponse.statusCode != 304
+        // Content-Length counts the bytes on the wire; with a Content-Encoding (gzip, which libcurl asks for and
+        // decodes) the body here is decoded and longer or shorter. libcurl itself reports a transfer cut short.
+        let encoding = headers["content-encoding"]?.trimmingCharacters(in: .whitespaces).lowercased() ?? ""
+        let decoded = !encoding.isEmpty && encoding != "identity"
+        if !decoded, let lengthText = headers["content-length"], let expected = Int(lengthText),
+            expected != body.count, httpResponse.statusCode != 304
         {
             finish(.failure(TransportFailure.truncated(expected: expected, received: body.count)))
             return
@@ -241,18 +270,30 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
         exchange(task)?.complete(error: error)
     }
 
-    /// Follows a redirect only to the same scheme, host and port, and never turns it into another method.
+    /// Follows a redirect to the same scheme, host and port, or (when the request's policy allows it) to a listed
+    /// host with the sensitive headers removed; never one that turns the request into another method.
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
         let from = task.originalRequest?.url
         let to = request.url
-        if let from, let to, Origin(from) == Origin(to), request.httpMethod == task.originalRequest?.httpMethod {
-            completionHandler(request)
-            return
+        let exchange = exchange(task)
+        if let from, let to, request.httpMethod == task.originalRequest?.httpMethod {
+            if Origin(from) == Origin(to) {
+                completionHandler(request)
+                return
+            }
+            if case .allowedHosts(let hosts, let removing)? = exchange?.redirects, Origin(to).isListed(in: hosts),
+                Origin(to).scheme == "https" || Origin(to).scheme == Origin(from).scheme
+            {
+                var onward = request
+                for name in removing { onward.setValue(nil, forHTTPHeaderField: name) }
+                completionHandler(onward)
+                return
+            }
         }
-        exchange(task)?.finish(
+        exchange?.finish(
             .failure(
                 TransportFailure.crossOriginRedirect(
                     status: response.statusCode, location: to.map { Origin($0).description } ?? "?")))
@@ -274,4 +315,9 @@ public struct Origin: Equatable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(scheme)://\(host):\(port)" }
+
+    /// Whether `hosts` (lower-case `host` or `host:port` entries, as in `api.allow_download_hosts`) names this origin.
+    public func isListed(in hosts: [String]) -> Bool {
+        hosts.contains(host) || hosts.contains("\(host):\(port)")
+    }
 }

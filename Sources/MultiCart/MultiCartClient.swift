@@ -13,15 +13,25 @@ public struct MultiCartClient: Sendable {
     private let apiKey: String
     private let transport: any HTTPTransport
     public var retry: RetryPolicy
-    /// Deadline and size cap for JSON calls.
+    /// Deadline of each attempt of a JSON call (`api.timeout`), and its size cap.
     public var apiDeadline: Duration = .seconds(60)
     public var apiMaxBytes = 8 << 20
-    /// Deadline and size cap for result file downloads.
+    /// The most one result file download may take, every attempt and every wait between them included
+    /// (`fetch.timeout`), and its size cap.
     public var downloadDeadline: Duration = .seconds(300)
     public var downloadMaxBytes = 512 << 20
+    /// A download that receives nothing for this long ends (and is tried again once, within its budget).
+    public var downloadIdleTimeout: Duration = .seconds(60)
+    /// The least time left for a download attempt to be worth starting.
+    static let minimumAttempt: Duration = .seconds(1)
+    /// A missed deadline is retried at most this many times per call: a server that trickles once usually
+    /// trickles again, and each miss costs a whole deadline.
+    public static let deadlineRetries = 1
     private let sleep: @Sendable (Duration) async throws -> Void
     private let random: @Sendable () -> Double
     private let now: @Sendable () -> Date
+    /// Monotonic time since an arbitrary origin: what download budgets are measured on (injected for tests).
+    public let monotonic: @Sendable () -> Duration
     /// Called before each retry with the endpoint, the attempt that failed, the error and the wait.
     public var onRetry: (@Sendable (String, Int, MultiCartError, Duration) -> Void)?
 
@@ -30,7 +40,8 @@ public struct MultiCartClient: Sendable {
         retry: RetryPolicy = RetryPolicy(),
         sleep: @escaping @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) },
         random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() },
+        monotonic: @escaping @Sendable () -> Duration = MultiCartClient.systemMonotonic
     ) {
         let text = baseURL.absoluteString
         self.baseURL = text.hasSuffix("/") ? URL(string: String(text.dropLast()))! : baseURL
@@ -40,7 +51,12 @@ public struct MultiCartClient: Sendable {
         self.sleep = sleep
         self.random = random
         self.now = now
+        self.monotonic = monotonic
     }
+
+    /// Time on the continuous clock since this process first asked.
+    @Sendable public static func systemMonotonic() -> Duration { ContinuousClock.now - monotonicOrigin }
+    private static let monotonicOrigin = ContinuousClock.now
 
     /// Removes the key from any text about to be shown.
     public var redactor: Redactor { Redactor(secret: apiKey) }
@@ -82,16 +98,26 @@ public struct MultiCartClient: Sendable {
         return count
     }
 
-    /// Downloads a result file from a link as the API wrote it (spaces included). The key is sent only when the
-    /// link has the API's scheme, host and port. Retried on transient failures (a truncated body included).
-    public func download(_ link: String) async throws -> Data {
+    /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only
+    /// when the link has the API's scheme, host and port. A redirect is followed to the same origin, or to a host in
+    /// `redirectHosts` (`api.allow_download_hosts`; https or the link's own scheme) without the key. Retried on
+    /// transient failures (a truncated body included) until `until` on the `monotonic` clock, by default
+    /// `downloadDeadline` from now: the budget covers every attempt and every wait.
+    public func download(_ link: String, redirectHosts: [String] = [], until: Duration? = nil) async throws -> Data {
         let url = try Self.encodedURL(link)
-        let endpoint = "GET " + (url.path.removingPercentEncoding ?? url.path)
+        let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
-        return try await withRetry(endpoint) {
+        let end = until ?? monotonic() + downloadDeadline
+        return try await withRetry(endpoint, until: end) {
+            // Each attempt gets what is left of the budget, so retries never carry a download past it.
+            let left = end - monotonic()
+            guard left > .zero else {
+                throw MultiCartError.transport(endpoint: endpoint, failure: .deadlineExceeded)
+            }
             let request = HTTPRequest(
                 method: "GET", url: url, headers: sameOrigin ? [("x-api-key", apiKey)] : [],
-                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes)
+                deadline: left, idleTimeout: downloadIdleTimeout, maxResponseBytes: downloadMaxBytes,
+                redirects: .allowedHosts(redirectHosts, removing: ["x-api-key"]))
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
                 if response.status == 404 {
@@ -106,28 +132,72 @@ public struct MultiCartClient: Sendable {
         }
     }
 
-    /// A link with its path percent-encoded segment by segment (names contain spaces); scheme and host kept.
+    /// The URL to request for a download link, every character encoded exactly once. A link made only of
+    /// characters a URL may hold (RFC 3986), with `%` only as the start of a `%XX` escape and no `#` (a fragment
+    /// never reaches a server), is already encoded and is used as it is, query included (a presigned CDN link).
+    /// Any other link holds raw names, as the API writes them (`AU Laptops_88_Results_Page_1.json`): each path
+    /// segment is percent-encoded as it stands, `%`, `#`, `?` and `;` included, so they stay part of the name.
     public static func encodedURL(_ link: String) throws -> URL {
         guard let schemeEnd = link.range(of: "://") else {
             throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not an absolute URL: \(link)")
         }
-        let afterScheme = link[schemeEnd.upperBound...]
-        let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-        let authority = link[..<pathStart]
-        let rawPath = link[pathStart...]
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: "/?#;")
-        let segments = rawPath.split(separator: "/", omittingEmptySubsequences: false).map { segment -> String in
-            let decoded = String(segment).removingPercentEncoding ?? String(segment)
-            return decoded.addingPercentEncoding(withAllowedCharacters: allowed) ?? decoded
+        var text = link
+        if !isEncodedURL(link) {
+            let afterScheme = link[schemeEnd.upperBound...]
+            let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+            let segments = link[pathStart...].split(separator: "/", omittingEmptySubsequences: false).map {
+                String($0).addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? String($0)
+            }
+            text = String(link[..<pathStart]) + segments.joined(separator: "/")
         }
-        guard let url = URL(string: String(authority) + segments.joined(separator: "/")), url.host != nil,
-            ["http", "https"].contains(url.scheme?.lowercased() ?? "")
+        guard let url = URL(string: text), url.host != nil, ["http", "https"].contains(url.scheme?.lowercased() ?? "")
         else {
             throw MultiCartError.contractSurprise(
                 endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
         }
         return url
+    }
+
+    /// The path of a URL with its escapes decoded once: what the server will look up.
+    public static func decodedPath(_ url: URL) -> String {
+        let encoded = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? url.path
+        return encoded.removingPercentEncoding ?? encoded
+    }
+
+    /// The last path segment of a URL decoded once (`a%2Fb` stays one name, `a/b`): the remote file name.
+    public static func fileName(_ url: URL) -> String? {
+        let encoded = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? url.path
+        guard let last = encoded.split(separator: "/").last else { return nil }
+        return last.removingPercentEncoding ?? String(last)
+    }
+
+    /// Characters kept as they are in a raw path segment; everything else (`%`, `?`, `#`, `;`, spaces, non-ASCII)
+    /// is escaped.
+    private static let segmentAllowed: CharacterSet = {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#;%")
+        return allowed
+    }()
+
+    /// Whether a link already is a percent-encoded URL: only RFC 3986 characters, `%` always starting `%XX`, no `#`.
+    static func isEncodedURL(_ link: String) -> Bool {
+        let legal = Set(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~:/?[]@!$&'()*+,;=".utf8)
+        let hex = Set("0123456789abcdefABCDEF".utf8)
+        let bytes = Array(link.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, hex.contains(bytes[index + 1]), hex.contains(bytes[index + 2]) else {
+                    return false
+                }
+                index += 3
+            } else {
+                guard legal.contains(bytes[index]) else { return false }
+                index += 1
+            }
+        }
+        return true
     }
 
     // MARK: Plumbing
@@ -226,17 +296,28 @@ public struct MultiCartClient: Sendable {
         return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
-    private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {
+    /// Runs `operation` until it succeeds or fails for good: a transient error is retried after a backoff, a
+    /// missed deadline at most `deadlineRetries` times, and never past `until` (on the `monotonic` clock).
+    private func withRetry<T: Sendable>(
+        _ endpoint: String, until end: Duration? = nil, _ operation: () async throws -> T
+    ) async throws -> T {
         var attempt = 1
         var waited = Duration.zero
+        var missedDeadlines = 0
         while true {
             do {
                 return try await operation()
             } catch let error as MultiCartError where error.isTransient && attempt < retry.maxAttempts {
+                if case .transport(_, .deadlineExceeded) = error {
+                    missedDeadlines += 1
+                    if missedDeadlines > Self.deadlineRetries { throw error }
+                }
                 var retryAfter: Duration?
                 if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
                 let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
                 if let budget = retry.waitBudget, waited + wait > budget { throw error }
+                // A retry needs time left after its wait; one that would start at the end is not worth making.
+                if let end, monotonic() + wait + Self.minimumAttempt > end { throw error }
                 waited += wait
                 onRetry?(endpoint, attempt, error, wait)
                 try Task.checkCancellation()

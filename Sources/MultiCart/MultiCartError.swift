@@ -88,6 +88,9 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
             case .crossOriginRedirect(let status, let location):
                 return
                     "\(endpoint) redirected (HTTP \(status)) to another origin \(location); not followed, so the key stays with the API host"
+            case .truncated(let expected, let received) where received > expected:
+                return
+                    "the answer from \(endpoint) was longer than its Content-Length: \(received) bytes, \(expected) declared"
             case .truncated(let expected, let received):
                 return "the answer from \(endpoint) was cut short: \(received) of \(expected) bytes"
             case .connection(let detail, _): return "could not reach \(endpoint): \(detail)"

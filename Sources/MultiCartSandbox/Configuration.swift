@@ -105,9 +105,13 @@ public struct SandboxFaults: Sendable, Equatable {
     public var rivalRunner = FaultRule.off
     /// Download links point at a second listener, `http://localhost:<other port>`, instead of the API origin.
     public var foreignLinks = false
-    /// API calls answered with a redirect (`redirectStatus`, 302 or 307) to the same path on the second listener.
+    /// API calls answered with a redirect (`redirectStatus`, 302 or 307) to the same path on the second listener;
+    /// with `file` among its endpoints, downloads too (the second listener serves the file).
     public var redirect = FaultRule.off
     public var redirectStatus = 302
+    /// Answers compressed with gzip (`Content-Encoding: gzip`, `Content-Length` of the compressed bytes) when the
+    /// request accepts gzip (default endpoints: all); truncated and trickled downloads are compressed first.
+    public var gzip = FaultRule.off
     /// The trigger creates its runner on receipt, then waits this long before answering.
     public var triggerDelay: Duration = .zero
     /// Every runner's ZIP gets one more, hostile entry after its page files (a client must refuse the whole

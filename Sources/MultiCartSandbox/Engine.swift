@@ -125,6 +125,13 @@ final class SandboxEngine: Sendable {
         } else {
             response = api(request, path: path, endpoint: endpoint, record: &record)
         }
+        if let accepted = request.acceptEncoding, Self.acceptsGzip(accepted),
+            fires(faults.gzip, "gzip", endpoint: endpoint, natural: Set(SandboxEndpoint.allCases)),
+            let compressed = Self.gzipped(response)
+        {
+            response = compressed
+            record.fault = (record.fault.map { $0 + "," } ?? "") + "gzip"
+        }
         record.httpStatus = response.status
         state.withLock { state in
             state.log.append(record)
@@ -132,6 +139,36 @@ final class SandboxEngine: Sendable {
         }
         for observer in observers.withLock({ $0 }) { observer(record) }
         return response
+    }
+
+    /// Whether an `Accept-Encoding` value admits gzip (`gzip`, `x-gzip` or `*`, not with `q=0`).
+    static func acceptsGzip(_ header: String) -> Bool {
+        header.split(separator: ",").contains { item in
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = parts.first, ["gzip", "x-gzip", "*"].contains(coding) else { return false }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) }
+            return (quality ?? 1) > 0
+        }
+    }
+
+    /// The same answer with its body gzip-compressed; a cut-short or trickled body is compressed before it is cut
+    /// or trickled, so Content-Length still counts what should have gone out.
+    private static func gzipped(_ response: HTTPResponse) -> HTTPResponse? {
+        var result = response
+        switch response.body {
+        case let .bytes(data):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            result.body = .bytes(packed)
+        case let .truncated(data, sendBytes):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            let fraction = data.isEmpty ? 0 : Double(sendBytes) / Double(data.count)
+            result.body = .truncated(packed, sendBytes: Int(Double(packed.count) * fraction))
+        case let .trickled(data, chunk, interval):
+            guard let packed = try? Gzip.compress(data) else { return nil }
+            result.body = .trickled(packed, chunk: chunk, interval: interval)
+        }
+        result.headers.append(("Content-Encoding", "gzip"))
+        return result
     }
 
     private static func endpoint(for path: String) -> SandboxEndpoint {
@@ -449,6 +486,14 @@ final class SandboxEngine: Sendable {
         let faults = configuration.faults
         let all = Set(SandboxEndpoint.allCases)
         if role == .api {
+            // Only with `on=file`: a download sent on to the second listener, as storage or a CDN would serve it.
+            if fires(faults.redirect, "redirect", endpoint: .file, natural: SandboxEndpoint.json) {
+                record.fault = "redirect"
+                let target = state.withLock { $0.otherBase } + Self.encodedPath(String(path.dropFirst("/api/v1".count)))
+                var response = plain(faults.redirectStatus, "Moved.")
+                response.headers.append(("Location", target))
+                return response
+            }
             if fires(faults.httpError, "http-error", endpoint: .file, natural: all) {
                 record.fault = "http-error"
                 return proxyError(faults.httpErrorStatus)
@@ -525,6 +570,15 @@ final class SandboxEngine: Sendable {
         guard let data = try? ZipWriter.archive(entries, modificationDate: runner.updatedAt) else { return nil }
         state.withLock { $0.zips[runner.id] = data }
         return data
+    }
+
+    /// A decoded path percent-encoded again segment by segment, for a `Location` header.
+    static func encodedPath(_ path: String) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "/?#;%")
+        return path.split(separator: "/", omittingEmptySubsequences: false).map {
+            $0.addingPercentEncoding(withAllowedCharacters: allowed) ?? String($0)
+        }.joined(separator: "/")
     }
 
     static func fileStem(_ collection: SandboxCollection) -> String {

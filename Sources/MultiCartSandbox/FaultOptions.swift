@@ -57,6 +57,13 @@ extension SandboxFaults {
             if let ms = try spec.int("every-ms", in: 0...60_000) { faults.trickleInterval = .milliseconds(ms) }
         },
         Option(
+            flag: "fault-gzip",
+            help: "answers gzip-compressed when the request accepts gzip; keys rate, first, on",
+            keys: ["rate", "first", "on"]
+        ) { faults, spec in
+            faults.gzip = try spec.rule()
+        },
+        Option(
             flag: "fault-never-finish", help: "triggered runners that never finish; keys rate, first",
             keys: ["rate", "first"]
         ) { faults, spec in
@@ -70,7 +77,8 @@ extension SandboxFaults {
         },
         Option(
             flag: "fault-redirect",
-            help: "API calls redirected to the second listener; keys rate, first, on, status=302",
+            help:
+                "API calls (downloads too with on=file) redirected to the second listener; keys rate, first, on, status=302",
             keys: ["rate", "first", "on", "status"]
         ) { faults, spec in
             faults.redirect = try spec.rule()

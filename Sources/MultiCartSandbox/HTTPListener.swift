@@ -7,6 +7,8 @@ struct HTTPRequest: Sendable {
     var method: String
     var path: String
     var apiKey: String?
+    /// The `Accept-Encoding` header as sent, if any.
+    var acceptEncoding: String? = nil
     var body: Data
     var bodyTooLarge: Bool
 }
@@ -147,6 +149,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
         method: method.map { String(cString: $0) } ?? "GET",
         path: url.map { String(cString: $0) } ?? "/",
         apiKey: MHD_lookup_connection_value(connection, .HEADER_KIND, "x-api-key").map { String(cString: $0) },
+        acceptEncoding: MHD_lookup_connection_value(connection, .HEADER_KIND, "accept-encoding").map {
+            String(cString: $0)
+        },
         body: context.body, bodyTooLarge: context.tooLarge)
     let answer = listener.handler(request)
     if answer.delayBeforeSending > .zero, !listener.sleeper.sleep(for: answer.delayBeforeSending) {

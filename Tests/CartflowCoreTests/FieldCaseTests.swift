@@ -271,6 +271,33 @@ struct FieldCaseTests {
         #expect(workflow.fetch.concurrency == 8)
     }
 
+    /// `api.timeout` and `fetch.timeout` are durations of at least 1s. Under `api` the line is hidden and the
+    /// value not quoted, as for every key there but the URL and the hosts (a pasted key must not show).
+    @Test func timeoutsAreDurations() throws {
+        let marked = MarkedText(
+            header + """
+                api:
+                  key: ${MULTICART_API_KEY}
+                  timeout: 1️⃣90
+                fetch: { timeout: 2️⃣1.5m }
+                """)
+        let result = load(marked)
+        #expect(spots(result) == [spot(.invalidDuration, marked, "1️⃣"), spot(.invalidDuration, marked, "2️⃣")])
+        #expect(
+            result.diagnostics.map(\.message) == [
+                "'api.timeout' must be a duration such as 60s or 2m; add a unit: write 90s, 90m or 90h",
+                "'fetch.timeout' must be a duration such as 90s, 15m or 1h30m, got '1.5m'; use whole units, such as 1h30m or 90s",
+            ])
+        #expect(result.diagnostics.map(\.showsSourceLine) == [false, true])
+        let zero = MarkedText(header + "api: { timeout: 1️⃣0s }\nfetch: { timeout: 2️⃣0s }\n")
+        let zeroResult = load(zero)
+        #expect(spots(zeroResult) == [spot(.invalidDuration, zero, "1️⃣"), spot(.invalidDuration, zero, "2️⃣")])
+        #expect(zeroResult.diagnostics.first?.message == "'api.timeout' must be at least 1s")
+        let valid = try #require(load(MarkedText(header + "api: { timeout: 2m }\nfetch: { timeout: 20m }\n")).workflow)
+        #expect(valid.api.timeout == Seconds(120))
+        #expect(valid.fetch.timeout == Seconds(1200))
+    }
+
     /// `${A:-${B}}` would read as the default `${B` and a stray `}`: nesting is refused, not half-expanded.
     @Test func c09NestedReferencesInADefaultAreRefused() throws {
         let marked = MarkedText(header + "description: \"x 1️⃣${UNSET:-${OTHER}}\"\n")

@@ -16,6 +16,7 @@ struct ValidWorkflowTests {
         #expect(workflow.api.baseURL == "https://multicartapi.com/api/v1")
         #expect(workflow.api.key == Secret(value: "test-key-123", origin: "${MULTICART_API_KEY}"))
         #expect(workflow.api.allowedDownloadHosts == ["files.multicartapi.com"])
+        #expect(workflow.api.timeout == Seconds(90))
         #expect(
             workflow.collections == [
                 CollectionSpec(name: "laptops", id: 101, items: 250, title: "AU Laptops"),
@@ -35,7 +36,7 @@ struct ValidWorkflowTests {
                 == PollConfig(
                     interval: Seconds(15), maxInterval: Seconds(120), timeout: Seconds(3600),
                     attributionGrace: Seconds(120)))
-        #expect(workflow.fetch == FetchConfig(from: .pages, concurrency: 4))
+        #expect(workflow.fetch == FetchConfig(from: .pages, concurrency: 4, timeout: Seconds(600)))
         #expect(
             workflow.steps == [
                 ExportStep(

@@ -31,6 +31,24 @@ final class ScratchDirectory {
 private struct Boom: Error {}
 
 @Suite struct AtomicFileTests {
+    /// A sealed file is on disk and closed but not visible under its name until commit; discard still removes it.
+    @Test func sealedFilesWaitForCommitOrDiscard() throws {
+        let dir = try ScratchDirectory()
+        let kept = try AtomicFileWriter(path: dir.file("a.json"))
+        try kept.write("[1]")
+        try kept.seal()
+        #expect(FileManager.default.contents(atPath: kept.temporaryPath) == Data("[1]".utf8))
+        #expect(!FileManager.default.fileExists(atPath: dir.file("a.json")))
+        #expect(throws: AtomicFileError.self) { try kept.write("more") }
+        let dropped = try AtomicFileWriter(path: dir.file("b.json"))
+        try dropped.write("[2]")
+        try dropped.seal()
+        dropped.discard()
+        try kept.commit()
+        #expect(try dir.entries() == ["a.json"])
+        #expect(try dir.read("a.json") == "[1]")
+    }
+
     @Test func writesANewFileWithTheGivenPermissions() throws {
         let dir = try ScratchDirectory()
         try AtomicFile.write(Data("hello\n".utf8), to: dir.file("a.txt"))

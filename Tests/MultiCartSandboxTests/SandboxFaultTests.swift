@@ -26,6 +26,24 @@ import Testing
         #expect(server.requestLog().map(\.fault) == ["http-error", nil])
     }
 
+    /// Compressed answers only for clients that accept gzip; the body decodes to the same envelope.
+    @Test func gzipAnswersOnlyWhenTheClientAcceptsIt() async throws {
+        let (server, client) = try startSandbox(faults: faults { $0.gzip = .always })
+        defer { server.stop() }
+        let compressed = try await client.post("/users/credits/")
+        #expect(compressed.headers["content-encoding"] == "gzip")
+        #expect(compressed.code == 200)
+        var request = URLRequest(url: URL(string: client.base.absoluteString + "/users/credits/")!)
+        request.httpMethod = "POST"
+        request.setValue("test-key", forHTTPHeaderField: "x-api-key")
+        request.setValue("gzip;q=0, identity", forHTTPHeaderField: "Accept-Encoding")
+        let plain = try await client.send(request)
+        #expect(plain.headers["content-encoding"] == nil)
+        #expect(plain.headers["content-length"] == String(plain.data.count))
+        #expect(plain.code == 200)
+        #expect(server.requestLog().map(\.fault) == ["gzip", nil])
+    }
+
     @Test func httpErrorOnTriggerLosesTheAnswerAfterQueueing() async throws {
         let (server, client) = try startSandbox(
             faults: faults { $0.httpError = FaultRule(first: 1, endpoints: [.trigger]) })
@@ -263,6 +281,8 @@ import Testing
         #expect(faults.latencyEndpoints == [.file])
         try faults.apply(flag: "fault-trigger-delay", spec: "ms=1500")
         #expect(faults.triggerDelay == .milliseconds(1500))
+        try faults.apply(flag: "fault-gzip", spec: "on=file")
+        #expect(faults.gzip == FaultRule(probability: 1, endpoints: [.file]))
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-5xx", spec: "rate=2") }
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-5xx", spec: "colour=red") }
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-redirect", spec: "status=305") }

@@ -25,6 +25,32 @@ import Testing
         #expect(headers.first?.declaredSize == 9)
     }
 
+    /// Streaming hands an entry out in chunks of at most 64 KiB, in order, between its begin and end: memory is
+    /// bounded by a chunk, not by what the archive holds.
+    @Test func streamingHandsOutBoundedChunks() throws {
+        let big = Data((0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        let data = try ZipWriter.archive([ZipWriter.Entry(name: "a.json", data: big), pages[1]])
+        var events: [String] = []
+        var received = Data()
+        var largest = 0
+        try ZipReader.stream(data: data) { event in
+            switch event {
+            case .begin(let header): events.append("begin \(header.name)")
+            case .bytes(let chunk):
+                largest = max(largest, chunk.count)
+                if events.last != "bytes" { events.append("bytes") }
+                if received.count < big.count { received.append(contentsOf: chunk) }
+            case .end(let header): events.append("end \(header.name)")
+            }
+        }
+        #expect(
+            events == [
+                "begin a.json", "bytes", "end a.json", "begin \(pages[1].name)", "bytes", "end \(pages[1].name)",
+            ])
+        #expect(received == big)
+        #expect(largest <= 64 * 1024)
+    }
+
     static let hostile: [(ZipWriter.Entry, String)] = [
         (ZipWriter.Entry(name: "../../x.json", data: Data("{}".utf8)), "../../x.json"),
         (ZipWriter.Entry(name: "ok/../../x.json", data: Data("{}".utf8)), "ok/../../x.json"),

@@ -303,6 +303,33 @@ import Testing
         #expect(throws: MultiCartError.self) { try MultiCartClient.encodedURL("/relative/path.json") }
     }
 
+    /// A raw name is encoded exactly once: a `%41` in it is three characters of the name, not an `A`, and `#`
+    /// and `?` are part of the name, not a fragment or a query.
+    @Test(arguments: [
+        ("Promo %41 #1? Deals_902_Results_Page_1.json", "Promo%20%2541%20%231%3F%20Deals_902_Results_Page_1.json"),
+        ("100% Cotton_5_Results_Page_1.json", "100%25%20Cotton_5_Results_Page_1.json"),
+        ("Deals#1_5_Results_Page_1.json", "Deals%231_5_Results_Page_1.json"),
+        ("笔记本 Ü_5_Results_Page_1.json", "%E7%AC%94%E8%AE%B0%E6%9C%AC%20%C3%9C_5_Results_Page_1.json"),
+        ("a;b_5_Results_Page_1.json", "a;b_5_Results_Page_1.json"),
+    ])
+    func rawNamesAreEncodedExactlyOnce(name: String, encoded: String) throws {
+        let url = try MultiCartClient.encodedURL("https://api.example/api/v1/results/101/5/" + name)
+        #expect(url.absoluteString == "https://api.example/api/v1/results/101/5/" + encoded)
+        #expect(MultiCartClient.decodedPath(url) == "/api/v1/results/101/5/" + name)
+        #expect(MultiCartClient.fileName(url) == name)
+    }
+
+    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) is
+    /// used as it is, query included, so a presigned link keeps its signature.
+    @Test(arguments: [
+        "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json",
+        "https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300",
+        "http://h:8080/r/1/2/plain_Page_1.json",
+    ])
+    func encodedLinksAreKeptAsTheyAre(link: String) throws {
+        #expect(try MultiCartClient.encodedURL(link).absoluteString == link)
+    }
+
     /// C14: the key goes only to the API's origin.
     @Test func downloadsFromAnotherOriginCarryNoKey() async throws {
         let (client, transport) = client([
@@ -327,6 +354,16 @@ import Testing
         #expect(transport.requests.count == 2)
     }
 
+    /// The length message says which way it went: more bytes than declared is not "cut short".
+    @Test func lengthMismatchIsWordedByItsDirection() {
+        let short = MultiCartError.transport(endpoint: "GET /a.json", failure: .truncated(expected: 100, received: 40))
+        #expect(short.description == "the answer from GET /a.json was cut short: 40 of 100 bytes")
+        let long = MultiCartError.transport(endpoint: "GET /a.json", failure: .truncated(expected: 92, received: 103))
+        #expect(
+            long.description == "the answer from GET /a.json was longer than its Content-Length: 103 bytes, 92 declared"
+        )
+    }
+
     @Test func backoffIsCappedWithFullJitter() {
         let policy = RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(10))
         #expect(policy.delay(afterAttempt: 1, retryAfter: nil, random: 0.5) == .milliseconds(500))
@@ -341,4 +378,58 @@ final class WaitLog: @unchecked Sendable {
     private var log: [Duration] = []
     func append(_ value: Duration) { lock.withLock { log.append(value) } }
     var values: [Duration] { lock.withLock { log } }
+}
+
+/// Deadlines and budgets: a missed deadline costs a whole deadline, so it is retried once at most, and one
+/// download never runs past its budget, whatever its retries.
+@Suite struct DeadlineTests {
+    let base = URL(string: "https://api.example/api/v1")!
+
+    func client(_ transport: any HTTPTransport, time: VirtualTime) -> MultiCartClient {
+        MultiCartClient(
+            baseURL: base, apiKey: "k", transport: transport, retry: RetryPolicy(maxAttempts: 5),
+            sleep: { time.advance(by: $0) }, random: { 0.5 }, now: { Date(timeIntervalSince1970: 1_700_000_000) },
+            monotonic: { time.now() })
+    }
+
+    @Test func missedDeadlineIsRetriedOnceOnly() async throws {
+        let time = VirtualTime()
+        let transport = MockTransport(Array(repeating: .failure(.deadlineExceeded), count: 4))
+        await #expect(throws: MultiCartError.transport(endpoint: "/users/credits/", failure: .deadlineExceeded)) {
+            _ = try await client(transport, time: time).credits()
+        }
+        #expect(transport.requests.count == 2)
+    }
+
+    /// Each attempt gets what is left of `downloadDeadline`; none starts once it is spent.
+    @Test func downloadAttemptsShareOneBudget() async throws {
+        let time = VirtualTime()
+        let lost = MockTransport.Reply.failure(.connection("reset", requestMayHaveBeenSent: true))
+        let transport = TimedTransport([lost, lost, lost], cost: .seconds(200), time: time)
+        var client = client(transport, time: time)
+        client.downloadDeadline = .seconds(300)
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        }
+        #expect(
+            transport.requests.map(\.deadline) == [.seconds(300), .seconds(300) - .seconds(200) - .milliseconds(250)])
+        #expect(transport.requests.allSatisfy { $0.idleTimeout == .seconds(60) })
+        #expect(time.now() < .seconds(300) + .seconds(200))
+    }
+
+    /// A trickling server holds a download for one budget, not one budget per retry.
+    @Test func downloadThatMissesItsDeadlineIsNotTriedAgainPastTheBudget() async throws {
+        let time = VirtualTime()
+        let transport = TimedTransport(
+            [.response(HTTPResponse(status: 200, body: Data("[]".utf8)))], cost: .seconds(900), time: time)
+        var client = client(transport, time: time)
+        client.downloadDeadline = .seconds(300)
+        await #expect(
+            throws: MultiCartError.transport(endpoint: "GET /api/v1/results/1/2/a.json", failure: .deadlineExceeded)
+        ) {
+            _ = try await client.download("https://api.example/api/v1/results/1/2/a.json")
+        }
+        #expect(transport.requests.count == 1)
+        #expect(time.now() == .seconds(300))
+    }
 }

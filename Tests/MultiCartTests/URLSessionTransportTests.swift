@@ -48,6 +48,49 @@ import Testing
         #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
     }
 
+    /// A download redirected to a host in `allow_download_hosts` (presigned storage, a CDN) is followed, with the
+    /// key taken off first: the second listener serves the file and never sees the key.
+    @Test(arguments: [302, 307])
+    func downloadRedirectToAnAllowedHostIsFollowedWithoutTheKey(status: Int) async throws {
+        let server = try sandbox {
+            $0.redirect = FaultRule(probability: 1, endpoints: [.file])
+            $0.redirectStatus = status
+        }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        let other = try #require(server.otherBaseURL?.port)
+        let data = try await client.download(link, redirectHosts: ["localhost:\(other)"])
+        #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.listener) == ["api", "other"])
+        #expect(files.map(\.keyPresent) == [true, false])
+        #expect(files.map(\.httpStatus) == [status, 200])
+    }
+
+    /// Without the host listed, a download redirected to another origin is refused and nothing reaches it; API
+    /// calls refuse such redirects whatever a download may follow (`downloadRedirect…` above, and the C14 test).
+    @Test func downloadRedirectToAnUnlistedHostIsRefused() async throws {
+        let server = try sandbox { $0.redirect = FaultRule(probability: 1, endpoints: [.file]) }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            _ = try await client.download(link, redirectHosts: ["cdn.example", "localhost:1"])
+            Issue.record("a redirect to an unlisted origin must not be followed")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .crossOriginRedirect(302, let location)) = error else {
+                Issue.record("expected a refused redirect, got \(error)")
+                return
+            }
+            #expect(location.hasPrefix("http://localhost:"))
+        }
+        #expect(server.requestLog().filter { $0.listener == "other" }.isEmpty)
+    }
+
     /// C14: a download link on another host and port is fetched without the key (the second listener logs it).
     @Test func downloadFromAnotherOriginCarriesNoKey() async throws {
         let server = try sandbox { $0.foreignLinks = true }
@@ -64,6 +107,30 @@ import Testing
         #expect(other.count == 1)
         #expect(other.allSatisfy { !$0.keyPresent && $0.endpoint == .file && $0.httpStatus == 200 })
         #expect(server.requestLog().filter { $0.listener == "api" }.allSatisfy { $0.keyPresent })
+    }
+
+    /// C21: a collection name holding `%41`, `#`, `?`, spaces and non-ASCII is fetched under its own name (the
+    /// sandbox looks the decoded path up verbatim), not under `A` for `%41` or cut at `#` or `?`.
+    @Test func oddCollectionNamesAreFetchedUnderTheirOwnName() async throws {
+        let name = "Promo %41 #1? Deals — 笔记本 Ü"
+        var configuration = SandboxConfiguration(
+            apiKey: key, collections: [SandboxCollection(id: 101, name: name, items: 150)])
+        configuration.completion = .afterHistoryReads(0)
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        #expect(runner.pageLinks.count == 2)
+        for (index, link) in runner.pageLinks.enumerated() {
+            #expect(link.contains(name))
+            let data = try await client.download(link)
+            #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: index + 1))
+        }
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.httpStatus) == [200, 200])
+        #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
     }
 
     /// C20: a body that trickles in ends with an error at the request's overall deadline, not when it is done.
@@ -90,6 +157,30 @@ import Testing
         #expect(clock.now - started < .seconds(5))
     }
 
+    /// A trickled file holds the run for one download budget: the missed deadline is not retried past it (it
+    /// used to be retried five times, each a whole deadline).
+    @Test func trickledDownloadIsNotRetriedPastItsBudget() async throws {
+        let server = try sandbox {
+            $0.trickle = .always
+            $0.trickleBytes = 8
+            $0.trickleInterval = .milliseconds(50)
+        }
+        defer { server.stop() }
+        var client = MultiCartClient(
+            baseURL: server.baseURL!, apiKey: key, transport: URLSessionTransport(), retry: RetryPolicy(maxAttempts: 5),
+            sleep: { _ in })
+        client.downloadDeadline = .milliseconds(400)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            _ = try await client.download(link)
+            Issue.record("a trickled page of tens of kilobytes cannot arrive in 400 ms")
+        } catch let error as MultiCartError {
+            #expect(error == .transport(endpoint: error.endpoint, failure: .deadlineExceeded))
+        }
+        #expect(server.requestLog().filter { $0.endpoint == .file }.count == 1)
+    }
+
     /// C20: a body shorter than its Content-Length is an error, never a short success.
     @Test func bodyShorterThanItsContentLengthIsAnError() async throws {
         let server = try sandbox { $0.truncate = .always }
@@ -98,6 +189,48 @@ import Testing
         try await client.triggerRun(collectionID: 101)
         let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
         await #expect(throws: MultiCartError.self) { _ = try await client.download(link) }
+    }
+
+    /// libcurl asks for gzip and decodes it, so the body is longer (or shorter) than the Content-Length, which
+    /// counts compressed bytes: a compressed answer is not a cut-off one, for API calls and downloads alike.
+    @Test func gzipCompressedAnswersAreAccepted() async throws {
+        let server = try sandbox { $0.gzip = .always }
+        defer { server.stop() }
+        let client = client(server)
+        #expect(try await client.credits().spendable == 10_000)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        let data = try await client.download(link)
+        #expect(data == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let log = server.requestLog()
+        #expect(log.count == 4)
+        #expect(log.allSatisfy { $0.fault == "gzip" && $0.httpStatus == 200 })
+    }
+
+    /// A compressed body cut short is still an error (libcurl notices the connection closing early), never a
+    /// short success.
+    @Test func gzipCompressedBodyCutShortIsAnError() async throws {
+        let server = try sandbox {
+            $0.gzip = FaultRule(probability: 1, endpoints: [.file])
+            $0.truncate = .always
+            $0.truncateFraction = 0.3
+        }
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let link = try #require(try await client.runHistory(collectionID: 101, limit: 1).first?.pageLinks.first)
+        do {
+            let data = try await client.download(link)
+            Issue.record("a cut-off compressed page must not succeed (\(data.count) bytes)")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .connection) = error else {
+                Issue.record("expected a connection failure, got \(error)")
+                return
+            }
+            #expect(error.isTransient)
+        }
+        #expect(server.requestLog().last?.fault == "truncate,gzip")
     }
 
     @Test func answersOverTheSizeCapAreCutOff() async throws {

@@ -10,13 +10,13 @@ enum WorkflowFormat {
     static let topKeys = [
         "cartflow", "name", "description", "api", "collections", "credits", "schedule", "poll", "fetch", "steps",
     ]
-    static let apiKeys = ["base_url", "key", "allow_download_hosts"]
+    static let apiKeys = ["base_url", "key", "allow_download_hosts", "timeout"]
     static let collectionKeys = ["id", "items", "title"]
     static let creditKeys = ["reserve", "max_spend", "on_insufficient", "wait"]
     static let waitKeys = ["limit", "interval"]
     static let scheduleKeys = ["every", "at", "days", "day_of_month", "timezone", "catch_up", "overlap"]
     static let pollKeys = ["interval", "max_interval", "timeout", "attribution_grace"]
-    static let fetchKeys = ["from", "concurrency"]
+    static let fetchKeys = ["from", "concurrency", "timeout"]
     static let stepKeys = [
         "export", "from", "path", "columns", "include_failed", "provenance", "records_key", "bom", "formula_guard",
     ]
@@ -179,7 +179,27 @@ extension WorkflowDecoder {
             }
             config.allowedDownloadHosts = hosts
         }
+        if let timeoutNode = fields["timeout"], let value = apiTimeout(timeoutNode, path: fields.path("timeout")) {
+            config.timeout = value
+        }
         return config
+    }
+
+    /// `api.timeout`: its line is hidden like every line under `api` but the URL and hosts (it may hold a pasted
+    /// key), so the message does not quote the value either.
+    private func apiTimeout(_ node: Node, path: String) -> Seconds? {
+        guard let value = text(node, path: path, what: "a duration such as 60s or 2m") else { return nil }
+        switch ValueParsers.duration(value) {
+        case .success(let seconds) where seconds.value >= 1:
+            return seconds
+        case .success:
+            report(.invalidDuration, "'\(path)' must be at least 1s", at: node.start, path: path)
+        case .failure(let problem):
+            report(
+                .invalidDuration, "'\(path)' must be a duration such as 60s or 2m; \(problem.hint)", at: node.start,
+                path: path)
+        }
+        return nil
     }
 
     /// The variable name when `text` is exactly `${NAME}` (no default: a default would be a literal key).
@@ -556,6 +576,9 @@ extension WorkflowDecoder {
             int($0, path: fields.path("concurrency"), range: 1...WorkflowFormat.maxConcurrency)
         }) {
             config.concurrency = value
+        }
+        if let value = fields["timeout"].flatMap({ duration($0, path: fields.path("timeout")) }) {
+            config.timeout = value
         }
         return config
     }

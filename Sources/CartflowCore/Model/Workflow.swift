@@ -73,15 +73,19 @@ public struct APIConfig: Sendable, Equatable {
     public var keyReference: String
     /// Hosts other than the API host that downloads may come from (never sent the key).
     public var allowedDownloadHosts: [String]
+    /// The deadline of each attempt of an API call (`api.timeout`).
+    public var timeout: Seconds
 
     public init(
         baseURL: String = APIConfig.defaultBaseURL, key: Secret? = nil,
-        keyReference: String = APIConfig.defaultKeyReference, allowedDownloadHosts: [String] = []
+        keyReference: String = APIConfig.defaultKeyReference, allowedDownloadHosts: [String] = [],
+        timeout: Seconds = Seconds(60)
     ) {
         self.baseURL = baseURL
         self.key = key
         self.keyReference = keyReference
         self.allowedDownloadHosts = allowedDownloadHosts
+        self.timeout = timeout
     }
 }
 
@@ -174,10 +178,13 @@ public struct FetchConfig: Sendable, Equatable {
 
     public var from: Source
     public var concurrency: Int
+    /// The most one file (a page or the ZIP) may take to download, every attempt included (`fetch.timeout`).
+    public var timeout: Seconds
 
-    public init(from: Source = .pages, concurrency: Int = 4) {
+    public init(from: Source = .pages, concurrency: Int = 4, timeout: Seconds = Seconds(300)) {
         self.from = from
         self.concurrency = concurrency
+        self.timeout = timeout
     }
 }
 
