@@ -119,16 +119,21 @@ public struct Redactor: Sendable {
         secrets = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
     }
 
+    /// Real keys are `<prefix>.<secret>`, far longer; a shorter string is a made-up key for a test or a sandbox.
+    public static let minimumRawLength = 8
+
     public func redact(_ text: String) -> String {
         secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
     }
 
     /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from
-    /// the answer (a value cut short in an error message included) can carry it.
+    /// the answer (a value cut short in an error message included) can carry it. Forms shorter than
+    /// `minimumRawLength` bytes are left to the text redaction: a one-letter test key would otherwise be cut out
+    /// of every field name (`download_links` losing its `k`s) and no answer would decode.
     public func redact(_ data: Data) -> Data {
         guard !secrets.isEmpty else { return data }
         var result = data
-        for secret in secrets {
+        for secret in secrets where secret.utf8.count >= Self.minimumRawLength {
             let needle = Data(secret.utf8)
             let replacement = Data("<redacted>".utf8)
             var start = result.startIndex

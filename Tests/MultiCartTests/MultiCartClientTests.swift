@@ -199,7 +199,8 @@ import Testing
             #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
         }
         // A key that is part of the replacement text itself still ends.
-        #expect(Redactor(secret: "red").redact(Data("red red".utf8)) == Data("<redacted> <redacted>".utf8))
+        #expect(
+            Redactor(secret: "redacted").redact(Data("redacted redacted".utf8)) == Data("<redacted> <redacted>".utf8))
     }
 
     /// 501 and 505 say the server will never do this request (a base URL at a server that is not the API):
@@ -279,6 +280,23 @@ import Testing
         let sent =
             try JSONSerialization.jsonObject(with: try #require(transport.requests.first?.body)) as? [String: Int]
         #expect(sent == ["collection_id": 101, "skip": 0, "limit": 3])
+    }
+
+    /// A made-up one-letter key (a sandbox's) is not cut out of the answer's bytes: `download_links` would lose
+    /// its `k` and no runner would ever show its files. Messages still never show it.
+    @Test func aShortKeyDoesNotBreakDecoding() async throws {
+        let transport = MockTransport([
+            MockTransport.json(
+                #"{"code":200,"status":1,"data":[{"id":88,"is_download_generated":true,"download_links":{"pages":["https://api.example/api/v1/results/101/88/k.json"],"all_pages":null}}]}"#
+            )
+        ])
+        let client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: "k", transport: transport,
+            retry: RetryPolicy(maxAttempts: 1), sleep: { _ in }, random: { 0.5 },
+            now: { Date(timeIntervalSince1970: 1_700_000_000) })
+        let runners = try await client.runHistory(collectionID: 101)
+        #expect(runners.first?.pageLinks.count == 1)
+        #expect(Redactor(secret: "k").redact("the key k") == "the <redacted>ey <redacted>")
     }
 
     @Test func historyWithAWrongTypeNamesTheField() async throws {
