@@ -16,6 +16,9 @@ public struct Executor: Sendable {
         /// A lease whose heartbeat is older than this is taken over.
         public var leaseStaleAfter: Duration = .seconds(60)
         public var heartbeatEvery: Duration = .seconds(10)
+        /// The clock the heartbeat waits on: real time, whatever clock drives the run, since it tells other
+        /// processes that this one is alive. Tests replace it to make a heartbeat happen at a chosen moment.
+        public var heartbeatClock: any RuntimeClock = SystemClock()
         /// Wait for another process's lease to be released (checking every `leaseCheckEvery`) instead of refusing.
         public var waitForLease = false
         public var leaseCheckEvery: Duration = .seconds(2)
@@ -40,6 +43,10 @@ public struct Executor: Sendable {
     public let wallClock: @Sendable () -> Date
     /// Collections this invocation sent a trigger for (what it spent, as opposed to what it resumed).
     private let sentTriggers = LockedSet()
+    /// The lease this run holds, set once it is taken: every write to the state database checks it in its own
+    /// transaction, so a process that lost the lease (paused past the lease timeout, taken over) records nothing
+    /// more and never records the intent it would need to trigger.
+    private var lease: LeaseClaim?
 
     public init(
         workflow: Workflow, client: MultiCartClient, state: StateStore, clock: any RuntimeClock = SystemClock(),
@@ -57,11 +64,11 @@ public struct Executor: Sendable {
     }
 
     /// Runs (or resumes) the workflow and reports what happened. Throws only for problems outside a run's
-    /// normal outcomes (the state database failing, another process holding the lease), and
+    /// normal outcomes (the state database failing, another process holding or taking over the lease), and
     /// `CancellationError` when its task is cancelled: the run is then left resumable, not failed.
     public func run() async throws -> RunReport {
         let holder = UUID().uuidString
-        let wallNow = { wallClock().timeIntervalSince1970 }
+        let wallNow: @Sendable () -> Double = { [wallClock] in wallClock().timeIntervalSince1970 }
         var announced = false
         while let current = try state.acquireLease(
             workflow: workflow.name, holder: holder, now: wallNow(),
@@ -78,18 +85,44 @@ public struct Executor: Sendable {
             }
             try await clock.sleep(for: options.leaseCheckEvery)
         }
-        // The heartbeat runs on real time whatever clock drives the run: it tells other processes we are alive.
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: options.heartbeatEvery)
-                try state.heartbeat(workflow: workflow.name, holder: holder, now: wallNow())
+        defer { try? state.releaseLease(workflow: workflow.name, holder: holder) }
+        var leased = self
+        leased.lease = LeaseClaim(workflow: workflow.name, holder: holder)
+        do {
+            // The run and its heartbeat side by side: whichever ends first ends the other. A heartbeat that finds
+            // the lease lost (or cannot renew it) cancels the run at its next checkpoint; the writes it might still
+            // attempt before then are refused by their own lease check.
+            return try await withThrowingTaskGroup(of: RunReport?.self) { group in
+                group.addTask { [leased] in try await leased.runHoldingLease() }
+                group.addTask { [leased] in
+                    try await leased.keepLease(holder: holder, now: wallNow)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let report = result { return report }
+                }
+                throw CancellationError()
+            }
+        } catch let lost as LeaseLostError {
+            throw RunError.leaseLost(workflow: workflow.name, pid: lost.current?.pid, host: lost.current?.host)
+        }
+    }
+
+    /// Renews the lease every `heartbeatEvery` until cancelled; throws when the lease was lost or cannot be renewed.
+    private func keepLease(holder: String, now: @Sendable () -> Double) async throws {
+        while true {
+            try await options.heartbeatClock.sleep(for: options.heartbeatEvery)
+            do {
+                try state.heartbeat(workflow: workflow.name, holder: holder, now: now())
+            } catch let lost as LeaseLostError {
+                throw lost
+            } catch {
+                // Without a heartbeat the lease goes stale and another process may take the run over while this
+                // one goes on: stop instead (the run stays resumable).
+                throw RunError.leaseNotRenewed(workflow: workflow.name, detail: Self.describe(error))
             }
         }
-        defer {
-            heartbeat.cancel()
-            try? state.releaseLease(workflow: workflow.name, holder: holder)
-        }
-        return try await runHoldingLease()
     }
 
     private func runHoldingLease() async throws -> RunReport {
@@ -98,27 +131,28 @@ public struct Executor: Sendable {
         var run: WorkflowRunRecord
         if let unfinished = try state.unfinishedRun(workflow: workflow.name) {
             if options.startNew {
-                try state.abandonRun(unfinished.id)
+                try state.abandonRun(unfinished.id, lease: lease)
                 progress("abandoned unfinished run #\(unfinished.id) (--new)")
                 run = try state.createRun(
-                    workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+                    workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections, lease: lease)
             } else {
                 run = unfinished
                 resumed = true
-                try state.ensureCollections(runID: run.id, collections: collections)
+                try state.ensureCollections(runID: run.id, collections: collections, lease: lease)
                 progress("resuming run #\(run.id) of \(workflow.name), started \(run.startedAt)")
             }
         } else {
             run = try state.createRun(
-                workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+                workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections, lease: lease)
             progress("run #\(run.id) of \(workflow.name)")
         }
         do {
             return try await carryOut(run, resumed: resumed)
-        } catch let error where !(error is CancellationError) {
+        } catch let error where !(error is CancellationError) && !(error is LeaseLostError) {
             // An error that ends the run early (the key refused, the API unreachable) is recorded, so the run
             // does not read `running` with no process behind it; `failed` is resumed like any unfinished run.
-            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error))
+            // (A run whose lease was lost records nothing: it belongs to the process that took it over.)
+            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error), lease: lease)
             throw error
         }
     }
@@ -154,16 +188,21 @@ public struct Executor: Sendable {
             case .proceed(let counts):
                 // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
                 for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "pending", detail: nil, items: counts[record.collection])
+                    try state.recordPhase(
+                        record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
                 }
             case .blocked(let reason):
                 messages.append(reason)
                 blockedByRules = true
-                for record in toTrigger { try state.recordPhase(record.id, phase: "blocked", detail: reason) }
+                for record in toTrigger {
+                    try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
+                }
             case .skipped(let reason):
                 messages.append(reason)
-                for record in toTrigger { try state.recordPhase(record.id, phase: "skipped", detail: reason) }
-                try state.finishRun(run.id, status: "skipped", detail: reason)
+                for record in toTrigger {
+                    try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
+                }
+                try state.finishRun(run.id, status: "skipped", detail: reason, lease: lease)
                 return try report(run: run, resumed: resumed, outcome: .skipped, exports: [], messages: messages)
             }
         }
@@ -192,10 +231,12 @@ public struct Executor: Sendable {
                 for await message in group { if let message { messages.append(message) } }
                 return messages
             }
-            // A cancelled run (the scheduler stopping) stops here, before exports and before any status is
-            // written: each collection's phase is already recorded, the run stays 'running', and the next run
-            // resumes it instead of paying again.
+            // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
+            // exports and before any status is written: each collection's phase is already recorded, the run
+            // stays 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a
+            // collection's write was refused) stops the run here too, before any export file is written.
             try Task.checkCancellation()
+            try verifyLease()
             messages.append(contentsOf: failures.sorted())
         }
 
@@ -232,6 +273,8 @@ public struct Executor: Sendable {
                 }
                 do {
                     exports += try export(step, index: index, collections: wanted, records: finalRecords, run: run)
+                } catch let lost as LeaseLostError {
+                    throw lost
                 } catch {
                     exportFailed = true
                     messages.append(
@@ -251,7 +294,7 @@ public struct Executor: Sendable {
             case .partial: "partial"
             case .failed: "failed"
             }
-        try state.finishRun(run.id, status: status, detail: messages.first)
+        try state.finishRun(run.id, status: status, detail: messages.first, lease: lease)
         return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
     }
 
@@ -273,7 +316,12 @@ public struct Executor: Sendable {
         let keep = ["fetched", "timed_out", "blocked", "not_triggered", "skipped"]
         if keep.contains(record.phase) || (record.phase == "failed" && record.attribution == "not_observed") { return }
         let phase = record.intentAt != nil ? "failed" : record.phase
-        try state.recordPhase(record.id, phase: phase, detail: message)
+        try state.recordPhase(record.id, phase: phase, detail: message, lease: lease)
+    }
+
+    /// Throws `LeaseLostError` when another process has taken this run's lease over.
+    private func verifyLease() throws {
+        if let lease { try state.verifyLease(lease) }
     }
 
     static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
@@ -384,25 +432,27 @@ public struct Executor: Sendable {
     /// lost (the trigger may or may not have queued a runner: the run history decides, never a second trigger).
     private func trigger(_ record: CollectionRunRecord, spec: CollectionSpec) async throws -> Bool {
         let newest = try await client.runHistory(collectionID: spec.id, skip: 0, limit: 1).first?.id ?? 0
-        try state.recordIntent(record.id, baselineRunner: newest, items: record.items)
+        // Checks the lease in the same transaction: a process that lost it stops here, before the trigger.
+        try state.recordIntent(record.id, baselineRunner: newest, items: record.items, lease: lease)
         progress("\(spec.name): triggering collection \(spec.id) (newest runner before: \(newest))")
         do {
             try await client.triggerRun(collectionID: spec.id)
-            try state.recordTriggered(record.id)
             sentTriggers.insert(record.collection)
+            try state.recordTriggered(record.id, lease: lease)
             return true
         } catch let error as MultiCartError {
             if case .creditGate(_, let message) = error {
-                try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)")
+                try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)", lease: lease)
                 throw RunError.creditGate(collection: spec.name, message: message)
             }
             if error.certainlyNotApplied {
-                try state.recordPhase(record.id, phase: "not_triggered", detail: error.description)
+                try state.recordPhase(record.id, phase: "not_triggered", detail: error.description, lease: lease)
                 throw error
             }
             // The request may have created a runner: never send it again; look at the history instead.
             sentTriggers.insert(record.collection)
-            try state.recordPhase(record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)")
+            try state.recordPhase(
+                record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)", lease: lease)
             progress(
                 "\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
             return false
@@ -433,7 +483,7 @@ public struct Executor: Sendable {
                     ? "ambiguous"
                     : afterCrash ? "adopted_after_crash" : answered ? "exact" : "adopted_after_lost_answer"
                 try state.recordRunner(
-                    record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
+                    record.id, runner: earliest, attribution: attribution, candidates: history.sorted(), lease: lease)
                 if ambiguous {
                     progress(
                         "\(spec.name): several new runners (\(history.sorted().map(String.init).joined(separator: ", "))) "
@@ -447,7 +497,7 @@ public struct Executor: Sendable {
                 let message =
                     "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
                     + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
-                try state.recordNotObserved(record.id, detail: message)
+                try state.recordNotObserved(record.id, detail: message, lease: lease)
                 throw RunError.notObserved(collection: spec.name, detail: message)
             }
             try await clock.sleep(for: wait)
@@ -500,7 +550,7 @@ public struct Executor: Sendable {
             if clock.now() - started + interval > timeout {
                 let message =
                     "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
-                try state.recordPhase(recordID, phase: "timed_out", detail: message)
+                try state.recordPhase(recordID, phase: "timed_out", detail: message, lease: lease)
                 throw RunError.pollTimeout(collection: spec.name, runner: runner)
             }
             try await clock.sleep(for: interval)
@@ -542,7 +592,7 @@ public struct Executor: Sendable {
                     detail: "runner \(runner.id) is generated but lists no page files")
             }
             files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { batch in
-                try state.recordFiles(collectionRunID: recordID, files: batch)
+                try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
         case .zip:
             guard let link = runner.allPagesLink else {
@@ -551,11 +601,12 @@ public struct Executor: Sendable {
                     detail: "runner \(runner.id) is generated but has no ZIP link")
             }
             files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
-                try state.recordFiles(collectionRunID: recordID, files: batch)
+                try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
         }
         try state.recordPhase(
-            recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults)
+            recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults,
+            lease: lease)
         let elapsed = clock.now() - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         progress(
@@ -605,11 +656,12 @@ public struct Executor: Sendable {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
+            // The export file is written only while the lease is ours, and recorded under the same check.
+            try verifyLease()
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
                 runID: run.id, step: index, path: relative, format: step.format.rawValue,
-                records: summary.recordsWritten,
-                bytes: summary.bytes)
+                records: summary.recordsWritten, bytes: summary.bytes, lease: lease)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
             progress("exported \(summary.recordsWritten) records to \(relative)")
             results.append(
@@ -671,6 +723,10 @@ final class LockedSet: @unchecked Sendable {
 /// Runtime failures with their context.
 public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case leaseHeld(workflow: String, pid: Int, host: String)
+    /// Another process took the lease over while this one held it (paused or stalled past the lease timeout).
+    case leaseLost(workflow: String, pid: Int?, host: String?)
+    /// The heartbeat could not renew the lease (the state database failing).
+    case leaseNotRenewed(workflow: String, detail: String)
     case creditGate(collection: String, message: String)
     case triggerRefused(collection: String, detail: String)
     case notObserved(collection: String, detail: String)
@@ -682,6 +738,13 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .leaseHeld(let workflow, let pid, let host):
             return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish, "
                 + "or run with --wait to start when it does"
+        case .leaseLost(let workflow, let pid, let host):
+            let who = pid.map { "to process \($0)" + (host.map { " on \($0)" } ?? "") } ?? "to another process"
+            return "workflow '\(workflow)': lost the lease \(who) (this process was paused or stalled past the lease "
+                + "timeout and the run was taken over); stopping without triggering or recording anything more"
+        case .leaseNotRenewed(let workflow, let detail):
+            return "workflow '\(workflow)': could not renew the lease (\(detail)); stopping so that no other process "
+                + "takes the run over while this one goes on — `cartflow run` resumes it"
         case .creditGate(let collection, let message):
             return "\(collection): the credit gate refused the run: \(message)"
         case .triggerRefused(let collection, let detail): return "\(collection): not triggered: \(detail)"
@@ -700,7 +763,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
             .pollTimeout(let collection, _):
             return collection
-        case .leaseHeld, .foreignLink: return nil
+        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink: return nil
         }
     }
 }

@@ -259,6 +259,121 @@ import Testing
 
     // MARK: Lease
 
+    /// Takes the workflow's lease over for another holder, as a second process does once this one's heartbeat is
+    /// older than the lease timeout (this one paused with SIGSTOP, say).
+    static func takeOver(_ state: StateStore) {
+        _ = try? state.acquireLease(
+            workflow: "wf", holder: "process-b", now: Date().timeIntervalSince1970 + 3_600, staleAfter: 60)
+    }
+
+    static func isLeaseLost(_ error: any Error) -> Bool {
+        guard let error = error as? RunError, case .leaseLost(let workflow, let pid, _) = error else { return false }
+        return workflow == "wf" && pid == Int(getpid())
+            && error.description.contains("lost the lease to process \(getpid())")
+            && error.description.contains("stopping without triggering")
+    }
+
+    /// The lease taken over before the trigger (this process paused past the lease timeout, another one took
+    /// the run): the intent is refused by the lease check in its own transaction, so no trigger is sent, and
+    /// nothing is recorded over the new holder's run.
+    @Test func aRunThatLostItsLeaseBeforeTheTriggerNeverTriggers() async throws {
+        let h = try ExecutorHarness()
+        h.server.observe { [state = h.state] record in
+            if record.endpoint == .asinList { Self.takeOver(state) }
+        }
+        await #expect { try await h.executor(h.workflow()).run() } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 0)
+        let run = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(run.status == "running")
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        #expect(record.intentAt == nil)
+        #expect(record.phase == "pending")
+        #expect(try h.state.lease(workflow: "wf")?.holder == "process-b")
+    }
+
+    /// The lease taken over while polling: the files of the finished runner are neither recorded nor exported by
+    /// the process that lost it (they would mix with the new holder's in one collection row).
+    @Test func aRunThatLostItsLeaseRecordsNoFilesAndWritesNoExport() async throws {
+        let h = try ExecutorHarness(completion: .afterHistoryReads(2))
+        h.server.observe { [state = h.state] record in
+            if record.endpoint == .file { Self.takeOver(state) }
+        }
+        await #expect { try await h.executor(h.workflow()).run() } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 1)
+        let run = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(run.status == "running")
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        #expect(record.phase == "triggered")
+        #expect(record.runnerID != nil)
+        #expect(try h.state.files(collectionRunID: record.id).isEmpty)
+        #expect(try h.state.exports(runID: run.id).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("out/wf.csv").path))
+    }
+
+    /// A heartbeat that finds the lease taken over stops the run at once (here: parked in its poll wait), with
+    /// the reason; the run stays resumable and its record is left to the new holder.
+    @Test func aHeartbeatThatFindsTheLeaseLostStopsTheRun() async throws {
+        let h = try ExecutorHarness(completion: .afterHistoryReads(3))
+        let parked = Latch()
+        let beat = Latch()
+        let beatAgain = Latch()
+        // The run waits in its first poll sleep until cancelled — or, if the heartbeat let it go on, until the
+        // heartbeat has beaten (so a broken heartbeat fails the test instead of hanging it).
+        let runClock = ParkingClock {
+            parked.fire()
+            try await beatAgain.wait()
+        }
+        let beats = Counter()
+        let heartbeatClock = ParkingClock {
+            if beats.next() == 1 {
+                try await beat.wait()
+            } else {
+                beatAgain.fire()
+                try await Latch().wait()
+            }
+        }
+        let executor = h.executor(h.workflow(), clock: runClock) { $0.heartbeatClock = heartbeatClock }
+        let running = Task { try await executor.run() }
+        try await parked.wait()
+        Self.takeOver(h.state)
+        beat.fire()
+        await #expect { try await running.value } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 1)
+        let record = try #require(try h.state.collectionRuns(runID: 1).first)
+        #expect(record.phase == "triggered")
+        #expect(try h.state.files(collectionRunID: record.id).isEmpty)
+        #expect(try h.state.runs(workflow: "wf").first?.status == "running")
+        #expect(try h.state.lease(workflow: "wf")?.holder == "process-b")
+    }
+
+    /// A heartbeat that finds no lease at all (taken over, and released again by a run that finished) stops the
+    /// run the same way.
+    @Test func aHeartbeatThatFindsNoLeaseStopsTheRun() async throws {
+        let h = try ExecutorHarness(completion: .never)
+        let parked = Latch()
+        let beat = Latch()
+        let runClock = ParkingClock {
+            parked.fire()
+            try await Latch().wait()
+        }
+        let beats = Counter()
+        let heartbeatClock = ParkingClock {
+            if beats.next() == 1 { try await beat.wait() } else { try await Latch().wait() }
+        }
+        let executor = h.executor(h.workflow(), clock: runClock) { $0.heartbeatClock = heartbeatClock }
+        let running = Task { try await executor.run() }
+        try await parked.wait()
+        let holder = try #require(try h.state.lease(workflow: "wf")?.holder)
+        try h.state.releaseLease(workflow: "wf", holder: holder)
+        beat.fire()
+        await #expect { try await running.value } throws: { error in
+            // No holder left: lost "to another process".
+            guard let error = error as? RunError, case .leaseLost(_, nil, nil) = error else { return false }
+            return error.description.contains("lost the lease to another process")
+        }
+        #expect(h.triggers == 1)
+    }
+
     @Test func staleLeaseIsTakenOver() async throws {
         let h = try ExecutorHarness()
         let long = Date().timeIntervalSince1970 - 3_600
@@ -316,5 +431,59 @@ import Testing
         let report = try await running.value
         #expect(report.outcome == .succeeded)
         #expect(h.triggers == 1)
+    }
+}
+
+/// A one-shot signal between a test and the tasks it runs; waiting on it ends when it fires or the waiting task
+/// is cancelled (no wall-clock waiting).
+final class Latch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [UUID: CheckedContinuation<Void, any Error>] = [:]
+    private var cancelled: Set<UUID> = []
+
+    func fire() {
+        let waiting: [CheckedContinuation<Void, any Error>] = lock.withLock {
+            fired = true
+            defer { waiters = [:] }
+            return Array(waiters.values)
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    func wait() async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Bool? = lock.withLock {
+                    if cancelled.contains(id) { return false }
+                    if fired { return true }
+                    waiters[id] = continuation
+                    return nil
+                }
+                switch outcome {
+                case true?: continuation.resume()
+                case false?: continuation.resume(throwing: CancellationError())
+                case nil: break
+                }
+            }
+        } onCancel: {
+            let waiting: CheckedContinuation<Void, any Error>? = lock.withLock {
+                cancelled.insert(id)
+                return waiters.removeValue(forKey: id)
+            }
+            waiting?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// Counts calls from any task: `next()` returns 1, 2, 3, …
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.withLock {
+            value += 1; return value
+        }
     }
 }

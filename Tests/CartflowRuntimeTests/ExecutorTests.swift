@@ -50,14 +50,21 @@ final class ExecutorHarness {
             steps: steps ?? [ExportStep(format: .csv, path: "out/{workflow}.csv")])
     }
 
-    func executor(_ workflow: Workflow, startNew: Bool = false) -> Executor {
+    /// An executor on the harness's sandbox and test clock; `transport` (default: real HTTP to the sandbox) and
+    /// `clock` replace them, `configure` adjusts the options.
+    func executor(
+        _ workflow: Workflow, startNew: Bool = false, transport: (any HTTPTransport)? = nil,
+        clock: (any RuntimeClock)? = nil, configure: (inout Executor.Options) -> Void = { _ in }
+    ) -> Executor {
         let client = MultiCartClient(
-            baseURL: server.baseURL!, apiKey: key, retry: RetryPolicy(maxAttempts: 4), sleep: { _ in }, random: { 0 })
+            baseURL: server.baseURL!, apiKey: key, transport: transport ?? URLSessionTransport(),
+            retry: RetryPolicy(maxAttempts: 4), sleep: { _ in }, random: { 0 })
+        var options = Executor.Options(
+            downloadsDirectory: directory.appendingPathComponent("downloads").path,
+            workingDirectory: directory.path, startNew: startNew)
+        configure(&options)
         return Executor(
-            workflow: workflow, client: client, state: state, clock: clock,
-            options: Executor.Options(
-                downloadsDirectory: directory.appendingPathComponent("downloads").path,
-                workingDirectory: directory.path, startNew: startNew),
+            workflow: workflow, client: client, state: state, clock: clock ?? self.clock, options: options,
             progress: { [lines] in lines.append($0) }, detail: { [lines] in lines.append($0) })
     }
 
