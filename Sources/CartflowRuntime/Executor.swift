@@ -176,12 +176,27 @@ public struct Executor: Sendable {
                 messages.append(Self.describe(error, of: record.collection))
             }
         }
+        // A trigger recorded as refused is looked at again before it is sent again: if its collection gained a
+        // runner since, the refusal may have been misread (an older cartflow took any envelope error for one).
+        let refused = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection } && Self.isRecordedRefusal(record)
+        }
+        for record in refused {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            do {
+                try await reconcileRefusal(record, spec: spec)
+            } catch {
+                failed.insert(record.collection)
+                messages.append(Self.describe(error, of: record.collection))
+            }
+        }
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
 
-        // Credits: only collections that still need a trigger cost anything.
-        let toTrigger = records.filter { Self.needsTrigger($0) }
+        // Credits: only collections that still need a trigger cost anything. One whose history could not be read
+        // above is not triggered (nor reset to pending) until it can be.
+        let toTrigger = records.filter { Self.needsTrigger($0) && !failed.contains($0.collection) }
         var blockedByRules = false
         if !toTrigger.isEmpty {
             switch try await checkCredits(for: toTrigger, run: run) {
@@ -307,6 +322,13 @@ public struct Executor: Sendable {
         record.runnerID == nil && record.intentAt != nil
             && (record.phase == "intent" || record.phase == "triggered"
                 || (record.phase == "failed" && record.attribution != "not_observed"))
+    }
+
+    /// An intent that was answered with a refusal (`not_triggered`): triggered again only once the run history
+    /// shows no runner newer than its baseline.
+    static func isRecordedRefusal(_ record: CollectionRunRecord) -> Bool {
+        record.phase == "not_triggered" && record.intentAt != nil && record.runnerID == nil
+            && record.baselineRunner != nil
     }
 
     /// Records why a collection stopped. After an intent the phase becomes `failed` (the runner, if known, is
@@ -457,6 +479,23 @@ public struct Executor: Sendable {
                 "\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
             return false
         }
+    }
+
+    /// Looks at the history of a collection whose last trigger was recorded as refused. A runner newer than the
+    /// baseline may be the one that trigger created (its answer misread as a refusal) or someone else's: it is
+    /// adopted rather than paying again, recorded as ambiguous with every candidate. No new runner: the refusal
+    /// stands and the collection is triggered as usual.
+    private func reconcileRefusal(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+        let baseline = record.baselineRunner ?? 0
+        let candidates = try await newerRunners(than: baseline, collection: spec.id).sorted()
+        guard let earliest = candidates.first else { return }
+        let note =
+            "runner\(candidates.count == 1 ? "" : "s") \(candidates.map(String.init).joined(separator: ", ")) "
+            + "appeared after a trigger recorded as refused (\(record.detail ?? "no detail")); adopting \(earliest) "
+            + "instead of triggering again, recorded as ambiguous (run with --new to trigger a run of your own)"
+        try state.recordRunner(
+            record.id, runner: earliest, attribution: "ambiguous", candidates: candidates, detail: note, lease: lease)
+        progress("\(spec.name): \(note)")
     }
 
     /// Finds the runner our trigger created: the earliest one newer than the baseline, looking back through as

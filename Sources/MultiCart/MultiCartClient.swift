@@ -54,8 +54,8 @@ public struct MultiCartClient: Sendable {
     }
 
     /// Starts a run of a collection (`POST /schedules/run/result/`). Costs credits: sent exactly once, never
-    /// retried here. A thrown error whose `certainlyNotApplied` is false leaves the outcome unknown: the caller
-    /// must look at the run history before deciding anything.
+    /// retried here. A thrown error whose `certainlyNotApplied` is false (anything but a documented refusal)
+    /// leaves the outcome unknown: the caller must look at the run history before deciding anything.
     public func triggerRun(collectionID: Int) async throws {
         _ = try await call(Self.triggerPath, body: ["collection_id": collectionID])
     }
@@ -95,7 +95,8 @@ public struct MultiCartClient: Sendable {
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
                 if response.status == 404 {
-                    throw MultiCartError.notFound(endpoint: endpoint, message: "the file is not there (yet)")
+                    throw MultiCartError.notFound(
+                        endpoint: endpoint, message: "the file is not there (yet)", httpStatus: true)
                 }
                 if response.status == 401 || response.status == 403 {
                     throw MultiCartError.authentication(endpoint: endpoint, detail: "HTTP \(response.status)")
@@ -151,7 +152,7 @@ public struct MultiCartClient: Sendable {
             throw MultiCartError.notFound(
                 endpoint: path,
                 message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
-                    + "ending in /api/v1?): " + excerpt(response.body))
+                    + "ending in /api/v1?): " + excerpt(response.body), httpStatus: true)
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
         return try decodeEnvelope(response.body, endpoint: path)

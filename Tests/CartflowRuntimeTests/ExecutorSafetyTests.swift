@@ -69,6 +69,81 @@ import Testing
         #expect(h.triggers == 2)
     }
 
+    /// The trigger queued a runner but was answered with something that is not a documented refusal (an envelope
+    /// 500, HTTP 408 or 429): the outcome is unknown, so the run history decides and the runner is adopted.
+    /// Before, such an answer was recorded as `not_triggered` and the next run paid again.
+    @Test(arguments: [
+        (#"{"code":500,"data":"Internal server error, please try again later.","status":0}"#, 200),
+        (#"{"code":503,"data":"Busy.","status":0}"#, 200),
+        ("Request Timeout", 408),
+        ("Too Many Requests", 429),
+    ])
+    func anAmbiguousTriggerAnswerIsSettledFromTheHistory(body: String, status: Int) async throws {
+        let h = try ExecutorHarness()
+        let real = URLSessionTransport()
+        // The real sandbox queues the runner; the answer on the way back is replaced.
+        let transport = ClosureTransport { request in
+            let response = try await real.send(request)
+            guard request.url.absoluteString.hasSuffix(MultiCartClient.triggerPath) else { return response }
+            return HTTPResponse(status: status, body: Data(body.utf8))
+        }
+        let report = try await h.executor(h.workflow(), transport: transport).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        let result = try #require(report.collections.first)
+        #expect(result.attribution == "adopted_after_lost_answer")
+        #expect(result.runnerID == h.server.requestLog().first { $0.endpoint == .trigger }?.runnerID)
+        #expect(result.creditsSpent == 250)
+    }
+
+    /// An envelope error on the trigger that really queued nothing: it cannot be told from one that did, so no
+    /// runner appearing is recorded as not observed and no later run triggers by itself.
+    @Test func anEnvelopeErrorOnTheTriggerIsNeverFollowedByASecondTriggerByItself() async throws {
+        var faults = SandboxFaults()
+        faults.envelopeError = FaultRule(first: 1, endpoints: [.trigger])
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.outcome == .failed)
+        #expect(first.collections.first?.attribution == "not_observed")
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .failed)
+        #expect(h.triggers == 1)
+    }
+
+    /// A trigger recorded as refused (as an older cartflow recorded any envelope error) whose collection has a new
+    /// runner since: the runner is adopted, recorded as ambiguous, before any new trigger.
+    @Test func aRecordedRefusalFollowedByANewRunnerAdoptsItInsteadOfTriggering() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let recordID = try leaveIntent(h, baseline: baseline)
+        try h.state.recordPhase(recordID, phase: "not_triggered", detail: "answered with error code 500")
+        let appeared = try #require(h.server.startRunner(collection: 101))
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.resumed)
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 0)
+        let result = try #require(report.collections.first)
+        #expect(result.runnerID == appeared)
+        #expect(result.attribution == "ambiguous")
+        #expect(result.creditsSpent == 0)
+        #expect(h.lines.all.contains { $0.contains("runner \(appeared) appeared after a trigger recorded as refused") })
+        // Looked at before anything else: the first request reads the history.
+        #expect(h.server.requestLog().first?.endpoint == .history)
+    }
+
+    /// The same refusal with no runner since stands: the collection is triggered again, once.
+    @Test func aRecordedRefusalWithNoNewRunnerIsTriggeredAgain() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let recordID = try leaveIntent(h, baseline: baseline)
+        try h.state.recordPhase(recordID, phase: "not_triggered", detail: "conflict: already processing")
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        #expect(report.collections.first?.attribution == "exact")
+    }
+
     /// A crash between committing the intent and reading the answer: the next run adopts the runner that
     /// appeared, before any credit check or trigger.
     @Test func intentLeftByACrashAdoptsTheRunnerThatAppeared() async throws {

@@ -143,6 +143,52 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// Only a documented refusal proves the trigger queued nothing; every other answer (a 5xx envelope, HTTP 408,
+    /// 429, a 4xx or 5xx from something in between) may have started a paid runner and leaves the outcome to the
+    /// run history. Before, every envelope error and every HTTP 4xx counted as "nothing queued".
+    @Test(arguments: [
+        (#"{"code":402,"data":"Not enough credits","status":0}"#, 200, true),
+        (#"{"code":400,"data":"Collection 101 has no items.","status":0}"#, 200, true),
+        (#"{"code":404,"data":"Collection 101 not found.","status":0}"#, 200, true),
+        (#"{"code":409,"data":"Collection 101 is already processing.","status":0}"#, 200, true),
+        (#"{"code":401,"data":"Invalid or missing API key.","status":0}"#, 200, true),
+        (#"{"code":403,"data":"Forbidden.","status":0}"#, 200, true),
+        ("Unauthorized", 401, true),
+        ("Forbidden", 403, true),
+        (#"{"code":500,"data":"Internal server error, please try again later.","status":0}"#, 200, false),
+        (#"{"code":503,"data":"Busy.","status":0}"#, 200, false),
+        (#"{"code":429,"data":"Slow down.","status":0}"#, 200, false),
+        (#"{"code":422,"data":"Odd.","status":0}"#, 200, false),
+        ("Request Timeout", 408, false),
+        ("Too Many Requests", 429, false),
+        ("Bad Request", 400, false),
+        ("<html>Not Found</html>", 404, false),
+        ("Internal Server Error", 500, false),
+    ])
+    func onlyADocumentedRefusalProvesTheTriggerQueuedNothing(body: String, status: Int, refusal: Bool) async throws {
+        let (client, transport) = client([MockTransport.json(body, status: status)])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            (error as? MultiCartError)?.certainlyNotApplied == refusal
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// A connection that failed before the request could leave queued nothing; one that may have sent it did not
+    /// prove anything.
+    @Test func aConnectionFailureIsARefusalOnlyWhenNothingWasSent() {
+        let refused = MultiCartError.transport(
+            endpoint: MultiCartClient.triggerPath,
+            failure: .connection("connection refused", requestMayHaveBeenSent: false))
+        let reset = MultiCartError.transport(
+            endpoint: MultiCartClient.triggerPath, failure: .connection("reset", requestMayHaveBeenSent: true))
+        let late = MultiCartError.transport(endpoint: MultiCartClient.triggerPath, failure: .deadlineExceeded)
+        #expect(refused.certainlyNotApplied)
+        #expect(!reset.certainlyNotApplied)
+        #expect(!late.certainlyNotApplied)
+    }
+
     /// A base URL that is not the API (missing `/api/v1`, another server): an HTTP 404 names the URL that was
     /// asked and says where it came from; an HTML page shows as one short line, not its indentation.
     @Test func anHTTP404NamesTheURLAndTheBaseURLSetting() async throws {
