@@ -487,7 +487,7 @@ public struct Executor: Sendable {
     /// stands and the collection is triggered as usual.
     private func reconcileRefusal(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
         let baseline = record.baselineRunner ?? 0
-        let candidates = try await newerRunners(than: baseline, collection: spec.id).sorted()
+        let candidates = try await newerRunners(than: baseline, collection: spec.id, using: client).sorted()
         guard let earliest = candidates.first else { return }
         let note =
             "runner\(candidates.count == 1 ? "" : "s") \(candidates.map(String.init).joined(separator: ", ")) "
@@ -507,11 +507,13 @@ public struct Executor: Sendable {
         let baseline = record.baselineRunner ?? 0
         let grace = workflow.poll.attributionGrace.duration
         let started = clock.now()
+        // Reads and their retries never carry the search past the grace period.
+        let reader = client(boundedBy: grace, from: started)
         var wait = min(workflow.poll.interval.duration, .seconds(5))
         while true {
             var newer: [Int]?
             do {
-                newer = try await newerRunners(than: baseline, collection: spec.id)
+                newer = try await newerRunners(than: baseline, collection: spec.id, using: reader)
             } catch let error as MultiCartError where error.isTransient {
                 detail("\(spec.name): reading the run history failed, will retry: \(error)")
             }
@@ -545,7 +547,9 @@ public struct Executor: Sendable {
     }
 
     /// Every runner id newer than `baseline`, paging back through the history (newest first) until ids reach it.
-    private func newerRunners(than baseline: Int, collection: Int) async throws -> [Int] {
+    private func newerRunners(than baseline: Int, collection: Int, using client: MultiCartClient) async throws
+        -> [Int]
+    {
         let limit = 10
         var found: [Int] = []
         var skip = 0
@@ -564,11 +568,10 @@ public struct Executor: Sendable {
         let timeout = workflow.poll.timeout.duration
         var interval = workflow.poll.interval.duration
         var announced = false
+        // Reads and their retries never carry polling past its deadline.
+        let reader = client(boundedBy: timeout, from: started)
         while true {
             do {
-                // Retries inside one read must not carry polling past its deadline.
-                var reader = client
-                reader.retry.waitBudget = max(.zero, timeout - (clock.now() - started))
                 if let found = try await findRunner(runner, collection: spec.id, using: reader),
                     found.isDownloadGenerated
                 {
@@ -595,6 +598,21 @@ public struct Executor: Sendable {
             try await clock.sleep(for: interval)
             interval = min(interval + interval / 2, workflow.poll.maxInterval.duration)
         }
+    }
+
+    /// What a read is given however little is left of a deadline, so that a last check made at the deadline can
+    /// still be answered: polling and attribution end at most this long after their deadline.
+    static let lastCheckAllowance: Duration = .seconds(10)
+
+    /// The client with every call bounded by a deadline `limit` after `started` on the run's clock: each attempt
+    /// gets at most what is left (never more than the client's own deadline) and retries stop at the deadline,
+    /// counting the time the attempts took, not only the waits between them.
+    private func client(boundedBy limit: Duration, from started: Duration) -> MultiCartClient {
+        var bounded = client
+        bounded.callerDeadline = CallerDeadline(
+            remaining: { [clock] in limit - (clock.now() - started) }, leastPerAttempt: Self.lastCheckAllowance,
+            sleep: { [clock] in try await clock.sleep(for: $0) })
+        return bounded
     }
 
     /// The runner's record, paging back through the history until ids fall below it.

@@ -24,6 +24,8 @@ public struct MultiCartClient: Sendable {
     private let now: @Sendable () -> Date
     /// Called before each retry with the endpoint, the attempt that failed, the error and the wait.
     public var onRetry: (@Sendable (String, Int, MultiCartError, Duration) -> Void)?
+    /// A deadline of the caller's that bounds every call, attempts and waits together (see `CallerDeadline`).
+    public var callerDeadline: CallerDeadline?
 
     public init(
         baseURL: URL, apiKey: String, transport: any HTTPTransport = URLSessionTransport(),
@@ -49,7 +51,9 @@ public struct MultiCartClient: Sendable {
 
     /// The spendable credits (`POST /users/credits/`). Read-only, retried.
     public func credits() async throws -> CreditBalance {
-        let data = try await withRetry(Self.creditsPath) { try await call(Self.creditsPath, body: [:]) }
+        let data = try await withRetry(Self.creditsPath, deadline: apiDeadline) {
+            try await call(Self.creditsPath, body: [:], deadline: $0)
+        }
         return try Self.decodeCredits(data, endpoint: Self.creditsPath)
     }
 
@@ -57,13 +61,15 @@ public struct MultiCartClient: Sendable {
     /// retried here. A thrown error whose `certainlyNotApplied` is false (anything but a documented refusal)
     /// leaves the outcome unknown: the caller must look at the run history before deciding anything.
     public func triggerRun(collectionID: Int) async throws {
-        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID])
+        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline)
     }
 
     /// Runner records of a collection, newest first. Read-only, retried.
     public func runHistory(collectionID: Int, skip: Int = 0, limit: Int = 5) async throws -> [RunnerRecord] {
         let body = ["collection_id": collectionID, "skip": skip, "limit": limit]
-        let data = try await withRetry(Self.historyPath) { try await call(Self.historyPath, body: body) }
+        let data = try await withRetry(Self.historyPath, deadline: apiDeadline) {
+            try await call(Self.historyPath, body: body, deadline: $0)
+        }
         guard case .array(let items) = data else {
             throw MultiCartError.contractSurprise(
                 endpoint: Self.historyPath, detail: "expected a list of runners in `data`, got \(data.kind)")
@@ -74,7 +80,9 @@ public struct MultiCartClient: Sendable {
     /// The number of items in a collection, from the ASIN list's `with_count`. Read-only, retried.
     public func itemCount(collectionID: Int) async throws -> Int {
         let body = ["collection_id": collectionID, "skip": 0, "limit": 1, "with_count": true] as [String: Any]
-        let data = try await withRetry(Self.asinListPath) { try await call(Self.asinListPath, body: body) }
+        let data = try await withRetry(Self.asinListPath, deadline: apiDeadline) {
+            try await call(Self.asinListPath, body: body, deadline: $0)
+        }
         guard let count = data["total_count"]?.intValue, count >= 0 else {
             throw MultiCartError.contractSurprise(
                 endpoint: Self.asinListPath, detail: "expected `total_count` in `data`, got \(Self.shape(of: data))")
@@ -88,10 +96,10 @@ public struct MultiCartClient: Sendable {
         let url = try Self.encodedURL(link)
         let endpoint = "GET " + (url.path.removingPercentEncoding ?? url.path)
         let sameOrigin = Origin(url) == Origin(baseURL)
-        return try await withRetry(endpoint) {
+        return try await withRetry(endpoint, deadline: downloadDeadline) { deadline in
             let request = HTTPRequest(
                 method: "GET", url: url, headers: sameOrigin ? [("x-api-key", apiKey)] : [],
-                deadline: downloadDeadline, maxResponseBytes: downloadMaxBytes)
+                deadline: deadline, maxResponseBytes: downloadMaxBytes)
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
                 if response.status == 404 {
@@ -134,12 +142,12 @@ public struct MultiCartClient: Sendable {
     // MARK: Plumbing
 
     /// Sends one JSON call and returns the envelope's `data` on success (`status == 1` and `code == 200` only).
-    private func call(_ path: String, body: [String: Any]) async throws -> JSONValue {
+    private func call(_ path: String, body: [String: Any], deadline: Duration) async throws -> JSONValue {
         let url = URL(string: baseURL.absoluteString + path)!
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
-            body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: apiDeadline,
+            body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: deadline,
             maxResponseBytes: apiMaxBytes)
         var response = try await send(request, endpoint: path)
         // An answer that echoes the key must not pass it on to any text decoded from it.
@@ -227,21 +235,25 @@ public struct MultiCartClient: Sendable {
         return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
-    private func withRetry<T: Sendable>(_ endpoint: String, _ operation: () async throws -> T) async throws -> T {
+    /// Runs `operation` (given the deadline of one attempt) with the retry policy. With a caller's deadline, each
+    /// attempt gets at most what is left of it, and a retry is made only when its wait ends before it: the time
+    /// the failed attempts took counts, not only the waits.
+    private func withRetry<T: Sendable>(
+        _ endpoint: String, deadline standard: Duration, _ operation: (Duration) async throws -> T
+    ) async throws -> T {
         var attempt = 1
-        var waited = Duration.zero
         while true {
+            let allowed = callerDeadline.map { min(standard, max($0.remaining(), $0.leastPerAttempt)) } ?? standard
             do {
-                return try await operation()
+                return try await operation(allowed)
             } catch let error as MultiCartError where error.isTransient && attempt < retry.maxAttempts {
                 var retryAfter: Duration?
                 if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
                 let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
-                if let budget = retry.waitBudget, waited + wait > budget { throw error }
-                waited += wait
+                if let callerDeadline, wait >= callerDeadline.remaining() { throw error }
                 onRetry?(endpoint, attempt, error, wait)
                 try Task.checkCancellation()
-                try await sleep(wait)
+                try await (callerDeadline?.sleep ?? sleep)(wait)
                 attempt += 1
             }
         }
@@ -316,5 +328,28 @@ public struct MultiCartClient: Sendable {
         case .bool(let flag): return "the boolean \(flag)"
         default: return value.kind
         }
+    }
+}
+
+/// A deadline of the caller's (polling's timeout, attribution's grace period) that bounds each call of a client,
+/// measured on the caller's clock — whose waits, in tests, take no wall time. Each attempt is given at most what is
+/// left (and never more than its own deadline), a retry is made only when its wait ends before the deadline, and
+/// the waits pass on that clock.
+public struct CallerDeadline: Sendable {
+    /// Time left until the deadline (zero or less once it has passed).
+    public var remaining: @Sendable () -> Duration
+    /// What one attempt is given however little is left, so that a last check made at the deadline can still be
+    /// answered; at or past the deadline there are no retries.
+    public var leastPerAttempt: Duration
+    /// Waits between attempts, on the caller's clock.
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(
+        remaining: @escaping @Sendable () -> Duration, leastPerAttempt: Duration,
+        sleep: @escaping @Sendable (Duration) async throws -> Void
+    ) {
+        self.remaining = remaining
+        self.leastPerAttempt = leastPerAttempt
+        self.sleep = sleep
     }
 }

@@ -203,6 +203,50 @@ import Testing
         #expect(h.triggers == 0)
     }
 
+    /// An API that never answers: each attempt takes its whole deadline on the run's clock and then fails.
+    static func neverAnswering(_ clock: TestClock, deadlines: WaitLog) -> ClosureTransport {
+        ClosureTransport { request in
+            deadlines.append(request.deadline)
+            clock.advance(by: request.deadline)
+            throw TransportFailure.deadlineExceeded
+        }
+    }
+
+    /// A poll read against an API that never answers ends at the poll deadline: its attempts get only what is left
+    /// of it (never the full 60 s each), and its retries count the time the attempts took. Before, one read ran
+    /// four attempts of 60 s, far past a 100 s timeout.
+    @Test func aPollReadThatNeverAnswersEndsAtThePollDeadline() async throws {
+        let h = try ExecutorHarness()
+        let recordID = try leaveIntent(h, baseline: 901)
+        try h.state.recordRunner(recordID, runner: 901, attribution: "exact", candidates: [901])
+        let deadlines = WaitLog()
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(100), attributionGrace: Seconds(60))
+        let report = try await h.executor(
+            h.workflow(poll: poll), transport: Self.neverAnswering(h.clock, deadlines: deadlines)
+        ).run()
+        #expect(report.outcome == .timedOut)
+        #expect(report.collections.first?.runnerID == 901)
+        #expect(deadlines.values == [.seconds(60), .seconds(40)])
+        #expect(h.clock.now() == .seconds(100))
+    }
+
+    /// The attribution grace period is kept the same way when the history never answers.
+    @Test func anAttributionReadThatNeverAnswersEndsAtTheGracePeriod() async throws {
+        let h = try ExecutorHarness()
+        _ = try leaveIntent(h, baseline: 901)
+        let deadlines = WaitLog()
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(600), attributionGrace: Seconds(45))
+        let report = try await h.executor(
+            h.workflow(poll: poll), transport: Self.neverAnswering(h.clock, deadlines: deadlines)
+        ).run()
+        #expect(report.outcome == .failed)
+        #expect(report.collections.first?.attribution == "not_observed")
+        #expect(deadlines.values == [.seconds(45)])
+        #expect(h.clock.now() == .seconds(45))
+    }
+
     /// C20/C23: a download cut short is retried and the run succeeds.
     @Test func truncatedDownloadIsRetriedAndTheRunSucceeds() async throws {
         var faults = SandboxFaults()
@@ -561,4 +605,12 @@ final class Counter: @unchecked Sendable {
             value += 1; return value
         }
     }
+}
+
+/// Durations seen by a transport or a clock, from any task.
+final class WaitLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [Duration] = []
+    func append(_ value: Duration) { lock.withLock { log.append(value) } }
+    var values: [Duration] { lock.withLock { log } }
 }

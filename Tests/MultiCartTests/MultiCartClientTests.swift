@@ -279,24 +279,35 @@ import Testing
         #expect(waits.values == [.seconds(2), .seconds(60), .seconds(2)])
     }
 
-    /// A caller with its own deadline (polling) gives the retries a budget: no wait is started that would
-    /// carry the call past it, and the last error comes back instead.
-    @Test func retriesStopAtTheWaitBudget() async throws {
-        let waits = WaitLog()
-        let transport = MockTransport(Array(repeating: MockTransport.json("busy", status: 503), count: 5))
-        var policy = RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8))
-        policy.waitBudget = .seconds(5)
-        let client = MultiCartClient(
-            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport, retry: policy,
-            sleep: { waits.append($0) }, random: { 1.0 })
+    /// A caller with its own deadline (polling) bounds the whole call on its clock: each attempt gets at most what
+    /// is left, the time the attempts take counts (not only the waits), the waits pass on that clock, and no retry
+    /// starts at or past the deadline. Before, each attempt got the full API deadline and only waits counted.
+    @Test func aCallersDeadlineBoundsAttemptsAndWaitsTogether() async throws {
+        let clock = TestClock()
+        let deadlines = WaitLog()
+        // A server that takes 20 s (or the whole deadline, if shorter) to fail each attempt.
+        let transport = ClosureTransport { request in
+            deadlines.append(request.deadline)
+            clock.advance(by: min(request.deadline, .seconds(20)))
+            return HTTPResponse(status: 503, body: Data("busy".utf8))
+        }
+        var client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport,
+            retry: RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(8)),
+            sleep: { _ in Issue.record("waits must pass on the caller's clock") }, random: { 1.0 })
+        client.callerDeadline = CallerDeadline(
+            remaining: { .seconds(50) - clock.now() }, leastPerAttempt: .seconds(5),
+            sleep: { try await clock.sleep(for: $0) })
         await #expect {
             _ = try await client.runHistory(collectionID: 101)
         } throws: { error in
             guard case .httpStatus(_, 503, _, _) = error as? MultiCartError else { return false }
             return true
         }
-        #expect(waits.values == [.seconds(1), .seconds(2)])
-        #expect(transport.requests.count == 3)
+        // 50 s left: 20 s spent, wait 1; 29 s left: 20 s spent, wait 2; 7 s left: all of it spent; then no retry.
+        #expect(deadlines.values == [.seconds(50), .seconds(29), .seconds(7)])
+        #expect(clock.recordedSleeps == [.seconds(1), .seconds(2)])
+        #expect(clock.now() == .seconds(50))
     }
 
     @Test func retryAfterAsHTTPDate() {
