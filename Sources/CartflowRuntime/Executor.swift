@@ -534,14 +534,16 @@ public struct Executor: Sendable {
                 }
                 return earliest
             }
-            if clock.now() - started >= grace {
+            let elapsed = clock.now() - started
+            if elapsed >= grace {
                 let message =
                     "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
                     + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
                 try state.recordNotObserved(record.id, detail: message, lease: lease)
                 throw RunError.notObserved(collection: spec.name, detail: message)
             }
-            try await clock.sleep(for: wait)
+            // The last look is taken at the end of the grace period, not a whole wait after it.
+            try await clock.sleep(for: min(wait, grace - elapsed))
             wait = min(wait * 2, workflow.poll.maxInterval.duration)
         }
     }
@@ -589,13 +591,16 @@ public struct Executor: Sendable {
                 )
                 announced = true
             }
-            if clock.now() - started + interval > timeout {
+            let elapsed = clock.now() - started
+            if elapsed >= timeout {
                 let message =
                     "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
                 try state.recordPhase(recordID, phase: "timed_out", detail: message, lease: lease)
                 throw RunError.pollTimeout(collection: spec.name, runner: runner)
             }
-            try await clock.sleep(for: interval)
+            // Never past the deadline, and one last check right at it: a runner finishing in the final interval
+            // is not given up on early.
+            try await clock.sleep(for: min(interval, timeout - elapsed))
             interval = min(interval + interval / 2, workflow.poll.maxInterval.duration)
         }
     }

@@ -231,6 +231,38 @@ import Testing
         #expect(h.clock.now() == .seconds(100))
     }
 
+    /// Polling sleeps only up to the deadline and checks once more right at it: a runner that finishes in the
+    /// last interval is fetched, not given up on. Before, polling quit as soon as a whole interval no longer fit
+    /// (here at 20 s of a 25 s timeout).
+    @Test func pollingChecksOnceMoreAtTheDeadline() async throws {
+        // Finished when the history has listed it three times: the fourth poll read sees it done.
+        let h = try ExecutorHarness(completion: .afterHistoryReads(3))
+        let runner = try #require(h.server.startRunner(collection: 101))
+        let recordID = try leaveIntent(h, baseline: runner - 1)
+        try h.state.recordRunner(recordID, runner: runner, attribution: "exact", candidates: [runner])
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(10), timeout: Seconds(25), attributionGrace: Seconds(60))
+        let report = try await h.executor(h.workflow(poll: poll)).run()
+        #expect(report.outcome == .succeeded)
+        #expect(report.collections.first?.runnerID == runner)
+        #expect(h.clock.recordedSleeps == [.seconds(10), .seconds(10), .seconds(5)])
+        #expect(h.triggers == 0)
+    }
+
+    /// A runner still running at the deadline: the last check is made at the deadline, then polling stops.
+    @Test func pollingStopsAtTheDeadlineAfterTheLastCheck() async throws {
+        let h = try ExecutorHarness(completion: .never)
+        let runner = try #require(h.server.startRunner(collection: 101))
+        let recordID = try leaveIntent(h, baseline: runner - 1)
+        try h.state.recordRunner(recordID, runner: runner, attribution: "exact", candidates: [runner])
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(10), timeout: Seconds(25), attributionGrace: Seconds(60))
+        let report = try await h.executor(h.workflow(poll: poll)).run()
+        #expect(report.outcome == .timedOut)
+        #expect(h.clock.now() == .seconds(25))
+        #expect(h.server.requestLog().filter { $0.endpoint == .history }.count == 4)
+    }
+
     /// The attribution grace period is kept the same way when the history never answers.
     @Test func anAttributionReadThatNeverAnswersEndsAtTheGracePeriod() async throws {
         let h = try ExecutorHarness()
