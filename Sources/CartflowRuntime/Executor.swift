@@ -14,7 +14,9 @@ public struct Executor: Sendable {
         /// The directory relative export paths are resolved against.
         public var workingDirectory: String
         /// A lease whose heartbeat is older than this is taken over.
-        public var leaseStaleAfter: Duration = .seconds(60)
+        public var leaseStaleAfter: Duration = Options.defaultLeaseStaleAfter
+        /// The lease timeout `run` uses, and `status` judges leases by.
+        public static let defaultLeaseStaleAfter: Duration = .seconds(60)
         public var heartbeatEvery: Duration = .seconds(10)
         /// The clock the heartbeat waits on: real time, whatever clock drives the run, since it tells other
         /// processes that this one is alive. Tests replace it to make a heartbeat happen at a chosen moment.
