@@ -566,7 +566,9 @@ public struct Executor: Sendable {
         return found
     }
 
-    /// Polls the history until the runner's files are generated, backing off up to `max_interval`.
+    /// Polls the history until the runner's files are generated, backing off up to `max_interval`. A runner the
+    /// history does not list (deleted, or recorded for another collection) is named at once and, missing again at
+    /// the next read, ends polling as a failure that keeps the runner — never a new trigger.
     private func poll(_ recordID: Int, runner: Int, spec: CollectionSpec) async throws -> RunnerRecord {
         let started = clock.now()
         let timeout = workflow.poll.timeout.duration
@@ -574,15 +576,32 @@ public struct Executor: Sendable {
         var announced = false
         // Reads and their retries never carry polling past its deadline.
         let reader = client(boundedBy: timeout, from: started)
+        var missing = 0
         while true {
             do {
-                if let found = try await findRunner(runner, collection: spec.id, using: reader),
-                    found.isDownloadGenerated
-                {
-                    progress(
-                        "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
-                    )
-                    return found
+                switch try await findRunner(runner, collection: spec.id, using: reader) {
+                case .found(let found):
+                    missing = 0
+                    if found.isDownloadGenerated {
+                        progress(
+                            "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
+                        )
+                        return found
+                    }
+                case .absent:
+                    missing += 1
+                    let absence = "runner \(runner) is not in the run history of collection \(spec.id)"
+                    if missing >= 2 {
+                        let message =
+                            absence + " (looked twice): it was deleted, or recorded for another collection; no "
+                            + "new trigger is sent by itself — check the collection, or run with --new to trigger "
+                            + "a new run"
+                        try state.recordPhase(recordID, phase: "failed", detail: message, lease: lease)
+                        throw RunError.runnerMissing(collection: spec.name, runner: runner, detail: message)
+                    }
+                    progress("\(spec.name): \(absence); looking once more before giving up on it")
+                case .notReached:
+                    break
                 }
             } catch let error as MultiCartError where error.isTransient {
                 detail("\(spec.name): polling failed, will retry: \(error)")
@@ -597,6 +616,7 @@ public struct Executor: Sendable {
             if elapsed >= timeout {
                 let message =
                     "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
+                    + (missing > 0 ? " (it was not in the run history at the last check)" : "")
                 try state.recordPhase(recordID, phase: "timed_out", detail: message, lease: lease)
                 throw RunError.pollTimeout(collection: spec.name, runner: runner)
             }
@@ -622,18 +642,28 @@ public struct Executor: Sendable {
         return bounded
     }
 
+    /// What the history says of a recorded runner.
+    enum RunnerLookup {
+        case found(RunnerRecord)
+        /// Read back past its id (or to the end of the history) without seeing it.
+        case absent
+        /// Not reached within the pages a poll reads.
+        case notReached
+    }
+
     /// The runner's record, paging back through the history until ids fall below it.
-    private func findRunner(_ runner: Int, collection: Int, using client: MultiCartClient) async throws -> RunnerRecord?
+    private func findRunner(_ runner: Int, collection: Int, using client: MultiCartClient) async throws
+        -> RunnerLookup
     {
         var skip = 0
         let limit = 10
         for _ in 0..<50 {
             let page = try await client.runHistory(collectionID: collection, skip: skip, limit: limit)
-            if let found = page.first(where: { $0.id == runner }) { return found }
-            if page.count < limit || (page.last.map { $0.id < runner } ?? true) { return nil }
+            if let found = page.first(where: { $0.id == runner }) { return .found(found) }
+            if page.count < limit || (page.last.map { $0.id < runner } ?? true) { return .absent }
             skip += limit
         }
-        return nil
+        return .notReached
     }
 
     // MARK: Fetch
@@ -795,6 +825,8 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case triggerRefused(collection: String, detail: String)
     case notObserved(collection: String, detail: String)
     case pollTimeout(collection: String, runner: Int)
+    /// A recorded runner the run history does not list.
+    case runnerMissing(collection: String, runner: Int, detail: String)
     case foreignLink(host: String, detail: String)
 
     public var description: String {
@@ -815,6 +847,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .notObserved(let collection, let detail): return "\(collection): \(detail)"
         case .pollTimeout(let collection, let runner):
             return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
+        case .runnerMissing(let collection, _, let detail): return "\(collection): \(detail)"
         case .foreignLink(_, let detail): return detail
         }
     }
@@ -825,7 +858,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     public var collection: String? {
         switch self {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
-            .pollTimeout(let collection, _):
+            .pollTimeout(let collection, _), .runnerMissing(let collection, _, _):
             return collection
         case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink: return nil
         }

@@ -279,6 +279,31 @@ import Testing
         #expect(h.clock.now() == .seconds(45))
     }
 
+    /// A recorded runner the history does not list (deleted, or recorded for another collection) is named and
+    /// the collection recorded as failed with the runner kept, after two reads, not polled silently until the
+    /// timeout; no run triggers for it by itself.
+    @Test func aRecordedRunnerMissingFromTheHistoryIsNamedAndNeverRetriggered() async throws {
+        let h = try ExecutorHarness()
+        let recordID = try leaveIntent(h, baseline: 901)
+        try h.state.recordRunner(recordID, runner: 950, attribution: "exact", candidates: [950])
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .failed)
+        let result = try #require(report.collections.first)
+        #expect(result.runnerID == 950)
+        #expect(result.phase == "failed")
+        #expect(result.detail?.contains("runner 950 is not in the run history of collection 101") == true)
+        #expect(report.messages.contains { $0.hasPrefix("laptops: runner 950 is not in the run history") })
+        #expect(h.lines.all.contains { $0.contains("runner 950 is not in the run history of collection 101; looking") })
+        #expect(h.clock.now() == .seconds(10), "one poll interval, not the 600 s timeout")
+        #expect(h.triggers == 0)
+
+        let again = try await h.executor(h.workflow()).run()
+        #expect(again.resumed)
+        #expect(again.outcome == .failed)
+        #expect(again.collections.first?.runnerID == 950)
+        #expect(h.triggers == 0)
+    }
+
     /// C20/C23: a download cut short is retried and the run succeeds.
     @Test func truncatedDownloadIsRetriedAndTheRunSucceeds() async throws {
         var faults = SandboxFaults()
