@@ -14,8 +14,13 @@ public struct Executor: Sendable {
         /// The directory relative export paths are resolved against.
         public var workingDirectory: String
         /// A lease whose heartbeat is older than this is taken over.
-        public var leaseStaleAfter: Duration = .seconds(60)
+        public var leaseStaleAfter: Duration = Options.defaultLeaseStaleAfter
+        /// The lease timeout `run` uses, and `status` judges leases by.
+        public static let defaultLeaseStaleAfter: Duration = .seconds(60)
         public var heartbeatEvery: Duration = .seconds(10)
+        /// The clock the heartbeat waits on: real time, whatever clock drives the run, since it tells other
+        /// processes that this one is alive. Tests replace it to make a heartbeat happen at a chosen moment.
+        public var heartbeatClock: any RuntimeClock = SystemClock()
         /// Wait for another process's lease to be released (checking every `leaseCheckEvery`) instead of refusing.
         public var waitForLease = false
         public var leaseCheckEvery: Duration = .seconds(2)
@@ -40,6 +45,10 @@ public struct Executor: Sendable {
     public let wallClock: @Sendable () -> Date
     /// Collections this invocation sent a trigger for (what it spent, as opposed to what it resumed).
     private let sentTriggers = LockedSet()
+    /// The lease this run holds, set once it is taken: every write to the state database checks it in its own
+    /// transaction, so a process that lost the lease (paused past the lease timeout, taken over) records nothing
+    /// more and never records the intent it would need to trigger.
+    private var lease: LeaseClaim?
 
     public init(
         workflow: Workflow, client: MultiCartClient, state: StateStore, clock: any RuntimeClock = SystemClock(),
@@ -57,11 +66,11 @@ public struct Executor: Sendable {
     }
 
     /// Runs (or resumes) the workflow and reports what happened. Throws only for problems outside a run's
-    /// normal outcomes (the state database failing, another process holding the lease), and
+    /// normal outcomes (the state database failing, another process holding or taking over the lease), and
     /// `CancellationError` when its task is cancelled: the run is then left resumable, not failed.
     public func run() async throws -> RunReport {
         let holder = UUID().uuidString
-        let wallNow = { wallClock().timeIntervalSince1970 }
+        let wallNow: @Sendable () -> Double = { [wallClock] in wallClock().timeIntervalSince1970 }
         var announced = false
         while let current = try state.acquireLease(
             workflow: workflow.name, holder: holder, now: wallNow(),
@@ -78,18 +87,44 @@ public struct Executor: Sendable {
             }
             try await clock.sleep(for: options.leaseCheckEvery)
         }
-        // The heartbeat runs on real time whatever clock drives the run: it tells other processes we are alive.
-        let heartbeat = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: options.heartbeatEvery)
-                try state.heartbeat(workflow: workflow.name, holder: holder, now: wallNow())
+        defer { try? state.releaseLease(workflow: workflow.name, holder: holder) }
+        var leased = self
+        leased.lease = LeaseClaim(workflow: workflow.name, holder: holder)
+        do {
+            // The run and its heartbeat side by side: whichever ends first ends the other. A heartbeat that finds
+            // the lease lost (or cannot renew it) cancels the run at its next checkpoint; the writes it might still
+            // attempt before then are refused by their own lease check.
+            return try await withThrowingTaskGroup(of: RunReport?.self) { group in
+                group.addTask { [leased] in try await leased.runHoldingLease() }
+                group.addTask { [leased] in
+                    try await leased.keepLease(holder: holder, now: wallNow)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    if let report = result { return report }
+                }
+                throw CancellationError()
+            }
+        } catch let lost as LeaseLostError {
+            throw RunError.leaseLost(workflow: workflow.name, pid: lost.current?.pid, host: lost.current?.host)
+        }
+    }
+
+    /// Renews the lease every `heartbeatEvery` until cancelled; throws when the lease was lost or cannot be renewed.
+    private func keepLease(holder: String, now: @Sendable () -> Double) async throws {
+        while true {
+            try await options.heartbeatClock.sleep(for: options.heartbeatEvery)
+            do {
+                try state.heartbeat(workflow: workflow.name, holder: holder, now: now())
+            } catch let lost as LeaseLostError {
+                throw lost
+            } catch {
+                // Without a heartbeat the lease goes stale and another process may take the run over while this
+                // one goes on: stop instead (the run stays resumable).
+                throw RunError.leaseNotRenewed(workflow: workflow.name, detail: Self.describe(error))
             }
         }
-        defer {
-            heartbeat.cancel()
-            try? state.releaseLease(workflow: workflow.name, holder: holder)
-        }
-        return try await runHoldingLease()
     }
 
     private func runHoldingLease() async throws -> RunReport {
@@ -98,27 +133,28 @@ public struct Executor: Sendable {
         var run: WorkflowRunRecord
         if let unfinished = try state.unfinishedRun(workflow: workflow.name) {
             if options.startNew {
-                try state.abandonRun(unfinished.id)
+                try state.abandonRun(unfinished.id, lease: lease)
                 progress("abandoned unfinished run #\(unfinished.id) (--new)")
                 run = try state.createRun(
-                    workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+                    workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections, lease: lease)
             } else {
                 run = unfinished
                 resumed = true
-                try state.ensureCollections(runID: run.id, collections: collections)
+                try state.ensureCollections(runID: run.id, collections: collections, lease: lease)
                 progress("resuming run #\(run.id) of \(workflow.name), started \(run.startedAt)")
             }
         } else {
             run = try state.createRun(
-                workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections)
+                workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections, lease: lease)
             progress("run #\(run.id) of \(workflow.name)")
         }
         do {
             return try await carryOut(run, resumed: resumed)
-        } catch let error where !(error is CancellationError) {
+        } catch let error where !(error is CancellationError) && !(error is LeaseLostError) {
             // An error that ends the run early (the key refused, the API unreachable) is recorded, so the run
             // does not read `running` with no process behind it; `failed` is resumed like any unfinished run.
-            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error))
+            // (A run whose lease was lost records nothing: it belongs to the process that took it over.)
+            try? state.finishRun(run.id, status: "failed", detail: Self.describe(error), lease: lease)
             throw error
         }
     }
@@ -142,28 +178,48 @@ public struct Executor: Sendable {
                 messages.append(Self.describe(error, of: record.collection))
             }
         }
+        // A trigger recorded as refused is looked at again before it is sent again: if its collection gained a
+        // runner since, the refusal may have been misread (an older cartflow took any envelope error for one).
+        let refused = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection } && Self.isRecordedRefusal(record)
+        }
+        for record in refused {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            do {
+                try await reconcileRefusal(record, spec: spec)
+            } catch {
+                failed.insert(record.collection)
+                messages.append(Self.describe(error, of: record.collection))
+            }
+        }
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
 
-        // Credits: only collections that still need a trigger cost anything.
-        let toTrigger = records.filter { Self.needsTrigger($0) }
+        // Credits: only collections that still need a trigger cost anything. One whose history could not be read
+        // above is not triggered (nor reset to pending) until it can be.
+        let toTrigger = records.filter { Self.needsTrigger($0) && !failed.contains($0.collection) }
         var blockedByRules = false
         if !toTrigger.isEmpty {
             switch try await checkCredits(for: toTrigger, run: run) {
             case .proceed(let counts):
                 // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
                 for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "pending", detail: nil, items: counts[record.collection])
+                    try state.recordPhase(
+                        record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
                 }
             case .blocked(let reason):
                 messages.append(reason)
                 blockedByRules = true
-                for record in toTrigger { try state.recordPhase(record.id, phase: "blocked", detail: reason) }
+                for record in toTrigger {
+                    try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
+                }
             case .skipped(let reason):
                 messages.append(reason)
-                for record in toTrigger { try state.recordPhase(record.id, phase: "skipped", detail: reason) }
-                try state.finishRun(run.id, status: "skipped", detail: reason)
+                for record in toTrigger {
+                    try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
+                }
+                try state.finishRun(run.id, status: "skipped", detail: reason, lease: lease)
                 return try report(run: run, resumed: resumed, outcome: .skipped, exports: [], messages: messages)
             }
         }
@@ -192,10 +248,12 @@ public struct Executor: Sendable {
                 for await message in group { if let message { messages.append(message) } }
                 return messages
             }
-            // A cancelled run (the scheduler stopping) stops here, before exports and before any status is
-            // written: each collection's phase is already recorded, the run stays 'running', and the next run
-            // resumes it instead of paying again.
+            // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
+            // exports and before any status is written: each collection's phase is already recorded, the run
+            // stays 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a
+            // collection's write was refused) stops the run here too, before any export file is written.
             try Task.checkCancellation()
+            try verifyLease()
             messages.append(contentsOf: failures.sorted())
         }
 
@@ -232,6 +290,8 @@ public struct Executor: Sendable {
                 }
                 do {
                     exports += try export(step, index: index, collections: wanted, records: finalRecords, run: run)
+                } catch let lost as LeaseLostError {
+                    throw lost
                 } catch {
                     exportFailed = true
                     messages.append(
@@ -251,7 +311,7 @@ public struct Executor: Sendable {
             case .partial: "partial"
             case .failed: "failed"
             }
-        try state.finishRun(run.id, status: status, detail: messages.first)
+        try state.finishRun(run.id, status: status, detail: messages.first, lease: lease)
         return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
     }
 
@@ -266,6 +326,13 @@ public struct Executor: Sendable {
                 || (record.phase == "failed" && record.attribution != "not_observed"))
     }
 
+    /// An intent that was answered with a refusal (`not_triggered`): triggered again only once the run history
+    /// shows no runner newer than its baseline.
+    static func isRecordedRefusal(_ record: CollectionRunRecord) -> Bool {
+        record.phase == "not_triggered" && record.intentAt != nil && record.runnerID == nil
+            && record.baselineRunner != nil
+    }
+
     /// Records why a collection stopped. After an intent the phase becomes `failed` (the runner, if known, is
     /// kept, so the next run resumes it); before one, the phase stays as it was so the next run may trigger.
     private func recordFailure(runID: Int, collection: String, message: String) throws {
@@ -273,7 +340,12 @@ public struct Executor: Sendable {
         let keep = ["fetched", "timed_out", "blocked", "not_triggered", "skipped"]
         if keep.contains(record.phase) || (record.phase == "failed" && record.attribution == "not_observed") { return }
         let phase = record.intentAt != nil ? "failed" : record.phase
-        try state.recordPhase(record.id, phase: phase, detail: message)
+        try state.recordPhase(record.id, phase: phase, detail: message, lease: lease)
+    }
+
+    /// Throws `LeaseLostError` when another process has taken this run's lease over.
+    private func verifyLease() throws {
+        if let lease { try state.verifyLease(lease) }
     }
 
     static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
@@ -384,29 +456,48 @@ public struct Executor: Sendable {
     /// lost (the trigger may or may not have queued a runner: the run history decides, never a second trigger).
     private func trigger(_ record: CollectionRunRecord, spec: CollectionSpec) async throws -> Bool {
         let newest = try await client.runHistory(collectionID: spec.id, skip: 0, limit: 1).first?.id ?? 0
-        try state.recordIntent(record.id, baselineRunner: newest, items: record.items)
+        // Checks the lease in the same transaction: a process that lost it stops here, before the trigger.
+        try state.recordIntent(record.id, baselineRunner: newest, items: record.items, lease: lease)
         progress("\(spec.name): triggering collection \(spec.id) (newest runner before: \(newest))")
         do {
             try await client.triggerRun(collectionID: spec.id)
-            try state.recordTriggered(record.id)
             sentTriggers.insert(record.collection)
+            try state.recordTriggered(record.id, lease: lease)
             return true
         } catch let error as MultiCartError {
             if case .creditGate(_, let message) = error {
-                try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)")
+                try state.recordPhase(record.id, phase: "blocked", detail: "credit gate: \(message)", lease: lease)
                 throw RunError.creditGate(collection: spec.name, message: message)
             }
             if error.certainlyNotApplied {
-                try state.recordPhase(record.id, phase: "not_triggered", detail: error.description)
+                try state.recordPhase(record.id, phase: "not_triggered", detail: error.description, lease: lease)
                 throw error
             }
             // The request may have created a runner: never send it again; look at the history instead.
             sentTriggers.insert(record.collection)
-            try state.recordPhase(record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)")
+            try state.recordPhase(
+                record.id, phase: "intent", detail: "the trigger's answer was lost: \(error)", lease: lease)
             progress(
                 "\(spec.name): the trigger's outcome is unknown (\(error)); checking the run history, not retrying")
             return false
         }
+    }
+
+    /// Looks at the history of a collection whose last trigger was recorded as refused. A runner newer than the
+    /// baseline may be the one that trigger created (its answer misread as a refusal) or someone else's: it is
+    /// adopted rather than paying again, recorded as ambiguous with every candidate. No new runner: the refusal
+    /// stands and the collection is triggered as usual.
+    private func reconcileRefusal(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+        let baseline = record.baselineRunner ?? 0
+        let candidates = try await newerRunners(than: baseline, collection: spec.id, using: client).sorted()
+        guard let earliest = candidates.first else { return }
+        let note =
+            "runner\(candidates.count == 1 ? "" : "s") \(candidates.map(String.init).joined(separator: ", ")) "
+            + "appeared after a trigger recorded as refused (\(record.detail ?? "no detail")); adopting \(earliest) "
+            + "instead of triggering again, recorded as ambiguous (run with --new to trigger a run of your own)"
+        try state.recordRunner(
+            record.id, runner: earliest, attribution: "ambiguous", candidates: candidates, detail: note, lease: lease)
+        progress("\(spec.name): \(note)")
     }
 
     /// Finds the runner our trigger created: the earliest one newer than the baseline, looking back through as
@@ -418,11 +509,13 @@ public struct Executor: Sendable {
         let baseline = record.baselineRunner ?? 0
         let grace = workflow.poll.attributionGrace.duration
         let started = clock.now()
+        // Reads and their retries never carry the search past the grace period.
+        let reader = client(boundedBy: grace, from: started)
         var wait = min(workflow.poll.interval.duration, .seconds(5))
         while true {
             var newer: [Int]?
             do {
-                newer = try await newerRunners(than: baseline, collection: spec.id)
+                newer = try await newerRunners(than: baseline, collection: spec.id, using: reader)
             } catch let error as MultiCartError where error.isTransient {
                 detail("\(spec.name): reading the run history failed, will retry: \(error)")
             }
@@ -433,7 +526,7 @@ public struct Executor: Sendable {
                     ? "ambiguous"
                     : afterCrash ? "adopted_after_crash" : answered ? "exact" : "adopted_after_lost_answer"
                 try state.recordRunner(
-                    record.id, runner: earliest, attribution: attribution, candidates: history.sorted())
+                    record.id, runner: earliest, attribution: attribution, candidates: history.sorted(), lease: lease)
                 if ambiguous {
                     progress(
                         "\(spec.name): several new runners (\(history.sorted().map(String.init).joined(separator: ", "))) "
@@ -443,20 +536,24 @@ public struct Executor: Sendable {
                 }
                 return earliest
             }
-            if clock.now() - started >= grace {
+            let elapsed = clock.now() - started
+            if elapsed >= grace {
                 let message =
                     "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
                     + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
-                try state.recordNotObserved(record.id, detail: message)
+                try state.recordNotObserved(record.id, detail: message, lease: lease)
                 throw RunError.notObserved(collection: spec.name, detail: message)
             }
-            try await clock.sleep(for: wait)
+            // The last look is taken at the end of the grace period, not a whole wait after it.
+            try await clock.sleep(for: min(wait, grace - elapsed))
             wait = min(wait * 2, workflow.poll.maxInterval.duration)
         }
     }
 
     /// Every runner id newer than `baseline`, paging back through the history (newest first) until ids reach it.
-    private func newerRunners(than baseline: Int, collection: Int) async throws -> [Int] {
+    private func newerRunners(than baseline: Int, collection: Int, using client: MultiCartClient) async throws
+        -> [Int]
+    {
         let limit = 10
         var found: [Int] = []
         var skip = 0
@@ -469,24 +566,42 @@ public struct Executor: Sendable {
         return found
     }
 
-    /// Polls the history until the runner's files are generated, backing off up to `max_interval`.
+    /// Polls the history until the runner's files are generated, backing off up to `max_interval`. A runner the
+    /// history does not list (deleted, or recorded for another collection) is named at once and, missing again at
+    /// the next read, ends polling as a failure that keeps the runner — never a new trigger.
     private func poll(_ recordID: Int, runner: Int, spec: CollectionSpec) async throws -> RunnerRecord {
         let started = clock.now()
         let timeout = workflow.poll.timeout.duration
         var interval = workflow.poll.interval.duration
         var announced = false
+        // Reads and their retries never carry polling past its deadline.
+        let reader = client(boundedBy: timeout, from: started)
+        var missing = 0
         while true {
             do {
-                // Retries inside one read must not carry polling past its deadline.
-                var reader = client
-                reader.retry.waitBudget = max(.zero, timeout - (clock.now() - started))
-                if let found = try await findRunner(runner, collection: spec.id, using: reader),
-                    found.isDownloadGenerated
-                {
-                    progress(
-                        "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
-                    )
-                    return found
+                switch try await findRunner(runner, collection: spec.id, using: reader) {
+                case .found(let found):
+                    missing = 0
+                    if found.isDownloadGenerated {
+                        progress(
+                            "\(spec.name): runner \(runner) finished (\(found.totalExacted.map(String.init) ?? "?") of \(found.totalResults.map(String.init) ?? "?") items scraped)"
+                        )
+                        return found
+                    }
+                case .absent:
+                    missing += 1
+                    let absence = "runner \(runner) is not in the run history of collection \(spec.id)"
+                    if missing >= 2 {
+                        let message =
+                            absence + " (looked twice): it was deleted, or recorded for another collection; no "
+                            + "new trigger is sent by itself — check the collection, or run with --new to trigger "
+                            + "a new run"
+                        try state.recordPhase(recordID, phase: "failed", detail: message, lease: lease)
+                        throw RunError.runnerMissing(collection: spec.name, runner: runner, detail: message)
+                    }
+                    progress("\(spec.name): \(absence); looking once more before giving up on it")
+                case .notReached:
+                    break
                 }
             } catch let error as MultiCartError where error.isTransient {
                 detail("\(spec.name): polling failed, will retry: \(error)")
@@ -497,29 +612,58 @@ public struct Executor: Sendable {
                 )
                 announced = true
             }
-            if clock.now() - started + interval > timeout {
+            let elapsed = clock.now() - started
+            if elapsed >= timeout {
                 let message =
                     "runner \(runner) did not finish within \(workflow.poll.timeout); run again to resume polling"
-                try state.recordPhase(recordID, phase: "timed_out", detail: message)
+                    + (missing > 0 ? " (it was not in the run history at the last check)" : "")
+                try state.recordPhase(recordID, phase: "timed_out", detail: message, lease: lease)
                 throw RunError.pollTimeout(collection: spec.name, runner: runner)
             }
-            try await clock.sleep(for: interval)
+            // Never past the deadline, and one last check right at it: a runner finishing in the final interval
+            // is not given up on early.
+            try await clock.sleep(for: min(interval, timeout - elapsed))
             interval = min(interval + interval / 2, workflow.poll.maxInterval.duration)
         }
     }
 
+    /// What a read is given however little is left of a deadline, so that a last check made at the deadline can
+    /// still be answered: polling and attribution end at most this long after their deadline.
+    static let lastCheckAllowance: Duration = .seconds(10)
+
+    /// The client with every call bounded by a deadline `limit` after `started` on the run's clock: each attempt
+    /// gets at most what is left (never more than the client's own deadline) and retries stop at the deadline,
+    /// counting the time the attempts took, not only the waits between them.
+    private func client(boundedBy limit: Duration, from started: Duration) -> MultiCartClient {
+        var bounded = client
+        bounded.callerDeadline = CallerDeadline(
+            remaining: { [clock] in limit - (clock.now() - started) }, leastPerAttempt: Self.lastCheckAllowance,
+            sleep: { [clock] in try await clock.sleep(for: $0) })
+        return bounded
+    }
+
+    /// What the history says of a recorded runner.
+    enum RunnerLookup {
+        case found(RunnerRecord)
+        /// Read back past its id (or to the end of the history) without seeing it.
+        case absent
+        /// Not reached within the pages a poll reads.
+        case notReached
+    }
+
     /// The runner's record, paging back through the history until ids fall below it.
-    private func findRunner(_ runner: Int, collection: Int, using client: MultiCartClient) async throws -> RunnerRecord?
+    private func findRunner(_ runner: Int, collection: Int, using client: MultiCartClient) async throws
+        -> RunnerLookup
     {
         var skip = 0
         let limit = 10
         for _ in 0..<50 {
             let page = try await client.runHistory(collectionID: collection, skip: skip, limit: limit)
-            if let found = page.first(where: { $0.id == runner }) { return found }
-            if page.count < limit || (page.last.map { $0.id < runner } ?? true) { return nil }
+            if let found = page.first(where: { $0.id == runner }) { return .found(found) }
+            if page.count < limit || (page.last.map { $0.id < runner } ?? true) { return .absent }
             skip += limit
         }
-        return nil
+        return .notReached
     }
 
     // MARK: Fetch
@@ -542,7 +686,7 @@ public struct Executor: Sendable {
                     detail: "runner \(runner.id) is generated but lists no page files")
             }
             files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { batch in
-                try state.recordFiles(collectionRunID: recordID, files: batch)
+                try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
         case .zip:
             guard let link = runner.allPagesLink else {
@@ -551,11 +695,12 @@ public struct Executor: Sendable {
                     detail: "runner \(runner.id) is generated but has no ZIP link")
             }
             files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
-                try state.recordFiles(collectionRunID: recordID, files: batch)
+                try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
         }
         try state.recordPhase(
-            recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults)
+            recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults,
+            lease: lease)
         let elapsed = clock.now() - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         progress(
@@ -605,11 +750,12 @@ public struct Executor: Sendable {
                 atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
+            // The export file is written only while the lease is ours, and recorded under the same check.
+            try verifyLease()
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
                 runID: run.id, step: index, path: relative, format: step.format.rawValue,
-                records: summary.recordsWritten,
-                bytes: summary.bytes)
+                records: summary.recordsWritten, bytes: summary.bytes, lease: lease)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
             var line = "exported \(summary.recordsWritten) records to \(relative)"
             if let note = ExportSummary.repairedNote(summary.repairedStrings) { line += " (\(note))" }
@@ -675,10 +821,16 @@ final class LockedSet: @unchecked Sendable {
 /// Runtime failures with their context.
 public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case leaseHeld(workflow: String, pid: Int, host: String)
+    /// Another process took the lease over while this one held it (paused or stalled past the lease timeout).
+    case leaseLost(workflow: String, pid: Int?, host: String?)
+    /// The heartbeat could not renew the lease (the state database failing).
+    case leaseNotRenewed(workflow: String, detail: String)
     case creditGate(collection: String, message: String)
     case triggerRefused(collection: String, detail: String)
     case notObserved(collection: String, detail: String)
     case pollTimeout(collection: String, runner: Int)
+    /// A recorded runner the run history does not list.
+    case runnerMissing(collection: String, runner: Int, detail: String)
     case foreignLink(host: String, detail: String)
 
     public var description: String {
@@ -686,12 +838,20 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .leaseHeld(let workflow, let pid, let host):
             return "workflow '\(workflow)' is already running (process \(pid) on \(host)); wait for it to finish, "
                 + "or run with --wait to start when it does"
+        case .leaseLost(let workflow, let pid, let host):
+            let who = pid.map { "to process \($0)" + (host.map { " on \($0)" } ?? "") } ?? "to another process"
+            return "workflow '\(workflow)': lost the lease \(who) (this process was paused or stalled past the lease "
+                + "timeout and the run was taken over); stopping without triggering or recording anything more"
+        case .leaseNotRenewed(let workflow, let detail):
+            return "workflow '\(workflow)': could not renew the lease (\(detail)); stopping so that no other process "
+                + "takes the run over while this one goes on — `cartflow run` resumes it"
         case .creditGate(let collection, let message):
             return "\(collection): the credit gate refused the run: \(message)"
         case .triggerRefused(let collection, let detail): return "\(collection): not triggered: \(detail)"
         case .notObserved(let collection, let detail): return "\(collection): \(detail)"
         case .pollTimeout(let collection, let runner):
             return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
+        case .runnerMissing(let collection, _, let detail): return "\(collection): \(detail)"
         case .foreignLink(_, let detail): return detail
         }
     }
@@ -702,9 +862,9 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     public var collection: String? {
         switch self {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
-            .pollTimeout(let collection, _):
+            .pollTimeout(let collection, _), .runnerMissing(let collection, _, _):
             return collection
-        case .leaseHeld, .foreignLink: return nil
+        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink: return nil
         }
     }
 }

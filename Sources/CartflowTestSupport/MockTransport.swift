@@ -33,3 +33,13 @@ public final class MockTransport: HTTPTransport, @unchecked Sendable {
         }
     }
 }
+
+/// A transport that hands every request to a closure: to wrap a real transport (change one answer, or act at the
+/// moment a request goes out) or to answer from the request itself (its deadline, its path).
+public struct ClosureTransport: HTTPTransport {
+    private let handler: @Sendable (HTTPRequest) async throws -> HTTPResponse
+
+    public init(_ handler: @escaping @Sendable (HTTPRequest) async throws -> HTTPResponse) { self.handler = handler }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse { try await handler(request) }
+}

@@ -34,6 +34,8 @@ public struct MultiCartClient: Sendable {
     public let monotonic: @Sendable () -> Duration
     /// Called before each retry with the endpoint, the attempt that failed, the error and the wait.
     public var onRetry: (@Sendable (String, Int, MultiCartError, Duration) -> Void)?
+    /// A deadline of the caller's that bounds every call, attempts and waits together (see `CallerDeadline`).
+    public var callerDeadline: CallerDeadline?
 
     public init(
         baseURL: URL, apiKey: String, transport: any HTTPTransport = URLSessionTransport(),
@@ -65,21 +67,25 @@ public struct MultiCartClient: Sendable {
 
     /// The spendable credits (`POST /users/credits/`). Read-only, retried.
     public func credits() async throws -> CreditBalance {
-        let data = try await withRetry(Self.creditsPath) { try await call(Self.creditsPath, body: [:]) }
+        let data = try await withRetry(Self.creditsPath, deadline: apiDeadline) {
+            try await call(Self.creditsPath, body: [:], deadline: $0)
+        }
         return try Self.decodeCredits(data, endpoint: Self.creditsPath)
     }
 
     /// Starts a run of a collection (`POST /schedules/run/result/`). Costs credits: sent exactly once, never
-    /// retried here. A thrown error whose `certainlyNotApplied` is false leaves the outcome unknown: the caller
-    /// must look at the run history before deciding anything.
+    /// retried here. A thrown error whose `certainlyNotApplied` is false (anything but a documented refusal)
+    /// leaves the outcome unknown: the caller must look at the run history before deciding anything.
     public func triggerRun(collectionID: Int) async throws {
-        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID])
+        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline)
     }
 
     /// Runner records of a collection, newest first. Read-only, retried.
     public func runHistory(collectionID: Int, skip: Int = 0, limit: Int = 5) async throws -> [RunnerRecord] {
         let body = ["collection_id": collectionID, "skip": skip, "limit": limit]
-        let data = try await withRetry(Self.historyPath) { try await call(Self.historyPath, body: body) }
+        let data = try await withRetry(Self.historyPath, deadline: apiDeadline) {
+            try await call(Self.historyPath, body: body, deadline: $0)
+        }
         guard case .array(let items) = data else {
             throw MultiCartError.contractSurprise(
                 endpoint: Self.historyPath, detail: "expected a list of runners in `data`, got \(data.kind)")
@@ -90,7 +96,9 @@ public struct MultiCartClient: Sendable {
     /// The number of items in a collection, from the ASIN list's `with_count`. Read-only, retried.
     public func itemCount(collectionID: Int) async throws -> Int {
         let body = ["collection_id": collectionID, "skip": 0, "limit": 1, "with_count": true] as [String: Any]
-        let data = try await withRetry(Self.asinListPath) { try await call(Self.asinListPath, body: body) }
+        let data = try await withRetry(Self.asinListPath, deadline: apiDeadline) {
+            try await call(Self.asinListPath, body: body, deadline: $0)
+        }
         guard let count = data["total_count"]?.intValue, count >= 0 else {
             throw MultiCartError.contractSurprise(
                 endpoint: Self.asinListPath, detail: "expected `total_count` in `data`, got \(Self.shape(of: data))")
@@ -108,7 +116,7 @@ public struct MultiCartClient: Sendable {
         let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
         let end = until ?? monotonic() + downloadDeadline
-        return try await withRetry(endpoint, until: end) {
+        return try await withRetry(endpoint, deadline: downloadDeadline, until: end) { _ in
             // Each attempt gets what is left of the budget, so retries never carry a download past it.
             let left = end - monotonic()
             guard left > .zero else {
@@ -121,7 +129,8 @@ public struct MultiCartClient: Sendable {
             let response = try await send(request, endpoint: endpoint)
             guard response.status == 200 else {
                 if response.status == 404 {
-                    throw MultiCartError.notFound(endpoint: endpoint, message: "the file is not there (yet)")
+                    throw MultiCartError.notFound(
+                        endpoint: endpoint, message: "the file is not there (yet)", httpStatus: true)
                 }
                 if response.status == 401 || response.status == 403 {
                     throw MultiCartError.authentication(endpoint: endpoint, detail: "HTTP \(response.status)")
@@ -203,12 +212,12 @@ public struct MultiCartClient: Sendable {
     // MARK: Plumbing
 
     /// Sends one JSON call and returns the envelope's `data` on success (`status == 1` and `code == 200` only).
-    private func call(_ path: String, body: [String: Any]) async throws -> JSONValue {
+    private func call(_ path: String, body: [String: Any], deadline: Duration) async throws -> JSONValue {
         let url = URL(string: baseURL.absoluteString + path)!
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
-            body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: apiDeadline,
+            body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: deadline,
             maxResponseBytes: apiMaxBytes)
         var response = try await send(request, endpoint: path)
         // An answer that echoes the key must not pass it on to any text decoded from it.
@@ -221,7 +230,7 @@ public struct MultiCartClient: Sendable {
             throw MultiCartError.notFound(
                 endpoint: path,
                 message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
-                    + "ending in /api/v1?): " + excerpt(response.body))
+                    + "ending in /api/v1?): " + excerpt(response.body), httpStatus: true)
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
         return try decodeEnvelope(response.body, endpoint: path)
@@ -296,17 +305,21 @@ public struct MultiCartClient: Sendable {
         return folded.count > 160 ? String(folded.prefix(160)) + "…" : folded
     }
 
-    /// Runs `operation` until it succeeds or fails for good: a transient error is retried after a backoff, a
-    /// missed deadline at most `deadlineRetries` times, and never past `until` (on the `monotonic` clock).
+    /// Runs `operation` (given the deadline of one attempt) until it succeeds or fails for good: a transient error
+    /// is retried after a backoff, a missed deadline at most `deadlineRetries` times. With a caller's deadline,
+    /// each attempt gets at most what is left of it, and a retry is made only when its wait ends before it (the
+    /// time the failed attempts took counts, not only the waits). With `until` (on the `monotonic` clock: a
+    /// download's budget), a retry needs time left after its wait.
     private func withRetry<T: Sendable>(
-        _ endpoint: String, until end: Duration? = nil, _ operation: () async throws -> T
+        _ endpoint: String, deadline standard: Duration, until end: Duration? = nil,
+        _ operation: (Duration) async throws -> T
     ) async throws -> T {
         var attempt = 1
-        var waited = Duration.zero
         var missedDeadlines = 0
         while true {
+            let allowed = callerDeadline.map { min(standard, max($0.remaining(), $0.leastPerAttempt)) } ?? standard
             do {
-                return try await operation()
+                return try await operation(allowed)
             } catch let error as MultiCartError where error.isTransient && attempt < retry.maxAttempts {
                 if case .transport(_, .deadlineExceeded) = error {
                     missedDeadlines += 1
@@ -315,13 +328,12 @@ public struct MultiCartClient: Sendable {
                 var retryAfter: Duration?
                 if case .httpStatus(_, _, _, let after) = error { retryAfter = after }
                 let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter, random: random())
-                if let budget = retry.waitBudget, waited + wait > budget { throw error }
+                if let callerDeadline, wait >= callerDeadline.remaining() { throw error }
                 // A retry needs time left after its wait; one that would start at the end is not worth making.
                 if let end, monotonic() + wait + Self.minimumAttempt > end { throw error }
-                waited += wait
                 onRetry?(endpoint, attempt, error, wait)
                 try Task.checkCancellation()
-                try await sleep(wait)
+                try await (callerDeadline?.sleep ?? sleep)(wait)
                 attempt += 1
             }
         }
@@ -396,5 +408,28 @@ public struct MultiCartClient: Sendable {
         case .bool(let flag): return "the boolean \(flag)"
         default: return value.kind
         }
+    }
+}
+
+/// A deadline of the caller's (polling's timeout, attribution's grace period) that bounds each call of a client,
+/// measured on the caller's clock — whose waits, in tests, take no wall time. Each attempt is given at most what is
+/// left (and never more than its own deadline), a retry is made only when its wait ends before the deadline, and
+/// the waits pass on that clock.
+public struct CallerDeadline: Sendable {
+    /// Time left until the deadline (zero or less once it has passed).
+    public var remaining: @Sendable () -> Duration
+    /// What one attempt is given however little is left, so that a last check made at the deadline can still be
+    /// answered; at or past the deadline there are no retries.
+    public var leastPerAttempt: Duration
+    /// Waits between attempts, on the caller's clock.
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(
+        remaining: @escaping @Sendable () -> Duration, leastPerAttempt: Duration,
+        sleep: @escaping @Sendable (Duration) async throws -> Void
+    ) {
+        self.remaining = remaining
+        self.leastPerAttempt = leastPerAttempt
+        self.sleep = sleep
     }
 }

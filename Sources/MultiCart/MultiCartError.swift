@@ -6,8 +6,9 @@ public enum MultiCartError: Error, Sendable, Equatable {
     case creditGate(endpoint: String, message: String)
     /// The key was refused (envelope or HTTP 401/403). Never retried.
     case authentication(endpoint: String, detail: String)
-    /// Envelope or HTTP 404: an unknown collection, or a file that is not there (yet).
-    case notFound(endpoint: String, message: String)
+    /// Envelope or HTTP 404: an unknown collection, or a file that is not there (yet). `httpStatus` tells a real
+    /// HTTP 404 (a base URL that is not the API's, a proxy) from the API's own envelope code.
+    case notFound(endpoint: String, message: String, httpStatus: Bool = false)
     /// Envelope code 409: e.g. the collection is already processing.
     case conflict(endpoint: String, message: String)
     /// Any other envelope failure (`status` 0), with its code and message.
@@ -22,7 +23,7 @@ public enum MultiCartError: Error, Sendable, Equatable {
     /// The endpoint or file the error is about.
     public var endpoint: String {
         switch self {
-        case .creditGate(let endpoint, _), .authentication(let endpoint, _), .notFound(let endpoint, _),
+        case .creditGate(let endpoint, _), .authentication(let endpoint, _), .notFound(let endpoint, _, _),
             .conflict(let endpoint, _), .api(let endpoint, _, _), .httpStatus(let endpoint, _, _, _),
             .contractSurprise(let endpoint, _), .transport(let endpoint, _):
             return endpoint
@@ -46,16 +47,19 @@ public enum MultiCartError: Error, Sendable, Equatable {
     }
 
     /// For the trigger: whether the request certainly did not create a runner (so no history check is needed).
+    /// Only a documented refusal says so — the credit gate (envelope 402), the key refused (401/403, envelope or
+    /// HTTP), the envelope's 400, 404 and 409 — or a connection that failed before the request could leave.
+    /// Anything else may have queued a paid runner and only the run history can tell: an envelope 500 (or any
+    /// other code), HTTP 408, 429, 5xx or a 4xx from something in between, an answer that is not a well-formed
+    /// envelope (HTML from a proxy, no `status`, `status` 1 with an error code), a timeout or a reset.
     public var certainlyNotApplied: Bool {
         switch self {
-        case .creditGate, .authentication, .notFound, .conflict, .api: return true
-        // An answer that is not a well-formed envelope (HTML from a proxy, no `status`, `status` 1 with an error
-        // code) says nothing about whether a runner was queued: only the run history can tell.
-        case .contractSurprise: return false
-        case .httpStatus(_, let status, _, _): return status == 429 || (400..<500).contains(status)
+        case .creditGate, .authentication, .conflict: return true
+        case .notFound(_, _, let httpStatus): return !httpStatus
+        case .api(_, let code, _): return code == 400
+        case .contractSurprise, .httpStatus: return false
         case .transport(_, let failure):
             if case .connection(_, let maybeSent) = failure { return !maybeSent }
-            if case .crossOriginRedirect = failure { return false }
             return false
         }
     }
@@ -71,7 +75,7 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
         case .authentication(let endpoint, let detail):
             let sentence = detail.hasSuffix(".") ? detail : detail + "."
             return "the API key was refused by \(endpoint): \(sentence) Check MULTICART_API_KEY."
-        case .notFound(let endpoint, let message):
+        case .notFound(let endpoint, let message, _):
             return "not found at \(endpoint): \(message)"
         case .conflict(let endpoint, let message):
             return "conflict at \(endpoint): \(message)"

@@ -9,9 +9,6 @@ public struct RetryPolicy: Sendable {
     public var maxDelay: Duration
     /// The longest `Retry-After` that is honoured; longer values are clamped to it.
     public var maxRetryAfter: Duration
-    /// The most one call may spend waiting between its attempts, all waits together; `nil` = no limit. A caller
-    /// with a deadline of its own (polling) sets it, so retries never carry a call past that deadline.
-    public var waitBudget: Duration?
 
     public init(
         maxAttempts: Int = 5, baseDelay: Duration = .milliseconds(500), maxDelay: Duration = .seconds(30),

@@ -69,6 +69,81 @@ import Testing
         #expect(h.triggers == 2)
     }
 
+    /// The trigger queued a runner but was answered with something that is not a documented refusal (an envelope
+    /// 500, HTTP 408 or 429): the outcome is unknown, so the run history decides and the runner is adopted.
+    /// Before, such an answer was recorded as `not_triggered` and the next run paid again.
+    @Test(arguments: [
+        (#"{"code":500,"data":"Internal server error, please try again later.","status":0}"#, 200),
+        (#"{"code":503,"data":"Busy.","status":0}"#, 200),
+        ("Request Timeout", 408),
+        ("Too Many Requests", 429),
+    ])
+    func anAmbiguousTriggerAnswerIsSettledFromTheHistory(body: String, status: Int) async throws {
+        let h = try ExecutorHarness()
+        let real = URLSessionTransport()
+        // The real sandbox queues the runner; the answer on the way back is replaced.
+        let transport = ClosureTransport { request in
+            let response = try await real.send(request)
+            guard request.url.absoluteString.hasSuffix(MultiCartClient.triggerPath) else { return response }
+            return HTTPResponse(status: status, body: Data(body.utf8))
+        }
+        let report = try await h.executor(h.workflow(), transport: transport).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        let result = try #require(report.collections.first)
+        #expect(result.attribution == "adopted_after_lost_answer")
+        #expect(result.runnerID == h.server.requestLog().first { $0.endpoint == .trigger }?.runnerID)
+        #expect(result.creditsSpent == 250)
+    }
+
+    /// An envelope error on the trigger that really queued nothing: it cannot be told from one that did, so no
+    /// runner appearing is recorded as not observed and no later run triggers by itself.
+    @Test func anEnvelopeErrorOnTheTriggerIsNeverFollowedByASecondTriggerByItself() async throws {
+        var faults = SandboxFaults()
+        faults.envelopeError = FaultRule(first: 1, endpoints: [.trigger])
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.outcome == .failed)
+        #expect(first.collections.first?.attribution == "not_observed")
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .failed)
+        #expect(h.triggers == 1)
+    }
+
+    /// A trigger recorded as refused (as an older cartflow recorded any envelope error) whose collection has a new
+    /// runner since: the runner is adopted, recorded as ambiguous, before any new trigger.
+    @Test func aRecordedRefusalFollowedByANewRunnerAdoptsItInsteadOfTriggering() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let recordID = try leaveIntent(h, baseline: baseline)
+        try h.state.recordPhase(recordID, phase: "not_triggered", detail: "answered with error code 500")
+        let appeared = try #require(h.server.startRunner(collection: 101))
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.resumed)
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 0)
+        let result = try #require(report.collections.first)
+        #expect(result.runnerID == appeared)
+        #expect(result.attribution == "ambiguous")
+        #expect(result.creditsSpent == 0)
+        #expect(h.lines.all.contains { $0.contains("runner \(appeared) appeared after a trigger recorded as refused") })
+        // Looked at before anything else: the first request reads the history.
+        #expect(h.server.requestLog().first?.endpoint == .history)
+    }
+
+    /// The same refusal with no runner since stands: the collection is triggered again, once.
+    @Test func aRecordedRefusalWithNoNewRunnerIsTriggeredAgain() async throws {
+        let h = try ExecutorHarness()
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let recordID = try leaveIntent(h, baseline: baseline)
+        try h.state.recordPhase(recordID, phase: "not_triggered", detail: "conflict: already processing")
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .succeeded)
+        #expect(h.triggers == 1)
+        #expect(report.collections.first?.attribution == "exact")
+    }
+
     /// A crash between committing the intent and reading the answer: the next run adopts the runner that
     /// appeared, before any credit check or trigger.
     @Test func intentLeftByACrashAdoptsTheRunnerThatAppeared() async throws {
@@ -125,6 +200,107 @@ import Testing
         #expect(report.collections.first?.runnerID == 901)
         #expect(report.collections.first?.phase == "timed_out")
         #expect(h.clock.now() <= .seconds(600))
+        #expect(h.triggers == 0)
+    }
+
+    /// An API that never answers: each attempt takes its whole deadline on the run's clock and then fails.
+    static func neverAnswering(_ clock: TestClock, deadlines: WaitLog) -> ClosureTransport {
+        ClosureTransport { request in
+            deadlines.append(request.deadline)
+            clock.advance(by: request.deadline)
+            throw TransportFailure.deadlineExceeded
+        }
+    }
+
+    /// A poll read against an API that never answers ends at the poll deadline: its attempts get only what is left
+    /// of it (never the full 60 s each), and its retries count the time the attempts took. Before, one read ran
+    /// four attempts of 60 s, far past a 100 s timeout.
+    @Test func aPollReadThatNeverAnswersEndsAtThePollDeadline() async throws {
+        let h = try ExecutorHarness()
+        let recordID = try leaveIntent(h, baseline: 901)
+        try h.state.recordRunner(recordID, runner: 901, attribution: "exact", candidates: [901])
+        let deadlines = WaitLog()
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(100), attributionGrace: Seconds(60))
+        let report = try await h.executor(
+            h.workflow(poll: poll), transport: Self.neverAnswering(h.clock, deadlines: deadlines)
+        ).run()
+        #expect(report.outcome == .timedOut)
+        #expect(report.collections.first?.runnerID == 901)
+        #expect(deadlines.values == [.seconds(60), .seconds(40)])
+        #expect(h.clock.now() == .seconds(100))
+    }
+
+    /// Polling sleeps only up to the deadline and checks once more right at it: a runner that finishes in the
+    /// last interval is fetched, not given up on. Before, polling quit as soon as a whole interval no longer fit
+    /// (here at 20 s of a 25 s timeout).
+    @Test func pollingChecksOnceMoreAtTheDeadline() async throws {
+        // Finished when the history has listed it three times: the fourth poll read sees it done.
+        let h = try ExecutorHarness(completion: .afterHistoryReads(3))
+        let runner = try #require(h.server.startRunner(collection: 101))
+        let recordID = try leaveIntent(h, baseline: runner - 1)
+        try h.state.recordRunner(recordID, runner: runner, attribution: "exact", candidates: [runner])
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(10), timeout: Seconds(25), attributionGrace: Seconds(60))
+        let report = try await h.executor(h.workflow(poll: poll)).run()
+        #expect(report.outcome == .succeeded)
+        #expect(report.collections.first?.runnerID == runner)
+        #expect(h.clock.recordedSleeps == [.seconds(10), .seconds(10), .seconds(5)])
+        #expect(h.triggers == 0)
+    }
+
+    /// A runner still running at the deadline: the last check is made at the deadline, then polling stops.
+    @Test func pollingStopsAtTheDeadlineAfterTheLastCheck() async throws {
+        let h = try ExecutorHarness(completion: .never)
+        let runner = try #require(h.server.startRunner(collection: 101))
+        let recordID = try leaveIntent(h, baseline: runner - 1)
+        try h.state.recordRunner(recordID, runner: runner, attribution: "exact", candidates: [runner])
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(10), timeout: Seconds(25), attributionGrace: Seconds(60))
+        let report = try await h.executor(h.workflow(poll: poll)).run()
+        #expect(report.outcome == .timedOut)
+        #expect(h.clock.now() == .seconds(25))
+        #expect(h.server.requestLog().filter { $0.endpoint == .history }.count == 4)
+    }
+
+    /// The attribution grace period is kept the same way when the history never answers.
+    @Test func anAttributionReadThatNeverAnswersEndsAtTheGracePeriod() async throws {
+        let h = try ExecutorHarness()
+        _ = try leaveIntent(h, baseline: 901)
+        let deadlines = WaitLog()
+        let poll = PollConfig(
+            interval: Seconds(10), maxInterval: Seconds(60), timeout: Seconds(600), attributionGrace: Seconds(45))
+        let report = try await h.executor(
+            h.workflow(poll: poll), transport: Self.neverAnswering(h.clock, deadlines: deadlines)
+        ).run()
+        #expect(report.outcome == .failed)
+        #expect(report.collections.first?.attribution == "not_observed")
+        #expect(deadlines.values == [.seconds(45)])
+        #expect(h.clock.now() == .seconds(45))
+    }
+
+    /// A recorded runner the history does not list (deleted, or recorded for another collection) is named and
+    /// the collection recorded as failed with the runner kept, after two reads, not polled silently until the
+    /// timeout; no run triggers for it by itself.
+    @Test func aRecordedRunnerMissingFromTheHistoryIsNamedAndNeverRetriggered() async throws {
+        let h = try ExecutorHarness()
+        let recordID = try leaveIntent(h, baseline: 901)
+        try h.state.recordRunner(recordID, runner: 950, attribution: "exact", candidates: [950])
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .failed)
+        let result = try #require(report.collections.first)
+        #expect(result.runnerID == 950)
+        #expect(result.phase == "failed")
+        #expect(result.detail?.contains("runner 950 is not in the run history of collection 101") == true)
+        #expect(report.messages.contains { $0.hasPrefix("laptops: runner 950 is not in the run history") })
+        #expect(h.lines.all.contains { $0.contains("runner 950 is not in the run history of collection 101; looking") })
+        #expect(h.clock.now() == .seconds(10), "one poll interval, not the 600 s timeout")
+        #expect(h.triggers == 0)
+
+        let again = try await h.executor(h.workflow()).run()
+        #expect(again.resumed)
+        #expect(again.outcome == .failed)
+        #expect(again.collections.first?.runnerID == 950)
         #expect(h.triggers == 0)
     }
 
@@ -259,6 +435,121 @@ import Testing
 
     // MARK: Lease
 
+    /// Takes the workflow's lease over for another holder, as a second process does once this one's heartbeat is
+    /// older than the lease timeout (this one paused with SIGSTOP, say).
+    static func takeOver(_ state: StateStore) {
+        _ = try? state.acquireLease(
+            workflow: "wf", holder: "process-b", now: Date().timeIntervalSince1970 + 3_600, staleAfter: 60)
+    }
+
+    static func isLeaseLost(_ error: any Error) -> Bool {
+        guard let error = error as? RunError, case .leaseLost(let workflow, let pid, _) = error else { return false }
+        return workflow == "wf" && pid == Int(getpid())
+            && error.description.contains("lost the lease to process \(getpid())")
+            && error.description.contains("stopping without triggering")
+    }
+
+    /// The lease taken over before the trigger (this process paused past the lease timeout, another one took
+    /// the run): the intent is refused by the lease check in its own transaction, so no trigger is sent, and
+    /// nothing is recorded over the new holder's run.
+    @Test func aRunThatLostItsLeaseBeforeTheTriggerNeverTriggers() async throws {
+        let h = try ExecutorHarness()
+        h.server.observe { [state = h.state] record in
+            if record.endpoint == .asinList { Self.takeOver(state) }
+        }
+        await #expect { try await h.executor(h.workflow()).run() } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 0)
+        let run = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(run.status == "running")
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        #expect(record.intentAt == nil)
+        #expect(record.phase == "pending")
+        #expect(try h.state.lease(workflow: "wf")?.holder == "process-b")
+    }
+
+    /// The lease taken over while polling: the files of the finished runner are neither recorded nor exported by
+    /// the process that lost it (they would mix with the new holder's in one collection row).
+    @Test func aRunThatLostItsLeaseRecordsNoFilesAndWritesNoExport() async throws {
+        let h = try ExecutorHarness(completion: .afterHistoryReads(2))
+        h.server.observe { [state = h.state] record in
+            if record.endpoint == .file { Self.takeOver(state) }
+        }
+        await #expect { try await h.executor(h.workflow()).run() } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 1)
+        let run = try #require(try h.state.runs(workflow: "wf").first)
+        #expect(run.status == "running")
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        #expect(record.phase == "triggered")
+        #expect(record.runnerID != nil)
+        #expect(try h.state.files(collectionRunID: record.id).isEmpty)
+        #expect(try h.state.exports(runID: run.id).isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: h.directory.appendingPathComponent("out/wf.csv").path))
+    }
+
+    /// A heartbeat that finds the lease taken over stops the run at once (here: parked in its poll wait), with
+    /// the reason; the run stays resumable and its record is left to the new holder.
+    @Test func aHeartbeatThatFindsTheLeaseLostStopsTheRun() async throws {
+        let h = try ExecutorHarness(completion: .afterHistoryReads(3))
+        let parked = Latch()
+        let beat = Latch()
+        let beatAgain = Latch()
+        // The run waits in its first poll sleep until cancelled — or, if the heartbeat let it go on, until the
+        // heartbeat has beaten (so a broken heartbeat fails the test instead of hanging it).
+        let runClock = ParkingClock {
+            parked.fire()
+            try await beatAgain.wait()
+        }
+        let beats = Counter()
+        let heartbeatClock = ParkingClock {
+            if beats.next() == 1 {
+                try await beat.wait()
+            } else {
+                beatAgain.fire()
+                try await Latch().wait()
+            }
+        }
+        let executor = h.executor(h.workflow(), clock: runClock) { $0.heartbeatClock = heartbeatClock }
+        let running = Task { try await executor.run() }
+        try await parked.wait()
+        Self.takeOver(h.state)
+        beat.fire()
+        await #expect { try await running.value } throws: { Self.isLeaseLost($0) }
+        #expect(h.triggers == 1)
+        let record = try #require(try h.state.collectionRuns(runID: 1).first)
+        #expect(record.phase == "triggered")
+        #expect(try h.state.files(collectionRunID: record.id).isEmpty)
+        #expect(try h.state.runs(workflow: "wf").first?.status == "running")
+        #expect(try h.state.lease(workflow: "wf")?.holder == "process-b")
+    }
+
+    /// A heartbeat that finds no lease at all (taken over, and released again by a run that finished) stops the
+    /// run the same way.
+    @Test func aHeartbeatThatFindsNoLeaseStopsTheRun() async throws {
+        let h = try ExecutorHarness(completion: .never)
+        let parked = Latch()
+        let beat = Latch()
+        let runClock = ParkingClock {
+            parked.fire()
+            try await Latch().wait()
+        }
+        let beats = Counter()
+        let heartbeatClock = ParkingClock {
+            if beats.next() == 1 { try await beat.wait() } else { try await Latch().wait() }
+        }
+        let executor = h.executor(h.workflow(), clock: runClock) { $0.heartbeatClock = heartbeatClock }
+        let running = Task { try await executor.run() }
+        try await parked.wait()
+        let holder = try #require(try h.state.lease(workflow: "wf")?.holder)
+        try h.state.releaseLease(workflow: "wf", holder: holder)
+        beat.fire()
+        await #expect { try await running.value } throws: { error in
+            // No holder left: lost "to another process".
+            guard let error = error as? RunError, case .leaseLost(_, nil, nil) = error else { return false }
+            return error.description.contains("lost the lease to another process")
+        }
+        #expect(h.triggers == 1)
+    }
+
     @Test func staleLeaseIsTakenOver() async throws {
         let h = try ExecutorHarness()
         let long = Date().timeIntervalSince1970 - 3_600
@@ -317,4 +608,66 @@ import Testing
         #expect(report.outcome == .succeeded)
         #expect(h.triggers == 1)
     }
+}
+
+/// A one-shot signal between a test and the tasks it runs; waiting on it ends when it fires or the waiting task
+/// is cancelled (no wall-clock waiting).
+final class Latch: @unchecked Sendable {
+    private let lock = NSLock()
+    private var fired = false
+    private var waiters: [UUID: CheckedContinuation<Void, any Error>] = [:]
+    private var cancelled: Set<UUID> = []
+
+    func fire() {
+        let waiting: [CheckedContinuation<Void, any Error>] = lock.withLock {
+            fired = true
+            defer { waiters = [:] }
+            return Array(waiters.values)
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+
+    func wait() async throws {
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let outcome: Bool? = lock.withLock {
+                    if cancelled.contains(id) { return false }
+                    if fired { return true }
+                    waiters[id] = continuation
+                    return nil
+                }
+                switch outcome {
+                case true?: continuation.resume()
+                case false?: continuation.resume(throwing: CancellationError())
+                case nil: break
+                }
+            }
+        } onCancel: {
+            let waiting: CheckedContinuation<Void, any Error>? = lock.withLock {
+                cancelled.insert(id)
+                return waiters.removeValue(forKey: id)
+            }
+            waiting?.resume(throwing: CancellationError())
+        }
+    }
+}
+
+/// Counts calls from any task: `next()` returns 1, 2, 3, …
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.withLock {
+            value += 1; return value
+        }
+    }
+}
+
+/// Durations seen by a transport or a clock, from any task.
+final class WaitLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var log: [Duration] = []
+    func append(_ value: Duration) { lock.withLock { log.append(value) } }
+    var values: [Duration] { lock.withLock { log } }
 }

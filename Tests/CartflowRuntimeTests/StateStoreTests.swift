@@ -66,6 +66,22 @@ import Testing
         // Stale heartbeat: taken over.
         #expect(try state.acquireLease(workflow: "w", holder: "b", now: now + 100, staleAfter: 60) == nil)
         #expect(try state.lease(workflow: "w")?.holder == "b")
+        // The holder that lost it finds out at its next heartbeat, and no write made under its lease goes through.
+        #expect(throws: LeaseLostError.self) { try state.heartbeat(workflow: "w", holder: "a", now: now + 100) }
+        do {
+            try state.heartbeat(workflow: "w", holder: "a", now: now + 100)
+        } catch let lost as LeaseLostError {
+            #expect(lost.current?.holder == "b")
+        }
+        let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("c", 1)])
+        let record = try #require(try state.collectionRuns(runID: run.id).first)
+        #expect(throws: LeaseLostError.self) {
+            try state.recordIntent(
+                record.id, baselineRunner: 1, items: 5, lease: LeaseClaim(workflow: "w", holder: "a"))
+        }
+        #expect(try state.collectionRuns(runID: run.id).first?.intentAt == nil)
+        try state.recordIntent(record.id, baselineRunner: 1, items: 5, lease: LeaseClaim(workflow: "w", holder: "b"))
+        #expect(try state.collectionRuns(runID: run.id).first?.intentAt != nil)
         // A heartbeat keeps it fresh.
         try state.heartbeat(workflow: "w", holder: "b", now: now + 200)
         #expect(try state.acquireLease(workflow: "w", holder: "c", now: now + 230, staleAfter: 60)?.holder == "b")

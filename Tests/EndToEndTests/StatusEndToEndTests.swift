@@ -1,3 +1,4 @@
+import CartflowRuntime
 import CartflowTestSupport
 import Foundation
 import MultiCartSandbox
@@ -79,6 +80,54 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         #expect((object["runs"] as? [Any])?.isEmpty == true)
         #expect((object["leases"] as? [Any])?.isEmpty == true)
+    }
+
+    /// A lease whose process is gone is shown as stale, not as held, and a run recorded as running with nobody
+    /// behind it as interrupted, in the text and in the JSON (`leases[].alive`, `runs[].interrupted`). Before,
+    /// status said "held by process N … last heartbeat 1 s ago" and "running" for a dead process.
+    @Test func aLeaseOfAProcessThatIsGoneIsShownAsStale() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("status")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.db").path
+        let state = try StateStore(path: path)
+        _ = try state.createRun(workflow: "crash", sourcePath: "crash.yaml", collections: [("laptops", 101)])
+        let gone = 2_000_000_000
+        #expect(
+            try state.acquireLease(
+                workflow: "crash", holder: "ghost", now: Date().timeIntervalSince1970, staleAfter: 60, pid: gone) == nil
+        )
+        let host = ProcessInfo.processInfo.hostName
+
+        let text = try await CartflowProcess.run(["status", "--state", path], in: directory)
+        #expect(text.exitCode == 0, "stderr: \(text.stderr)")
+        #expect(
+            text.stdout.contains(
+                "crash: lease of process \(gone) on \(host) is stale (process gone); `cartflow run` resumes it"))
+        #expect(!text.stdout.contains("held by"))
+        #expect(
+            text.stdout.contains(
+                "crash  run #1  interrupted (recorded as running, no live process; `cartflow run` resumes it)"))
+        let json = try await CartflowProcess.run(["status", "--json", "--state", path], in: directory)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let lease = try #require((object["leases"] as? [[String: Any]])?.first)
+        #expect(lease["pid"] as? Int == gone)
+        #expect(lease["alive"] as? Bool == false)
+        #expect((object["runs"] as? [[String: Any]])?.first?["interrupted"] as? Bool == true)
+
+        // A live holder (this test's process, a fresh heartbeat) is shown as holding it, the run as running.
+        try state.releaseLease(workflow: "crash", holder: "ghost")
+        #expect(
+            try state.acquireLease(
+                workflow: "crash", holder: "alive", now: Date().timeIntervalSince1970, staleAfter: 60)
+                == nil)
+        let live = try await CartflowProcess.run(["status", "--state", path], in: directory)
+        #expect(live.stdout.contains("crash: held by process \(getpid()) on \(host) (last heartbeat "))
+        #expect(live.stdout.contains("crash  run #1  running"))
+        let liveJSON = try await CartflowProcess.run(["status", "--json", "--state", path], in: directory)
+        let liveObject = try #require(
+            try JSONSerialization.jsonObject(with: Data(liveJSON.stdout.utf8)) as? [String: Any])
+        #expect((liveObject["leases"] as? [[String: Any]])?.first?["alive"] as? Bool == true)
+        #expect((liveObject["runs"] as? [[String: Any]])?.first?["interrupted"] as? Bool == false)
     }
 
     /// C28: run (successful, failing, resumed) and status with --verbose; the key and its percent-encoded form

@@ -143,6 +143,52 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// Only a documented refusal proves the trigger queued nothing; every other answer (a 5xx envelope, HTTP 408,
+    /// 429, a 4xx or 5xx from something in between) may have started a paid runner and leaves the outcome to the
+    /// run history. Before, every envelope error and every HTTP 4xx counted as "nothing queued".
+    @Test(arguments: [
+        (#"{"code":402,"data":"Not enough credits","status":0}"#, 200, true),
+        (#"{"code":400,"data":"Collection 101 has no items.","status":0}"#, 200, true),
+        (#"{"code":404,"data":"Collection 101 not found.","status":0}"#, 200, true),
+        (#"{"code":409,"data":"Collection 101 is already processing.","status":0}"#, 200, true),
+        (#"{"code":401,"data":"Invalid or missing API key.","status":0}"#, 200, true),
+        (#"{"code":403,"data":"Forbidden.","status":0}"#, 200, true),
+        ("Unauthorized", 401, true),
+        ("Forbidden", 403, true),
+        (#"{"code":500,"data":"Internal server error, please try again later.","status":0}"#, 200, false),
+        (#"{"code":503,"data":"Busy.","status":0}"#, 200, false),
+        (#"{"code":429,"data":"Slow down.","status":0}"#, 200, false),
+        (#"{"code":422,"data":"Odd.","status":0}"#, 200, false),
+        ("Request Timeout", 408, false),
+        ("Too Many Requests", 429, false),
+        ("Bad Request", 400, false),
+        ("<html>Not Found</html>", 404, false),
+        ("Internal Server Error", 500, false),
+    ])
+    func onlyADocumentedRefusalProvesTheTriggerQueuedNothing(body: String, status: Int, refusal: Bool) async throws {
+        let (client, transport) = client([MockTransport.json(body, status: status)])
+        await #expect {
+            try await client.triggerRun(collectionID: 101)
+        } throws: { error in
+            (error as? MultiCartError)?.certainlyNotApplied == refusal
+        }
+        #expect(transport.requests.count == 1)
+    }
+
+    /// A connection that failed before the request could leave queued nothing; one that may have sent it did not
+    /// prove anything.
+    @Test func aConnectionFailureIsARefusalOnlyWhenNothingWasSent() {
+        let refused = MultiCartError.transport(
+            endpoint: MultiCartClient.triggerPath,
+            failure: .connection("connection refused", requestMayHaveBeenSent: false))
+        let reset = MultiCartError.transport(
+            endpoint: MultiCartClient.triggerPath, failure: .connection("reset", requestMayHaveBeenSent: true))
+        let late = MultiCartError.transport(endpoint: MultiCartClient.triggerPath, failure: .deadlineExceeded)
+        #expect(refused.certainlyNotApplied)
+        #expect(!reset.certainlyNotApplied)
+        #expect(!late.certainlyNotApplied)
+    }
+
     /// A base URL that is not the API (missing `/api/v1`, another server): an HTTP 404 names the URL that was
     /// asked and says where it came from; an HTML page shows as one short line, not its indentation.
     @Test func anHTTP404NamesTheURLAndTheBaseURLSetting() async throws {
@@ -234,24 +280,35 @@ import Testing
         #expect(waits.values == [.seconds(2), .seconds(60), .seconds(2)])
     }
 
-    /// A caller with its own deadline (polling) gives the retries a budget: no wait is started that would
-    /// carry the call past it, and the last error comes back instead.
-    @Test func retriesStopAtTheWaitBudget() async throws {
-        let waits = WaitLog()
-        let transport = MockTransport(Array(repeating: MockTransport.json("busy", status: 503), count: 5))
-        var policy = RetryPolicy(maxAttempts: 5, baseDelay: .seconds(1), maxDelay: .seconds(8))
-        policy.waitBudget = .seconds(5)
-        let client = MultiCartClient(
-            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport, retry: policy,
-            sleep: { waits.append($0) }, random: { 1.0 })
+    /// A caller with its own deadline (polling) bounds the whole call on its clock: each attempt gets at most what
+    /// is left, the time the attempts take counts (not only the waits), the waits pass on that clock, and no retry
+    /// starts at or past the deadline. Before, each attempt got the full API deadline and only waits counted.
+    @Test func aCallersDeadlineBoundsAttemptsAndWaitsTogether() async throws {
+        let clock = TestClock()
+        let deadlines = WaitLog()
+        // A server that takes 20 s (or the whole deadline, if shorter) to fail each attempt.
+        let transport = ClosureTransport { request in
+            deadlines.append(request.deadline)
+            clock.advance(by: min(request.deadline, .seconds(20)))
+            return HTTPResponse(status: 503, body: Data("busy".utf8))
+        }
+        var client = MultiCartClient(
+            baseURL: URL(string: "https://api.example/api/v1")!, apiKey: key, transport: transport,
+            retry: RetryPolicy(maxAttempts: 10, baseDelay: .seconds(1), maxDelay: .seconds(8)),
+            sleep: { _ in Issue.record("waits must pass on the caller's clock") }, random: { 1.0 })
+        client.callerDeadline = CallerDeadline(
+            remaining: { .seconds(50) - clock.now() }, leastPerAttempt: .seconds(5),
+            sleep: { try await clock.sleep(for: $0) })
         await #expect {
             _ = try await client.runHistory(collectionID: 101)
         } throws: { error in
             guard case .httpStatus(_, 503, _, _) = error as? MultiCartError else { return false }
             return true
         }
-        #expect(waits.values == [.seconds(1), .seconds(2)])
-        #expect(transport.requests.count == 3)
+        // 50 s left: 20 s spent, wait 1; 29 s left: 20 s spent, wait 2; 7 s left: all of it spent; then no retry.
+        #expect(deadlines.values == [.seconds(50), .seconds(29), .seconds(7)])
+        #expect(clock.recordedSleeps == [.seconds(1), .seconds(2)])
+        #expect(clock.now() == .seconds(50))
     }
 
     @Test func retryAfterAsHTTPDate() {

@@ -13,8 +13,10 @@ enum StatusCommand: Command {
         Shows the runs recorded in the state database, newest first: each collection's phase (pending,
         intent, triggered, timed_out, fetched, failed, blocked, …), its runner and how the runner was
         attributed (exact; ambiguous with its candidates; adopted after a crash or a lost answer; not
-        observed), downloaded files and exports. With FILE, only that workflow's runs. Reads the
-        database only: no network, no key needed.
+        observed), downloaded files and exports, and each workflow's lease: held by a live process, or
+        stale (its process gone, or no heartbeat for 60 s) with its run shown as interrupted — the next
+        `cartflow run` resumes it. With FILE, only that workflow's runs. Reads the database only: no
+        network, no key needed.
 
         OPTIONS:
           --state PATH   the state database (default .cartflow/state.db)
@@ -60,16 +62,30 @@ enum StatusCommand: Command {
         } else {
             runs = try state.runs(workflow: workflowName, limit: limit)
         }
-        let views = try runs.map { try RunView(run: $0, state: state) }
         let workflows = Array(Set(runs.map(\.workflow))).sorted()
         let leases = try workflows.compactMap { name in try state.lease(workflow: name).map { (name, $0) } }
+        // A lease is judged the way `run` judges it: a holder whose process is gone, or whose heartbeat is older
+        // than the lease timeout, holds nothing — the next `run` takes the lease over and resumes the run.
+        let now = Date().timeIntervalSince1970
+        let staleAfter = Double(Executor.Options.defaultLeaseStaleAfter.components.seconds)
+        let alive = Set(
+            leases.filter { StateStore.isAlive($0.1, now: now, staleAfter: staleAfter) }.map(\.0))
+        let newest = try Dictionary(
+            uniqueKeysWithValues: workflows.map { ($0, try state.runs(workflow: $0, limit: 1).first?.id ?? 0) })
+        let views = try runs.map { run in
+            try RunView(
+                run: run, state: state, live: alive.contains(run.workflow), newest: newest[run.workflow] == run.id)
+        }
 
         if args.flag("json") {
             let object: [String: Any] = [
                 "state": statePath,
                 "runs": views.map(\.json),
                 "leases": leases.map {
-                    ["workflow": $0.0, "pid": $0.1.pid, "host": $0.1.host, "heartbeat": $0.1.heartbeat]
+                    [
+                        "workflow": $0.0, "pid": $0.1.pid, "host": $0.1.host, "heartbeat": $0.1.heartbeat,
+                        "alive": alive.contains($0.0),
+                    ]
                 },
             ]
             output.print(render(object))
@@ -80,8 +96,14 @@ enum StatusCommand: Command {
             output.print(workflowName.map { "no runs of \($0) recorded" } ?? "no runs recorded")
         }
         for (name, lease) in leases {
-            let age = max(0, Int(Date().timeIntervalSince1970 - lease.heartbeat))
-            output.print("\(name): held by process \(lease.pid) on \(lease.host) (last heartbeat \(age) s ago)")
+            let age = max(0, Int(now - lease.heartbeat))
+            let holder = "process \(lease.pid) on \(lease.host)"
+            if alive.contains(name) {
+                output.print("\(name): held by \(holder) (last heartbeat \(age) s ago)")
+            } else {
+                let why = lease.processIsGone ? "process gone" : "no heartbeat for \(age) s"
+                output.print("\(name): lease of \(holder) is stale (\(why)); `cartflow run` resumes it")
+            }
         }
         for view in views { view.printText(output, allFiles: onlyRun != nil) }
         return .success
@@ -98,9 +120,16 @@ enum StatusCommand: Command {
         let run: WorkflowRunRecord
         let collections: [(record: CollectionRunRecord, files: [FileRecord])]
         let exports: [ExportRecord]
+        /// Recorded as running, but no live process holds the workflow's lease: it crashed, was killed or
+        /// stopped at a checkpoint.
+        let interrupted: Bool
+        /// The workflow's newest run: the one `cartflow run` resumes.
+        let newest: Bool
 
-        init(run: WorkflowRunRecord, state: StateStore) throws {
+        init(run: WorkflowRunRecord, state: StateStore, live: Bool, newest: Bool) throws {
             self.run = run
+            self.interrupted = run.status == "running" && !live
+            self.newest = newest
             collections = try state.collectionRuns(runID: run.id).map { ($0, try state.files(collectionRunID: $0.id)) }
             exports = try state.exports(runID: run.id)
         }
@@ -112,6 +141,7 @@ enum StatusCommand: Command {
             ]
             object["finished_at"] = run.finishedAt
             object["detail"] = run.detail
+            object["interrupted"] = interrupted
             object["collections"] = collections.map { entry -> [String: Any] in
                 let record = entry.record
                 var item: [String: Any] = [
@@ -141,7 +171,12 @@ enum StatusCommand: Command {
 
         func printText(_ output: Output, allFiles: Bool) {
             output.print("")
-            var head = "\(run.workflow)  run #\(run.id)  \(run.status.replacingOccurrences(of: "_", with: " "))"
+            let status =
+                interrupted
+                ? "interrupted (recorded as running, no live process"
+                    + (newest ? "; `cartflow run` resumes it)" : ")")
+                : run.status.replacingOccurrences(of: "_", with: " ")
+            var head = "\(run.workflow)  run #\(run.id)  \(status)"
             head += "  started \(run.startedAt)"
             if let finished = run.finishedAt { head += "  finished \(finished)" }
             output.print(head)

@@ -52,6 +52,11 @@ public enum ResumeRules {
 
     /// One sentence: what the next `run` does with a collection recorded in `phase` (no trigger unless said).
     public static func resumeAction(phase: String, runnerID: Int?, attribution: String?) -> String {
+        if phase == "not_triggered" {
+            // Its trigger was answered with a refusal; a runner that appeared since may be that trigger's.
+            return "refused earlier: reads the run history first and adopts a runner that appeared since (as "
+                + "ambiguous); otherwise would be triggered again (and paid for)"
+        }
         if needsTrigger(phase: phase) { return "not triggered yet: would be triggered (and paid for)" }
         let runner = runnerID.map { "runner \($0)" }
         switch phase {

@@ -146,11 +146,12 @@ public final class StateStore: @unchecked Sendable {
     }
 
     /// Starts a run with one pending row per collection.
-    public func createRun(workflow: String, sourcePath: String, collections: [(name: String, id: Int)]) throws
-        -> WorkflowRunRecord
-    {
+    public func createRun(
+        workflow: String, sourcePath: String, collections: [(name: String, id: Int)], lease: LeaseClaim? = nil
+    ) throws -> WorkflowRunRecord {
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 let now = Self.timestamp()
                 try db.query(
                     "INSERT INTO workflow_runs (workflow, source_path, status, started_at) VALUES (?, ?, 'running', ?)",
@@ -169,9 +170,12 @@ public final class StateStore: @unchecked Sendable {
     }
 
     /// Adds pending rows for collections that a resumed run does not have yet (the file gained a collection).
-    public func ensureCollections(runID: Int, collections: [(name: String, id: Int)]) throws {
+    public func ensureCollections(runID: Int, collections: [(name: String, id: Int)], lease: LeaseClaim? = nil)
+        throws
+    {
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 for collection in collections {
                     try db.query(
                         "INSERT OR IGNORE INTO collection_runs (run_id, collection, collection_id, phase, updated_at) VALUES (?, ?, ?, 'pending', ?)",
@@ -184,9 +188,10 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public func finishRun(_ runID: Int, status: String, detail: String? = nil) throws {
+    public func finishRun(_ runID: Int, status: String, detail: String? = nil, lease: LeaseClaim? = nil) throws {
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 try db.query(
                     "UPDATE workflow_runs SET status = ?, finished_at = ?, detail = ? WHERE id = ?",
                     [.text(status), .text(Self.timestamp()), SQLValue(detail), .int(Int64(runID))])
@@ -195,8 +200,8 @@ public final class StateStore: @unchecked Sendable {
     }
 
     /// Marks a run as given up on purpose (`run --new`), keeping its history.
-    public func abandonRun(_ runID: Int) throws {
-        try finishRun(runID, status: "abandoned", detail: "superseded by a run started with --new")
+    public func abandonRun(_ runID: Int, lease: LeaseClaim? = nil) throws {
+        try finishRun(runID, status: "abandoned", detail: "superseded by a run started with --new", lease: lease)
     }
 
     // MARK: Collection runs
@@ -219,44 +224,53 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// Commits the intent to trigger, with the newest runner id seen before — before the trigger is sent.
-    public func recordIntent(_ id: Int, baselineRunner: Int, items: Int?) throws {
+    /// Commits the intent to trigger, with the newest runner id seen before — before the trigger is sent. With a
+    /// lease, the lease is checked in the same transaction: a process that lost it can never record an intent,
+    /// so it never gets to send the trigger.
+    public func recordIntent(_ id: Int, baselineRunner: Int, items: Int?, lease: LeaseClaim? = nil) throws {
         try update(
             id, set: "phase = 'intent', baseline_runner = ?, items = ?, intent_at = ?, runner_id = NULL, detail = NULL",
-            [.int(Int64(baselineRunner)), SQLValue(items), .text(Self.timestamp())])
+            [.int(Int64(baselineRunner)), SQLValue(items), .text(Self.timestamp())], lease: lease)
     }
 
     /// The trigger was accepted; the runner is not known yet.
-    public func recordTriggered(_ id: Int) throws {
-        try update(id, set: "phase = 'triggered', triggered_at = ?", [.text(Self.timestamp())])
+    public func recordTriggered(_ id: Int, lease: LeaseClaim? = nil) throws {
+        try update(id, set: "phase = 'triggered', triggered_at = ?", [.text(Self.timestamp())], lease: lease)
     }
 
-    /// The runner that belongs to this trigger, and how sure we are.
-    public func recordRunner(_ id: Int, runner: Int, attribution: String, candidates: [Int]) throws {
+    /// The runner that belongs to this trigger, and how sure we are (`detail`, when given, replaces the recorded one).
+    public func recordRunner(
+        _ id: Int, runner: Int, attribution: String, candidates: [Int], detail: String? = nil,
+        lease: LeaseClaim? = nil
+    ) throws {
         try update(
-            id, set: "phase = 'triggered', runner_id = ?, attribution = ?, candidates = ?",
+            id,
+            set: "phase = 'triggered', runner_id = ?, attribution = ?, candidates = ?, detail = COALESCE(?, detail)",
             [
                 .int(Int64(runner)), .text(attribution),
-                .text(candidates.map(String.init).joined(separator: ",")),
-            ])
+                .text(candidates.map(String.init).joined(separator: ",")), SQLValue(detail),
+            ], lease: lease)
     }
 
-    public func recordPhase(_ id: Int, phase: String, detail: String? = nil, exacted: Int? = nil, items: Int? = nil)
-        throws
-    {
+    public func recordPhase(
+        _ id: Int, phase: String, detail: String? = nil, exacted: Int? = nil, items: Int? = nil,
+        lease: LeaseClaim? = nil
+    ) throws {
         try update(
             id, set: "phase = ?, detail = ?, exacted = COALESCE(?, exacted), items = COALESCE(?, items)",
-            [.text(phase), SQLValue(detail), SQLValue(exacted), SQLValue(items)])
+            [.text(phase), SQLValue(detail), SQLValue(exacted), SQLValue(items)], lease: lease)
     }
 
     /// Records that no runner could be attributed to an intent (never re-triggered by itself).
-    public func recordNotObserved(_ id: Int, detail: String) throws {
-        try update(id, set: "phase = 'failed', attribution = 'not_observed', detail = ?", [.text(detail)])
+    public func recordNotObserved(_ id: Int, detail: String, lease: LeaseClaim? = nil) throws {
+        try update(
+            id, set: "phase = 'failed', attribution = 'not_observed', detail = ?", [.text(detail)], lease: lease)
     }
 
-    private func update(_ id: Int, set assignments: String, _ values: [SQLValue]) throws {
+    private func update(_ id: Int, set assignments: String, _ values: [SQLValue], lease: LeaseClaim?) throws {
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 try db.query(
                     "UPDATE collection_runs SET \(assignments), updated_at = ? WHERE id = ?",
                     values + [.text(Self.timestamp()), .int(Int64(id))])
@@ -279,15 +293,16 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public func recordFile(collectionRunID: Int, file: FileRecord) throws {
-        try recordFiles(collectionRunID: collectionRunID, files: [file])
+    public func recordFile(collectionRunID: Int, file: FileRecord, lease: LeaseClaim? = nil) throws {
+        try recordFiles(collectionRunID: collectionRunID, files: [file], lease: lease)
     }
 
     /// Records downloaded files in one transaction (one commit for a batch of pages).
-    public func recordFiles(collectionRunID: Int, files: [FileRecord]) throws {
+    public func recordFiles(collectionRunID: Int, files: [FileRecord], lease: LeaseClaim? = nil) throws {
         guard !files.isEmpty else { return }
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 for file in files {
                     try db.query(
                         """
@@ -306,9 +321,12 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public func recordExport(runID: Int, step: Int, path: String, format: String, records: Int, bytes: Int) throws {
+    public func recordExport(
+        runID: Int, step: Int, path: String, format: String, records: Int, bytes: Int, lease: LeaseClaim? = nil
+    ) throws {
         try locked { db in
             try db.transaction {
+                try Self.verify(lease, db)
                 try db.query(
                     """
                     INSERT INTO exports (run_id, step, path, format, records, bytes, exported_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -387,13 +405,33 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
+    /// Renews the holder's lease. Throws `LeaseLostError` (naming the new holder, if any) when the lease is no
+    /// longer this holder's: another process took it over while this one was paused or its heartbeat stalled.
     public func heartbeat(workflow: String, holder: String, now: Double) throws {
         try locked { db in
             try db.transaction {
+                try Self.verify(LeaseClaim(workflow: workflow, holder: holder), db)
                 try db.query(
                     "UPDATE leases SET heartbeat = ? WHERE workflow = ? AND holder = ?",
                     [.real(now), .text(workflow), .text(holder)])
             }
+        }
+    }
+
+    /// Throws `LeaseLostError` when the lease is no longer the claim's holder's (a read: nothing is renewed).
+    public func verifyLease(_ claim: LeaseClaim) throws {
+        try locked { db in try Self.verify(claim, db) }
+    }
+
+    /// The lease check run inside a write's own transaction (`BEGIN IMMEDIATE`, so no other process can take the
+    /// lease over between the check and the write). No claim: nothing to check.
+    private static func verify(_ claim: LeaseClaim?, _ db: SQLiteDatabase) throws {
+        guard let claim else { return }
+        let current = try db.query(
+            "SELECT holder, pid, host, heartbeat FROM leases WHERE workflow = ?", [.text(claim.workflow)]
+        ).first.map(LeaseHolder.init(row:))
+        guard current?.holder == claim.holder else {
+            throw LeaseLostError(workflow: claim.workflow, current: current)
         }
     }
 
@@ -414,10 +452,8 @@ public final class StateStore: @unchecked Sendable {
 
     /// A holder is dead when its heartbeat is older than `staleAfter`, or when it is a process of this host that
     /// no longer exists.
-    static func isAlive(_ holder: LeaseHolder, now: Double, staleAfter: Double) -> Bool {
-        let processGone =
-            holder.host == ProcessInfo.processInfo.hostName && kill(pid_t(holder.pid), 0) != 0 && errno == ESRCH
-        return !processGone && now - holder.heartbeat <= staleAfter
+    public static func isAlive(_ holder: LeaseHolder, now: Double, staleAfter: Double) -> Bool {
+        !holder.processIsGone && now - holder.heartbeat <= staleAfter
     }
 
     public func releaseLease(workflow: String, holder: String) throws {
@@ -566,4 +602,40 @@ public struct LeaseHolder: Sendable, Equatable {
     public var pid: Int
     public var host: String
     public var heartbeat: Double
+
+    init(holder: String, pid: Int, host: String, heartbeat: Double) {
+        self.holder = holder
+        self.pid = pid
+        self.host = host
+        self.heartbeat = heartbeat
+    }
+
+    init(row: [SQLValue]) {
+        self.init(holder: row[0].text ?? "", pid: row[1].int ?? 0, host: row[2].text ?? "", heartbeat: row[3].real ?? 0)
+    }
+
+    /// Whether this holder's process is known to be gone (same host, no such process), however fresh its heartbeat.
+    public var processIsGone: Bool {
+        host == ProcessInfo.processInfo.hostName && kill(pid_t(pid), 0) != 0 && errno == ESRCH
+    }
+}
+
+/// Whose lease a write is made under: a write given a claim first checks, inside its own transaction, that the
+/// workflow's lease is still the claim's holder's.
+public struct LeaseClaim: Sendable, Equatable {
+    public var workflow: String
+    public var holder: String
+
+    public init(workflow: String, holder: String) {
+        self.workflow = workflow
+        self.holder = holder
+    }
+}
+
+/// A write (or a heartbeat) found the workflow's lease held by another process, or by none: this process lost it
+/// and must stop without recording or sending anything more.
+public struct LeaseLostError: Error, Sendable, Equatable {
+    public var workflow: String
+    /// Who holds the lease now (nil: taken over and since released).
+    public var current: LeaseHolder?
 }
