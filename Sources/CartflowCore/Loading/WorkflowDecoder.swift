@@ -148,6 +148,7 @@ final class WorkflowDecoder {
                 continue
             }
             let key = scalar.text
+            if refusesSecret(inKey: key, keyNode, path: path) { continue }
             var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
             if key == "<<", scalar.style == .plain {
                 report(
@@ -172,6 +173,20 @@ final class WorkflowDecoder {
             result.append((key, position))
         }
         return result
+    }
+
+    /// Whether a key holds the API key (a collection named by it, a column output name): such a key is reported
+    /// without echoing it, and dropped, so it never reaches a step id, a plan or a graph. Every key a user
+    /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
+    func refusesSecret(inKey key: String, _ keyNode: Node, path: String) -> Bool {
+        guard secretValues.contains(where: { Self.holds(key, secret: $0) }) else { return false }
+        secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+        let place = path.isEmpty ? "at the top level" : "in '\(path)'"
+        report(
+            .literalSecret,
+            "a key \(place) holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
+            at: keyNode.start, path: path)
+        return true
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).

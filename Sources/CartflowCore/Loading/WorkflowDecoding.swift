@@ -43,6 +43,14 @@ enum WorkflowFormat {
 extension WorkflowDecoder {
     /// Decodes a whole workflow; returns nil when any error was reported.
     func workflow(_ root: Node, defaultName: String) -> Workflow? {
+        // The variable `api.key` names is secret from the first key read on (top-level keys included), before
+        // `api` itself is decoded.
+        if let api = root.mapping?.first(where: { $0.key.scalar?.text == "api" })?.value,
+            let key = api.mapping?.first(where: { $0.key.scalar?.text == "key" })?.value.scalar, !key.isNull,
+            let variable = Self.soleReference(key.text)
+        {
+            secretVariables.insert(variable)
+        }
         guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }
 
         // `api` first: it names the secret variable that every other field must not read.
@@ -225,7 +233,8 @@ extension WorkflowDecoder {
 
     private func collectionSpecs(_ node: Node, path: String) -> [CollectionSpec] {
         guard let entries = namedEntries(node, path: path) else { return [] }
-        if entries.isEmpty {
+        // Empty as written: entries whose key was refused (not text, the API key) have been reported already.
+        if node.mapping?.isEmpty == true {
             report(
                 .emptyCollection,
                 "'collections' is empty; name at least one collection, such as 'laptops: { id: 101 }'", at: node.start,
@@ -721,7 +730,9 @@ extension WorkflowDecoder {
                 at: node.start, path: path)
             return
         }
-        let last = template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] } ?? template[...]
+        let last =
+            template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] }
+            ?? template[...]
         if last.isEmpty || last == "." || last == ".." {
             report(
                 .badPathTemplate,
@@ -747,7 +758,9 @@ extension WorkflowDecoder {
                         at: item.start, path: itemPath)
                     continue
                 }
-                guard let source = string(pairs[0].value, path: "\(itemPath).\(key.text)") else { continue }
+                guard !refusesSecret(inKey: key.text, pairs[0].key, path: itemPath),
+                    let source = string(pairs[0].value, path: "\(itemPath).\(key.text)")
+                else { continue }
                 column = ColumnSpec(name: key.text, source: source)
                 place = pairs[0].key
             } else {
