@@ -60,3 +60,47 @@ struct SecretKeyTests {
         #expect(spots(load(empty)) == [spot(.emptyCollection, empty, "1️⃣")])
     }
 }
+
+@Suite("A literal key after a syntax error")
+struct SyntaxErrorSecretTests {
+    /// On a syntax error there is no node tree to say which line is `api.key`, and the environment (which may be
+    /// unset) cannot name a key written in the file: the lines that may hold one are not shown.
+    @Test func linesThatMayHoldALiteralKeyAreNotShown() {
+        let unclosed = MarkedText("cartflow: 1\napi:\n  key: \"sk_live_REALKEY_999\ncollections:\n  a: {id: 1}\n1️⃣")
+        let result = load(unclosed, environment: [:])
+        #expect(spots(result) == [spot(.syntax, unclosed, "1️⃣")])
+        #expect(result.diagnostics.first?.notes.map(\.location.line) == [3])
+        #expect(!everythingShown(result).contains("REALKEY"))
+
+        let secretLines = [
+            "cartflow: 1\napi:\n  key: !!str sk_live_REALKEY_999\n",  // CF012 on the key's own line
+            "cartflow: 1\napi: {key: sk_live_REALKEY_999, base_url: x: y}\n",
+            "cartflow: 1\napi: {\"key\": 'sk_live_REALKEY_999', 'base_url': [}\n",
+            "cartflow: 1\napi:\n  KEY:\n    sk_live_REALKEY_999\n    x: y: z\n",
+            "cartflow: 1\napi:\n  key: |\n    sk_live_REALKEY_999\n  : bad\n",
+            // A quoted value continued on a line no more indented than the key: `\"` and `''` do not close it.
+            "cartflow: 1\napi:\n  key: \"sk_\\\"live\\\n  REALKEY_999\" x\n",
+            "cartflow: 1\napi:\n  key: 'it''s sk_live_\n  REALKEY_999' x\n",
+        ]
+        for text in secretLines {
+            let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
+            #expect(result.workflow == nil, "\(text)")
+            #expect(result.diagnostics.map(\.showsSourceLine) == [false], "\(text)")
+            #expect(!everythingShown(result).contains("REALKEY"), "\(text)")
+        }
+    }
+
+    /// A `${...}` key, and lines away from any key, are shown as before.
+    @Test func otherLinesAreStillShown() {
+        for text in [
+            "cartflow: 1\napi:\n  key: ${MULTICART_API_KEY}\nname: a: b\n",
+            "cartflow: 1\napi: { key: \"${MY_KEY}\" }\nname: a: b\n",
+            "cartflow: 1\napi:\n  key: sk_live_REALKEY_999\nname: a: b\n",
+        ] {
+            let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
+            #expect(result.diagnostics.map(\.code) == ["CF004"], "\(text)")
+            #expect(result.diagnostics.map(\.showsSourceLine) == [true], "\(text)")
+            #expect(everythingShown(result).contains("name: a: b"), "\(text)")
+        }
+    }
+}
