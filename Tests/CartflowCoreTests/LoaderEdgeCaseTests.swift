@@ -104,3 +104,57 @@ struct SyntaxErrorSecretTests {
         }
     }
 }
+
+@Suite("Tabs and syntax errors")
+struct TabBlameTests {
+    /// A tab in a flow collection is legal YAML: an unrelated error later in the file is libyaml's, at its place.
+    @Test func aLegalTabIsNotBlamedForAnUnrelatedError() throws {
+        let valid = "cartflow: 1\npoll: {\n\tinterval: 15s }\ncollections:\n  laptops: { id: 101 }\n"
+        #expect(load(MarkedText(valid)).diagnostics == [])
+        let marked = MarkedText(valid + " 1️⃣bad: 1\n")
+        let result = load(marked)
+        #expect(spots(result) == [spot(.syntax, marked, "1️⃣")])
+        #expect(result.diagnostics.first?.message == "invalid YAML: did not find expected key")
+
+        // "cannot start any token" names the character it stopped at: here '@', not the tab a line above.
+        let other = MarkedText("cartflow: 1\ncollections: {\n\tlaptops: { id: 101 },\n  x: 1️⃣@bad }\n")
+        #expect(spots(load(other)) == [spot(.syntax, other, "1️⃣")])
+    }
+
+    /// Tabs that libyaml refuses are still blamed, at the tab: in indentation, after spaces, after '-'.
+    @Test func tabsLibyamlRefusesAreBlamedAtTheTab() {
+        for text in [
+            "cartflow: 1\ncollections:\n1️⃣\tlaptops: { id: 101 }\n",
+            "cartflow: 1\ncollections:\n  laptops: { id: 101 }\n  1️⃣\tphones: { id: 102 }\n",
+            "cartflow: 1\ncollections:\n  laptops:\n 1️⃣\t id: 101\n",
+            "cartflow: 1\ndescription: |\n1️⃣\tx\n",
+            "cartflow: 1\ncollections: { a: { id: 1 } }\nsteps:\n  -1️⃣\t{ export: csv, path: x.csv }\n",
+        ] {
+            let marked = MarkedText(text)
+            let result = load(marked)
+            #expect(spots(result) == [spot(.tabIndentation, marked, "1️⃣")], "\(text)")
+            #expect(result.diagnostics.first?.notes.first?.message.hasPrefix("libyaml: ") == true)
+        }
+    }
+
+    /// A tab on a blank line or before a comment is legal YAML that libyaml refuses: the message says so rather
+    /// than calling it indentation.
+    @Test func aTabOnABlankOrCommentLineIsExplainedAsSuch() {
+        let blank = MarkedText("cartflow: 1\n1️⃣\t\ncollections:\n  laptops: { id: 101 }\n")
+        let blankResult = load(blank)
+        #expect(spots(blankResult) == [spot(.tabIndentation, blank, "1️⃣")])
+        #expect(
+            blankResult.diagnostics.first?.message
+                == "a tab on a line that is otherwise blank: YAML allows it, but libyaml (the parser cartflow uses) refuses it here; delete the tab"
+        )
+        let comment = MarkedText("cartflow: 1\ncollections:\n  laptops: { id: 101 }\n1️⃣\t# phones later\n")
+        let commentResult = load(comment)
+        #expect(spots(commentResult) == [spot(.tabIndentation, comment, "1️⃣")])
+        #expect(
+            commentResult.diagnostics.first?.message
+                == "a tab before a comment: YAML allows it, but libyaml (the parser cartflow uses) refuses it at the start of a line here; indent the comment with spaces, or delete the tab"
+        )
+        // After a space the same tab is fine for libyaml too.
+        #expect(load(MarkedText("cartflow: 1\n \t# c\ncollections:\n  laptops: { id: 101 }\n")).diagnostics == [])
+    }
+}
