@@ -202,6 +202,22 @@ enum TextScan {
         }
         return start
     }
+
+    /// Whether the input holds no content: only comments, blank lines and the document markers `---` and `...`
+    /// (libyaml refuses a `...` that ends no document, but such a file is simply empty).
+    static func holdsOnlyMarkersAndComments(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let lines = bytes.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D })
+        return lines.allSatisfy { line in
+            var rest = line.drop { $0 == 0x20 || $0 == 0x09 }
+            // A marker is one only at the start of a line, alone or before a comment.
+            if line.starts(with: "---".utf8) || line.starts(with: "...".utf8) {
+                rest = line.dropFirst(3)
+                guard rest.isEmpty || rest.first == 0x20 || rest.first == 0x09 else { return false }
+                rest = rest.drop { $0 == 0x20 || $0 == 0x09 }
+            }
+            return rest.isEmpty || rest.first == UInt8(ascii: "#")
+        }
+    }
 }
 
 extension String {

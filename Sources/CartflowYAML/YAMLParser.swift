@@ -30,6 +30,11 @@ public enum YAMLParser {
                 try parser.document(from: buffer, limits: limits)
             }
         } catch let error {
+            if error.kind == .syntax, TextScan.holdsOnlyMarkersAndComments(body) {
+                throw YAMLError(
+                    .empty, "the file holds no YAML content, only comments or an empty document",
+                    at: SourceMark(line: 1, column: 1))
+            }
             throw TextScan.explainTabs(error, in: body)
         }
     }
