@@ -158,3 +158,30 @@ struct TabBlameTests {
         #expect(load(MarkedText("cartflow: 1\n \t# c\ncollections:\n  laptops: { id: 101 }\n")).diagnostics == [])
     }
 }
+
+@Suite("References to collections")
+struct CollectionReferenceTests {
+    /// A collection with a problem of its own is still a collection of the workflow: `from:` naming it is not
+    /// also "not a collection of this workflow".
+    @Test func aStepNamingAnInvalidCollectionGetsNoKnockOnError() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              laptops: { id: 1️⃣0 }
+              6️⃣phones: { 2️⃣ids: 102 }
+              3️⃣"bad name": { id: 103 }
+              tablets: { id: 4️⃣"x" }
+            steps:
+              - export: csv
+                from: [laptops, phones, "bad name", tablets, 5️⃣nope]
+                path: x.csv
+            """)
+        #expect(
+            spots(load(marked)) == [
+                spot(.invalidInteger, marked, "1️⃣"), spot(.missingKey, marked, "6️⃣"), spot(.unknownKey, marked, "2️⃣"),
+                spot(.invalidName, marked, "3️⃣"), spot(.invalidInteger, marked, "4️⃣"),
+                spot(.unknownCollection, marked, "5️⃣"),
+            ])
+    }
+}

@@ -93,8 +93,10 @@ extension WorkflowDecoder {
         let description = top["description"].flatMap { string($0, path: "description", allowEmpty: true) }
 
         var collections: [CollectionSpec] = []
+        // Every name declared, valid or not: a step naming an invalid collection is not also "unknown".
+        var declared: [String] = []
         if let node = top["collections"] {
-            collections = collectionSpecs(node, path: "collections")
+            (collections, declared) = collectionSpecs(node, path: "collections")
         } else {
             report(
                 .missingKey, "missing required key 'collections' (which MultiCart collections to run)", at: root.start,
@@ -104,7 +106,7 @@ extension WorkflowDecoder {
         let schedule = top["schedule"].flatMap { self.schedule($0, path: "schedule") }
         let poll = top["poll"].flatMap { pollConfig($0, path: "poll") } ?? PollConfig()
         let fetch = top["fetch"].flatMap { fetchConfig($0, path: "fetch") } ?? FetchConfig()
-        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: collections) } ?? []
+        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: declared) } ?? []
 
         guard !hasErrors else { return nil }
         return Workflow(
@@ -231,8 +233,9 @@ extension WorkflowDecoder {
 
     // MARK: collections
 
-    private func collectionSpecs(_ node: Node, path: String) -> [CollectionSpec] {
-        guard let entries = namedEntries(node, path: path) else { return [] }
+    /// The valid collections, and the names of all collections declared (whatever is wrong with them).
+    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: [String]) {
+        guard let entries = namedEntries(node, path: path) else { return ([], []) }
         // Empty as written: entries whose key was refused (not text, the API key) have been reported already.
         if node.mapping?.isEmpty == true {
             report(
@@ -279,7 +282,7 @@ extension WorkflowDecoder {
             ids[id] = (name, idNode)
             specs.append(CollectionSpec(name: name, id: id, items: items, title: title))
         }
-        return specs
+        return (specs, entries.map(\.name))
     }
 
     // MARK: credits
@@ -571,9 +574,10 @@ extension WorkflowDecoder {
 
     // MARK: steps
 
-    private func exportSteps(_ node: Node, path: String, collections: [CollectionSpec]) -> [ExportStep]? {
+    /// The export steps; `collections` names every collection declared, so that `from:` is checked against the
+    /// file as written, not against the collections that decoded without errors.
+    private func exportSteps(_ node: Node, path: String, collections names: [String]) -> [ExportStep]? {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
-        let names = collections.map(\.name)
         let known = Set(names)
         var steps: [ExportStep] = []
         var paths: [String: SourceMark] = [:]
