@@ -185,3 +185,23 @@ struct CollectionReferenceTests {
             ])
     }
 }
+
+@Suite("Durations")
+struct DurationTextTests {
+    /// A duration's numbers follow the rule of whole numbers (no leading zero), and a sign gets its own hint.
+    @Test func leadingZerosAndSignsAreRefusedWithTheFix() throws {
+        let marked = MarkedText(
+            header + "poll: { interval: 1️⃣00010s, max_interval: 2️⃣01h05m, timeout: 3️⃣-5s, attribution_grace: 4️⃣+2m }\n")
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.invalidDuration, marked, $0) })
+        #expect(
+            result.diagnostics.map { $0.message.components(separatedBy: "; ").dropFirst().joined(separator: "; ") } == [
+                "numbers are decimal and a leading zero is not allowed; write 10s",
+                "numbers are decimal and a leading zero is not allowed; write 1h5m",
+                "durations cannot be negative", "write 2m (without '+')",
+            ])
+        // A single zero is a number, not a leading zero.
+        #expect(try ValueParsers.duration("0h30m").get() == Seconds(1800))
+        #expect(throws: ValueParsers.Problem.self) { try ValueParsers.duration("0010s").get() }
+    }
+}
