@@ -24,6 +24,14 @@ public enum WorkflowLoader {
     /// Reads and loads the file at `path` (as given; it is also the file name shown in diagnostics).
     public static func load(path: String, environment: [String: String], limits: YAMLLimits = .default) -> LoadResult {
         let bytes: [UInt8]
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // A folder named like a workflow file (`sub.yaml/`), listed by a folder given to `validate`.
+            let diagnostic = Diagnostic(
+                code: .unreadable, message: "this is a folder, not a workflow file",
+                location: SourceLocation(file: path, line: 1, column: 1))
+            return LoadResult(workflow: nil, diagnostics: [diagnostic], sourceText: nil)
+        }
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             if let size = attributes[.size] as? Int, size > limits.maxBytes {
@@ -34,7 +42,7 @@ public enum WorkflowLoader {
             }
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            let reason = (error as NSError).localizedFailureReason ?? "\(error)"
+            let reason = readFailure(error)
             let exists = FileManager.default.fileExists(atPath: path)
             let diagnostic = Diagnostic(
                 code: .unreadable, message: exists ? "cannot read the file: \(reason)" : "no such file",
@@ -221,6 +229,18 @@ public enum WorkflowLoader {
             index += 1
         }
         return nil
+    }
+
+    /// Why a file could not be read, in plain words: the system's reason (`Permission denied`) rather than the
+    /// dump of an `NSError` with its user info, which is all Foundation gives on Linux.
+    static func readFailure(_ error: any Error) -> String {
+        let error = error as NSError
+        for candidate in [error, error.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 })
+        where candidate.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(candidate.code)))
+        }
+        if let reason = error.localizedFailureReason { return reason }
+        return "error \(error.code) (\(error.domain))"
     }
 
     /// The workflow name used when the file has no `name:`: the file name without its extension.
