@@ -184,15 +184,15 @@ struct FieldCaseTests {
     }
 
     /// An aliased node is decoded once per use, but its problems are in one place of the file: each is reported
-    /// once, and a duplicate id that comes from an alias is reported where the alias is used.
+    /// once, and a duplicate id that comes from an alias is reported at the alias.
     @Test func c05ProblemsInsideAnAliasedNodeAreReportedOnce() {
         let marked = MarkedText(
             """
             cartflow: 1
             collections:
               a: &x { id: 1, 1️⃣id: 2 }
-              2️⃣b: *x
-              3️⃣c: *x
+              b: 2️⃣*x
+              c: 3️⃣*x
             """)
         let result = load(marked)
         #expect(

@@ -205,3 +205,48 @@ struct DurationTextTests {
         #expect(throws: ValueParsers.Problem.self) { try ValueParsers.duration("0010s").get() }
     }
 }
+
+@Suite("Positions through aliases")
+struct AliasPositionTests {
+    /// The fields of an aliased node keep the anchor's positions (their text is there); a value the alias
+    /// repeats is reported at the alias, with the note at the first.
+    @Test func aValueRepeatedByAnAliasIsReportedAtTheAlias() {
+        let step = MarkedText(
+            "cartflow: 1\ncollections: { a: { id: 1 } }\nsteps: [ &s {export: csv, path: 1️⃣out/a.csv}, 2️⃣*s ]\n")
+        let result = load(step)
+        #expect(spots(result) == [spot(.duplicateValue, step, "2️⃣")])
+        #expect(result.diagnostics.first?.notes.map { "\($0.location.line):\($0.location.column)" } == ["\(step["1️⃣"])"])
+
+        let others = MarkedText(
+            """
+            cartflow: 1
+            collections: { a: { id: 1 }, b: { id: 2 } }
+            schedule: { every: weekly, at: "08:00", days: [&d mon, 1️⃣*d] }
+            steps:
+              - export: csv
+                from: [&a a, 2️⃣*a]
+                path: x.csv
+                columns: [&c asin, 3️⃣*c]
+                provenance: [&p runner, 4️⃣*p]
+            """)
+        #expect(
+            spots(load(others))
+                == ["1️⃣", "2️⃣", "3️⃣", "4️⃣"].map { spot(.duplicateValue, others, $0) })
+    }
+
+    /// A repeat written inside the anchored text is that text's problem: reported once, where it is written, not
+    /// again at every alias that uses it.
+    @Test func aRepeatInsideTheAnchoredTextIsReportedOnceWhereItIsWritten() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections: { a: { id: 1 } }
+            steps:
+              - { export: csv, path: a.csv, columns: &c [asin, 1️⃣asin] }
+              - { export: csv, path: b.csv, columns: *c }
+              - { export: csv, path: c.csv, columns: *c }
+            """)
+        let result = load(marked)
+        #expect(spots(result) == [spot(.duplicateValue, marked, "1️⃣")])
+    }
+}

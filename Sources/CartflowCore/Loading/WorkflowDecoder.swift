@@ -71,6 +71,22 @@ final class WorkflowDecoder {
         }.sortedByLocation()
     }
 
+    /// Reports `node` as a repeat of `first` (a duplicate key or value), with a note at `first`. Both written in
+    /// the same text — outside any alias, or inside one aliased subtree (whose anchor reports it too, at the same
+    /// places) — the repeat is reported where it is written. When an alias brings a node to where it repeats
+    /// another (`steps: [&s {…}, *s]`), the anchor's text is not wrong, its use is: the report is at the alias.
+    func reportRepeat(
+        _ message: String, at node: Node, of first: Node, path: String, note: String,
+        code: DiagnosticCode = .duplicateValue
+    ) {
+        let sameText = node.usedAt == first.usedAt
+        report(
+            code, message, at: sameText ? node.start : node.usedAt ?? node.start, path: path,
+            notes: [
+                Diagnostic.Note(message: note, location: location(sameText ? first.start : first.usedAt ?? first.start))
+            ])
+    }
+
     // MARK: Structure
 
     /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys.
@@ -159,14 +175,10 @@ final class WorkflowDecoder {
             }
             let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
             if let earlier {
-                report(
-                    .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
-                    at: keyNode.start, path: keyPath,
-                    notes: [
-                        Diagnostic.Note(
-                            message: "'\(key)' is first set here",
-                            location: location(pairs[result[earlier].index].key.start))
-                    ])
+                reportRepeat(
+                    "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode,
+                    of: pairs[result[earlier].index].key, path: keyPath, note: "'\(key)' is first set here",
+                    code: .duplicateKey)
                 continue
             }
             index?[key] = result.count

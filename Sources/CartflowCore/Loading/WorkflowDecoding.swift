@@ -267,16 +267,9 @@ extension WorkflowDecoder {
             let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
             guard let id else { continue }
             if let first = ids[id] {
-                // The same id node twice is an alias (`b: *a`): the problem is where the alias is used.
-                let place = idNode.start == first.node.start ? pair.key.start : idNode.start
-                report(
-                    .duplicateValue,
+                reportRepeat(
                     "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
-                    at: place, path: fields.path("id"),
-                    notes: [
-                        Diagnostic.Note(
-                            message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))
-                    ])
+                    at: idNode, of: first.node, path: fields.path("id"), note: "'\(first.name)' uses id \(id) here")
                 continue
             }
             ids[id] = (name, idNode)
@@ -382,9 +375,9 @@ extension WorkflowDecoder {
                 if value.contains("-") {
                     guard let window = clockWindow(value, item, path: itemPath) else { continue }
                     if let first = seenWindows[window] {
-                        report(
-                            .duplicateValue, "\(window) is listed twice in 'at'", at: item.start, path: itemPath,
-                            notes: [.init(message: "first listed here", location: location(first.start))])
+                        reportRepeat(
+                            "\(window) is listed twice in 'at'", at: item, of: first, path: itemPath,
+                            note: "first listed here")
                         continue
                     }
                     seenWindows[window] = item
@@ -394,9 +387,9 @@ extension WorkflowDecoder {
                 }
                 guard let time = clockTime(item, path: itemPath) else { continue }
                 if let first = seenTimes[time] {
-                    report(
-                        .duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "\(time) is listed twice in 'at'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seenTimes[time] = item
@@ -412,9 +405,9 @@ extension WorkflowDecoder {
                 let itemPath = daysNode.sequence == nil ? daysPath : "\(daysPath)[\(index)]"
                 guard let day = weekday(item, path: itemPath) else { continue }
                 if let first = seen[day] {
-                    report(
-                        .duplicateValue, "\(day) is listed twice in 'days'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "\(day) is listed twice in 'days'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seen[day] = item
@@ -429,9 +422,9 @@ extension WorkflowDecoder {
                 let itemPath = monthNode.sequence == nil ? monthPath : "\(monthPath)[\(index)]"
                 guard let day = int(item, path: itemPath, range: 1...31) else { continue }
                 if let first = seen[day] {
-                    report(
-                        .duplicateValue, "day \(day) is listed twice in 'day_of_month'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "day \(day) is listed twice in 'day_of_month'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seen[day] = item
@@ -580,7 +573,7 @@ extension WorkflowDecoder {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
         let known = Set(names)
         var steps: [ExportStep] = []
-        var paths: [String: SourceMark] = [:]
+        var paths: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             let stepPath = "\(path)[\(index)]"
             guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
@@ -604,13 +597,11 @@ extension WorkflowDecoder {
                     checkTemplate(template, node: node, path: fields.path("path"))
                     checkFileName(template, node: node, path: fields.path("path"))
                     if let first = paths[template] {
-                        report(
-                            .duplicateValue,
+                        reportRepeat(
                             "another step already writes '\(template)'; the second would overwrite the first",
-                            at: node.start, path: fields.path("path"),
-                            notes: [.init(message: "first written by this step", location: location(first))])
+                            at: node, of: first, path: fields.path("path"), note: "first written by this step")
                     }
-                    if paths[template] == nil { paths[template] = node.start }
+                    if paths[template] == nil { paths[template] = node }
                 }
             } else {
                 report(
@@ -643,17 +634,16 @@ extension WorkflowDecoder {
     private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [String: SourceMark] = [:]
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
             if let first = seen[name] {
-                report(
-                    .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
-                    notes: [.init(message: "first listed here", location: location(first))])
+                reportRepeat(
+                    "'\(name)' is listed twice", at: item, of: first, path: itemPath, note: "first listed here")
                 continue
             }
-            seen[name] = item.start
+            seen[name] = item
             guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
                 // A suggestion costs an edit distance per collection, and the list is shown whole only when
@@ -748,7 +738,7 @@ extension WorkflowDecoder {
     private func columnSpecs(_ node: Node, path: String) -> [ColumnSpec]? {
         guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
         var columns: [ColumnSpec] = []
-        var seen: [String: SourceMark] = [:]
+        var seen: [String: Node] = [:]
         columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path)[\(index)]" }
@@ -773,14 +763,12 @@ extension WorkflowDecoder {
                 place = item
             }
             if let first = seen[column.name] {
-                report(
-                    .duplicateValue,
+                reportRepeat(
                     "column '\(column.name)' appears twice; give one of them another output name ('other: \(column.source)')",
-                    at: place.start, path: itemPath,
-                    notes: [.init(message: "first defined here", location: location(first))])
+                    at: place, of: first, path: itemPath, note: "first defined here")
                 continue
             }
-            seen[column.name] = place.start
+            seen[column.name] = place
             columns.append(column)
         }
         return columns
@@ -788,13 +776,17 @@ extension WorkflowDecoder {
 
     private func provenance(_ node: Node, path: String) -> [ExportStep.Provenance] {
         var result: [ExportStep.Provenance] = []
+        var seen: [ExportStep.Provenance: Node] = [:]
         for (index, item) in (list(node, path: path, of: "provenance column") ?? []).enumerated() {
             let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
             guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
-            if result.contains(value) {
-                report(.duplicateValue, "'\(value.rawValue)' is listed twice", at: item.start, path: itemPath)
+            if let first = seen[value] {
+                reportRepeat(
+                    "'\(value.rawValue)' is listed twice", at: item, of: first, path: itemPath,
+                    note: "first listed here")
                 continue
             }
+            seen[value] = item
             result.append(value)
         }
         return result
