@@ -250,3 +250,40 @@ struct AliasPositionTests {
         #expect(spots(result) == [spot(.duplicateValue, marked, "1️⃣")])
     }
 }
+
+@Suite("Positions inside scalars over several lines")
+struct MultiLinePositionTests {
+    /// Folding and indentation change only white space, so a `${...}` in a scalar over several lines is placed
+    /// exactly: in literal and folded blocks, plain scalars and quoted ones (escapes counted as written).
+    @Test func referencesInMultiLineScalarsAreReportedWhereTheyAreWritten() {
+        let marked = MarkedText(
+            header + """
+                description: |
+                  line1
+                  line2 1️⃣${NOPE}
+                name: >-  # folded
+                  a  b
+
+                    more-indented 2️⃣${NOPE}
+                  $$ 3️⃣${NOPE}
+                steps:
+                  - export: csv
+                    path: out/first
+                      second/4️⃣${NOPE}.csv
+                  - export: csv
+                    path: "out/\\t
+                      \\x41 5️⃣${NOPE}.csv"
+                  - export: csv
+                    path: 'it''s
+                      ''q'' 6️⃣${NOPE}.csv'
+                  - export: csv
+                    path: |-
+                      out/7️⃣{bad}.csv
+                """)
+        let result = load(marked)
+        #expect(
+            spots(result)
+                == ["1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣"].map { spot(.unsetVariable, marked, $0) }
+                + [spot(.badPathTemplate, marked, "7️⃣")])
+    }
+}

@@ -281,12 +281,13 @@ final class WorkflowDecoder {
         return failed ? nil : result.value
     }
 
-    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for
-    /// single-line plain and quoted scalars — escapes (`\t`, `\u00e9`, `''`) are counted as written; otherwise
-    /// the scalar's start.
+    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for every
+    /// style: escapes (`\t`, `\u00e9`, `''`) are counted as written; in a scalar over several lines (plain,
+    /// quoted, literal `|` or folded `>`) by `markAcrossLines`. The scalar's start when the source does not match.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
-            return node.start
+        guard offset > 0, let scalar = node.scalar else { return node.start }
+        guard node.range.start.line == node.range.end.line, scalar.style != .literal, scalar.style != .folded else {
+            return markAcrossLines(in: node, scalar: scalar, offset: offset) ?? node.start
         }
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
@@ -301,6 +302,83 @@ final class WorkflowDecoder {
             return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
         }
+    }
+
+    /// The place of a text character in a scalar written over several lines. Line folding, indentation and
+    /// chomping change only white space and line breaks, so the text's n-th other character is the source's n-th
+    /// other character from where the content starts (after the quote, or on the line after a `|`/`>` header),
+    /// escapes decoded as they are written. Nil when the character is white space or the source disagrees.
+    private func markAcrossLines(in node: Node, scalar: Scalar, offset: Int) -> SourceMark? {
+        let text = Array(scalar.text.unicodeScalars)
+        guard offset < text.count, !Self.folds(text[offset]) else { return nil }
+        var remaining = text[..<offset].count { !Self.folds($0) }
+        let quote: Unicode.Scalar? =
+            scalar.style == .singleQuoted ? "'" : scalar.style == .doubleQuoted ? "\"" : nil
+        var line = node.start.line
+        var index = node.start.column - 1 + (quote == nil ? 0 : 1)
+        if scalar.style == .literal || scalar.style == .folded {
+            line += 1
+            index = 0
+        }
+        while line <= min(node.range.end.line, sourceLines.count) {
+            let source = Array(sourceLines[line - 1].unicodeScalars)
+            while index < source.count {
+                var produced: Unicode.Scalar? = source[index]
+                var length = 1
+                if let quote {
+                    guard let (character, written) = Self.quotedCharacter(source, at: index, quote: quote) else {
+                        return nil
+                    }
+                    (produced, length) = (character, written)
+                }
+                if let produced, !Self.folds(produced) {
+                    if remaining == 0 {
+                        return produced == text[offset] ? SourceMark(line: line, column: index + 1) : nil
+                    }
+                    remaining -= 1
+                }
+                index += length
+            }
+            line += 1
+            index = 0
+        }
+        return nil
+    }
+
+    /// White space and line breaks: what folding and indentation may add, drop or change in a scalar's text.
+    private static func folds(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case " ", "\t", "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": return true
+        default: return false
+        }
+    }
+
+    /// The text character that the source of a quoted scalar makes at `index` (nil for an escaped line break),
+    /// and how many source characters make it; nil at the closing quote.
+    private static func quotedCharacter(_ source: [Unicode.Scalar], at index: Int, quote: Unicode.Scalar)
+        -> (Unicode.Scalar?, Int)?
+    {
+        let character = source[index]
+        if quote == "'" {
+            guard character == "'" else { return (character, 1) }
+            return index + 1 < source.count && source[index + 1] == "'" ? ("'", 2) : nil
+        }
+        if character == "\"" { return nil }
+        guard character == "\\" else { return (character, 1) }
+        guard index + 1 < source.count else { return (nil, 1) }
+        let escapes: [Unicode.Scalar: Unicode.Scalar] = [
+            "0": "\0", "a": "\u{7}", "b": "\u{8}", "t": "\t", "\t": "\t", "n": "\n", "v": "\u{B}", "f": "\u{C}",
+            "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "\\": "\\", "N": "\u{85}", "_": "\u{A0}",
+            "L": "\u{2028}", "P": "\u{2029}",
+        ]
+        let letter = source[index + 1]
+        if let escaped = escapes[letter] { return (escaped, 2) }
+        let digits = letter == "x" ? 2 : letter == "u" ? 4 : letter == "U" ? 8 : 0
+        guard digits > 0, index + 2 + digits <= source.count,
+            let value = UInt32(String(String.UnicodeScalarView(source[(index + 2)..<(index + 2 + digits)])), radix: 16),
+            let decoded = Unicode.Scalar(value)
+        else { return nil }
+        return (decoded, 2 + digits)
     }
 
     /// How many characters of a quoted scalar's source make the one text character at `index`.
