@@ -84,7 +84,16 @@ public struct Node: Sendable, CustomStringConvertible {
     /// Where an alias (`*name`) brought this node, for every node of an aliased subtree: `range` stays where the
     /// text is written (the anchor's), so a problem in the text is reported there, while a problem of the use —
     /// a value repeated by the alias — can be reported here. Nil for nodes reached without an alias.
-    public var usedAt: SourceMark?
+    public var usedAt: SourceMark? {
+        get { useLine == 0 ? nil : SourceMark(line: Int(useLine), column: Int(useColumn)) }
+        set {
+            // Two 32-bit halves (0: none) keep every node 8 bytes larger, not 24: a large file has 100,000s.
+            useLine = newValue.map { UInt32(clamping: $0.line) } ?? 0
+            useColumn = newValue.map { UInt32(clamping: $0.column) } ?? 0
+        }
+    }
+    private var useLine: UInt32 = 0
+    private var useColumn: UInt32 = 0
 
     public init(_ kind: Kind, range: SourceRange, tag: String? = nil) {
         self.kind = kind
