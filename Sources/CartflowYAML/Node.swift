@@ -81,6 +81,19 @@ public struct Node: Sendable, CustomStringConvertible {
     public var range: SourceRange
     /// The explicit tag, if one was written (`!!str`); `nil` for untagged nodes.
     public var tag: String?
+    /// Where an alias (`*name`) brought this node, for every node of an aliased subtree: `range` stays where the
+    /// text is written (the anchor's), so a problem in the text is reported there, while a problem of the use —
+    /// a value repeated by the alias — can be reported here. Nil for nodes reached without an alias.
+    public var usedAt: SourceMark? {
+        get { useLine == 0 ? nil : SourceMark(line: Int(useLine), column: Int(useColumn)) }
+        set {
+            // Two 32-bit halves (0: none) keep every node 8 bytes larger, not 24: a large file has 100,000s.
+            useLine = newValue.map { UInt32(clamping: $0.line) } ?? 0
+            useColumn = newValue.map { UInt32(clamping: $0.column) } ?? 0
+        }
+    }
+    private var useLine: UInt32 = 0
+    private var useColumn: UInt32 = 0
 
     public init(_ kind: Kind, range: SourceRange, tag: String? = nil) {
         self.kind = kind
@@ -89,6 +102,20 @@ public struct Node: Sendable, CustomStringConvertible {
     }
 
     public var start: SourceMark { range.start }
+
+    /// This node and its whole subtree marked as brought to `mark` by an alias (an outer alias wins over one
+    /// inside the anchored text, since that is where the subtree is used).
+    public func used(at mark: SourceMark) -> Node {
+        var node = self
+        node.usedAt = mark
+        switch kind {
+        case .scalar: break
+        case .sequence(let items): node.kind = .sequence(items.map { $0.used(at: mark) })
+        case .mapping(let pairs):
+            node.kind = .mapping(pairs.map { Pair(key: $0.key.used(at: mark), value: $0.value.used(at: mark)) })
+        }
+        return node
+    }
 
     public var scalar: Scalar? {
         if case .scalar(let scalar) = kind { return scalar }

@@ -122,51 +122,101 @@ enum TextScan {
         return nil
     }
 
-    /// Replaces a syntax error caused by a tab with a message that says so. libyaml reports a tab in
-    /// indentation as "found character that cannot start any token" or a bad indent, often a line late, so the
-    /// nearest tab-indented line at or before the problem (and not before the context) is the one to blame; a tab
-    /// right at the problem (after `-` or `?`, where YAML needs a space) is blamed too.
+    /// Replaces a syntax error caused by a tab with a message that says so. A tab is blamed only when libyaml's
+    /// problem is one a tab causes — "found character that cannot start any token" with the tab as that
+    /// character, or one of its "found a tab character …" problems — and the tab is on the problem line or on the
+    /// line the problem mark lands after; a tab elsewhere (legal in a flow collection, after `key:`) is never
+    /// blamed for an unrelated error.
     static func explainTabs(_ error: YAMLError, in slice: ArraySlice<UInt8>) -> YAMLError {
         guard error.kind == .syntax else { return error }
+        let problem = error.message.replacingPrefix("invalid YAML: ")
         let bytes = Array(slice)
-        let context = YAMLError.Context(
-            message: "libyaml: \(error.message.replacingPrefix("invalid YAML: "))", mark: error.mark)
-        let lowest = min(error.context?.mark.line ?? error.mark.line, error.mark.line - 1)
-        var line = 1
-        var atLineStart = true
-        var column = 1
-        var found: SourceMark?
-        var index = 0
-        while index < bytes.count, line <= error.mark.line {
-            let breakLength = lineBreakLength(bytes, at: index)
-            if breakLength > 0 {
-                line += 1
-                atLineStart = true
-                column = 1
-                index += breakLength
-                continue
-            }
-            let byte = bytes[index]
-            if atLineStart {
-                if byte == 0x09 {
-                    if line >= lowest { found = SourceMark(line: line, column: column) }
-                    atLineStart = false
-                } else if byte != 0x20 {
-                    atLineStart = false
-                }
-            }
-            if byte & 0xC0 != 0x80 { column += 1 }
-            index += 1
+        let atMark = offset(of: error.mark, in: bytes)
+        let tabAtMark = atMark.map { bytes[$0] == 0x09 } ?? false
+        let tab: Int?
+        if problem == "found character that cannot start any token" {
+            // libyaml names the character it stopped at: a tab, or something else entirely (`@`, a backquote).
+            tab = tabAtMark ? atMark : nil
+        } else if problem.hasPrefix("found a tab character") {
+            tab =
+                tabAtMark
+                ? atMark
+                : firstIndentationTab(onLine: error.mark.line, in: bytes)
+                    ?? firstIndentationTab(onLine: error.mark.line - 1, in: bytes)
+        } else {
+            tab = nil
         }
-        if found == nil, let offset = offset(of: error.mark, in: bytes), bytes[offset] == 0x09 {
+        guard let tab, let lineStart = lineStart(of: tab, in: bytes) else { return error }
+        let mark = self.mark(ofByte: tab, in: bytes)
+        let context = YAMLError.Context(message: "libyaml: \(problem)", mark: error.mark)
+        var lineEnd = lineStart
+        while lineEnd < bytes.count, lineBreakLength(bytes, at: lineEnd) == 0 { lineEnd += 1 }
+        let line = bytes[lineStart..<lineEnd]
+        let indentation = line.prefix { $0 == 0x20 || $0 == 0x09 }
+        guard indentation.endIndex > tab else {
             return YAMLError(
                 .tabIndentation, "a tab is used here where YAML needs a space (after '-' or '?'); use a space",
-                at: error.mark, context: context)
+                at: mark, context: context)
         }
-        guard let found else { return error }
+        let rest = line[indentation.endIndex...]
+        if rest.isEmpty {
+            return YAMLError(
+                .tabIndentation,
+                "a tab on a line that is otherwise blank: YAML allows it, but libyaml (the parser cartflow uses) refuses it here; delete the tab",
+                at: mark, context: context)
+        }
+        if rest.first == UInt8(ascii: "#") {
+            return YAMLError(
+                .tabIndentation,
+                "a tab before a comment: YAML allows it, but libyaml (the parser cartflow uses) refuses it at the start of a line here; indent the comment with spaces, or delete the tab",
+                at: mark, context: context)
+        }
         return YAMLError(
-            .tabIndentation, "a tab is used for indentation here; YAML indents with spaces only", at: found,
+            .tabIndentation, "a tab is used for indentation here; YAML indents with spaces only", at: mark,
             context: context)
+    }
+
+    /// The byte offset of the first tab among the spaces and tabs that start line `line`, if any.
+    private static func firstIndentationTab(onLine line: Int, in bytes: [UInt8]) -> Int? {
+        guard line >= 1, var index = offset(of: SourceMark(line: line, column: 1), in: bytes) else { return nil }
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 {
+            if bytes[index] == 0x09 { return index }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The byte offset where the line holding the byte at `offset` starts.
+    private static func lineStart(of offset: Int, in bytes: [UInt8]) -> Int? {
+        guard offset < bytes.count else { return nil }
+        var start = 0
+        var index = 0
+        while index < offset {
+            let breakLength = lineBreakLength(bytes, at: index)
+            if breakLength > 0 {
+                index += breakLength
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        return start
+    }
+
+    /// Whether the input holds no content: only comments, blank lines and the document markers `---` and `...`
+    /// (libyaml refuses a `...` that ends no document, but such a file is simply empty).
+    static func holdsOnlyMarkersAndComments(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let lines = bytes.split(whereSeparator: { $0 == 0x0A || $0 == 0x0D })
+        return lines.allSatisfy { line in
+            var rest = line.drop { $0 == 0x20 || $0 == 0x09 }
+            // A marker is one only at the start of a line, alone or before a comment.
+            if line.starts(with: "---".utf8) || line.starts(with: "...".utf8) {
+                rest = line.dropFirst(3)
+                guard rest.isEmpty || rest.first == 0x20 || rest.first == 0x09 else { return false }
+                rest = rest.drop { $0 == 0x20 || $0 == 0x09 }
+            }
+            return rest.isEmpty || rest.first == UInt8(ascii: "#")
+        }
     }
 }
 

@@ -30,6 +30,11 @@ public enum YAMLParser {
                 try parser.document(from: buffer, limits: limits)
             }
         } catch let error {
+            if error.kind == .syntax, TextScan.holdsOnlyMarkersAndComments(body) {
+                throw YAMLError(
+                    .empty, "the file holds no YAML content, only comments or an empty document",
+                    at: SourceMark(line: 1, column: 1))
+            }
             throw TextScan.explainTabs(error, in: body)
         }
     }
@@ -119,7 +124,9 @@ final class EventParser {
                         "aliases expand to more than \(limits.maxAliasNodes) nodes (an alias bomb?); refusing to expand '*\(name)'",
                         at: start)
                 }
-                var node = target.node
+                // The alias node itself is at the alias; its children keep the anchor's ranges (their text is
+                // there) and learn where they are used. Bounded: aliases expand to at most maxAliasNodes nodes.
+                var node = target.node.used(at: start)
                 node.range = SourceRange(start: start, end: Self.mark(event.end_mark))
                 builder.attach(node, size: target.size)
             } else if type == YAML_DOCUMENT_START_EVENT {

@@ -100,6 +100,20 @@ struct ValidWorkflowTests {
             ])
     }
 
+    /// A folder named like a workflow file is listed with the files of its parent; it gets a plain CF001, not a
+    /// dump of Foundation's error.
+    @Test func aFolderNamedLikeAWorkflowFileIsACleanCF001() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("cartflow-dir-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("sub.yaml"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let listing = WorkflowLoader.workflowFiles(in: [folder.path])
+        #expect(listing.files == [folder.path + "/sub.yaml"])
+        let result = WorkflowLoader.load(path: listing.files[0], environment: keyedEnvironment)
+        #expect(spots(result) == [Spot(code: "CF001", line: 1, column: 1)])
+        #expect(result.diagnostics.map(\.message) == ["this is a folder, not a workflow file"])
+    }
+
     @Test func missingFileIsCF001() {
         let result = WorkflowLoader.load(path: "/nonexistent/x.yaml", environment: [:])
         #expect(result.workflow == nil)

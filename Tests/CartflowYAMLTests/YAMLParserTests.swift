@@ -78,6 +78,18 @@ struct YAMLParserTests {
         #expect(pairs[1].value.start == mark(marked, "1️⃣"))
     }
 
+    /// Inside an aliased subtree every node keeps the anchor's range (where its text is) and knows where the
+    /// alias used it; the outermost alias wins.
+    @Test func nodesInsideAnAliasKnowWhereTheyAreUsed() throws {
+        let marked = MarkedText("base: &b {x: 2️⃣&i 1, y: 3️⃣*i}\nuse: 1️⃣*b\n")
+        let pairs = try #require(try YAMLParser.parse(marked.text).mapping)
+        let original = try #require(pairs[0].value.mapping)
+        let used = try #require(pairs[1].value.mapping)
+        #expect(original.map(\.value.usedAt) == [nil, mark(marked, "3️⃣")])
+        #expect(used.flatMap { [$0.key.usedAt, $0.value.usedAt] } == Array(repeating: mark(marked, "1️⃣"), count: 4))
+        #expect(used[0].value.start == mark(marked, "2️⃣"))
+    }
+
     @Test func nineLevelAliasBombIsRefused() {
         var text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         for level in 1...9 {

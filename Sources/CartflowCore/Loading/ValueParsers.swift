@@ -48,13 +48,21 @@ public enum ValueParsers {
         return .success(value)
     }
 
-    /// A duration: one or more of `<n>d`, `<n>h`, `<n>m`, `<n>s` in that order, such as `90s`, `15m`, `1h30m`.
+    /// A duration: one or more of `<n>d`, `<n>h`, `<n>m`, `<n>s` in that order, such as `90s`, `15m`, `1h30m`;
+    /// the numbers are decimal without a leading zero, as whole numbers are.
     public static func duration(_ text: String) -> Result<Seconds, Problem> {
+        if text.hasPrefix("-") { return .failure(Problem("durations cannot be negative")) }
+        if text.hasPrefix("+"), case .success = duration(String(text.dropFirst())) {
+            return .failure(Problem("write \(text.dropFirst()) (without '+')"))
+        }
         let units: [(Character, Int)] = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)]
         var total = 0
         var number = ""
         var nextUnit = 0
         var sawUnit = false
+        // The duration as it should be written, kept in case a number has a leading zero.
+        var fixed = ""
+        var leadingZero = false
         for character in text {
             if character.isASCII, character.isNumber {
                 number.append(character)
@@ -74,6 +82,8 @@ public enum ValueParsers {
                 return .failure(Problem("the number is too large"))
             }
             total += count * units[position].1
+            if number.count > 1, number.hasPrefix("0") { leadingZero = true }
+            fixed += "\(count)\(character)"
             nextUnit = position + 1
             number = ""
             sawUnit = true
@@ -84,6 +94,9 @@ public enum ValueParsers {
                     sawUnit ? "the last number has no unit" : "add a unit: write \(number)s, \(number)m or \(number)h"))
         }
         guard sawUnit else { return .failure(Problem("write a number and a unit, such as 15m")) }
+        if leadingZero {
+            return .failure(Problem("numbers are decimal and a leading zero is not allowed; write \(fixed)"))
+        }
         guard total <= 366 * 86_400 else { return .failure(Problem("the longest duration accepted is 366d")) }
         return .success(Seconds(total))
     }

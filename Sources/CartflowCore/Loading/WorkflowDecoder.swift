@@ -71,6 +71,22 @@ final class WorkflowDecoder {
         }.sortedByLocation()
     }
 
+    /// Reports `node` as a repeat of `first` (a duplicate key or value), with a note at `first`. Both written in
+    /// the same text — outside any alias, or inside one aliased subtree (whose anchor reports it too, at the same
+    /// places) — the repeat is reported where it is written. When an alias brings a node to where it repeats
+    /// another (`steps: [&s {…}, *s]`), the anchor's text is not wrong, its use is: the report is at the alias.
+    func reportRepeat(
+        _ message: String, at node: Node, of first: Node, path: String, note: String,
+        code: DiagnosticCode = .duplicateValue
+    ) {
+        let sameText = node.usedAt == first.usedAt
+        report(
+            code, message, at: sameText ? node.start : node.usedAt ?? node.start, path: path,
+            notes: [
+                Diagnostic.Note(message: note, location: location(sameText ? first.start : first.usedAt ?? first.start))
+            ])
+    }
+
     // MARK: Structure
 
     /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys.
@@ -148,6 +164,7 @@ final class WorkflowDecoder {
                 continue
             }
             let key = scalar.text
+            if refusesSecret(inKey: key, keyNode, path: path) { continue }
             var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
             if key == "<<", scalar.style == .plain {
                 report(
@@ -158,20 +175,33 @@ final class WorkflowDecoder {
             }
             let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
             if let earlier {
-                report(
-                    .duplicateKey, "duplicate key '\(key)'; each key may appear once in a mapping",
-                    at: keyNode.start, path: keyPath,
-                    notes: [
-                        Diagnostic.Note(
-                            message: "'\(key)' is first set here",
-                            location: location(pairs[result[earlier].index].key.start))
-                    ])
+                reportRepeat(
+                    "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode,
+                    of: pairs[result[earlier].index].key, path: keyPath, note: "'\(key)' is first set here",
+                    code: .duplicateKey)
                 continue
             }
             index?[key] = result.count
             result.append((key, position))
         }
         return result
+    }
+
+    /// Whether a key holds the API key (a collection named by it, a column output name): such a key is reported
+    /// without echoing it, and dropped, so it never reaches a step id, a plan or a graph. Every key a user
+    /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
+    func refusesSecret(inKey key: String, _ keyNode: Node, path: String) -> Bool {
+        // Keys are many and short: one shorter than the key cannot hold it (utf8.count is O(1) on native text).
+        guard secretValues.contains(where: { key.utf8.count >= $0.utf8.count && Self.holds(key, secret: $0) }) else {
+            return false
+        }
+        secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+        let place = path.isEmpty ? "at the top level" : "in '\(path)'"
+        report(
+            .literalSecret,
+            "a key \(place) holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
+            at: keyNode.start, path: path)
+        return true
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
@@ -254,12 +284,13 @@ final class WorkflowDecoder {
         return failed ? nil : result.value
     }
 
-    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for
-    /// single-line plain and quoted scalars — escapes (`\t`, `\u00e9`, `''`) are counted as written; otherwise
-    /// the scalar's start.
+    /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for every
+    /// style: escapes (`\t`, `\u00e9`, `''`) are counted as written; in a scalar over several lines (plain,
+    /// quoted, literal `|` or folded `>`) by `markAcrossLines`. The scalar's start when the source does not match.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar, node.range.start.line == node.range.end.line else {
-            return node.start
+        guard offset > 0, let scalar = node.scalar else { return node.start }
+        guard node.range.start.line == node.range.end.line, scalar.style != .literal, scalar.style != .folded else {
+            return markAcrossLines(in: node, scalar: scalar, offset: offset) ?? node.start
         }
         switch scalar.style {
         case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
@@ -274,6 +305,83 @@ final class WorkflowDecoder {
             return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
         }
+    }
+
+    /// The place of a text character in a scalar written over several lines. Line folding, indentation and
+    /// chomping change only white space and line breaks, so the text's n-th other character is the source's n-th
+    /// other character from where the content starts (after the quote, or on the line after a `|`/`>` header),
+    /// escapes decoded as they are written. Nil when the character is white space or the source disagrees.
+    private func markAcrossLines(in node: Node, scalar: Scalar, offset: Int) -> SourceMark? {
+        let text = Array(scalar.text.unicodeScalars)
+        guard offset < text.count, !Self.folds(text[offset]) else { return nil }
+        var remaining = text[..<offset].count { !Self.folds($0) }
+        let quote: Unicode.Scalar? =
+            scalar.style == .singleQuoted ? "'" : scalar.style == .doubleQuoted ? "\"" : nil
+        var line = node.start.line
+        var index = node.start.column - 1 + (quote == nil ? 0 : 1)
+        if scalar.style == .literal || scalar.style == .folded {
+            line += 1
+            index = 0
+        }
+        while line <= min(node.range.end.line, sourceLines.count) {
+            let source = Array(sourceLines[line - 1].unicodeScalars)
+            while index < source.count {
+                var produced: Unicode.Scalar? = source[index]
+                var length = 1
+                if let quote {
+                    guard let (character, written) = Self.quotedCharacter(source, at: index, quote: quote) else {
+                        return nil
+                    }
+                    (produced, length) = (character, written)
+                }
+                if let produced, !Self.folds(produced) {
+                    if remaining == 0 {
+                        return produced == text[offset] ? SourceMark(line: line, column: index + 1) : nil
+                    }
+                    remaining -= 1
+                }
+                index += length
+            }
+            line += 1
+            index = 0
+        }
+        return nil
+    }
+
+    /// White space and line breaks: what folding and indentation may add, drop or change in a scalar's text.
+    private static func folds(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar {
+        case " ", "\t", "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": return true
+        default: return false
+        }
+    }
+
+    /// The text character that the source of a quoted scalar makes at `index` (nil for an escaped line break),
+    /// and how many source characters make it; nil at the closing quote.
+    private static func quotedCharacter(_ source: [Unicode.Scalar], at index: Int, quote: Unicode.Scalar)
+        -> (Unicode.Scalar?, Int)?
+    {
+        let character = source[index]
+        if quote == "'" {
+            guard character == "'" else { return (character, 1) }
+            return index + 1 < source.count && source[index + 1] == "'" ? ("'", 2) : nil
+        }
+        if character == "\"" { return nil }
+        guard character == "\\" else { return (character, 1) }
+        guard index + 1 < source.count else { return (nil, 1) }
+        let escapes: [Unicode.Scalar: Unicode.Scalar] = [
+            "0": "\0", "a": "\u{7}", "b": "\u{8}", "t": "\t", "\t": "\t", "n": "\n", "v": "\u{B}", "f": "\u{C}",
+            "r": "\r", "e": "\u{1B}", " ": " ", "\"": "\"", "/": "/", "\\": "\\", "N": "\u{85}", "_": "\u{A0}",
+            "L": "\u{2028}", "P": "\u{2029}",
+        ]
+        let letter = source[index + 1]
+        if let escaped = escapes[letter] { return (escaped, 2) }
+        let digits = letter == "x" ? 2 : letter == "u" ? 4 : letter == "U" ? 8 : 0
+        guard digits > 0, index + 2 + digits <= source.count,
+            let value = UInt32(String(String.UnicodeScalarView(source[(index + 2)..<(index + 2 + digits)])), radix: 16),
+            let decoded = Unicode.Scalar(value)
+        else { return nil }
+        return (decoded, 2 + digits)
     }
 
     /// How many characters of a quoted scalar's source make the one text character at `index`.

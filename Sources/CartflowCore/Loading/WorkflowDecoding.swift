@@ -43,6 +43,14 @@ enum WorkflowFormat {
 extension WorkflowDecoder {
     /// Decodes a whole workflow; returns nil when any error was reported.
     func workflow(_ root: Node, defaultName: String) -> Workflow? {
+        // The variable `api.key` names is secret from the first key read on (top-level keys included), before
+        // `api` itself is decoded.
+        if let api = root.mapping?.first(where: { $0.key.scalar?.text == "api" })?.value,
+            let key = api.mapping?.first(where: { $0.key.scalar?.text == "key" })?.value.scalar, !key.isNull,
+            let variable = Self.soleReference(key.text)
+        {
+            secretVariables.insert(variable)
+        }
         guard let top = fields(root, path: "", allowed: WorkflowFormat.topKeys) else { return nil }
 
         // `api` first: it names the secret variable that every other field must not read.
@@ -85,8 +93,10 @@ extension WorkflowDecoder {
         let description = top["description"].flatMap { string($0, path: "description", allowEmpty: true) }
 
         var collections: [CollectionSpec] = []
+        // Every name declared, valid or not: a step naming an invalid collection is not also "unknown".
+        var declared: [String] = []
         if let node = top["collections"] {
-            collections = collectionSpecs(node, path: "collections")
+            (collections, declared) = collectionSpecs(node, path: "collections")
         } else {
             report(
                 .missingKey, "missing required key 'collections' (which MultiCart collections to run)", at: root.start,
@@ -96,7 +106,7 @@ extension WorkflowDecoder {
         let schedule = top["schedule"].flatMap { self.schedule($0, path: "schedule") }
         let poll = top["poll"].flatMap { pollConfig($0, path: "poll") } ?? PollConfig()
         let fetch = top["fetch"].flatMap { fetchConfig($0, path: "fetch") } ?? FetchConfig()
-        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: collections) } ?? []
+        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: declared) } ?? []
 
         guard !hasErrors else { return nil }
         return Workflow(
@@ -243,9 +253,11 @@ extension WorkflowDecoder {
 
     // MARK: collections
 
-    private func collectionSpecs(_ node: Node, path: String) -> [CollectionSpec] {
-        guard let entries = namedEntries(node, path: path) else { return [] }
-        if entries.isEmpty {
+    /// The valid collections, and the names of all collections declared (whatever is wrong with them).
+    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: [String]) {
+        guard let entries = namedEntries(node, path: path) else { return ([], []) }
+        // Empty as written: entries whose key was refused (not text, the API key) have been reported already.
+        if node.mapping?.isEmpty == true {
             report(
                 .emptyCollection,
                 "'collections' is empty; name at least one collection, such as 'laptops: { id: 101 }'", at: node.start,
@@ -275,22 +287,15 @@ extension WorkflowDecoder {
             let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
             guard let id else { continue }
             if let first = ids[id] {
-                // The same id node twice is an alias (`b: *a`): the problem is where the alias is used.
-                let place = idNode.start == first.node.start ? pair.key.start : idNode.start
-                report(
-                    .duplicateValue,
+                reportRepeat(
                     "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
-                    at: place, path: fields.path("id"),
-                    notes: [
-                        Diagnostic.Note(
-                            message: "'\(first.name)' uses id \(id) here", location: location(first.node.start))
-                    ])
+                    at: idNode, of: first.node, path: fields.path("id"), note: "'\(first.name)' uses id \(id) here")
                 continue
             }
             ids[id] = (name, idNode)
             specs.append(CollectionSpec(name: name, id: id, items: items, title: title))
         }
-        return specs
+        return (specs, entries.map(\.name))
     }
 
     // MARK: credits
@@ -390,9 +395,9 @@ extension WorkflowDecoder {
                 if value.contains("-") {
                     guard let window = clockWindow(value, item, path: itemPath) else { continue }
                     if let first = seenWindows[window] {
-                        report(
-                            .duplicateValue, "\(window) is listed twice in 'at'", at: item.start, path: itemPath,
-                            notes: [.init(message: "first listed here", location: location(first.start))])
+                        reportRepeat(
+                            "\(window) is listed twice in 'at'", at: item, of: first, path: itemPath,
+                            note: "first listed here")
                         continue
                     }
                     seenWindows[window] = item
@@ -402,9 +407,9 @@ extension WorkflowDecoder {
                 }
                 guard let time = clockTime(item, path: itemPath) else { continue }
                 if let first = seenTimes[time] {
-                    report(
-                        .duplicateValue, "\(time) is listed twice in 'at'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "\(time) is listed twice in 'at'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seenTimes[time] = item
@@ -420,9 +425,9 @@ extension WorkflowDecoder {
                 let itemPath = daysNode.sequence == nil ? daysPath : "\(daysPath)[\(index)]"
                 guard let day = weekday(item, path: itemPath) else { continue }
                 if let first = seen[day] {
-                    report(
-                        .duplicateValue, "\(day) is listed twice in 'days'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "\(day) is listed twice in 'days'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seen[day] = item
@@ -437,9 +442,9 @@ extension WorkflowDecoder {
                 let itemPath = monthNode.sequence == nil ? monthPath : "\(monthPath)[\(index)]"
                 guard let day = int(item, path: itemPath, range: 1...31) else { continue }
                 if let first = seen[day] {
-                    report(
-                        .duplicateValue, "day \(day) is listed twice in 'day_of_month'", at: item.start, path: itemPath,
-                        notes: [.init(message: "first listed here", location: location(first.start))])
+                    reportRepeat(
+                        "day \(day) is listed twice in 'day_of_month'", at: item, of: first, path: itemPath,
+                        note: "first listed here")
                     continue
                 }
                 seen[day] = item
@@ -585,12 +590,13 @@ extension WorkflowDecoder {
 
     // MARK: steps
 
-    private func exportSteps(_ node: Node, path: String, collections: [CollectionSpec]) -> [ExportStep]? {
+    /// The export steps; `collections` names every collection declared, so that `from:` is checked against the
+    /// file as written, not against the collections that decoded without errors.
+    private func exportSteps(_ node: Node, path: String, collections names: [String]) -> [ExportStep]? {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
-        let names = collections.map(\.name)
         let known = Set(names)
         var steps: [ExportStep] = []
-        var paths: [String: SourceMark] = [:]
+        var paths: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             let stepPath = "\(path)[\(index)]"
             guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
@@ -614,13 +620,11 @@ extension WorkflowDecoder {
                     checkTemplate(template, node: node, path: fields.path("path"))
                     checkFileName(template, node: node, path: fields.path("path"))
                     if let first = paths[template] {
-                        report(
-                            .duplicateValue,
+                        reportRepeat(
                             "another step already writes '\(template)'; the second would overwrite the first",
-                            at: node.start, path: fields.path("path"),
-                            notes: [.init(message: "first written by this step", location: location(first))])
+                            at: node, of: first, path: fields.path("path"), note: "first written by this step")
                     }
-                    if paths[template] == nil { paths[template] = node.start }
+                    if paths[template] == nil { paths[template] = node }
                 }
             } else {
                 report(
@@ -653,17 +657,16 @@ extension WorkflowDecoder {
     private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [String: SourceMark] = [:]
+        var seen: [String: Node] = [:]
         for (index, item) in items.enumerated() {
             var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
             if let first = seen[name] {
-                report(
-                    .duplicateValue, "'\(name)' is listed twice", at: item.start, path: itemPath,
-                    notes: [.init(message: "first listed here", location: location(first))])
+                reportRepeat(
+                    "'\(name)' is listed twice", at: item, of: first, path: itemPath, note: "first listed here")
                 continue
             }
-            seen[name] = item.start
+            seen[name] = item
             guard known.contains(name) else {
                 var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
                 // A suggestion costs an edit distance per collection, and the list is shown whole only when
@@ -776,7 +779,9 @@ extension WorkflowDecoder {
                         at: item.start, path: itemPath)
                     continue
                 }
-                guard let source = string(pairs[0].value, path: "\(itemPath).\(key.text)") else { continue }
+                guard !refusesSecret(inKey: key.text, pairs[0].key, path: itemPath),
+                    let source = string(pairs[0].value, path: "\(itemPath).\(key.text)")
+                else { continue }
                 columns.append(
                     Entry(value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, path: itemPath))
             } else {

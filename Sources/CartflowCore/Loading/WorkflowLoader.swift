@@ -24,6 +24,14 @@ public enum WorkflowLoader {
     /// Reads and loads the file at `path` (as given; it is also the file name shown in diagnostics).
     public static func load(path: String, environment: [String: String], limits: YAMLLimits = .default) -> LoadResult {
         let bytes: [UInt8]
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            // A folder named like a workflow file (`sub.yaml/`), listed by a folder given to `validate`.
+            let diagnostic = Diagnostic(
+                code: .unreadable, message: "this is a folder, not a workflow file",
+                location: SourceLocation(file: path, line: 1, column: 1))
+            return LoadResult(workflow: nil, diagnostics: [diagnostic], sourceText: nil)
+        }
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             if let size = attributes[.size] as? Int, size > limits.maxBytes {
@@ -34,7 +42,7 @@ public enum WorkflowLoader {
             }
             bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            let reason = (error as NSError).localizedFailureReason ?? "\(error)"
+            let reason = readFailure(error)
             let exists = FileManager.default.fileExists(atPath: path)
             let diagnostic = Diagnostic(
                 code: .unreadable, message: exists ? "cannot read the file: \(reason)" : "no such file",
@@ -64,10 +72,20 @@ public enum WorkflowLoader {
             root = try YAMLParser.parse(bytes, limits: limits)
         } catch {
             let secrets = [environment["MULTICART_API_KEY"] ?? ""].filter { !$0.isEmpty }
-            return LoadResult(
-                workflow: nil,
-                diagnostics: redacting([diagnostic(for: error, file: path)], secrets: secrets, sourceText: sourceText),
-                sourceText: sourceText)
+            var diagnostics = redacting(
+                [diagnostic(for: error, file: path)], secrets: secrets, sourceText: sourceText)
+            // Without a node tree nothing says which lines are `api.key`: a literal key written in the file (the
+            // environment may not even hold it) is found by a scan of the text instead.
+            if let sourceText, diagnostics.contains(where: \.showsSourceLine) {
+                let hidden = literalKeyLines(Diagnostic.splitLines(sourceText))
+                for index in diagnostics.indices
+                where ([diagnostics[index].line] + diagnostics[index].notes.map(\.location.line)).contains(where: {
+                    hidden.contains($0)
+                }) {
+                    diagnostics[index].showsSourceLine = false
+                }
+            }
+            return LoadResult(workflow: nil, diagnostics: diagnostics, sourceText: sourceText)
         }
         let decoder = WorkflowDecoder(file: path, environment: environment, sourceText: sourceText)
         let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
@@ -116,6 +134,113 @@ public enum WorkflowLoader {
             }
             return diagnostic
         }
+    }
+
+    /// The lines (1-based) that may show a literal API key, for a file libyaml refused: a line where a key ending
+    /// in `key` (`key:`, `api_key:`, `"key":`, `{key: …}`, any letter case) has a value that does not start with
+    /// `${`, and the lines such a value may continue on — an unclosed quote up to its closing quote (or the end of
+    /// the file), an empty value or a block scalar (`|`, `>`) and plain continuations over the more-indented lines
+    /// after it. A byte scan that errs towards hiding: a hidden line costs an excerpt, a shown key costs a key.
+    static func literalKeyLines(_ lines: [Substring]) -> Set<Int> {
+        var hidden = Set<Int>()
+        var index = 0
+        while index < lines.count {
+            let bytes = Array(lines[index].utf8)
+            guard let value = literalKeyValue(in: bytes) else {
+                index += 1
+                continue
+            }
+            hidden.insert(index + 1)
+            var next = index + 1
+            if let quote = value.openQuote {
+                // The value runs on to the line that closes its quote.
+                while next < lines.count {
+                    hidden.insert(next + 1)
+                    let closes = closingQuote(quote, in: Array(lines[next].utf8), from: 0) != nil
+                    next += 1
+                    if closes { break }
+                }
+            } else {
+                let indent = bytes.prefix { $0 == 0x20 }.count
+                while next < lines.count {
+                    let line = lines[next].utf8
+                    let isBlank = line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
+                    guard isBlank || line.prefix(while: { $0 == 0x20 }).count > indent else { break }
+                    hidden.insert(next + 1)
+                    next += 1
+                }
+            }
+            index = max(index + 1, next)
+        }
+        return hidden
+    }
+
+    private struct LiteralKeyValue {
+        var openQuote: UInt8?
+    }
+
+    /// A `…key:` entry on a line whose value is not a `${...}` reference; `openQuote` is the quote of a quoted value
+    /// that the line does not close. Nil when the line holds no such entry.
+    private static func literalKeyValue(in bytes: [UInt8]) -> LiteralKeyValue? {
+        func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+        var found: LiteralKeyValue?
+        var start = 0
+        while start + 3 <= bytes.count {
+            defer { start += 1 }
+            guard lower(bytes[start]) == 0x6B, lower(bytes[start + 1]) == 0x65, lower(bytes[start + 2]) == 0x79 else {
+                continue
+            }
+            var index = start + 3
+            if index < bytes.count, bytes[index] == 0x22 || bytes[index] == 0x27 { index += 1 }
+            while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+            guard index < bytes.count, bytes[index] == 0x3A else { continue }
+            index += 1
+            while index < bytes.count, isSpace(bytes[index]) { index += 1 }
+            var quote: UInt8?
+            if index < bytes.count, bytes[index] == 0x22 || bytes[index] == 0x27 {
+                quote = bytes[index]
+                index += 1
+            }
+            if index + 1 < bytes.count, bytes[index] == 0x24, bytes[index + 1] == 0x7B { continue }
+            let open = quote.flatMap { closingQuote($0, in: bytes, from: index) == nil ? $0 : nil }
+            if found == nil || open != nil { found = LiteralKeyValue(openQuote: open) }
+        }
+        return found
+    }
+
+    /// The index of the quote that closes a `quote`-quoted scalar in `bytes`, searching from `start`: `\"` does not
+    /// close a double-quoted one, `''` does not close a single-quoted one.
+    private static func closingQuote(_ quote: UInt8, in bytes: [UInt8], from start: Int) -> Int? {
+        var index = start
+        while index < bytes.count {
+            let byte = bytes[index]
+            if quote == 0x22, byte == 0x5C {
+                index += 2
+                continue
+            }
+            if byte == quote {
+                if quote == 0x27, index + 1 < bytes.count, bytes[index + 1] == 0x27 {
+                    index += 2
+                    continue
+                }
+                return index
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// Why a file could not be read, in plain words: the system's reason (`Permission denied`) rather than the
+    /// dump of an `NSError` with its user info, which is all Foundation gives on Linux.
+    static func readFailure(_ error: any Error) -> String {
+        let error = error as NSError
+        for candidate in [error, error.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 })
+        where candidate.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(candidate.code)))
+        }
+        if let reason = error.localizedFailureReason { return reason }
+        return "error \(error.code) (\(error.domain))"
     }
 
     /// The workflow name used when the file has no `name:`: the file name without its extension.
