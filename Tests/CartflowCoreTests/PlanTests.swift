@@ -80,6 +80,18 @@ import Testing
         #expect(GraphRenderer.dot(graph).contains(#"label="export csv → out/\"x\"\\y.csv""#))
         #expect(GraphRenderer.mermaid(graph).contains("out/#quot;x#quot;\\y.csv"))
     }
+
+    /// Mermaid labels are HTML with `#…;` entity codes: markup and a literal entity in a path stay text.
+    @Test func mermaidLabelsEscapeMarkupAndEntityCodes() {
+        let workflow = Workflow(
+            name: "q", sourcePath: "q.yaml", collections: [CollectionSpec(name: "a<b>", id: 1)],
+            steps: [ExportStep(format: .csv, path: "out/<b>x</b>#quot;&amp;#35;.csv")])
+        let mermaid = GraphRenderer.mermaid(StepGraph.build(workflow))
+        #expect(mermaid.contains(#""export csv → out/#lt;b#gt;x#lt;/b#gt;#35;quot;#amp;amp;#35;35;.csv""#))
+        #expect(mermaid.contains(#"subgraph lane1["a#lt;b#gt;"]"#))
+        #expect(!mermaid.contains("<"))
+        #expect(!mermaid.contains(">x"))
+    }
 }
 
 @Suite struct PlannerTests {
