@@ -156,6 +156,107 @@ import Testing
         #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z"])
     }
 
+    /// Two schedulers on one state database (a daemon and `schedule --once` from cron): the daemon, paused before
+    /// the slot while --once fired it, must not fire the same slot again from its memory when it resumes.
+    @Test func aSlotFiredByAnotherSchedulerOnTheSameDatabaseIsNotFiredAgain() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T07:59:05Z")
+        let fired = FireLog()
+        let lines = LineLog()
+        let every1m = Schedule(every: .interval(Seconds(60)))
+        let daemon = try scheduler(
+            [scheduled(every1m)], state: state, clock: clock, fire: counting(fired), lines: lines)
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T07:59:00Z"])
+
+        // The daemon is stopped (SIGSTOP); `schedule --once` on its own connection fires 08:00 and finishes.
+        clock.set("2024-05-01T08:00:05Z")
+        let once = try scheduler(
+            [scheduled(every1m)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
+        #expect(await once.runOnce().map(\.outcome) == [.succeeded])
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z"])
+
+        // SIGCONT: the daemon wakes, its memory still says 07:59.
+        clock.set("2024-05-01T08:00:20Z")
+        #expect(await daemon.runOnce().isEmpty)
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z"])
+        #expect(
+            lines.all.contains(
+                "wf 2024-05-01 08:00 +00:00 (2024-05-01T08:00:00Z) slot already fired by another scheduler "
+                    + "(the state database records it); not firing it again"))
+        #expect(await daemon.lastSlot(of: "wf") == utc("2024-05-01T08:00:00Z"))
+        #expect(try state.scheduleSlots(workflow: "wf")?.lastSlot == "2024-05-01T08:00:00Z")
+
+        // The next slot is the daemon's as usual.
+        clock.set("2024-05-01T08:01:02Z")
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z", "2024-05-01T08:01:00Z"])
+    }
+
+    /// A daemon that slept through slots another scheduler caught up does not catch them up a second time.
+    @Test func catchUpAllStartsFromTheSlotsAnotherSchedulerStored() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var schedule = daily8
+        schedule.catchUp = .all
+        let daemon = try scheduler([scheduled(schedule)], state: state, clock: clock, fire: counting(fired))
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+
+        clock.set("2024-05-03T09:00:00Z")
+        let once = try scheduler(
+            [scheduled(schedule)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
+        #expect(await once.runOnce().count == 2)
+
+        clock.set("2024-05-04T09:00:00Z")
+        _ = await daemon.runOnce()
+        #expect(
+            fired.slots == [
+                "2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z", "2024-05-04T08:00:00Z",
+            ])
+    }
+
+    /// Schedulers deciding the same slot at the same moment on separate connections: one claim wins.
+    @Test func simultaneousSchedulersClaimASlotOnce() async throws {
+        let (_, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T07:59:30Z")
+        let fired = FireLog()
+        var daemons: [Scheduler] = []
+        for _ in 0..<4 {
+            daemons.append(
+                try scheduler(
+                    [scheduled(every15m)], state: try StateStore(path: path), clock: clock, fire: counting(fired)))
+        }
+        for daemon in daemons { _ = await daemon.runOnce() }
+        clock.set("2024-05-01T08:00:05Z")
+        await withTaskGroup(of: Void.self) { group in
+            for daemon in daemons { group.addTask { _ = await daemon.runOnce() } }
+        }
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+    }
+
+    /// The loser of a race for the lease (another scheduler's run of the same workflow took it first) is a run
+    /// skipped, not a failure that makes `--once` exit 1.
+    @Test func aRunRefusedTheLeaseIsSkippedNotFailed() async throws {
+        let (state, _) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:05Z")
+        let lines = LineLog()
+        let scheduler = try scheduler(
+            [scheduled(every15m)], state: state, clock: clock,
+            fire: { workflow, _ in throw RunError.leaseHeld(workflow: workflow.name, pid: 4242, host: "ci-1") },
+            lines: lines)
+        let results = await scheduler.runOnce()
+        #expect(results.count == 1)
+        #expect(results.first?.skippedRunningElsewhere == true)
+        #expect(results.first?.error == nil)
+        #expect(results.first?.outcome == nil)
+        #expect(
+            lines.all.contains(
+                "wf 2024-05-01T08:00:00Z run skipped: process 4242 on ci-1 is running the workflow (another "
+                    + "scheduler or a `cartflow run`); nothing spent"))
+    }
+
     @Test func theWallClockJumpingBackwardsNeverRepeatsASlot() async throws {
         let (state, _) = try store()
         let clock = VirtualWallClock("2024-05-01T10:00:05Z")

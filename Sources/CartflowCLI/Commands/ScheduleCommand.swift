@@ -124,7 +124,8 @@ enum ScheduleCommand: Command {
     /// `--once`: the worst run decides; an invalid file counts after failed runs.
     static func exitCode(results: [Scheduler.RunResult], invalidFiles: Bool) -> ExitCode {
         let codes = results.map { result -> ExitCode in
-            if result.interrupted { return .success }
+            // Interrupted runs resume later; a run another process was already doing is not this one's failure.
+            if result.interrupted || result.skippedRunningElsewhere { return .success }
             guard let outcome = result.outcome else { return .failure }
             return RunCommand.exitCode(for: outcome)
         }

@@ -440,14 +440,51 @@ public final class StateStore: @unchecked Sendable {
     /// The scheduler's memory of a workflow: the last slot decided and the slot queued behind a running run
     /// (UTC text such as `2024-05-04T08:00:00Z`); `nil` when the workflow was never scheduled.
     public func scheduleSlots(workflow: String) throws -> (lastSlot: String, queuedSlot: String?)? {
+        try locked { db in try Self.readScheduleSlots(db, workflow: workflow) }.map { ($0.lastSlot, $0.queuedSlot) }
+    }
+
+    /// Claims slots for one scheduler among several sharing this database (daemons, `schedule --once`): reads the
+    /// stored slots and hands them to `decide` inside one `BEGIN IMMEDIATE` transaction, and stores what it
+    /// returns only as a compare-and-set on what was read — when the last slot moves forward (the stored one is
+    /// earlier), or stays and the queued slot changes. No other process can write in between, so two schedulers
+    /// never claim the same slot. `decide` returns nil to store nothing; it must not call this store.
+    /// Returns whether the proposal was stored, and the record as it stands after the transaction.
+    @discardableResult
+    public func claimScheduleSlots(
+        workflow: String, _ decide: (_ stored: ScheduleSlotRecord?) throws -> ScheduleSlotRecord?
+    ) throws -> (claimed: Bool, record: ScheduleSlotRecord?) {
         try locked { db in
-            try db.query("SELECT last_slot, queued_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)])
-                .first.map { ($0[0].text ?? "", $0[1].text) }
+            try db.transaction {
+                let stored = try Self.readScheduleSlots(db, workflow: workflow)
+                guard let proposal = try decide(stored), proposal != stored else { return (false, stored) }
+                if let stored {
+                    // Slot texts are fixed-width UTC (`2024-05-04T08:00:00Z`): text order is time order.
+                    let forward = stored.lastSlot < proposal.lastSlot
+                    let requeued = stored.lastSlot == proposal.lastSlot && stored.queuedSlot != proposal.queuedSlot
+                    guard forward || requeued else { return (false, stored) }
+                }
+                try db.query(
+                    """
+                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, updated_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(workflow) DO UPDATE SET last_slot = excluded.last_slot,
+                        queued_slot = excluded.queued_slot, updated_at = excluded.updated_at
+                    """,
+                    [
+                        .text(workflow), .text(proposal.lastSlot), SQLValue(proposal.queuedSlot),
+                        .text(Self.timestamp()),
+                    ])
+                return (true, proposal)
+            }
         }
     }
 
-    /// Stores the last slot decided and the queued slot in one transaction; the scheduler calls it before it
-    /// starts a run, so that no restart or clock change fires the slot again.
+    private static func readScheduleSlots(_ db: SQLiteDatabase, workflow: String) throws -> ScheduleSlotRecord? {
+        try db.query("SELECT last_slot, queued_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)])
+            .first.map { ScheduleSlotRecord(lastSlot: $0[0].text ?? "", queuedSlot: $0[1].text) }
+    }
+
+    /// Stores the last slot decided and the queued slot unconditionally (tests and tools; the scheduler claims
+    /// its slots with `claimScheduleSlots`).
     public func recordScheduleSlots(workflow: String, lastSlot: String, queuedSlot: String?) throws {
         try locked { db in
             try db.transaction {
@@ -559,6 +596,18 @@ public struct ExportRecord: Sendable, Equatable {
     public var format: String
     public var records: Int
     public var bytes: Int
+}
+
+/// A workflow's row of `schedule_slots`: the last slot decided and the slot queued behind a running run, as UTC
+/// text (`2024-05-04T08:00:00Z`).
+public struct ScheduleSlotRecord: Sendable, Equatable {
+    public var lastSlot: String
+    public var queuedSlot: String?
+
+    public init(lastSlot: String, queuedSlot: String?) {
+        self.lastSlot = lastSlot
+        self.queuedSlot = queuedSlot
+    }
 }
 
 public struct LeaseHolder: Sendable, Equatable {
