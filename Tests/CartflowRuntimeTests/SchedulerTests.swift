@@ -279,6 +279,78 @@ import Testing
         #expect(fired.slots == ["2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z"])
     }
 
+    // MARK: Edits while no daemon watched
+
+    /// The stored slot records which schedule it belongs to: a schedule edited while the daemon was down starts
+    /// from now, instead of catching up (and paying for) new-schedule slots that were never due.
+    @Test func aScheduleEditedWhileTheDaemonWasDownIsNotCaughtUp() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var old = daily8
+        old.catchUp = .all
+        let first = try scheduler([scheduled(old)], state: state, clock: clock, fire: counting(fired))
+        _ = await first.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+
+        // Down; the file now says 08:00, 12:00, 16:00 and 20:00. At 21:00 a new daemon starts.
+        var edited = old
+        edited.at = [8, 12, 16, 20].map { ClockTime(hour: $0, minute: 0) }
+        clock.set("2024-05-01T21:00:00Z")
+        let lines = LineLog()
+        let second = try scheduler(
+            [scheduled(edited)], state: try StateStore(path: path), clock: clock, fire: counting(fired), lines: lines)
+        #expect(await second.runOnce().isEmpty)
+        #expect(fired.count == 1)
+        #expect(
+            lines.all.contains(
+                "wf schedule changed since its last slot (2024-05-01T08:00:00Z) was stored; slots from now on follow "
+                    + "the new schedule, its past slots are not caught up"))
+
+        // From now on the new schedule runs, and a later downtime is caught up normally.
+        clock.set("2024-05-02T12:30:00Z")
+        _ = await second.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-02T12:00:00Z"])
+    }
+
+    /// Changing only `catch_up` or `overlap` changes no slot: the daemon does not start the schedule over.
+    @Test func anEditOfCatchUpAloneKeepsTheSlots() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        _ = try await scheduler([scheduled(daily8)], state: state, clock: clock, fire: counting(fired)).runOnce()
+        var edited = daily8
+        edited.catchUp = .all
+        edited.overlap = .queue
+        clock.set("2024-05-03T09:00:00Z")
+        _ = try await scheduler(
+            [scheduled(edited)], state: try StateStore(path: path), clock: clock, fire: counting(fired)
+        ).runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z"])
+    }
+
+    /// `schedule --once` from a cron that runs every 5 minutes decides a slot up to 5 minutes late; with the
+    /// default tolerance (60 s) `catch_up: none` would count it as missed, with `--tolerance 5m` it runs.
+    @Test(arguments: [(60.0, 0), (300.0, 1)])
+    func aTolerantOnceRunsASlotDecidedMinutesLate(tolerance: TimeInterval, runs: Int) async throws {
+        let (state, _) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var schedule = daily8
+        schedule.catchUp = .none
+        var options = Scheduler.Options()
+        options.tolerance = tolerance
+        let make = {
+            try Scheduler(
+                workflows: [scheduled(schedule)], state: state, options: options, now: { clock.now },
+                sleep: { _ in throw StopDaemon() }, fire: self.counting(fired), log: { _ in })
+        }
+        _ = try await make().runOnce()
+        #expect(fired.count == 1)
+        clock.set("2024-05-02T08:04:10Z")  // the cron's next tick after 08:00
+        #expect(try await make().runOnce().count == runs)
+    }
+
     // MARK: Overlap
 
     @Test(arguments: [Schedule.Overlap.skip, .queue])

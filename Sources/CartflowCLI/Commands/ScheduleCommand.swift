@@ -21,6 +21,8 @@ enum ScheduleCommand: Command {
 
         OPTIONS:
           --once                fire whatever is due now, wait for those runs, and exit (for cron and CI)
+          --tolerance DURATION  how late a slot may be decided and still run as due now (default 60s); with
+                                --once from cron, the cron interval (5m), or catch_up: none misses slots
           --sandbox             run against one embedded MultiCart emulator seeded with all the workflows
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
@@ -32,8 +34,20 @@ enum ScheduleCommand: Command {
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
-        let args = try Arguments(arguments, flags: ["once", "sandbox"], options: ["state", "sandbox-credits"])
+        let args = try Arguments(
+            arguments, flags: ["once", "sandbox"], options: ["state", "sandbox-credits", "tolerance"])
         guard !args.positional.isEmpty else { throw UsageError("missing the workflow files or folders (PATH...)") }
+        var options = Scheduler.Options()
+        if let text = args.option("tolerance") {
+            switch ValueParsers.duration(text) {
+            case .success(let seconds) where seconds.value <= 86_400:
+                options.tolerance = TimeInterval(seconds.value)
+            case .success:
+                throw UsageError("--tolerance is at most 1d, got '\(text)'")
+            case .failure(let problem):
+                throw UsageError("--tolerance must be a duration such as 60s or 5m, got '\(text)': \(problem.hint)")
+            }
+        }
         let output = context.output
         let useSandbox = args.flag("sandbox")
         let credits = try args.intOption("sandbox-credits", range: 0...100_000_000) ?? 100_000
@@ -96,7 +110,8 @@ enum ScheduleCommand: Command {
         var reload: (@Sendable () -> [Workflow]?)?
         if !args.flag("once") { reload = { @Sendable in files.refresh() } }
         let scheduler = try Scheduler(
-            workflows: workflows, state: state, now: { Date() }, sleep: sleep, fire: fire, log: log, reload: reload)
+            workflows: workflows, state: state, options: options, now: { Date() }, sleep: sleep, fire: fire, log: log,
+            reload: reload)
 
         log(
             "scheduling \(scheduled.count) workflow\(scheduled.count == 1 ? "" : "s")"

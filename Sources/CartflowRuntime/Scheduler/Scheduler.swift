@@ -140,25 +140,28 @@ public actor Scheduler {
             kept.insert(workflow.name)
             if var entry = entries[workflow.name] {
                 entry.workflow = workflow
-                if entry.schedule != schedule {
+                if entry.schedule.slotFingerprint != schedule.slotFingerprint {
                     entry.schedule = schedule
                     let from = current.addingTimeInterval(-options.tolerance)
-                    if entry.lastSlot.map({ $0 < from }) ?? true {
-                        entry.lastSlot = from
-                        // Only forward: another scheduler may have decided later slots meanwhile.
-                        let record = try? state.claimScheduleSlots(workflow: workflow.name) { stored in
-                            let storedLast = stored.flatMap { SlotText.parse($0.lastSlot) }
-                            guard storedLast.map({ $0 < from }) ?? true else { return nil }
-                            return ScheduleSlotRecord(
-                                lastSlot: SlotText.format(from),
-                                queuedSlot: stored?.queuedSlot ?? entry.queuedSlot.map(SlotText.format))
-                        }.record
-                        if let last = record.flatMap({ SlotText.parse($0.lastSlot) }), last > from {
-                            entry.lastSlot = last
-                        }
+                    if entry.lastSlot.map({ $0 < from }) ?? true { entry.lastSlot = from }
+                    // Only forward: another scheduler may have decided later slots meanwhile.
+                    let fingerprint = schedule.slotFingerprint
+                    let record = try? state.claimScheduleSlots(workflow: workflow.name) { stored in
+                        let storedLast = stored.flatMap { SlotText.parse($0.lastSlot) }
+                        let last = max(storedLast ?? from, from)
+                        return ScheduleSlotRecord(
+                            lastSlot: SlotText.format(last),
+                            queuedSlot: stored?.queuedSlot ?? entry.queuedSlot.map(SlotText.format),
+                            fingerprint: fingerprint)
+                    }.record
+                    if let last = record.flatMap({ SlotText.parse($0.lastSlot) }), last > from {
+                        entry.lastSlot = last
                     }
                     entry.nextWake = current
                     log("\(workflow.name) schedule changed; slots from now on follow the new schedule")
+                } else {
+                    // `catch_up` and `overlap` apply from the next decision; a slot already queued stays queued.
+                    entry.schedule = schedule
                 }
                 entries[workflow.name] = entry
             } else {
@@ -200,11 +203,13 @@ public actor Scheduler {
         var entry = entry
         let running = runs[name] != nil || runningElsewhere(name, at: current)
         let schedule = entry.schedule
+        let fingerprint = schedule.slotFingerprint
         let tolerance = options.tolerance
         let remembered = (lastSlot: entry.lastSlot, queuedSlot: entry.queuedSlot)
         var decision: SlotDecision?
         var proposal: ScheduleSlotRecord?
         var firedElsewhere: [FireTime] = []
+        var changedSince: String?
         let claim: (claimed: Bool, record: ScheduleSlotRecord?)
         do {
             claim = try state.claimScheduleSlots(workflow: name) { stored in
@@ -215,23 +220,31 @@ public actor Scheduler {
                 {
                     last = storedLast
                     queued = stored.queuedSlot.flatMap(SlotText.parse)
+                    if storedLast != remembered.lastSlot || queued != remembered.queuedSlot {
+                        // What this daemon would have fired from its memory and another scheduler has decided.
+                        let fromMemory = SlotDecider.decide(
+                            schedule, lastSlot: remembered.lastSlot, now: current, runInProgress: running,
+                            queuedSlot: remembered.queuedSlot, tolerance: tolerance)
+                        firedElsewhere = fromMemory.slotsToRun.filter {
+                            $0.instant <= storedLast && $0.instant != queued
+                        }
+                    }
+                }
+                // The stored slot belongs to another schedule (edited while no daemon watched, or by another
+                // scheduler's version of the file): the new schedule's past slots were never due; start from now.
+                if let stored, let old = stored.fingerprint, old != fingerprint {
+                    changedSince = stored.lastSlot
+                    let from = current.addingTimeInterval(-tolerance)
+                    if last.map({ $0 < from }) ?? true { last = from }
                 }
                 let made = SlotDecider.decide(
                     schedule, lastSlot: last, now: current, runInProgress: running, queuedSlot: queued,
                     tolerance: tolerance)
                 decision = made
-                if last != remembered.lastSlot || queued != remembered.queuedSlot {
-                    // What this daemon would have fired from its memory, and the claim no longer gives it.
-                    let fromMemory = SlotDecider.decide(
-                        schedule, lastSlot: remembered.lastSlot, now: current, runInProgress: running,
-                        queuedSlot: remembered.queuedSlot, tolerance: tolerance)
-                    firedElsewhere = fromMemory.slotsToRun.filter { slot in
-                        !made.slotsToRun.contains(slot) && last.map { slot.instant <= $0 } ?? false
-                    }
-                }
                 guard let newLast = made.lastSlot else { return nil }
                 let record = ScheduleSlotRecord(
-                    lastSlot: SlotText.format(newLast), queuedSlot: made.queuedSlot.map(SlotText.format))
+                    lastSlot: SlotText.format(newLast), queuedSlot: made.queuedSlot.map(SlotText.format),
+                    fingerprint: fingerprint)
                 guard record != stored else { return nil }
                 proposal = record
                 return record
@@ -242,6 +255,11 @@ public actor Scheduler {
             entry.nextWake = current.addingTimeInterval(options.pollInterval)
             entries[name] = entry
             return
+        }
+        if let changedSince {
+            log(
+                "\(name) schedule changed since its last slot (\(changedSince)) was stored; slots from now on follow "
+                    + "the new schedule, its past slots are not caught up")
         }
         for slot in firedElsewhere {
             log(

@@ -74,6 +74,11 @@ public final class StateStore: @unchecked Sendable {
         """
         ALTER TABLE schedule_slots ADD COLUMN queued_slot TEXT;
         """,
+        // Which schedule the slot belongs to (`Schedule.slotFingerprint`), so an edit made while the daemon was
+        // down is not caught up as if its past slots had been missed. NULL in rows written before.
+        """
+        ALTER TABLE schedule_slots ADD COLUMN schedule_fingerprint TEXT;
+        """,
     ]
 
     private let database: SQLiteDatabase
@@ -430,13 +435,6 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Schedules
 
-    public func lastFiredSlot(workflow: String) throws -> String? {
-        try locked { db in
-            try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?
-                .text
-        }
-    }
-
     /// The scheduler's memory of a workflow: the last slot decided and the slot queued behind a running run
     /// (UTC text such as `2024-05-04T08:00:00Z`); `nil` when the workflow was never scheduled.
     public func scheduleSlots(workflow: String) throws -> (lastSlot: String, queuedSlot: String?)? {
@@ -446,8 +444,8 @@ public final class StateStore: @unchecked Sendable {
     /// Claims slots for one scheduler among several sharing this database (daemons, `schedule --once`): reads the
     /// stored slots and hands them to `decide` inside one `BEGIN IMMEDIATE` transaction, and stores what it
     /// returns only as a compare-and-set on what was read — when the last slot moves forward (the stored one is
-    /// earlier), or stays and the queued slot changes. No other process can write in between, so two schedulers
-    /// never claim the same slot. `decide` returns nil to store nothing; it must not call this store.
+    /// earlier), or stays and the queued slot or the fingerprint changes; never backwards. No other process can
+    /// write in between, so two schedulers never claim the same slot. `decide` returns nil to store nothing; it must not call this store.
     /// Returns whether the proposal was stored, and the record as it stands after the transaction.
     @discardableResult
     public func claimScheduleSlots(
@@ -457,21 +455,20 @@ public final class StateStore: @unchecked Sendable {
             try db.transaction {
                 let stored = try Self.readScheduleSlots(db, workflow: workflow)
                 guard let proposal = try decide(stored), proposal != stored else { return (false, stored) }
-                if let stored {
-                    // Slot texts are fixed-width UTC (`2024-05-04T08:00:00Z`): text order is time order.
-                    let forward = stored.lastSlot < proposal.lastSlot
-                    let requeued = stored.lastSlot == proposal.lastSlot && stored.queuedSlot != proposal.queuedSlot
-                    guard forward || requeued else { return (false, stored) }
-                }
+                // Slot texts are fixed-width UTC (`2024-05-04T08:00:00Z`): text order is time order. The same slot
+                // with another queued slot or schedule fingerprint is an update of that decision.
+                if let stored, proposal.lastSlot < stored.lastSlot { return (false, stored) }
                 try db.query(
                     """
-                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, updated_at) VALUES (?, ?, ?, ?)
+                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, schedule_fingerprint, updated_at)
+                    VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(workflow) DO UPDATE SET last_slot = excluded.last_slot,
-                        queued_slot = excluded.queued_slot, updated_at = excluded.updated_at
+                        queued_slot = excluded.queued_slot, schedule_fingerprint = excluded.schedule_fingerprint,
+                        updated_at = excluded.updated_at
                     """,
                     [
                         .text(workflow), .text(proposal.lastSlot), SQLValue(proposal.queuedSlot),
-                        .text(Self.timestamp()),
+                        SQLValue(proposal.fingerprint), .text(Self.timestamp()),
                     ])
                 return (true, proposal)
             }
@@ -479,34 +476,10 @@ public final class StateStore: @unchecked Sendable {
     }
 
     private static func readScheduleSlots(_ db: SQLiteDatabase, workflow: String) throws -> ScheduleSlotRecord? {
-        try db.query("SELECT last_slot, queued_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)])
-            .first.map { ScheduleSlotRecord(lastSlot: $0[0].text ?? "", queuedSlot: $0[1].text) }
-    }
-
-    /// Stores the last slot decided and the queued slot unconditionally (tests and tools; the scheduler claims
-    /// its slots with `claimScheduleSlots`).
-    public func recordScheduleSlots(workflow: String, lastSlot: String, queuedSlot: String?) throws {
-        try locked { db in
-            try db.transaction {
-                try db.query(
-                    """
-                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, updated_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT(workflow) DO UPDATE SET last_slot = excluded.last_slot,
-                        queued_slot = excluded.queued_slot, updated_at = excluded.updated_at
-                    """,
-                    [.text(workflow), .text(lastSlot), SQLValue(queuedSlot), .text(Self.timestamp())])
-            }
-        }
-    }
-
-    public func recordFiredSlot(workflow: String, slot: String) throws {
-        try locked { db in
-            try db.transaction {
-                try db.query(
-                    "INSERT OR REPLACE INTO schedule_slots (workflow, last_slot, updated_at) VALUES (?, ?, ?)",
-                    [.text(workflow), .text(slot), .text(Self.timestamp())])
-            }
-        }
+        try db.query(
+            "SELECT last_slot, queued_slot, schedule_fingerprint FROM schedule_slots WHERE workflow = ?",
+            [.text(workflow)]
+        ).first.map { ScheduleSlotRecord(lastSlot: $0[0].text ?? "", queuedSlot: $0[1].text, fingerprint: $0[2].text) }
     }
 }
 
@@ -603,10 +576,14 @@ public struct ExportRecord: Sendable, Equatable {
 public struct ScheduleSlotRecord: Sendable, Equatable {
     public var lastSlot: String
     public var queuedSlot: String?
+    /// The `Schedule.slotFingerprint` of the schedule the slot was decided under; nil in rows from before it
+    /// was recorded.
+    public var fingerprint: String?
 
-    public init(lastSlot: String, queuedSlot: String?) {
+    public init(lastSlot: String, queuedSlot: String?, fingerprint: String? = nil) {
         self.lastSlot = lastSlot
         self.queuedSlot = queuedSlot
+        self.fingerprint = fingerprint
     }
 }
 
