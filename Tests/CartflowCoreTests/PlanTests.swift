@@ -41,6 +41,21 @@ import Testing
         #expect(verdict.passes)
     }
 
+    /// Counts and balances come from the API: sums past Int.max and a balance near Int.min block the run with a
+    /// reason instead of trapping.
+    @Test func countsAndBalancesAtTheEdgesOfIntBlockInsteadOfTrapping() {
+        let huge = CreditCheck.evaluate(
+            spendable: Int.max, items: [(name: "a", items: Int.max), (name: "b", items: 1)], rules: CreditRules())
+        #expect(huge.total == Int.max)
+        #expect(huge.reasons.first?.hasPrefix("the item counts add up to more than 9223372036854775807") == true)
+        let overdrawn = CreditCheck.evaluate(
+            spendable: Int.min + 5, items: [(name: "a", items: 250)], rules: CreditRules(reserve: 10))
+        #expect(overdrawn.reasons == ["needs 250 + reserve 10, has \(Int.min + 5)"])
+        #expect(CreditCheck.total(of: [Int.max, 1]) == nil)
+        #expect(CreditCheck.remaining(Int.min, after: 1) == nil)
+        #expect(CreditCheck.remaining(10, after: 3) == 7)
+    }
+
     @Test func resumeRulesNameTheTriggeringPhases() {
         #expect(ResumeRules.needsTrigger(phase: "pending"))
         #expect(ResumeRules.needsTrigger(phase: "not_triggered"))
@@ -122,6 +137,15 @@ import Testing
         let json = PlanJSONRenderer.render(plan)
         #expect(json.contains(#""balance_after": -70"#))
         #expect(json.contains(#""outcome": "blocked""#))
+    }
+
+    @Test func aBalanceFarBelowTheTotalIsShownSaturatedNotTrapped() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: Int.min + 1)
+        facts.balance?.origin = "a plain number"
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.credits.balanceAfter == Int.min)
+        #expect(plan.verdict.outcome == .blocked)
     }
 
     @Test func onInsufficientSkipAndWaitAreNamedInTheVerdict() throws {

@@ -65,7 +65,8 @@ public enum Planner {
         let credits = Plan.Credits(
             spendable: spendable, available: facts.balance?.available, used: facts.balance?.used,
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
-            balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
+            balanceAfter: facts.balance.map { CreditCheck.remaining($0.spendable, after: check.total) ?? Int.min },
+            reserve: workflow.credits.reserve,
             maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
         var verdict = verdictFor(
             check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
