@@ -162,6 +162,31 @@ import Testing
         #expect(plan.verdict.summary.hasPrefix("waits for credits (on_insufficient: wait, every 5m up to 1h)"))
     }
 
+    /// The plan says what `run` does: `wait` waits only when the balance is the one rule broken.
+    @Test func waitIsBlockedAtOnceWhenCreditsCannotFixTheRule() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.credits.onInsufficient = .wait(limit: Seconds(3600), interval: Seconds(300))
+        workflow.credits.maxSpend = 100
+        for spendable in [100_000, 300] {
+            let plan = Planner.plan(
+                workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: spendable), now: planNow)
+            #expect(plan.verdict.outcome == .blocked)
+            #expect(plan.verdict.summary.hasPrefix("blocked: the run needs 370 credits but credits.max_spend is 100"))
+            #expect(
+                plan.verdict.summary.hasSuffix(
+                    "(on_insufficient: wait does not wait: more credits would not change it)"))
+        }
+        workflow.credits.maxSpend = nil
+        workflow.collections[1].items = nil
+        var facts = onlineFacts(spendable: 100_000)
+        facts.itemCounts["phones"] = .unavailable(reason: "collection 102 not found")
+        let unknown = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(unknown.verdict.outcome == .blocked)
+        #expect(unknown.verdict.reasons == ["cannot learn the item count of phones; add `items:` to the collection"])
+        #expect(
+            CreditCheck.evaluate(spendable: 10, items: [(name: "a", items: 250)], rules: CreditRules()).waitingCanHelp)
+    }
+
     @Test func checkedCountsWinOverHintsAndTheDifferenceIsNoted() throws {
         let workflow = try exampleWorkflow("demo")
         let plan = Planner.plan(

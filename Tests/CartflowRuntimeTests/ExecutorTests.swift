@@ -122,6 +122,24 @@ final class LineLog: @unchecked Sendable {
         #expect(h.triggers == 0)
     }
 
+    /// `on_insufficient: wait` waits only for what credits can fix: a spending limit broken (even with the
+    /// balance short too) blocks at once instead of polling the balance for the whole limit.
+    @Test(arguments: [10_000, 10])
+    func waitDoesNotWaitForWhatCreditsCannotFix(credits: Int) async throws {
+        let h = try ExecutorHarness(credits: credits)
+        let rules = CreditRules(maxSpend: 100, onInsufficient: .wait(limit: Seconds(3600), interval: Seconds(120)))
+        let report = try await h.executor(h.workflow(credits: rules)).run()
+        #expect(report.outcome == .blocked)
+        #expect(h.clock.recordedSleeps.filter { $0 == .seconds(120) }.isEmpty)
+        #expect(
+            report.messages.first?.hasSuffix(
+                "credits.max_spend is 100 (not waited for: more credits would not change it)") == true
+                || report.messages.first?.hasSuffix("has 10 (not waited for: more credits would not change it)")
+                    == true,
+            "\(report.messages)")
+        #expect(h.triggers == 0)
+    }
+
     /// The workflow's own check passes on a stale `items:` hint (the count endpoint is down), but the
     /// server's credit gate refuses: blocked, nothing queued, nothing deducted.
     @Test func creditGateRefusalIsBlockedAndNothingIsDeducted() async throws {

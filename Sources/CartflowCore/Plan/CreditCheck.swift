@@ -9,9 +9,16 @@ public enum CreditCheck {
         public var unknown: [String]
         /// Every rule the run breaks, in plain words; empty when it may go.
         public var reasons: [String]
+        /// Whether the balance rule is among the reasons (the only one that more credits can fix).
+        public var balanceShort = false
 
         /// Whether the rules let the run go.
         public var passes: Bool { reasons.isEmpty }
+
+        /// Whether waiting for credits (`on_insufficient: wait`) can make the run go: the balance is the only
+        /// rule broken. A spending limit, an unknown count or an impossible total stay broken however long one
+        /// waits, so the run is blocked at once.
+        public var waitingCanHelp: Bool { balanceShort && reasons.count == 1 }
 
         /// `blocked by credits: needs 250 + reserve 200, has 300` — the executor's message; nil when it passes.
         public var blockedMessage: String? {
@@ -36,15 +43,17 @@ public enum CreditCheck {
             reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
         }
         let reserve = rules.reserve
+        var balanceShort = false
         if let spendable, remaining(spendable, after: total).map({ $0 < reserve }) ?? true {
             reasons.append("needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(spendable)")
+            balanceShort = true
         }
         // An unknown count makes the reserve and the spending limit impossible to keep for sure.
         if !unknown.isEmpty && (reserve > 0 || rules.maxSpend != nil) {
             reasons.append(
                 "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
         }
-        return Verdict(total: total, unknown: unknown, reasons: reasons)
+        return Verdict(total: total, unknown: unknown, reasons: reasons, balanceShort: balanceShort)
     }
 
     /// The credits of several collections, one per item; nil when the sum does not fit in an `Int`.

@@ -242,6 +242,13 @@ public enum Planner {
             return Plan.Verdict(
                 outcome: .skipped, checked: online, summary: "skipped (on_insufficient: skip): " + joined,
                 reasons: reasons)
+        case .wait where !check.waitingCanHelp:
+            // The executor blocks at once: waiting cannot fix a spending limit or an unknown count.
+            return Plan.Verdict(
+                outcome: .blocked, checked: online,
+                summary: "blocked: " + joined + " (on_insufficient: wait does not wait: more credits would not "
+                    + "change it)",
+                reasons: reasons)
         case .wait(let limit, let interval):
             return Plan.Verdict(
                 outcome: .waits, checked: online,
