@@ -278,12 +278,13 @@ import Testing
                         name: "phones", phase: "fetched", runnerID: 903, attribution: "exact"),
                 ]))
         let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .partial)
         #expect(
             plan.verdict.summary
-                == "runs: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
+                == "partial: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
                 + "trigger produced no visible runner; `run --new` starts a fresh run), so the run ends partial "
                 + "and the exports that read it are not written")
-        #expect(plan.verdict.reasons.isEmpty)
+        #expect(plan.verdict.reasons.count == 1)
     }
 
     /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
@@ -321,6 +322,40 @@ import Testing
                 == "runner 77 is processing since 2026-06-20T08:59:00Z, not started by this workflow")
         #expect(plan.notes.count == 1)
         #expect(plan.notes[0].hasPrefix("phones: runner 77 of collection 102 is processing now"))
+        // `run` triggers laptops, gets a 409 conflict for phones and ends partial: the plan says so, exit 6.
+        #expect(plan.verdict.outcome == .partial)
+        #expect(
+            plan.verdict.summary
+                == "partial: needs 370 + reserve 100, has 100000; within max_spend 1000; phones is processing on the "
+                + "server (runner 77, not started by this workflow): run's trigger would be refused (409 conflict) "
+                + "while it runs, so the run ends partial and the exports that read it are not written")
+        #expect(PlanTextRenderer.render(plan).contains("verdict: partial: needs 370"))
+        #expect(PlanJSONRenderer.render(plan).contains(#""outcome": "partial""#))
+    }
+
+    /// Every collection processing elsewhere: `run` would trigger nothing that succeeds and fail.
+    @Test func everyCollectionProcessingElsewhereFails() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.newestRunners["laptops"] = .runner(id: 76, generated: false, createdAt: nil)
+        facts.newestRunners["phones"] = .runner(id: 77, generated: false, createdAt: nil)
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .fails)
+        #expect(plan.verdict.summary.hasPrefix("fails: needs 370"))
+        #expect(
+            plan.verdict.reasons == [
+                "laptops, phones are processing on the server (runner 76, runner 77, not started by this workflow): "
+                    + "run's trigger would be refused (409 conflict) while it runs"
+            ])
+        #expect(plan.verdict.summary.hasSuffix("so the run fails and the exports that read them are not written"))
+        // Credits come first: a run the rules block never reaches a trigger.
+        let blocked = Planner.plan(
+            workflow, graph: StepGraph.build(workflow),
+            facts: {
+                var f = facts; f.balance?.spendable = 10; return f
+            }(),
+            now: planNow)
+        #expect(blocked.verdict.outcome == .blocked)
     }
 
     @Test func offlineUnknownCountsDoNotBlockButAreSaid() throws {
