@@ -358,6 +358,24 @@ import Testing
         #expect(blocked.verdict.outcome == .blocked)
     }
 
+    /// A base URL is never rendered with its userinfo, wherever it came from.
+    @Test func theBaseURLIsShownWithoutCredentials() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.mode = .api(baseURL: "http://bob:hunter2@127.0.0.1:8080/api/v1")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        let text = PlanTextRenderer.render(plan)
+        let json = PlanJSONRenderer.render(plan)
+        #expect(text.contains("facts from the MultiCart API at http://127.0.0.1:8080/api/v1 (read-only calls)"))
+        #expect(json.contains(#""api_base_url": "http://127.0.0.1:8080/api/v1""#))
+        #expect(!(text + json).contains("hunter2"))
+        #expect(APIConfig.displayed("https://u@h.example/a@b") == "https://h.example/a@b")
+        #expect(APIConfig.displayed("https://h.example/api/v1") == "https://h.example/api/v1")
+        #expect(
+            APIConfig.baseURLProblem("http://bob:hunter2@127.0.0.1:1/api/v1") == "credentials do not belong in the URL")
+        #expect(APIConfig.baseURLProblem("http://127.0.0.1:1/api/v1/") == nil)
+    }
+
     @Test func offlineUnknownCountsDoNotBlockButAreSaid() throws {
         var workflow = try exampleWorkflow("demo")
         workflow.collections[1].items = nil

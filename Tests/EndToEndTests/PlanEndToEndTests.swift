@@ -256,6 +256,25 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         #expect(offline.stdout.contains("offline: nothing was asked of the API"))
     }
 
+    /// Credentials in MULTICART_BASE_URL are refused like credentials in `api.base_url`: never used, never shown.
+    @Test(arguments: [
+        ["plan", "workflows/demo.yaml"], ["plan", "--json", "workflows/demo.yaml"], ["run", "workflows/demo.yaml"],
+        ["schedule", "--once", "workflows"], ["status", "workflows/demo.yaml"],
+    ])
+    func aBaseURLWithCredentialsFromTheEnvironmentIsRefused(arguments: [String]) async throws {
+        let bench = try PlanBench()
+        let withCredentials = bench.baseURL.replacingOccurrences(of: "http://", with: "http://bob:hunter2@")
+        let result = try await bench.cartflow(arguments, baseURL: withCredentials)
+        #expect(result.exitCode == 2, "stderr: \(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "MULTICART_BASE_URL must be an http or https URL such as https://multicartapi.com/api/v1, got "
+                    + "'\(bench.baseURL)'; credentials do not belong in the URL"))
+        #expect(!(result.stdout + result.stderr).contains("hunter2"))
+        #expect(!(result.stdout + result.stderr).contains("bob"))
+        #expect(bench.server.requestLog().isEmpty)
+    }
+
     @Test func severalFilesExitWithTheWorstCode() async throws {
         let bench = try PlanBench(credits: 300)
         try bench.write("bad.yaml", "cartflow: 1\ncollections:\n  a: { id: 010 }\n")

@@ -42,6 +42,8 @@ enum PlanCommand: Command {
         let shownState = args.option("state") ?? ".cartflow/state.db"
         let statePath = context.resolve(shownState)
         let output = context.output
+        // Before loading: the files are loaded with `try?`, which would turn the refusal into "invalid".
+        _ = try WorkflowSession.baseURLOverride(context.environment)
 
         var loaded: [(file: String, workflow: Workflow?)] = []
         for file in args.positional {

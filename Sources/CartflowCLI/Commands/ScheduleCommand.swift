@@ -52,6 +52,8 @@ enum ScheduleCommand: Command {
         let useSandbox = args.flag("sandbox")
         let credits = try args.intOption("sandbox-credits", range: 0...100_000_000) ?? 100_000
         let log: @Sendable (String) -> Void = { output.progress($0) }
+        // Before loading: a refused MULTICART_BASE_URL would otherwise read as an invalid file at every reload.
+        _ = try WorkflowSession.baseURLOverride(context.environment)
 
         let files = WorkflowFiles(
             paths: args.positional.map(context.resolve),

@@ -80,7 +80,8 @@ public enum PlanTextRenderer {
 
     static func modeText(_ mode: PlanFacts.Mode) -> String {
         switch mode {
-        case .api(let baseURL): return "facts from the MultiCart API at \(baseURL) (read-only calls)"
+        case .api(let baseURL):
+            return "facts from the MultiCart API at \(APIConfig.displayed(baseURL)) (read-only calls)"
         case .sandbox: return "facts from the embedded sandbox (--sandbox, read-only calls)"
         case .offline: return "offline: nothing was asked of the API; item counts are the workflow's items: hints"
         }
