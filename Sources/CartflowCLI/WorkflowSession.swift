@@ -8,7 +8,8 @@ import MultiCartSandbox
 /// embedded sandbox seeded with the workflow's collections.
 struct WorkflowSession {
     /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
-    /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own.
+    /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own, and the
+    /// commands that ask no API (`plan --offline`, `graph`, `status`) need none.
     static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
         let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
         let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)

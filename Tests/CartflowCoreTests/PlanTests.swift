@@ -408,6 +408,17 @@ import Testing
         #expect(text.contains("02:30 does not exist on 2024-03-10 in America/New_York"))
     }
 
+    @Test func aUTCScheduleNamesItsZoneOnce() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.schedule = Schedule(every: .daily, at: [ClockTime(hour: 8, minute: 0)])
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: PlanFacts(mode: .offline, state: .absent(path: "s")),
+            now: planNow)
+        let text = PlanTextRenderer.render(plan)
+        #expect(text.contains("schedule: daily at 08:00, in UTC (catch_up: latest, overlap: skip)\n"))
+        #expect(text.contains("  next 5 fire times, in UTC:\n"))
+    }
+
     @Test func theJSONDocumentIsVersionedAndOrdered() throws {
         let workflow = try exampleWorkflow("au-price-watch")
         let plan = Planner.plan(

@@ -121,6 +121,8 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
             ["plan", "workflows/\(workflow).yaml", "--offline", "--now", PlanBench.now], key: "",
             baseURL: "http://127.0.0.1:9/api/v1")
         #expect(text.exitCode == 0, "stderr: \(text.stderr)")
+        // Offline needs no key: no CF117 warning that it is unset.
+        #expect(!text.stderr.contains("CF117"), "stderr: \(text.stderr)")
         try expectPlanGolden(text.stdout, "plan-\(workflow)-offline.txt")
         let json = try await bench.cartflow(
             ["plan", "workflows/\(workflow).yaml", "--offline", "--json", "--now", PlanBench.now], key: "")

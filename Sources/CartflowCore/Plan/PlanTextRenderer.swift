@@ -58,7 +58,9 @@ public enum PlanTextRenderer {
             lines.append(
                 "schedule: \(schedule.rule), in \(schedule.zone) (catch_up: \(schedule.catchUp), overlap: \(schedule.overlap))"
             )
-            lines.append("  next \(schedule.next.count) fire times, in \(schedule.zone) and in UTC:")
+            // A UTC schedule's local time is the UTC time: one zone to name, not the same one twice.
+            let zones = schedule.zone == "UTC" ? "UTC" : "\(schedule.zone) and in UTC"
+            lines.append("  next \(schedule.next.count) fire times, in \(zones):")
             let width = schedule.next.map(\.local.count).max() ?? 0
             for fire in schedule.next {
                 var line = "    \(pad(fire.local, width))  \(fire.utc)"
