@@ -150,7 +150,8 @@ public struct MultiCartClient: Sendable {
             // An HTTP 404 (not the envelope's) usually means the base URL is not the API's.
             throw MultiCartError.notFound(
                 endpoint: path,
-                message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
+                message:
+                    "HTTP 404 for \(APIConfig.displayed(url.absoluteString)) (is api.base_url or MULTICART_BASE_URL the API's base, "
                     + "ending in /api/v1?): " + excerpt(response.body))
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }

@@ -178,6 +178,20 @@ import Testing
         } throws: { error in String(describing: error).hasSuffix("answered HTTP 501: <p> Not Implemented</p>") }
     }
 
+    /// A base URL with userinfo is refused on loading; should one reach the client, its 404 still hides it.
+    @Test func anHTTP404NeverShowsTheBaseURLsCredentials() async throws {
+        let transport = MockTransport([MockTransport.json("Not Found", status: 404)])
+        let api = MultiCartClient(
+            baseURL: URL(string: "https://bob:hunter2@api.example/api/v1")!, apiKey: key, transport: transport,
+            retry: RetryPolicy(maxAttempts: 1), sleep: { _ in }, random: { 0.5 })
+        await #expect {
+            _ = try await api.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("HTTP 404 for https://api.example/api/v1/users/credits/") && !text.contains("hunter2")
+        }
+    }
+
     /// C28: a key echoed in an error body where the excerpt is cut leaves no part of itself behind.
     @Test func aKeyEchoedAtTheExcerptsCutIsRemovedWhole() async throws {
         let echo = String(repeating: "x", count: 150) + " " + key + " and more"
