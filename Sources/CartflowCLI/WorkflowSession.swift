@@ -8,7 +8,8 @@ import MultiCartSandbox
 /// embedded sandbox seeded with the workflow's collections.
 struct WorkflowSession {
     /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
-    /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own.
+    /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own, and the
+    /// commands that ask no API (`plan --offline`, `graph`, `status`) need none.
     static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
         let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
         let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
@@ -18,10 +19,20 @@ struct WorkflowSession {
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
         workflow.sourcePath = path
-        if let override = context.environment["MULTICART_BASE_URL"], !override.isEmpty {
-            workflow.api.baseURL = override.hasSuffix("/") ? String(override.dropLast()) : override
-        }
+        if let override = try baseURLOverride(context.environment) { workflow.api.baseURL = override }
         return workflow
+    }
+
+    /// `MULTICART_BASE_URL` without a trailing slash, or nil when unset. Held to the rules of `api.base_url` in a
+    /// file: a URL with credentials in it (`http://bob:hunter2@host/…`) is refused, never used or shown.
+    static func baseURLOverride(_ environment: [String: String]) throws -> String? {
+        guard let value = environment["MULTICART_BASE_URL"], !value.isEmpty else { return nil }
+        if let problem = APIConfig.baseURLProblem(value) {
+            throw UsageError(
+                "MULTICART_BASE_URL must be an http or https URL such as \(APIConfig.defaultBaseURL), got "
+                    + "'\(APIConfig.displayed(value))'; \(problem)")
+        }
+        return value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 
     /// An embedded sandbox seeded with the workflow's collections, started on a free loopback port.
@@ -56,7 +67,7 @@ struct WorkflowSession {
     /// The API client for a workflow, or a clear error when the key is missing.
     static func client(for workflow: Workflow, key override: String?, output: Output) throws -> MultiCartClient {
         guard let url = URL(string: workflow.api.baseURL), url.host != nil else {
-            throw UsageError("api.base_url is not a URL: \(workflow.api.baseURL)")
+            throw UsageError("api.base_url is not a URL: \(APIConfig.displayed(workflow.api.baseURL))")
         }
         guard let key = override ?? workflow.api.key?.value, !key.isEmpty else {
             throw MissingKey(reference: workflow.api.keyReference)

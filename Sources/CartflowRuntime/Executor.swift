@@ -359,6 +359,9 @@ public struct Executor: Sendable {
 
     // MARK: Credits
 
+    /// Said after a block that `on_insufficient: wait` does not wait for (the planner says the same).
+    static let notWaitedFor = " (not waited for: more credits would not change it)"
+
     enum CreditDecision {
         case proceed([String: Int])
         case blocked(String)
@@ -400,6 +403,8 @@ public struct Executor: Sendable {
                 return .skipped(
                     reason.replacingOccurrences(of: "blocked by credits", with: "skipped (on_insufficient: skip)"))
             case .wait(let limit, let interval):
+                // Only a short balance changes while waiting; a spending limit or an unknown count never does.
+                guard verdict.waitingCanHelp else { return .blocked(reason + Self.notWaitedFor) }
                 if clock.now() - started >= limit.duration {
                     return .blocked(reason + " (waited \(limit))")
                 }

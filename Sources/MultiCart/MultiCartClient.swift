@@ -229,7 +229,8 @@ public struct MultiCartClient: Sendable {
             // An HTTP 404 (not the envelope's) usually means the base URL is not the API's.
             throw MultiCartError.notFound(
                 endpoint: path,
-                message: "HTTP 404 for \(url.absoluteString) (is api.base_url or MULTICART_BASE_URL the API's base, "
+                message:
+                    "HTTP 404 for \(APIConfig.displayed(url.absoluteString)) (is api.base_url or MULTICART_BASE_URL the API's base, "
                     + "ending in /api/v1?): " + excerpt(response.body), httpStatus: true)
         }
         guard (200..<300).contains(response.status) else { throw httpError(response, endpoint: path) }
@@ -346,8 +347,22 @@ public struct MultiCartClient: Sendable {
         if let available = data["available_credits"]?.intValue, let used = data["used_credits"]?.intValue,
             let frozen = data["frozen_credits"]?.intValue
         {
+            // Figures from the server: an impossible balance is its error, never an arithmetic trap here.
+            let figures = "available_credits \(available), used_credits \(used), frozen_credits \(frozen)"
+            guard available >= 0, used >= 0, frozen >= 0 else {
+                throw MultiCartError.contractSurprise(
+                    endpoint: endpoint, detail: "impossible balance: a credit count is negative (\(figures))")
+            }
+            let (held, heldOverflow) = used.addingReportingOverflow(frozen)
+            let (spendable, overflow) = available.subtractingReportingOverflow(held)
+            guard !heldOverflow, !overflow else {
+                throw MultiCartError.contractSurprise(
+                    endpoint: endpoint,
+                    detail: "impossible balance: available_credits − (used_credits + frozen_credits) is out of range "
+                        + "(\(figures))")
+            }
             return CreditBalance(
-                spendable: available - (used + frozen), available: available, used: used, frozen: frozen,
+                spendable: spendable, available: available, used: used, frozen: frozen,
                 origin: "available_credits − (used_credits + frozen_credits)")
         }
         for field in ["credits", "remaining_credits", "balance"] {

@@ -41,6 +41,21 @@ import Testing
         #expect(verdict.passes)
     }
 
+    /// Counts and balances come from the API: sums past Int.max and a balance near Int.min block the run with a
+    /// reason instead of trapping.
+    @Test func countsAndBalancesAtTheEdgesOfIntBlockInsteadOfTrapping() {
+        let huge = CreditCheck.evaluate(
+            spendable: Int.max, items: [(name: "a", items: Int.max), (name: "b", items: 1)], rules: CreditRules())
+        #expect(huge.total == Int.max)
+        #expect(huge.reasons.first?.hasPrefix("the item counts add up to more than 9223372036854775807") == true)
+        let overdrawn = CreditCheck.evaluate(
+            spendable: Int.min + 5, items: [(name: "a", items: 250)], rules: CreditRules(reserve: 10))
+        #expect(overdrawn.reasons == ["needs 250 + reserve 10, has \(Int.min + 5)"])
+        #expect(CreditCheck.total(of: [Int.max, 1]) == nil)
+        #expect(CreditCheck.remaining(Int.min, after: 1) == nil)
+        #expect(CreditCheck.remaining(10, after: 3) == 7)
+    }
+
     @Test func resumeRulesNameTheTriggeringPhases() {
         #expect(ResumeRules.needsTrigger(phase: "pending"))
         #expect(ResumeRules.needsTrigger(phase: "not_triggered"))
@@ -80,6 +95,18 @@ import Testing
         #expect(GraphRenderer.dot(graph).contains(#"label="export csv → out/\"x\"\\y.csv""#))
         #expect(GraphRenderer.mermaid(graph).contains("out/#quot;x#quot;\\y.csv"))
     }
+
+    /// Mermaid labels are HTML with `#…;` entity codes: markup and a literal entity in a path stay text.
+    @Test func mermaidLabelsEscapeMarkupAndEntityCodes() {
+        let workflow = Workflow(
+            name: "q", sourcePath: "q.yaml", collections: [CollectionSpec(name: "a<b>", id: 1)],
+            steps: [ExportStep(format: .csv, path: "out/<b>x</b>#quot;&amp;#35;.csv")])
+        let mermaid = GraphRenderer.mermaid(StepGraph.build(workflow))
+        #expect(mermaid.contains(#""export csv → out/#lt;b#gt;x#lt;/b#gt;#35;quot;#amp;amp;#35;35;.csv""#))
+        #expect(mermaid.contains(#"subgraph lane1["a#lt;b#gt;"]"#))
+        #expect(!mermaid.contains("<"))
+        #expect(!mermaid.contains(">x"))
+    }
 }
 
 @Suite struct PlannerTests {
@@ -112,6 +139,15 @@ import Testing
         #expect(json.contains(#""outcome": "blocked""#))
     }
 
+    @Test func aBalanceFarBelowTheTotalIsShownSaturatedNotTrapped() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: Int.min + 1)
+        facts.balance?.origin = "a plain number"
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.credits.balanceAfter == Int.min)
+        #expect(plan.verdict.outcome == .blocked)
+    }
+
     @Test func onInsufficientSkipAndWaitAreNamedInTheVerdict() throws {
         var workflow = try exampleWorkflow("demo")
         workflow.credits.onInsufficient = .skip
@@ -124,6 +160,31 @@ import Testing
             workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: 300), now: planNow)
         #expect(plan.verdict.outcome == .waits)
         #expect(plan.verdict.summary.hasPrefix("waits for credits (on_insufficient: wait, every 5m up to 1h)"))
+    }
+
+    /// The plan says what `run` does: `wait` waits only when the balance is the one rule broken.
+    @Test func waitIsBlockedAtOnceWhenCreditsCannotFixTheRule() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.credits.onInsufficient = .wait(limit: Seconds(3600), interval: Seconds(300))
+        workflow.credits.maxSpend = 100
+        for spendable in [100_000, 300] {
+            let plan = Planner.plan(
+                workflow, graph: StepGraph.build(workflow), facts: onlineFacts(spendable: spendable), now: planNow)
+            #expect(plan.verdict.outcome == .blocked)
+            #expect(plan.verdict.summary.hasPrefix("blocked: the run needs 370 credits but credits.max_spend is 100"))
+            #expect(
+                plan.verdict.summary.hasSuffix(
+                    "(on_insufficient: wait does not wait: more credits would not change it)"))
+        }
+        workflow.credits.maxSpend = nil
+        workflow.collections[1].items = nil
+        var facts = onlineFacts(spendable: 100_000)
+        facts.itemCounts["phones"] = .unavailable(reason: "collection 102 not found")
+        let unknown = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(unknown.verdict.outcome == .blocked)
+        #expect(unknown.verdict.reasons == ["cannot learn the item count of phones; add `items:` to the collection"])
+        #expect(
+            CreditCheck.evaluate(spendable: 10, items: [(name: "a", items: 250)], rules: CreditRules()).waitingCanHelp)
     }
 
     @Test func checkedCountsWinOverHintsAndTheDifferenceIsNoted() throws {
@@ -217,12 +278,13 @@ import Testing
                         name: "phones", phase: "fetched", runnerID: 903, attribution: "exact"),
                 ]))
         let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .partial)
         #expect(
             plan.verdict.summary
-                == "runs: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
+                == "partial: resumes run #1; nothing to trigger, no credits spent; laptops is not fetched (its "
                 + "trigger produced no visible runner; `run --new` starts a fresh run), so the run ends partial "
                 + "and the exports that read it are not written")
-        #expect(plan.verdict.reasons.isEmpty)
+        #expect(plan.verdict.reasons.count == 1)
     }
 
     /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
@@ -260,6 +322,58 @@ import Testing
                 == "runner 77 is processing since 2026-06-20T08:59:00Z, not started by this workflow")
         #expect(plan.notes.count == 1)
         #expect(plan.notes[0].hasPrefix("phones: runner 77 of collection 102 is processing now"))
+        // `run` triggers laptops, gets a 409 conflict for phones and ends partial: the plan says so, exit 6.
+        #expect(plan.verdict.outcome == .partial)
+        #expect(
+            plan.verdict.summary
+                == "partial: needs 370 + reserve 100, has 100000; within max_spend 1000; phones is processing on the "
+                + "server (runner 77, not started by this workflow): run's trigger would be refused (409 conflict) "
+                + "while it runs, so the run ends partial and the exports that read it are not written")
+        #expect(PlanTextRenderer.render(plan).contains("verdict: partial: needs 370"))
+        #expect(PlanJSONRenderer.render(plan).contains(#""outcome": "partial""#))
+    }
+
+    /// Every collection processing elsewhere: `run` would trigger nothing that succeeds and fail.
+    @Test func everyCollectionProcessingElsewhereFails() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.newestRunners["laptops"] = .runner(id: 76, generated: false, createdAt: nil)
+        facts.newestRunners["phones"] = .runner(id: 77, generated: false, createdAt: nil)
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .fails)
+        #expect(plan.verdict.summary.hasPrefix("fails: needs 370"))
+        #expect(
+            plan.verdict.reasons == [
+                "laptops, phones are processing on the server (runner 76, runner 77, not started by this workflow): "
+                    + "run's trigger would be refused (409 conflict) while it runs"
+            ])
+        #expect(plan.verdict.summary.hasSuffix("so the run fails and the exports that read them are not written"))
+        // Credits come first: a run the rules block never reaches a trigger.
+        let blocked = Planner.plan(
+            workflow, graph: StepGraph.build(workflow),
+            facts: {
+                var f = facts; f.balance?.spendable = 10; return f
+            }(),
+            now: planNow)
+        #expect(blocked.verdict.outcome == .blocked)
+    }
+
+    /// A base URL is never rendered with its userinfo, wherever it came from.
+    @Test func theBaseURLIsShownWithoutCredentials() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.mode = .api(baseURL: "http://bob:hunter2@127.0.0.1:8080/api/v1")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        let text = PlanTextRenderer.render(plan)
+        let json = PlanJSONRenderer.render(plan)
+        #expect(text.contains("facts from the MultiCart API at http://127.0.0.1:8080/api/v1 (read-only calls)"))
+        #expect(json.contains(#""api_base_url": "http://127.0.0.1:8080/api/v1""#))
+        #expect(!(text + json).contains("hunter2"))
+        #expect(APIConfig.displayed("https://u@h.example/a@b") == "https://h.example/a@b")
+        #expect(APIConfig.displayed("https://h.example/api/v1") == "https://h.example/api/v1")
+        #expect(
+            APIConfig.baseURLProblem("http://bob:hunter2@127.0.0.1:1/api/v1") == "credentials do not belong in the URL")
+        #expect(APIConfig.baseURLProblem("http://127.0.0.1:1/api/v1/") == nil)
     }
 
     @Test func offlineUnknownCountsDoNotBlockButAreSaid() throws {
@@ -292,6 +406,17 @@ import Testing
         let text = PlanTextRenderer.render(plan)
         #expect(text.contains("2024-03-10 03:00 -04:00  2024-03-10T07:00:00Z  moved by daylight saving"))
         #expect(text.contains("02:30 does not exist on 2024-03-10 in America/New_York"))
+    }
+
+    @Test func aUTCScheduleNamesItsZoneOnce() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.schedule = Schedule(every: .daily, at: [ClockTime(hour: 8, minute: 0)])
+        let plan = Planner.plan(
+            workflow, graph: StepGraph.build(workflow), facts: PlanFacts(mode: .offline, state: .absent(path: "s")),
+            now: planNow)
+        let text = PlanTextRenderer.render(plan)
+        #expect(text.contains("schedule: daily at 08:00, in UTC (catch_up: latest, overlap: skip)\n"))
+        #expect(text.contains("  next 5 fire times, in UTC:\n"))
     }
 
     @Test func theJSONDocumentIsVersionedAndOrdered() throws {

@@ -55,15 +55,16 @@ extension ScheduleTests {
             lastSlot: "2024-05-01T08:00:00Z", now: "2024-05-04T08:00:30Z",
             actions: ["missed @ 2024-05-03T08:00:00Z ×2", "fired @ 2024-05-04T08:00:00Z ×1"],
             toRun: ["2024-05-04T08:00:00Z"], newLastSlot: "2024-05-04T08:00:00Z", nextWake: "2024-05-05T08:00:00Z"),
-        // catch_up all is capped: 24 hourly slots missed, the 10 latest run.
+        // catch_up all is capped (docs/schedules.md): daily at 08:00 and 20:00, down for a week, 14 slots
+        // missed, the 10 latest run. (Intervals refuse catch_up: all in the loader.)
         DecisionCase(
             name: "catch_up all runs at most the 10 latest",
-            schedule: Schedule(every: .interval(Seconds(3_600)), catchUp: .all),
-            lastSlot: "2024-05-01T00:00:00Z", now: "2024-05-02T00:30:00Z",
-            actions: ["missed @ 2024-05-01T14:00:00Z ×14"]
-                + (15...24).map { "caught up @ 2024-05-\($0 == 24 ? "02T00" : "01T\($0)"):00:00Z ×1" },
-            toRun: (15...24).map { "2024-05-\($0 == 24 ? "02T00" : "01T\($0)"):00:00Z" },
-            newLastSlot: "2024-05-02T00:00:00Z", nextWake: "2024-05-02T01:00:00Z"),
+            schedule: Schedule(every: .daily, at: [at("08:00"), at("20:00")], catchUp: .all),
+            lastSlot: "2024-05-01T20:00:00Z", now: "2024-05-08T21:00:00Z",
+            actions: ["missed @ 2024-05-03T20:00:00Z ×4"]
+                + (4...8).flatMap { day in ["08", "20"].map { "caught up @ 2024-05-0\(day)T\($0):00:00Z ×1" } },
+            toRun: (4...8).flatMap { day in ["08", "20"].map { "2024-05-0\(day)T\($0):00:00Z" } },
+            newLastSlot: "2024-05-08T20:00:00Z", nextWake: "2024-05-09T08:00:00Z"),
         // A restart right after a slot was fired and stored: nothing runs twice.
         DecisionCase(
             name: "restart after the slot was fired", schedule: dailyEight, lastSlot: "2024-05-04T08:00:00Z",

@@ -130,6 +130,45 @@ final class LineLog: @unchecked Sendable {
         #expect(h.triggers == 0)
     }
 
+    /// `on_insufficient: wait` waits only for what credits can fix: a spending limit broken (even with the
+    /// balance short too) blocks at once instead of polling the balance for the whole limit.
+    @Test(arguments: [10_000, 10])
+    func waitDoesNotWaitForWhatCreditsCannotFix(credits: Int) async throws {
+        let h = try ExecutorHarness(credits: credits)
+        let rules = CreditRules(maxSpend: 100, onInsufficient: .wait(limit: Seconds(3600), interval: Seconds(120)))
+        let report = try await h.executor(h.workflow(credits: rules)).run()
+        #expect(report.outcome == .blocked)
+        #expect(h.clock.recordedSleeps.filter { $0 == .seconds(120) }.isEmpty)
+        #expect(
+            report.messages.first?.hasSuffix(
+                "credits.max_spend is 100 (not waited for: more credits would not change it)") == true
+                || report.messages.first?.hasSuffix("has 10 (not waited for: more credits would not change it)")
+                    == true,
+            "\(report.messages)")
+        #expect(h.triggers == 0)
+    }
+
+    /// What the plan's `partial` verdict promises: a collection someone else's runner is processing is refused
+    /// (409 conflict, nothing spent for it), the others are triggered and fetched, the run ends partial.
+    @Test func aCollectionProcessingElsewhereIsRefusedAndTheRunEndsPartial() async throws {
+        let h = try ExecutorHarness(collections: [
+            SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+            SandboxCollection(id: 102, name: "AU Phones", items: 120),
+        ])
+        let theirs = try #require(h.server.startRunner(collection: 102))
+        let report = try await h.executor(
+            h.workflow(collections: [
+                CollectionSpec(name: "laptops", id: 101, items: 250),
+                CollectionSpec(name: "phones", id: 102, items: 120),
+            ])
+        ).run()
+        #expect(report.outcome == .partial)
+        #expect(h.triggers == 2)
+        #expect(report.messages.contains { $0.hasPrefix("phones: ") && $0.contains("already processing") })
+        #expect(report.collections.first { $0.name == "phones" }?.runnerID != theirs)
+        #expect(report.collections.first { $0.name == "phones" }?.creditsSpent == 0)
+    }
+
     /// The workflow's own check passes on a stale `items:` hint (the count endpoint is down), but the
     /// server's credit gate refuses: blocked, nothing queued, nothing deducted.
     @Test func creditGateRefusalIsBlockedAndNothingIsDeducted() async throws {

@@ -156,6 +156,107 @@ import Testing
         #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z"])
     }
 
+    /// Two schedulers on one state database (a daemon and `schedule --once` from cron): the daemon, paused before
+    /// the slot while --once fired it, must not fire the same slot again from its memory when it resumes.
+    @Test func aSlotFiredByAnotherSchedulerOnTheSameDatabaseIsNotFiredAgain() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T07:59:05Z")
+        let fired = FireLog()
+        let lines = LineLog()
+        let every1m = Schedule(every: .interval(Seconds(60)))
+        let daemon = try scheduler(
+            [scheduled(every1m)], state: state, clock: clock, fire: counting(fired), lines: lines)
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T07:59:00Z"])
+
+        // The daemon is stopped (SIGSTOP); `schedule --once` on its own connection fires 08:00 and finishes.
+        clock.set("2024-05-01T08:00:05Z")
+        let once = try scheduler(
+            [scheduled(every1m)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
+        #expect(await once.runOnce().map(\.outcome) == [.succeeded])
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z"])
+
+        // SIGCONT: the daemon wakes, its memory still says 07:59.
+        clock.set("2024-05-01T08:00:20Z")
+        #expect(await daemon.runOnce().isEmpty)
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z"])
+        #expect(
+            lines.all.contains(
+                "wf 2024-05-01 08:00 +00:00 (2024-05-01T08:00:00Z) slot already fired by another scheduler "
+                    + "(the state database records it); not firing it again"))
+        #expect(await daemon.lastSlot(of: "wf") == utc("2024-05-01T08:00:00Z"))
+        #expect(try state.scheduleSlots(workflow: "wf")?.lastSlot == "2024-05-01T08:00:00Z")
+
+        // The next slot is the daemon's as usual.
+        clock.set("2024-05-01T08:01:02Z")
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T07:59:00Z", "2024-05-01T08:00:00Z", "2024-05-01T08:01:00Z"])
+    }
+
+    /// A daemon that slept through slots another scheduler caught up does not catch them up a second time.
+    @Test func catchUpAllStartsFromTheSlotsAnotherSchedulerStored() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var schedule = daily8
+        schedule.catchUp = .all
+        let daemon = try scheduler([scheduled(schedule)], state: state, clock: clock, fire: counting(fired))
+        _ = await daemon.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+
+        clock.set("2024-05-03T09:00:00Z")
+        let once = try scheduler(
+            [scheduled(schedule)], state: try StateStore(path: path), clock: clock, fire: counting(fired))
+        #expect(await once.runOnce().count == 2)
+
+        clock.set("2024-05-04T09:00:00Z")
+        _ = await daemon.runOnce()
+        #expect(
+            fired.slots == [
+                "2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z", "2024-05-04T08:00:00Z",
+            ])
+    }
+
+    /// Schedulers deciding the same slot at the same moment on separate connections: one claim wins.
+    @Test func simultaneousSchedulersClaimASlotOnce() async throws {
+        let (_, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T07:59:30Z")
+        let fired = FireLog()
+        var daemons: [Scheduler] = []
+        for _ in 0..<4 {
+            daemons.append(
+                try scheduler(
+                    [scheduled(every15m)], state: try StateStore(path: path), clock: clock, fire: counting(fired)))
+        }
+        for daemon in daemons { _ = await daemon.runOnce() }
+        clock.set("2024-05-01T08:00:05Z")
+        await withTaskGroup(of: Void.self) { group in
+            for daemon in daemons { group.addTask { _ = await daemon.runOnce() } }
+        }
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+    }
+
+    /// The loser of a race for the lease (another scheduler's run of the same workflow took it first) is a run
+    /// skipped, not a failure that makes `--once` exit 1.
+    @Test func aRunRefusedTheLeaseIsSkippedNotFailed() async throws {
+        let (state, _) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:05Z")
+        let lines = LineLog()
+        let scheduler = try scheduler(
+            [scheduled(every15m)], state: state, clock: clock,
+            fire: { workflow, _ in throw RunError.leaseHeld(workflow: workflow.name, pid: 4242, host: "ci-1") },
+            lines: lines)
+        let results = await scheduler.runOnce()
+        #expect(results.count == 1)
+        #expect(results.first?.skippedRunningElsewhere == true)
+        #expect(results.first?.error == nil)
+        #expect(results.first?.outcome == nil)
+        #expect(
+            lines.all.contains(
+                "wf 2024-05-01T08:00:00Z run skipped: process 4242 on ci-1 is running the workflow (another "
+                    + "scheduler or a `cartflow run`); nothing spent"))
+    }
+
     @Test func theWallClockJumpingBackwardsNeverRepeatsASlot() async throws {
         let (state, _) = try store()
         let clock = VirtualWallClock("2024-05-01T10:00:05Z")
@@ -176,6 +277,78 @@ import Testing
         clock.set("2024-05-01T11:00:02Z")
         _ = await scheduler.runOnce()
         #expect(fired.slots == ["2024-05-01T10:00:00Z", "2024-05-01T11:00:00Z"])
+    }
+
+    // MARK: Edits while no daemon watched
+
+    /// The stored slot records which schedule it belongs to: a schedule edited while the daemon was down starts
+    /// from now, instead of catching up (and paying for) new-schedule slots that were never due.
+    @Test func aScheduleEditedWhileTheDaemonWasDownIsNotCaughtUp() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var old = daily8
+        old.catchUp = .all
+        let first = try scheduler([scheduled(old)], state: state, clock: clock, fire: counting(fired))
+        _ = await first.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z"])
+
+        // Down; the file now says 08:00, 12:00, 16:00 and 20:00. At 21:00 a new daemon starts.
+        var edited = old
+        edited.at = [8, 12, 16, 20].map { ClockTime(hour: $0, minute: 0) }
+        clock.set("2024-05-01T21:00:00Z")
+        let lines = LineLog()
+        let second = try scheduler(
+            [scheduled(edited)], state: try StateStore(path: path), clock: clock, fire: counting(fired), lines: lines)
+        #expect(await second.runOnce().isEmpty)
+        #expect(fired.count == 1)
+        #expect(
+            lines.all.contains(
+                "wf schedule changed since its last slot (2024-05-01T08:00:00Z) was stored; slots from now on follow "
+                    + "the new schedule, its past slots are not caught up"))
+
+        // From now on the new schedule runs, and a later downtime is caught up normally.
+        clock.set("2024-05-02T12:30:00Z")
+        _ = await second.runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-02T12:00:00Z"])
+    }
+
+    /// Changing only `catch_up` or `overlap` changes no slot: the daemon does not start the schedule over.
+    @Test func anEditOfCatchUpAloneKeepsTheSlots() async throws {
+        let (state, path) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        _ = try await scheduler([scheduled(daily8)], state: state, clock: clock, fire: counting(fired)).runOnce()
+        var edited = daily8
+        edited.catchUp = .all
+        edited.overlap = .queue
+        clock.set("2024-05-03T09:00:00Z")
+        _ = try await scheduler(
+            [scheduled(edited)], state: try StateStore(path: path), clock: clock, fire: counting(fired)
+        ).runOnce()
+        #expect(fired.slots == ["2024-05-01T08:00:00Z", "2024-05-02T08:00:00Z", "2024-05-03T08:00:00Z"])
+    }
+
+    /// `schedule --once` from a cron that runs every 5 minutes decides a slot up to 5 minutes late; with the
+    /// default tolerance (60 s) `catch_up: none` would count it as missed, with `--tolerance 5m` it runs.
+    @Test(arguments: [(60.0, 0), (300.0, 1)])
+    func aTolerantOnceRunsASlotDecidedMinutesLate(tolerance: TimeInterval, runs: Int) async throws {
+        let (state, _) = try store()
+        let clock = VirtualWallClock("2024-05-01T08:00:10Z")
+        let fired = FireLog()
+        var schedule = daily8
+        schedule.catchUp = .none
+        var options = Scheduler.Options()
+        options.tolerance = tolerance
+        let make = {
+            try Scheduler(
+                workflows: [scheduled(schedule)], state: state, options: options, now: { clock.now },
+                sleep: { _ in throw StopDaemon() }, fire: self.counting(fired), log: { _ in })
+        }
+        _ = try await make().runOnce()
+        #expect(fired.count == 1)
+        clock.set("2024-05-02T08:04:10Z")  // the cron's next tick after 08:00
+        #expect(try await make().runOnce().count == runs)
     }
 
     // MARK: Overlap

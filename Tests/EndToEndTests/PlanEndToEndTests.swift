@@ -121,6 +121,8 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
             ["plan", "workflows/\(workflow).yaml", "--offline", "--now", PlanBench.now], key: "",
             baseURL: "http://127.0.0.1:9/api/v1")
         #expect(text.exitCode == 0, "stderr: \(text.stderr)")
+        // Offline needs no key: no CF117 warning that it is unset.
+        #expect(!text.stderr.contains("CF117"), "stderr: \(text.stderr)")
         try expectPlanGolden(text.stdout, "plan-\(workflow)-offline.txt")
         let json = try await bench.cartflow(
             ["plan", "workflows/\(workflow).yaml", "--offline", "--json", "--now", PlanBench.now], key: "")
@@ -191,7 +193,13 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         let bench = try PlanBench(completion: .never)
         let runner = try #require(bench.server.startRunner(collection: 102))
         let result = try await bench.cartflow(["plan", "workflows/demo.yaml"])
-        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        // `run` would get a 409 conflict for phones and end partial: not "runs", and not exit 0.
+        #expect(result.exitCode == 6, "stderr: \(result.stderr)")
+        #expect(
+            result.stdout.contains(
+                "verdict: partial: needs 370 + reserve 100, has 4880; within max_spend 1000; phones is processing "
+                    + "on the server (runner \(runner), not started by this workflow): run's trigger would be refused "
+                    + "(409 conflict) while it runs, so the run ends partial"))
         #expect(result.stdout.contains("server, phones (102): runner \(runner) is processing since "))
         #expect(result.stdout.contains("! phones: runner \(runner) of collection 102 is processing now"))
     }
@@ -248,6 +256,25 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
             ["plan", "workflows/demo.yaml", "--offline"], baseURL: url.absoluteString)
         #expect(offline.exitCode == 0)
         #expect(offline.stdout.contains("offline: nothing was asked of the API"))
+    }
+
+    /// Credentials in MULTICART_BASE_URL are refused like credentials in `api.base_url`: never used, never shown.
+    @Test(arguments: [
+        ["plan", "workflows/demo.yaml"], ["plan", "--json", "workflows/demo.yaml"], ["run", "workflows/demo.yaml"],
+        ["schedule", "--once", "workflows"], ["status", "workflows/demo.yaml"],
+    ])
+    func aBaseURLWithCredentialsFromTheEnvironmentIsRefused(arguments: [String]) async throws {
+        let bench = try PlanBench()
+        let withCredentials = bench.baseURL.replacingOccurrences(of: "http://", with: "http://bob:hunter2@")
+        let result = try await bench.cartflow(arguments, baseURL: withCredentials)
+        #expect(result.exitCode == 2, "stderr: \(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "MULTICART_BASE_URL must be an http or https URL such as https://multicartapi.com/api/v1, got "
+                    + "'\(bench.baseURL)'; credentials do not belong in the URL"))
+        #expect(!(result.stdout + result.stderr).contains("hunter2"))
+        #expect(!(result.stdout + result.stderr).contains("bob"))
+        #expect(bench.server.requestLog().isEmpty)
     }
 
     @Test func severalFilesExitWithTheWorstCode() async throws {

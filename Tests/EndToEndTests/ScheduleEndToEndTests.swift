@@ -49,6 +49,35 @@ import Testing
         }
     }
 
+    /// A daily slot two hours old: a first `--once` records it as before first start, unless `--tolerance`
+    /// (the cron's interval, here generously 3h) says such a late decision is still on time.
+    @Test(arguments: [([String](), 0), (["--tolerance", "3h"], 1)])
+    func onceTakesTheToleranceOfItsCron(flags: [String], triggers: Int) async throws {
+        let e = try DaemonSandbox()
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let slot = calendar.dateComponents([.hour, .minute], from: Date().addingTimeInterval(-7200))
+        let at = String(format: "%02d:%02d", slot.hour!, slot.minute!)
+        try Self.workflow().replacingOccurrences(
+            of: "every: 1m", with: "every: daily\n  at: \"\(at)\"\n  catch_up: none"
+        )
+        .write(
+            to: e.directory.appendingPathComponent("workflows/minutely.yaml"), atomically: true, encoding: .utf8)
+        let result = try await e.run(["schedule", "--once"] + flags + ["workflows"])
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(e.triggers == triggers, "stderr: \(result.stderr)")
+        #expect(result.stderr.contains(triggers == 0 ? "before first start" : "fired: due now"))
+    }
+
+    @Test func aToleranceThatIsNotADurationIsAUsageError() async throws {
+        let e = try DaemonSandbox()
+        try setUp(e)
+        let result = try await e.run(["schedule", "--once", "--tolerance", "5", "workflows"])
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.contains("--tolerance must be a duration such as 60s or 5m, got '5'"))
+        #expect(e.triggers == 0)
+    }
+
     @Test func onceWithNoScheduledWorkflowIsAUsageError() async throws {
         let e = try DaemonSandbox()
         try FileManager.default.copyItem(

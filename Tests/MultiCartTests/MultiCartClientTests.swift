@@ -50,6 +50,23 @@ import Testing
         }
     }
 
+    /// Figures no account can have (a sum past Int.max, a negative count) are the server's error, named with its
+    /// endpoint — never an arithmetic trap that kills `plan` or `run`.
+    @Test(arguments: [
+        (#"{"available_credits":1000,"used_credits":9223372036854775807,"frozen_credits":1}"#, "out of range"),
+        (#"{"available_credits":-9223372036854775807,"used_credits":1,"frozen_credits":1}"#, "negative"),
+        (#"{"available_credits":5,"used_credits":-3,"frozen_credits":0}"#, "negative"),
+    ])
+    func anImpossibleBalanceIsAContractSurprise(data: String, problem: String) async throws {
+        let (client, _) = client([MockTransport.json(#"{"code":200,"data":"# + data + #","status":1}"#)])
+        await #expect {
+            try await client.credits()
+        } throws: { error in
+            guard case .contractSurprise(let endpoint, let detail) = error as? MultiCartError else { return false }
+            return endpoint == "/users/credits/" && detail.hasPrefix("impossible balance") && detail.contains(problem)
+        }
+    }
+
     /// C16: a refusal inside HTTP 200 is a credit-gate error, and nothing that lacks a proper status is success.
     @Test func creditGateInsideHTTP200() async throws {
         let (client, transport) = client([
@@ -205,6 +222,20 @@ import Testing
         await #expect {
             _ = try await other.credits()
         } throws: { error in String(describing: error).hasSuffix("answered HTTP 501: <p> Not Implemented</p>") }
+    }
+
+    /// A base URL with userinfo is refused on loading; should one reach the client, its 404 still hides it.
+    @Test func anHTTP404NeverShowsTheBaseURLsCredentials() async throws {
+        let transport = MockTransport([MockTransport.json("Not Found", status: 404)])
+        let api = MultiCartClient(
+            baseURL: URL(string: "https://bob:hunter2@api.example/api/v1")!, apiKey: key, transport: transport,
+            retry: RetryPolicy(maxAttempts: 1), sleep: { _ in }, random: { 0.5 })
+        await #expect {
+            _ = try await api.credits()
+        } throws: { error in
+            let text = String(describing: error)
+            return text.contains("HTTP 404 for https://api.example/api/v1/users/credits/") && !text.contains("hunter2")
+        }
     }
 
     /// C28: a key echoed in an error body where the excerpt is cut leaves no part of itself behind.

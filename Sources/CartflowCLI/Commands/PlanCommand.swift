@@ -24,9 +24,11 @@ enum PlanCommand: Command {
           --state PATH          the state database to look for an unfinished run (default .cartflow/state.db)
           --now TIME            plan as of this UTC instant (2026-06-20T09:00:00Z) instead of the clock
 
-        EXIT CODES: 0 would run · 4 blocked by credits (or skipped / waiting by on_insufficient)
-                    3 invalid file · 1 could not plan (API unreachable, key refused; --offline still works)
-                    With several FILEs, the worst: 3, then 1, then 4, then 0.
+        EXIT CODES: 0 everything would run · 4 blocked by credits (or skipped / waiting by on_insufficient)
+                    6 run would end partial: a collection would not be fetched (someone else's runner is
+                      processing it, or its trigger produced no visible runner) · 1 run would fetch nothing so,
+                      or could not plan (API unreachable, key refused; --offline still works) · 3 invalid file
+                    With several FILEs, the worst: 3, then 1, then 6, then 4, then 0.
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
@@ -40,10 +42,14 @@ enum PlanCommand: Command {
         let shownState = args.option("state") ?? ".cartflow/state.db"
         let statePath = context.resolve(shownState)
         let output = context.output
+        // Before loading: the files are loaded with `try?`, which would turn the refusal into "invalid".
+        _ = try WorkflowSession.baseURLOverride(context.environment)
 
         var loaded: [(file: String, workflow: Workflow?)] = []
         for file in args.positional {
-            loaded.append((file, try? WorkflowSession.load(file, context: context, sandbox: args.flag("sandbox"))))
+            // Neither an offline plan nor the sandbox needs the key: no CF117 warning for a missing one.
+            let keyless = args.flag("sandbox") || args.flag("offline")
+            loaded.append((file, try? WorkflowSession.load(file, context: context, sandbox: keyless)))
         }
 
         var sandbox: SandboxServer?
@@ -76,7 +82,7 @@ enum PlanCommand: Command {
                 let plan = try await makePlan(
                     workflow, args: args, sandbox: sandbox, sandboxKey: sandboxKey, now: now, statePath: statePath,
                     shownState: shownState, output: output)
-                codes.append(plan.verdict.isBlocked ? .blockedByCredits : .success)
+                codes.append(exitCode(for: plan.verdict.outcome))
                 documents.append(PlanJSONRenderer.document(plan))
                 texts.append(PlanTextRenderer.render(plan))
             } catch {
@@ -132,9 +138,22 @@ enum PlanCommand: Command {
             ]))
     }
 
-    /// The exit code of several plans: an invalid file is worst, then a failed plan, then a block.
+    /// The code `run` would exit with, as far as the plan can tell: 0 only when everything would run.
+    static func exitCode(for outcome: Plan.Verdict.Outcome) -> ExitCode {
+        switch outcome {
+        case .runs: .success
+        case .blocked, .skipped, .waits: .blockedByCredits
+        case .partial: .partial
+        case .fails: .failure
+        }
+    }
+
+    /// The exit code of several plans: an invalid file is worst, then a failed plan (or a run that would fail),
+    /// then a partial run, then a block.
     static func worst(_ codes: [ExitCode]) -> ExitCode {
-        for code in [ExitCode.invalidWorkflow, .failure, .blockedByCredits] where codes.contains(code) { return code }
+        for code in [ExitCode.invalidWorkflow, .failure, .partial, .blockedByCredits] where codes.contains(code) {
+            return code
+        }
         return .success
     }
 

@@ -103,8 +103,8 @@ enum RunCommand: Command {
                     }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
         }
-        let spent = report.collections.map(\.creditsSpent).reduce(0, +)
-        output.print("  credits spent: \(spent)")
+        let spent = CreditCheck.total(of: report.collections.map(\.creditsSpent))
+        output.print("  credits spent: \(spent.map(String.init) ?? "more than \(Int.max)")")
         if !report.exports.isEmpty {
             output.print("  files written:")
             for export in report.exports {

@@ -21,6 +21,8 @@ enum ScheduleCommand: Command {
 
         OPTIONS:
           --once                fire whatever is due now, wait for those runs, and exit (for cron and CI)
+          --tolerance DURATION  how late a slot may be decided and still run as due now (default 60s); with
+                                --once from cron, the cron interval (5m), or catch_up: none misses slots
           --sandbox             run against one embedded MultiCart emulator seeded with all the workflows
           --sandbox-credits N   credits of the embedded emulator (default 100000)
           --state PATH          the state database (default .cartflow/state.db)
@@ -32,12 +34,26 @@ enum ScheduleCommand: Command {
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
-        let args = try Arguments(arguments, flags: ["once", "sandbox"], options: ["state", "sandbox-credits"])
+        let args = try Arguments(
+            arguments, flags: ["once", "sandbox"], options: ["state", "sandbox-credits", "tolerance"])
         guard !args.positional.isEmpty else { throw UsageError("missing the workflow files or folders (PATH...)") }
+        var options = Scheduler.Options()
+        if let text = args.option("tolerance") {
+            switch ValueParsers.duration(text) {
+            case .success(let seconds) where seconds.value <= 86_400:
+                options.tolerance = TimeInterval(seconds.value)
+            case .success:
+                throw UsageError("--tolerance is at most 1d, got '\(text)'")
+            case .failure(let problem):
+                throw UsageError("--tolerance must be a duration such as 60s or 5m, got '\(text)': \(problem.hint)")
+            }
+        }
         let output = context.output
         let useSandbox = args.flag("sandbox")
         let credits = try args.intOption("sandbox-credits", range: 0...100_000_000) ?? 100_000
         let log: @Sendable (String) -> Void = { output.progress($0) }
+        // Before loading: a refused MULTICART_BASE_URL would otherwise read as an invalid file at every reload.
+        _ = try WorkflowSession.baseURLOverride(context.environment)
 
         let files = WorkflowFiles(
             paths: args.positional.map(context.resolve),
@@ -96,7 +112,8 @@ enum ScheduleCommand: Command {
         var reload: (@Sendable () -> [Workflow]?)?
         if !args.flag("once") { reload = { @Sendable in files.refresh() } }
         let scheduler = try Scheduler(
-            workflows: workflows, state: state, now: { Date() }, sleep: sleep, fire: fire, log: log, reload: reload)
+            workflows: workflows, state: state, options: options, now: { Date() }, sleep: sleep, fire: fire, log: log,
+            reload: reload)
 
         log(
             "scheduling \(scheduled.count) workflow\(scheduled.count == 1 ? "" : "s")"
@@ -124,7 +141,8 @@ enum ScheduleCommand: Command {
     /// `--once`: the worst run decides; an invalid file counts after failed runs.
     static func exitCode(results: [Scheduler.RunResult], invalidFiles: Bool) -> ExitCode {
         let codes = results.map { result -> ExitCode in
-            if result.interrupted { return .success }
+            // Interrupted runs resume later; a run another process was already doing is not this one's failure.
+            if result.interrupted || result.skippedRunningElsewhere { return .success }
             guard let outcome = result.outcome else { return .failure }
             return RunCommand.exitCode(for: outcome)
         }

@@ -46,6 +46,26 @@ public struct Schedule: Sendable, Equatable {
         self.overlap = overlap
         self.windows = windows
     }
+
+    /// A stable text of what decides which slots exist (cadence, times, windows, days, zone), stored with the last
+    /// slot so that a schedule edited while the daemon was down is recognised: its past slots were never due and
+    /// are not caught up. `catch_up` and `overlap` are left out: they change what happens to slots, not which
+    /// slots there are.
+    public var slotFingerprint: String {
+        let cadence: String =
+            switch every {
+            case .interval(let step): "every \(step.value)s"
+            case .daily: "daily"
+            case .weekly: "weekly"
+            case .monthly: "monthly"
+            }
+        return [
+            cadence, "at " + at.map(\.description).joined(separator: ","),
+            "windows " + windows.map(\.description).joined(separator: ","),
+            "days " + days.map(\.description).joined(separator: ","),
+            "day_of_month " + daysOfMonth.map(String.init).joined(separator: ","), "timezone \(timezone)",
+        ].joined(separator: "; ")
+    }
 }
 
 /// A wall-clock window `HH:MM-HH:MM` that limits an interval schedule: a slot fires when its local time is at

@@ -87,6 +87,23 @@ public struct APIConfig: Sendable, Equatable {
         self.allowedDownloadHosts = allowedDownloadHosts
         self.timeout = timeout
     }
+
+    /// Why `url` cannot be an API base URL, in plain words (`credentials do not belong in the URL`), or nil: the
+    /// check `api.base_url` gets in a workflow file, for a URL that comes from elsewhere (`MULTICART_BASE_URL`).
+    public static func baseURLProblem(_ url: String) -> String? {
+        WorkflowDecoder.urlProblem(url.hasSuffix("/") ? String(url.dropLast()) : url)
+    }
+
+    /// `url` without its userinfo (`http://bob:hunter2@host/…` → `http://host/…`), for every place a base URL is
+    /// shown: such a URL is refused on loading, and if one got through it would still not be printed.
+    public static func displayed(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let authorityEnd =
+            url[scheme.upperBound...].firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" })
+            ?? url.endIndex
+        guard let at = url[scheme.upperBound..<authorityEnd].lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + String(url[url.index(after: at)...])
+    }
 }
 
 /// One entry of `collections:`.

@@ -9,9 +9,16 @@ public enum CreditCheck {
         public var unknown: [String]
         /// Every rule the run breaks, in plain words; empty when it may go.
         public var reasons: [String]
+        /// Whether the balance rule is among the reasons (the only one that more credits can fix).
+        public var balanceShort = false
 
         /// Whether the rules let the run go.
         public var passes: Bool { reasons.isEmpty }
+
+        /// Whether waiting for credits (`on_insufficient: wait`) can make the run go: the balance is the only
+        /// rule broken. A spending limit, an unknown count or an impossible total stay broken however long one
+        /// waits, so the run is blocked at once.
+        public var waitingCanHelp: Bool { balanceShort && reasons.count == 1 }
 
         /// `blocked by credits: needs 250 + reserve 200, has 300` — the executor's message; nil when it passes.
         public var blockedMessage: String? {
@@ -22,22 +29,48 @@ public enum CreditCheck {
     /// Applies `rules` to the collections about to be triggered (`items` nil = count unknown), in order.
     /// With `spendable` nil (an offline plan) the balance rule cannot be judged and is left out.
     public static func evaluate(spendable: Int?, items: [(name: String, items: Int?)], rules: CreditRules) -> Verdict {
-        let total = items.compactMap(\.items).reduce(0, +)
+        // Counts come from the API: their sum and the balance arithmetic are checked, never trapped on.
+        let summed = total(of: items.compactMap(\.items))
+        let total = summed ?? Int.max
         let unknown = items.filter { $0.items == nil }.map(\.name)
         var reasons: [String] = []
+        if summed == nil {
+            reasons.append(
+                "the item counts add up to more than \(Int.max) credits, which no balance covers; check the "
+                    + "collections' counts")
+        }
         if let maxSpend = rules.maxSpend, total > maxSpend {
             reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
         }
         let reserve = rules.reserve
-        if let spendable, spendable - total < reserve {
+        var balanceShort = false
+        if let spendable, remaining(spendable, after: total).map({ $0 < reserve }) ?? true {
             reasons.append("needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(spendable)")
+            balanceShort = true
         }
         // An unknown count makes the reserve and the spending limit impossible to keep for sure.
         if !unknown.isEmpty && (reserve > 0 || rules.maxSpend != nil) {
             reasons.append(
                 "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
         }
-        return Verdict(total: total, unknown: unknown, reasons: reasons)
+        return Verdict(total: total, unknown: unknown, reasons: reasons, balanceShort: balanceShort)
+    }
+
+    /// The credits of several collections, one per item; nil when the sum does not fit in an `Int`.
+    public static func total(of counts: [Int]) -> Int? {
+        var sum = 0
+        for count in counts {
+            let (next, overflow) = sum.addingReportingOverflow(count)
+            if overflow { return nil }
+            sum = next
+        }
+        return sum
+    }
+
+    /// `spendable − total`, the balance after the run; nil when it is below `Int.min` (far short).
+    public static func remaining(_ spendable: Int, after total: Int) -> Int? {
+        let (after, overflow) = spendable.subtractingReportingOverflow(total)
+        return overflow ? nil : after
     }
 }
 

@@ -127,9 +127,22 @@ public enum GraphRenderer {
         return out + "\""
     }
 
-    /// Mermaid has no backslash escapes inside quotes; it takes HTML entity codes instead.
+    /// Mermaid has no backslash escapes inside quotes; it takes entity codes (`#quot;`, `#35;`) instead, and its
+    /// labels are HTML: `<`, `>` and `&` would be markup, and a `#…;` in the text would be read as an entity.
     static func mermaidQuote(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\"", with: "#quot;").replacingOccurrences(of: "\n", with: " ") + "\""
+        var out = "\""
+        for character in text {
+            switch character {
+            case "#": out += "#35;"
+            case "\"": out += "#quot;"
+            case "<": out += "#lt;"
+            case ">": out += "#gt;"
+            case "&": out += "#amp;"
+            case "\n", "\r\n", "\r": out += " "
+            default: out.append(character)
+            }
+        }
+        return out + "\""
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -75,10 +75,17 @@ public struct Plan: Sendable, Equatable {
     /// Whether the run would go, and why not.
     public struct Verdict: Sendable, Equatable {
         public enum Outcome: String, Sendable {
+            /// Everything would run.
             case runs
+            /// Stopped by the credit rules (`on_insufficient: fail`, or `wait` when credits cannot help).
             case blocked
             case skipped
             case waits
+            /// The run would go but end partial: some collections would not be fetched (someone else's runner is
+            /// processing them, or their trigger produced no visible runner).
+            case partial
+            /// The run would go but fetch nothing, for the same reasons.
+            case fails
         }
 
         public var outcome: Outcome
@@ -90,7 +97,7 @@ public struct Plan: Sendable, Equatable {
         public var reasons: [String]
 
         /// Whether `run` would spend nothing because of the credit rules.
-        public var isBlocked: Bool { outcome != .runs }
+        public var isBlocked: Bool { outcome == .blocked || outcome == .skipped || outcome == .waits }
     }
 
     /// The state database and the unfinished run `run` would resume.

@@ -161,7 +161,7 @@ public enum PlanJSONRenderer {
     }
 
     static func apiURL(_ mode: PlanFacts.Mode) -> JSONValue {
-        if case .api(let url) = mode { return .string(url) }
+        if case .api(let url) = mode { return .string(APIConfig.displayed(url)) }
         return .null
     }
 

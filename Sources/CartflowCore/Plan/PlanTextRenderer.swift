@@ -58,7 +58,9 @@ public enum PlanTextRenderer {
             lines.append(
                 "schedule: \(schedule.rule), in \(schedule.zone) (catch_up: \(schedule.catchUp), overlap: \(schedule.overlap))"
             )
-            lines.append("  next \(schedule.next.count) fire times, in \(schedule.zone) and in UTC:")
+            // A UTC schedule's local time is the UTC time: one zone to name, not the same one twice.
+            let zones = schedule.zone == "UTC" ? "UTC" : "\(schedule.zone) and in UTC"
+            lines.append("  next \(schedule.next.count) fire times, in \(zones):")
             let width = schedule.next.map(\.local.count).max() ?? 0
             for fire in schedule.next {
                 var line = "    \(pad(fire.local, width))  \(fire.utc)"
@@ -80,7 +82,8 @@ public enum PlanTextRenderer {
 
     static func modeText(_ mode: PlanFacts.Mode) -> String {
         switch mode {
-        case .api(let baseURL): return "facts from the MultiCart API at \(baseURL) (read-only calls)"
+        case .api(let baseURL):
+            return "facts from the MultiCart API at \(APIConfig.displayed(baseURL)) (read-only calls)"
         case .sandbox: return "facts from the embedded sandbox (--sandbox, read-only calls)"
         case .offline: return "offline: nothing was asked of the API; item counts are the workflow's items: hints"
         }

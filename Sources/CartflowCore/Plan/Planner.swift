@@ -65,23 +65,23 @@ public enum Planner {
         let credits = Plan.Credits(
             spendable: spendable, available: facts.balance?.available, used: facts.balance?.used,
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
-            balanceAfter: facts.balance.map { $0.spendable - check.total }, reserve: workflow.credits.reserve,
+            balanceAfter: facts.balance.map { CreditCheck.remaining($0.spendable, after: check.total) ?? Int.min },
+            reserve: workflow.credits.reserve,
             maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
         var verdict = verdictFor(
             check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
             resumes: unfinished?.id)
-        // A trigger that left no visible runner is never sent again by `run` (ResumeRules): that collection
-        // stays unfetched, whatever the credits say.
+        // Collections `run` would not fetch whatever the credits say: a trigger that left no visible runner is
+        // never sent again (ResumeRules), and a trigger for a collection that someone else's runner is processing
+        // is refused (409 conflict). `run` goes on with the others and ends partial, or fails without any.
         let stuck = workflow.collections.map(\.name).filter { name in
             guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
             return recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
         }
-        if !verdict.isBlocked && !stuck.isEmpty {
-            let ends = stuck.count == workflow.collections.count ? "fails" : "ends partial"
-            verdict.summary +=
-                "; \(stuck.joined(separator: ", ")) \(stuck.count == 1 ? "is" : "are") not fetched (\(stuck.count == 1 ? "its" : "their") "
-                + "trigger produced no visible runner; `run --new` starts a fresh run), so the run \(ends) and the "
-                + "exports that read \(stuck.count == 1 ? "it" : "them") are not written"
+        let refused = collections.filter { $0.triggered && $0.server.processing == true && !$0.server.ours }
+        if verdict.outcome == .runs && !(stuck.isEmpty && refused.isEmpty) {
+            verdict = unfetchedVerdict(
+                verdict, refused: refused, stuck: stuck, collections: workflow.collections.count)
         }
         if !online && !unknownItems.isEmpty {
             notes.append(
@@ -167,7 +167,7 @@ public enum Planner {
             if triggered {
                 notes.append(
                     "\(spec.name): runner \(id) of collection \(spec.id) is processing now, started outside this "
-                        + "workflow (a schedule or a person); a new trigger may be refused while it runs")
+                        + "workflow (a schedule or a person); a trigger is refused while it runs")
             }
             return Plan.Server(
                 source: .checked, newestRunner: id, processing: true, ours: false,
@@ -241,6 +241,13 @@ public enum Planner {
             return Plan.Verdict(
                 outcome: .skipped, checked: online, summary: "skipped (on_insufficient: skip): " + joined,
                 reasons: reasons)
+        case .wait where !check.waitingCanHelp:
+            // The executor blocks at once: waiting cannot fix a spending limit or an unknown count.
+            return Plan.Verdict(
+                outcome: .blocked, checked: online,
+                summary: "blocked: " + joined + " (on_insufficient: wait does not wait: more credits would not "
+                    + "change it)",
+                reasons: reasons)
         case .wait(let limit, let interval):
             return Plan.Verdict(
                 outcome: .waits, checked: online,
@@ -248,6 +255,38 @@ public enum Planner {
                     + "then blocked if still short: " + joined,
                 reasons: reasons)
         }
+    }
+
+    /// A verdict that would run, turned into what `run` does when some collections cannot be fetched: `partial`
+    /// (exit 6) while others are, `fails` (exit 1) when none is.
+    static func unfetchedVerdict(_ verdict: Plan.Verdict, refused: [Plan.Collection], stuck: [String], collections: Int)
+        -> Plan.Verdict
+    {
+        func listed(_ names: [String]) -> String { names.joined(separator: ", ") }
+        var reasons: [String] = []
+        if !refused.isEmpty {
+            let runners = refused.map { $0.server.newestRunner.map { "runner \($0)" } ?? "a runner" }
+            reasons.append(
+                "\(listed(refused.map(\.name))) \(refused.count == 1 ? "is" : "are") processing on the server "
+                    + "(\(listed(runners)), not started by this workflow): run's trigger would be refused "
+                    + "(409 conflict) while it runs")
+        }
+        if !stuck.isEmpty {
+            reasons.append(
+                "\(listed(stuck)) \(stuck.count == 1 ? "is" : "are") not fetched (\(stuck.count == 1 ? "its" : "their") "
+                    + "trigger produced no visible runner; `run --new` starts a fresh run)")
+        }
+        let unfetched = refused.count + stuck.count
+        let none = unfetched >= collections
+        let outcome: Plan.Verdict.Outcome = none ? .fails : .partial
+        // `runs: needs …` / `runs if the balance allows: needs …` keep their credit words after the new outcome.
+        let rest = verdict.summary.hasPrefix("runs") ? String(verdict.summary.dropFirst(4)) : ": " + verdict.summary
+        return Plan.Verdict(
+            outcome: outcome, checked: verdict.checked,
+            summary: outcome.rawValue + rest + "; " + reasons.joined(separator: "; ") + ", so the run "
+                + (none ? "fails" : "ends partial") + " and the exports that read \(unfetched == 1 ? "it" : "them") "
+                + "are not written",
+            reasons: reasons)
     }
 
     // MARK: Outputs

@@ -29,6 +29,9 @@ public actor Scheduler {
         public var outcome: RunReport.Outcome?
         public var interrupted: Bool
         public var error: String?
+        /// The run did not start because another process (a second scheduler, a `cartflow run`) was running the
+        /// workflow when it tried to take the lease: skipped like `overlap: skip`, nothing spent, not a failure.
+        public var skippedRunningElsewhere = false
     }
 
     struct Entry {
@@ -137,15 +140,28 @@ public actor Scheduler {
             kept.insert(workflow.name)
             if var entry = entries[workflow.name] {
                 entry.workflow = workflow
-                if entry.schedule != schedule {
+                if entry.schedule.slotFingerprint != schedule.slotFingerprint {
                     entry.schedule = schedule
                     let from = current.addingTimeInterval(-options.tolerance)
-                    if entry.lastSlot.map({ $0 < from }) ?? true {
-                        entry.lastSlot = from
-                        store(workflow.name, lastSlot: from, queuedSlot: entry.queuedSlot)
+                    if entry.lastSlot.map({ $0 < from }) ?? true { entry.lastSlot = from }
+                    // Only forward: another scheduler may have decided later slots meanwhile.
+                    let fingerprint = schedule.slotFingerprint
+                    let record = try? state.claimScheduleSlots(workflow: workflow.name) { stored in
+                        let storedLast = stored.flatMap { SlotText.parse($0.lastSlot) }
+                        let last = max(storedLast ?? from, from)
+                        return ScheduleSlotRecord(
+                            lastSlot: SlotText.format(last),
+                            queuedSlot: stored?.queuedSlot ?? entry.queuedSlot.map(SlotText.format),
+                            fingerprint: fingerprint)
+                    }.record
+                    if let last = record.flatMap({ SlotText.parse($0.lastSlot) }), last > from {
+                        entry.lastSlot = last
                     }
                     entry.nextWake = current
                     log("\(workflow.name) schedule changed; slots from now on follow the new schedule")
+                } else {
+                    // `catch_up` and `overlap` apply from the next decision; a slot already queued stays queued.
+                    entry.schedule = schedule
                 }
                 entries[workflow.name] = entry
             } else {
@@ -179,20 +195,86 @@ public actor Scheduler {
         return nextWake
     }
 
+    /// Decides one workflow and claims the slots it fires. The state database, not this daemon's memory, is the
+    /// truth: another scheduler on the same database (a second daemon, `schedule --once` from cron) may have
+    /// decided slots since this one last looked. So the stored slots are read, the decision made from them and
+    /// stored in one transaction (`StateStore.claimScheduleSlots`); only slots this claim stored are fired.
     private func decide(_ name: String, _ entry: Entry, at current: Date) {
         var entry = entry
         let running = runs[name] != nil || runningElsewhere(name, at: current)
-        let decision = SlotDecider.decide(
-            entry.schedule, lastSlot: entry.lastSlot, now: current, runInProgress: running,
-            queuedSlot: entry.queuedSlot, tolerance: options.tolerance)
-        if decision.lastSlot != entry.lastSlot || decision.queuedSlot != entry.queuedSlot {
-            // Stored before any run starts: a crash or restart after this point never fires these slots again.
-            guard store(name, lastSlot: decision.lastSlot, queuedSlot: decision.queuedSlot) else {
-                // Without the record a restart could fire the slot again; decide again at the next wake.
-                entry.nextWake = current.addingTimeInterval(options.pollInterval)
-                entries[name] = entry
-                return
+        let schedule = entry.schedule
+        let fingerprint = schedule.slotFingerprint
+        let tolerance = options.tolerance
+        let remembered = (lastSlot: entry.lastSlot, queuedSlot: entry.queuedSlot)
+        var decision: SlotDecision?
+        var proposal: ScheduleSlotRecord?
+        var firedElsewhere: [FireTime] = []
+        var changedSince: String?
+        let claim: (claimed: Bool, record: ScheduleSlotRecord?)
+        do {
+            claim = try state.claimScheduleSlots(workflow: name) { stored in
+                // A slot stored later than the one remembered was decided by another scheduler: start from it.
+                var last = remembered.lastSlot
+                var queued = remembered.queuedSlot
+                if let stored, let storedLast = SlotText.parse(stored.lastSlot), last.map({ storedLast >= $0 }) ?? true
+                {
+                    last = storedLast
+                    queued = stored.queuedSlot.flatMap(SlotText.parse)
+                    if storedLast != remembered.lastSlot || queued != remembered.queuedSlot {
+                        // What this daemon would have fired from its memory and another scheduler has decided.
+                        let fromMemory = SlotDecider.decide(
+                            schedule, lastSlot: remembered.lastSlot, now: current, runInProgress: running,
+                            queuedSlot: remembered.queuedSlot, tolerance: tolerance)
+                        firedElsewhere = fromMemory.slotsToRun.filter {
+                            $0.instant <= storedLast && $0.instant != queued
+                        }
+                    }
+                }
+                // The stored slot belongs to another schedule (edited while no daemon watched, or by another
+                // scheduler's version of the file): the new schedule's past slots were never due; start from now.
+                if let stored, let old = stored.fingerprint, old != fingerprint {
+                    changedSince = stored.lastSlot
+                    let from = current.addingTimeInterval(-tolerance)
+                    if last.map({ $0 < from }) ?? true { last = from }
+                }
+                let made = SlotDecider.decide(
+                    schedule, lastSlot: last, now: current, runInProgress: running, queuedSlot: queued,
+                    tolerance: tolerance)
+                decision = made
+                guard let newLast = made.lastSlot else { return nil }
+                let record = ScheduleSlotRecord(
+                    lastSlot: SlotText.format(newLast), queuedSlot: made.queuedSlot.map(SlotText.format),
+                    fingerprint: fingerprint)
+                guard record != stored else { return nil }
+                proposal = record
+                return record
             }
+        } catch {
+            // Without the record a restart could fire the slot again; decide again at the next wake.
+            log("\(name): cannot claim the slot in the state database (\(Executor.describe(error))); not firing")
+            entry.nextWake = current.addingTimeInterval(options.pollInterval)
+            entries[name] = entry
+            return
+        }
+        if let changedSince {
+            log(
+                "\(name) schedule changed since its last slot (\(changedSince)) was stored; slots from now on follow "
+                    + "the new schedule, its past slots are not caught up")
+        }
+        for slot in firedElsewhere {
+            log(
+                "\(name) \(slot.local) (\(slot.utcText)) slot already fired by another scheduler "
+                    + "(the state database records it); not firing it again")
+        }
+        guard let decision else { return }
+        if proposal != nil && !claim.claimed {
+            // The store never moves a slot backwards: it holds a later one than this daemon decided from.
+            log("\(name) slot already fired by another scheduler (the state database holds a later slot); not firing")
+            entry.lastSlot = claim.record.flatMap { SlotText.parse($0.lastSlot) } ?? entry.lastSlot
+            entry.queuedSlot = claim.record?.queuedSlot.flatMap(SlotText.parse)
+            entry.nextWake = current.addingTimeInterval(options.pollInterval)
+            entries[name] = entry
+            return
         }
         for action in decision.actions {
             log("\(name) \(action)" + (action.slot.explanation.map { " (\($0))" } ?? ""))
@@ -218,19 +300,6 @@ public actor Scheduler {
         }
     }
 
-    @discardableResult
-    private func store(_ name: String, lastSlot: Date?, queuedSlot: Date?) -> Bool {
-        guard let lastSlot else { return true }
-        do {
-            try state.recordScheduleSlots(
-                workflow: name, lastSlot: SlotText.format(lastSlot), queuedSlot: queuedSlot.map(SlotText.format))
-            return true
-        } catch {
-            log("\(name): cannot store the slot in the state database (\(Executor.describe(error))); not firing")
-            return false
-        }
-    }
-
     // MARK: Running
 
     /// Runs the slots one after another in a task of their own; the loop goes on deciding other workflows.
@@ -253,6 +322,12 @@ public actor Scheduler {
                 } catch is CancellationError {
                     result.interrupted = true
                     log("\(name) \(slot.utcText) run interrupted at a checkpoint; the next run resumes it")
+                } catch RunError.leaseHeld(_, let pid, let host) {
+                    // Another scheduler or a `cartflow run` took the lease first: it is that process's run.
+                    result.skippedRunningElsewhere = true
+                    log(
+                        "\(name) \(slot.utcText) run skipped: process \(pid) on \(host) is running the workflow "
+                            + "(another scheduler or a `cartflow run`); nothing spent")
                 } catch {
                     result.error = Executor.describe(error)
                     log("\(name) \(slot.utcText) run failed: \(Executor.describe(error))")

@@ -74,6 +74,11 @@ public final class StateStore: @unchecked Sendable {
         """
         ALTER TABLE schedule_slots ADD COLUMN queued_slot TEXT;
         """,
+        // Which schedule the slot belongs to (`Schedule.slotFingerprint`), so an edit made while the daemon was
+        // down is not caught up as if its past slots had been missed. NULL in rows written before.
+        """
+        ALTER TABLE schedule_slots ADD COLUMN schedule_fingerprint TEXT;
+        """,
     ]
 
     private let database: SQLiteDatabase
@@ -466,46 +471,51 @@ public final class StateStore: @unchecked Sendable {
 
     // MARK: Schedules
 
-    public func lastFiredSlot(workflow: String) throws -> String? {
-        try locked { db in
-            try db.query("SELECT last_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)]).first?.first?
-                .text
-        }
-    }
-
     /// The scheduler's memory of a workflow: the last slot decided and the slot queued behind a running run
     /// (UTC text such as `2024-05-04T08:00:00Z`); `nil` when the workflow was never scheduled.
     public func scheduleSlots(workflow: String) throws -> (lastSlot: String, queuedSlot: String?)? {
-        try locked { db in
-            try db.query("SELECT last_slot, queued_slot FROM schedule_slots WHERE workflow = ?", [.text(workflow)])
-                .first.map { ($0[0].text ?? "", $0[1].text) }
-        }
+        try locked { db in try Self.readScheduleSlots(db, workflow: workflow) }.map { ($0.lastSlot, $0.queuedSlot) }
     }
 
-    /// Stores the last slot decided and the queued slot in one transaction; the scheduler calls it before it
-    /// starts a run, so that no restart or clock change fires the slot again.
-    public func recordScheduleSlots(workflow: String, lastSlot: String, queuedSlot: String?) throws {
+    /// Claims slots for one scheduler among several sharing this database (daemons, `schedule --once`): reads the
+    /// stored slots and hands them to `decide` inside one `BEGIN IMMEDIATE` transaction, and stores what it
+    /// returns only as a compare-and-set on what was read — when the last slot moves forward (the stored one is
+    /// earlier), or stays and the queued slot or the fingerprint changes; never backwards. No other process can
+    /// write in between, so two schedulers never claim the same slot. `decide` returns nil to store nothing; it must not call this store.
+    /// Returns whether the proposal was stored, and the record as it stands after the transaction.
+    @discardableResult
+    public func claimScheduleSlots(
+        workflow: String, _ decide: (_ stored: ScheduleSlotRecord?) throws -> ScheduleSlotRecord?
+    ) throws -> (claimed: Bool, record: ScheduleSlotRecord?) {
         try locked { db in
             try db.transaction {
+                let stored = try Self.readScheduleSlots(db, workflow: workflow)
+                guard let proposal = try decide(stored), proposal != stored else { return (false, stored) }
+                // Slot texts are fixed-width UTC (`2024-05-04T08:00:00Z`): text order is time order. The same slot
+                // with another queued slot or schedule fingerprint is an update of that decision.
+                if let stored, proposal.lastSlot < stored.lastSlot { return (false, stored) }
                 try db.query(
                     """
-                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, updated_at) VALUES (?, ?, ?, ?)
+                    INSERT INTO schedule_slots (workflow, last_slot, queued_slot, schedule_fingerprint, updated_at)
+                    VALUES (?, ?, ?, ?, ?)
                     ON CONFLICT(workflow) DO UPDATE SET last_slot = excluded.last_slot,
-                        queued_slot = excluded.queued_slot, updated_at = excluded.updated_at
+                        queued_slot = excluded.queued_slot, schedule_fingerprint = excluded.schedule_fingerprint,
+                        updated_at = excluded.updated_at
                     """,
-                    [.text(workflow), .text(lastSlot), SQLValue(queuedSlot), .text(Self.timestamp())])
+                    [
+                        .text(workflow), .text(proposal.lastSlot), SQLValue(proposal.queuedSlot),
+                        SQLValue(proposal.fingerprint), .text(Self.timestamp()),
+                    ])
+                return (true, proposal)
             }
         }
     }
 
-    public func recordFiredSlot(workflow: String, slot: String) throws {
-        try locked { db in
-            try db.transaction {
-                try db.query(
-                    "INSERT OR REPLACE INTO schedule_slots (workflow, last_slot, updated_at) VALUES (?, ?, ?)",
-                    [.text(workflow), .text(slot), .text(Self.timestamp())])
-            }
-        }
+    private static func readScheduleSlots(_ db: SQLiteDatabase, workflow: String) throws -> ScheduleSlotRecord? {
+        try db.query(
+            "SELECT last_slot, queued_slot, schedule_fingerprint FROM schedule_slots WHERE workflow = ?",
+            [.text(workflow)]
+        ).first.map { ScheduleSlotRecord(lastSlot: $0[0].text ?? "", queuedSlot: $0[1].text, fingerprint: $0[2].text) }
     }
 }
 
@@ -595,6 +605,22 @@ public struct ExportRecord: Sendable, Equatable {
     public var format: String
     public var records: Int
     public var bytes: Int
+}
+
+/// A workflow's row of `schedule_slots`: the last slot decided and the slot queued behind a running run, as UTC
+/// text (`2024-05-04T08:00:00Z`).
+public struct ScheduleSlotRecord: Sendable, Equatable {
+    public var lastSlot: String
+    public var queuedSlot: String?
+    /// The `Schedule.slotFingerprint` of the schedule the slot was decided under; nil in rows from before it
+    /// was recorded.
+    public var fingerprint: String?
+
+    public init(lastSlot: String, queuedSlot: String?, fingerprint: String? = nil) {
+        self.lastSlot = lastSlot
+        self.queuedSlot = queuedSlot
+        self.fingerprint = fingerprint
+    }
 }
 
 public struct LeaseHolder: Sendable, Equatable {
