@@ -190,12 +190,13 @@ final class WorkflowDecoder {
     /// Whether a key holds the API key (a collection named by it, a column output name): such a key is reported
     /// without echoing it, and dropped, so it never reaches a step id, a plan or a graph. Every key a user
     /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
-    func refusesSecret(inKey key: String, _ keyNode: Node, path: String) -> Bool {
+    func refusesSecret(inKey key: String, _ keyNode: Node, path: @autoclosure () -> String) -> Bool {
         // Keys are many and short: one shorter than the key cannot hold it (utf8.count is O(1) on native text).
         guard secretValues.contains(where: { key.utf8.count >= $0.utf8.count && Self.holds(key, secret: $0) }) else {
             return false
         }
         secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+        let path = path()
         let place = path.isEmpty ? "at the top level" : "in '\(path)'"
         report(
             .literalSecret,

@@ -758,11 +758,16 @@ extension WorkflowDecoder {
         }
     }
 
-    /// A `columns:` or `provenance:` entry with its place, for the step checks.
+    /// A `columns:` or `provenance:` entry with its place, for the step checks. The key path is built only when
+    /// a diagnostic needs it: a large file has tens of thousands of columns.
     private struct Entry<Value> {
         var value: Value
         var mark: SourceMark
-        var path: String
+        /// The list's key path, and the entry's index in it (`nil` for a single value standing for the list).
+        var listPath: String
+        var index: Int?
+
+        var path: String { index.map { "\(listPath)[\($0)]" } ?? listPath }
     }
 
     private func columnEntries(_ node: Node, path: String) -> [Entry<ColumnSpec>]? {
@@ -770,7 +775,7 @@ extension WorkflowDecoder {
         var columns: [Entry<ColumnSpec>] = []
         columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            let itemPath = "\(path)[\(index)]"
+            var itemPath: String { "\(path)[\(index)]" }
             if let pairs = item.mapping {
                 guard pairs.count == 1, let key = pairs[0].key.scalar, !key.isNull else {
                     report(
@@ -783,10 +788,12 @@ extension WorkflowDecoder {
                     let source = string(pairs[0].value, path: "\(itemPath).\(key.text)")
                 else { continue }
                 columns.append(
-                    Entry(value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, path: itemPath))
+                    Entry(
+                        value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, listPath: path,
+                        index: index))
             } else {
                 guard let name = string(item, path: itemPath) else { continue }
-                columns.append(Entry(value: ColumnSpec(name), mark: item.start, path: itemPath))
+                columns.append(Entry(value: ColumnSpec(name), mark: item.start, listPath: path, index: index))
             }
         }
         return columns
@@ -795,9 +802,10 @@ extension WorkflowDecoder {
     private func provenanceEntries(_ node: Node, path: String) -> [Entry<ExportStep.Provenance>] {
         var result: [Entry<ExportStep.Provenance>] = []
         for (index, item) in (list(node, path: path, of: "provenance column") ?? []).enumerated() {
-            let itemPath = node.sequence == nil ? path : "\(path)[\(index)]"
+            let entryIndex = node.sequence == nil ? nil : index
+            var itemPath: String { entryIndex.map { "\(path)[\($0)]" } ?? path }
             guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
-            result.append(Entry(value: value, mark: item.start, path: itemPath))
+            result.append(Entry(value: value, mark: item.start, listPath: path, index: entryIndex))
         }
         return result
     }
