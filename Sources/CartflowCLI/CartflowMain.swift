@@ -51,11 +51,14 @@ public enum CartflowMain {
         }
         switch first {
         case "--help", "-h", "help":
-            if arguments.count > 1, let command = commands.first(where: { $0.name == arguments[1] }) {
-                output.print(command.help)
-            } else {
+            guard arguments.count > 1 else {
                 output.print(overview)
+                return .success
             }
+            guard let command = commands.first(where: { $0.name == arguments[1] }) else {
+                return unknownCommand(arguments[1], output: output)
+            }
+            output.print(command.help)
             return .success
         case "--version", "-V", "version":
             output.print("cartflow \(version)")
@@ -64,12 +67,7 @@ public enum CartflowMain {
             break
         }
         guard let command = commands.first(where: { $0.name == first }) else {
-            var message = "cartflow: unknown command '\(first)'"
-            if let suggestion = closestMatch(to: first, in: commands.map { $0.name }) {
-                message += "; did you mean '\(suggestion)'?"
-            }
-            output.error(message + "\nRun 'cartflow --help' for the list of commands.")
-            return .usage
+            return unknownCommand(first, output: output)
         }
         let rest = Array(arguments.dropFirst())
         if rest.contains("--help") || rest.contains("-h") {
@@ -86,18 +84,33 @@ public enum CartflowMain {
         }
     }
 
+    private static func unknownCommand(_ name: String, output: Output) -> ExitCode {
+        var message = "cartflow: unknown command '\(name)'"
+        if let suggestion = closestMatch(to: name, in: commands.map { $0.name }) {
+            message += "; did you mean '\(suggestion)'?"
+        }
+        output.error(message + "\nRun 'cartflow --help' for the list of commands.")
+        return .usage
+    }
+
     /// Removes the flags every command shares (`--quiet`, `--verbose`, `--color`) and applies them.
     static func applyGlobalFlags(_ arguments: inout [String], context: CommandContext) throws {
         let output = context.output
         var color = "auto"
+        var verbosity: (flag: String, level: Output.Verbosity)?
         var kept: [String] = []
         var index = 0
         while index < arguments.count {
             let argument = arguments[index]
             index += 1
             switch argument {
-            case "--quiet", "-q": output.verbosity = .quiet
-            case "--verbose", "-v": output.verbosity = .verbose
+            case "--quiet", "-q", "--verbose", "-v":
+                let level: Output.Verbosity = argument == "-q" || argument == "--quiet" ? .quiet : .verbose
+                if let earlier = verbosity, earlier.level != level {
+                    throw UsageError("\(earlier.flag) and \(argument) exclude each other; give one")
+                }
+                verbosity = (argument, level)
+                output.verbosity = level
             case "--color", "--colour":
                 guard index < arguments.count else { throw UsageError("--color needs a value (auto, always, never)") }
                 color = arguments[index]

@@ -29,9 +29,30 @@ public final class Output: @unchecked Sendable {
     /// The process's real stdout and stderr.
     public static func standard() -> Output {
         Output(
-            stdout: { FileHandle.standardOutput.write(Data($0.utf8)) },
-            stderr: { FileHandle.standardError.write(Data($0.utf8)) },
+            stdout: { writeAll($0, to: 1) }, stderr: { writeAll($0, to: 2) },
             stdoutIsTerminal: isatty(1) == 1, stderrIsTerminal: isatty(2) == 1)
+    }
+
+    /// Writes `text` to a file descriptor whole, and drops it when the reader has gone (`| head`, a closed CI log):
+    /// `FileHandle.write` traps on EPIPE, and a run must never die between its trigger intent and its trigger
+    /// because nobody reads its progress.
+    static func writeAll(_ text: String, to descriptor: Int32) {
+        var text = text
+        text.withUTF8 { buffer in
+            guard var pointer = buffer.baseAddress else { return }
+            var left = buffer.count
+            while left > 0 {
+                let written = Foundation.write(descriptor, pointer, left)
+                if written > 0 {
+                    pointer += written
+                    left -= written
+                } else if written < 0 && errno == EINTR {
+                    continue
+                } else {
+                    return  // EPIPE, EBADF, a full disk: the text is lost, the command goes on
+                }
+            }
+        }
     }
 
     /// A result line on stdout.

@@ -102,6 +102,50 @@ final class EndToEnd {
         #expect(lines.count > 0 && lines.count < 120)
     }
 
+    /// A reader that goes away (`cartflow run … | head -c 1`) must not kill the run: it would die between its
+    /// trigger intent and its trigger, or with a paid runner unfetched. Output is dropped; the run finishes.
+    @Test func aClosedOutputPipeDoesNotStopTheRun() async throws {
+        let e = try EndToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [
+            "-c", #""$0" run workflows/demo.yaml --verbose 2>&1 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}"#,
+            CartflowProcess.executable.path,
+        ]
+        process.currentDirectoryURL = e.directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["MULTICART_API_KEY"] = e.key
+        environment["MULTICART_BASE_URL"] = e.server.baseURL!.absoluteString
+        process.environment = environment
+        try process.run()
+        let status: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                process.waitUntilExit()
+                continuation.resume(returning: process.terminationStatus)
+            }
+        }
+        #expect(status == 0)
+        #expect(e.triggers == 2)
+        #expect(e.files(under: "out/demo").contains { $0.hasSuffix(".csv") })
+        #expect(e.files(under: "out/demo").contains { $0.hasSuffix(".ndjson") })
+        // The same for a command that writes its result on stdout.
+        let plan = Process()
+        plan.executableURL = URL(fileURLWithPath: "/bin/bash")
+        plan.arguments = [
+            "-c", #""$0" plan workflows/demo.yaml --offline | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}"#,
+            CartflowProcess.executable.path,
+        ]
+        plan.currentDirectoryURL = e.directory
+        try plan.run()
+        let planStatus: Int32 = await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                plan.waitUntilExit()
+                continuation.resume(returning: plan.terminationStatus)
+            }
+        }
+        #expect(planStatus == 0)
+    }
+
     @Test func creditGateRefusalExitsFourAndChangesNothing() async throws {
         let e = try EndToEnd(credits: 50)
         let before = e.server.snapshot()
@@ -181,6 +225,14 @@ final class EndToEnd {
         #expect(unknown.exitCode == 2 && unknown.stderr.contains("did you mean 'run'"))
         let badFlag = try await CartflowProcess.run(["run", "x.yaml", "--sandbx"], in: directory)
         #expect(badFlag.exitCode == 2 && badFlag.stderr.contains("did you mean '--sandbox'"))
+        let helpOfUnknown = try await CartflowProcess.run(["help", "rnu"], in: directory)
+        #expect(helpOfUnknown.exitCode == 2 && helpOfUnknown.stderr.contains("did you mean 'run'"))
+        #expect(helpOfUnknown.stdout.isEmpty)
+        let both = try await CartflowProcess.run(["validate", "-q", "x.yaml", "--verbose"], in: directory)
+        #expect(both.exitCode == 2, "stderr: \(both.stderr)")
+        #expect(both.stderr.contains("-q and --verbose exclude each other; give one"))
+        let twice = try await CartflowProcess.run(["validate", "-v", "--verbose", "--format", "json"], in: directory)
+        #expect(twice.exitCode == 3, "a flag given twice is the flag once: \(twice.stderr)")
     }
 
     @Test func invalidWorkflowExitsThree() async throws {
