@@ -22,7 +22,7 @@ enum ValidateCommand: Command {
 
         EXAMPLES:
           cartflow validate
-          cartflow validate workflows/au-laptops.yaml --format github
+          cartflow validate workflows/au-price-watch.yaml --format github
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
