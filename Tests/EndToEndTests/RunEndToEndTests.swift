@@ -106,44 +106,33 @@ final class EndToEnd {
     /// trigger intent and its trigger, or with a paid runner unfetched. Output is dropped; the run finishes.
     @Test func aClosedOutputPipeDoesNotStopTheRun() async throws {
         let e = try EndToEnd()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [
-            "-c", #""$0" run workflows/demo.yaml --verbose 2>&1 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}"#,
-            CartflowProcess.executable.path,
-        ]
-        process.currentDirectoryURL = e.directory
-        var environment = ProcessInfo.processInfo.environment
-        environment["MULTICART_API_KEY"] = e.key
-        environment["MULTICART_BASE_URL"] = e.server.baseURL!.absoluteString
-        process.environment = environment
-        try process.run()
-        let status: Int32 = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                process.waitUntilExit()
-                continuation.resume(returning: process.terminationStatus)
+        /// Runs `cartflow ARGUMENTS 2>&1 | head -c 1` and returns cartflow's own exit status.
+        func piped(_ arguments: String) async throws -> Int32 {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [
+                "-c", "\"$0\" \(arguments) 2>&1 | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}",
+                CartflowProcess.executable.path,
+            ]
+            process.currentDirectoryURL = e.directory
+            var environment = ProcessInfo.processInfo.environment
+            environment["MULTICART_API_KEY"] = e.key
+            environment["MULTICART_BASE_URL"] = e.server.baseURL!.absoluteString
+            process.environment = environment
+            try process.run()
+            return await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    process.waitUntilExit()
+                    continuation.resume(returning: process.terminationStatus)
+                }
             }
         }
-        #expect(status == 0)
+        #expect(try await piped("run workflows/demo.yaml --verbose") == 0)
         #expect(e.triggers == 2)
         #expect(e.files(under: "out/demo").contains { $0.hasSuffix(".csv") })
         #expect(e.files(under: "out/demo").contains { $0.hasSuffix(".ndjson") })
         // The same for a command that writes its result on stdout.
-        let plan = Process()
-        plan.executableURL = URL(fileURLWithPath: "/bin/bash")
-        plan.arguments = [
-            "-c", #""$0" plan workflows/demo.yaml --offline | head -c 1 >/dev/null; exit ${PIPESTATUS[0]}"#,
-            CartflowProcess.executable.path,
-        ]
-        plan.currentDirectoryURL = e.directory
-        try plan.run()
-        let planStatus: Int32 = await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                plan.waitUntilExit()
-                continuation.resume(returning: plan.terminationStatus)
-            }
-        }
-        #expect(planStatus == 0)
+        #expect(try await piped("plan workflows/demo.yaml --offline") == 0)
     }
 
     @Test func creditGateRefusalExitsFourAndChangesNothing() async throws {
