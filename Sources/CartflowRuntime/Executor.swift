@@ -238,8 +238,12 @@ public struct Executor: Sendable {
                             try await self.advance(record, spec: spec, runID: runID)
                             return nil
                         } catch {
-                            let message = Self.describe(error)
-                            try? self.recordFailure(runID: runID, collection: record.collection, message: message)
+                            // A poll timeout has recorded its own phase (`timed_out`), and a cancelled run is no
+                            // failure: the phase already recorded stays, and the next run resumes from it.
+                            if !(error is CancellationError) && !Self.isPollTimeout(error) {
+                                let message = Self.describe(error)
+                                try? self.recordFailure(runID: runID, collection: record.collection, message: message)
+                            }
                             return Self.describe(error, of: record.collection)
                         }
                     }
@@ -315,6 +319,11 @@ public struct Executor: Sendable {
         return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
     }
 
+    static func isPollTimeout(_ error: any Error) -> Bool {
+        if case RunError.pollTimeout = error { return true }
+        return false
+    }
+
     static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
         ResumeRules.needsTrigger(phase: record.phase)
     }
@@ -337,7 +346,7 @@ public struct Executor: Sendable {
     /// kept, so the next run resumes it); before one, the phase stays as it was so the next run may trigger.
     private func recordFailure(runID: Int, collection: String, message: String) throws {
         guard let record = try state.collectionRun(runID: runID, collection: collection) else { return }
-        let keep = ["fetched", "timed_out", "blocked", "not_triggered", "skipped"]
+        let keep = ["fetched", "blocked", "not_triggered", "skipped"]
         if keep.contains(record.phase) || (record.phase == "failed" && record.attribution == "not_observed") { return }
         let phase = record.intentAt != nil ? "failed" : record.phase
         try state.recordPhase(record.id, phase: phase, detail: message, lease: lease)
@@ -454,6 +463,10 @@ public struct Executor: Sendable {
             runner = try await attribute(record, spec: spec, afterCrash: false, answered: answered)
         }
         let finished = try await poll(record.id, runner: runner, spec: spec)
+        if record.phase == "timed_out" {
+            // An earlier run's timeout is over: what happens to the fetch is this collection's state now.
+            try state.recordPhase(record.id, phase: "triggered", detail: nil, lease: lease)
+        }
         try await fetch(record.id, runner: finished, spec: spec, runID: runID)
     }
 
