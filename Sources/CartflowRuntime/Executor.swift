@@ -196,70 +196,31 @@ public struct Executor: Sendable {
             workflow.collections.contains { $0.name == record.collection }
         }
 
-        // Credits: only collections that still need a trigger cost anything. One whose history could not be read
-        // above is not triggered (nor reset to pending) until it can be.
+        // Credits: only collections that still need a trigger cost anything, and only they are gated. Those
+        // already triggered (an intent or a runner, paid for) advance whatever the credits say — poll, fetch,
+        // export — side by side with the credit decision. One whose history could not be read above is neither
+        // triggered (nor reset to pending) nor advanced until it can be.
         let toTrigger = records.filter { Self.needsTrigger($0) && !failed.contains($0.collection) }
+        let triggered = records.filter { !Self.needsTrigger($0) && !failed.contains($0.collection) }
+        let advanced = try await advance(triggered: triggered, toTrigger: toTrigger, runID: run.id)
         var blockedByRules = false
-        if !toTrigger.isEmpty {
-            switch try await checkCredits(for: toTrigger, run: run) {
-            case .proceed(let counts):
-                // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
-                for record in toTrigger {
-                    try state.recordPhase(
-                        record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
-                }
-            case .blocked(let reason):
-                messages.append(reason)
-                blockedByRules = true
-                for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
-                }
-            case .skipped(let reason):
-                messages.append(reason)
-                for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
-                }
-                try state.finishRun(run.id, status: "skipped", detail: reason, lease: lease)
-                return try report(run: run, resumed: resumed, outcome: .skipped, exports: [], messages: messages)
-            }
+        var skippedByRules = false
+        switch advanced.credits {
+        case .blocked(let reason)?:
+            messages.append(reason)
+            blockedByRules = true
+        case .skipped(let reason)?:
+            messages.append(reason)
+            skippedByRules = true
+        case .proceed?, nil: break
         }
-
-        // Trigger → poll → fetch, collections in parallel.
-        if !blockedByRules {
-            let current = try state.collectionRuns(runID: run.id).filter { record in
-                workflow.collections.contains { $0.name == record.collection } && !failed.contains(record.collection)
-            }
-            let runID = run.id
-            let failures = await withTaskGroup(of: String?.self) { group in
-                for record in current {
-                    guard let spec = workflow.collection(named: record.collection) else { continue }
-                    group.addTask {
-                        do {
-                            try await self.advance(record, spec: spec, runID: runID)
-                            return nil
-                        } catch {
-                            // A poll timeout has recorded its own phase (`timed_out`), and a cancelled run is no
-                            // failure: the phase already recorded stays, and the next run resumes from it.
-                            if !(error is CancellationError) && !Self.isPollTimeout(error) {
-                                let message = Self.describe(error)
-                                try? self.recordFailure(runID: runID, collection: record.collection, message: message)
-                            }
-                            return Self.describe(error, of: record.collection)
-                        }
-                    }
-                }
-                var messages: [String] = []
-                for await message in group { if let message { messages.append(message) } }
-                return messages
-            }
-            // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
-            // exports and before any status is written: each collection's phase is already recorded, the run
-            // stays 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a
-            // collection's write was refused) stops the run here too, before any export file is written.
-            try Task.checkCancellation()
-            try verifyLease()
-            messages.append(contentsOf: failures.sorted())
-        }
+        // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
+        // exports and before any status is written: each collection's phase is already recorded, the run stays
+        // 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a collection's
+        // write was refused) stops the run here too, before any export file is written.
+        try Task.checkCancellation()
+        try verifyLease()
+        messages.append(contentsOf: advanced.ends.compactMap(\.message).sorted())
 
         // Exports over whatever has been fetched.
         let allRecords = try state.collectionRuns(runID: run.id)
@@ -305,7 +266,8 @@ public struct Executor: Sendable {
         }
 
         let outcome = Self.outcome(
-            phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, exportFailed: exportFailed)
+            phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, skippedByRules: skippedByRules,
+            exportFailed: exportFailed)
         let status: String =
             switch outcome {
             case .succeeded: "succeeded"
@@ -317,6 +279,114 @@ public struct Executor: Sendable {
             }
         try state.finishRun(run.id, status: status, detail: messages.first, lease: lease)
         return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
+    }
+
+    /// How one collection's turn ended in this run: the message for the summary, if it did not get fetched.
+    struct CollectionEnd: Sendable {
+        var collection: String
+        var message: String?
+    }
+
+    /// What the credit decision and the collections' turns came to.
+    struct Advanced: Sendable {
+        /// Nil when nothing needed a trigger.
+        var credits: CreditDecision?
+        var ends: [CollectionEnd]
+    }
+
+    private enum Branch: Sendable {
+        case collection(CollectionEnd)
+        case credits(CreditDecision, [CollectionEnd])
+        case creditsFailed(any Error)
+    }
+
+    /// Trigger → poll → fetch, collections in parallel. The collections already triggered start at once; those
+    /// still to be triggered wait for the credit decision, which gates only them (blocked or skipped, they are
+    /// recorded so and not triggered). An error of the decision itself (the balance unreadable, the key refused)
+    /// is thrown once the triggered collections have had their turn.
+    private func advance(triggered: [CollectionRunRecord], toTrigger: [CollectionRunRecord], runID: Int)
+        async throws -> Advanced
+    {
+        let branches = await withTaskGroup(of: Branch.self) { group in
+            for record in triggered {
+                guard let spec = workflow.collection(named: record.collection) else { continue }
+                group.addTask { .collection(await self.advanceRecordingFailure(record, spec: spec, runID: runID)) }
+            }
+            if !toTrigger.isEmpty {
+                group.addTask {
+                    do {
+                        return try await self.decideAndTrigger(toTrigger, runID: runID)
+                    } catch {
+                        return .creditsFailed(error)
+                    }
+                }
+            }
+            var branches: [Branch] = []
+            for await branch in group { branches.append(branch) }
+            return branches
+        }
+        var result = Advanced(credits: nil, ends: [])
+        for branch in branches {
+            switch branch {
+            case .collection(let end): result.ends.append(end)
+            case .credits(let decision, let ends):
+                result.credits = decision
+                result.ends += ends
+            case .creditsFailed(let error): throw error
+            }
+        }
+        return result
+    }
+
+    /// The credit decision for the collections still to be triggered, recorded on each, then their turns.
+    private func decideAndTrigger(_ toTrigger: [CollectionRunRecord], runID: Int) async throws -> Branch {
+        let decision = try await checkCredits(for: toTrigger)
+        switch decision {
+        case .proceed(let counts):
+            // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
+            for record in toTrigger {
+                try state.recordPhase(
+                    record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
+            }
+        case .blocked(let reason):
+            for record in toTrigger {
+                try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
+            }
+            return .credits(decision, [])
+        case .skipped(let reason):
+            for record in toTrigger {
+                try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
+            }
+            return .credits(decision, [])
+        }
+        let current = try toTrigger.compactMap { try state.collectionRun(runID: runID, collection: $0.collection) }
+        let ends = await withTaskGroup(of: CollectionEnd.self) { group in
+            for record in current {
+                guard let spec = workflow.collection(named: record.collection) else { continue }
+                group.addTask { await self.advanceRecordingFailure(record, spec: spec, runID: runID) }
+            }
+            var ends: [CollectionEnd] = []
+            for await end in group { ends.append(end) }
+            return ends
+        }
+        return .credits(decision, ends)
+    }
+
+    /// One collection's turn; a failure is recorded on it (see `recordFailure`) and returned for the summary.
+    private func advanceRecordingFailure(_ record: CollectionRunRecord, spec: CollectionSpec, runID: Int) async
+        -> CollectionEnd
+    {
+        do {
+            try await advance(record, spec: spec, runID: runID)
+            return CollectionEnd(collection: record.collection)
+        } catch {
+            // A poll timeout has recorded its own phase (`timed_out`), and a cancelled run is no failure: the
+            // phase already recorded stays, and the next run resumes from it.
+            if !(error is CancellationError) && !Self.isPollTimeout(error) {
+                try? recordFailure(runID: runID, collection: record.collection, message: Self.describe(error))
+            }
+            return CollectionEnd(collection: record.collection, message: Self.describe(error, of: record.collection))
+        }
     }
 
     static func isPollTimeout(_ error: any Error) -> Bool {
@@ -357,13 +427,21 @@ public struct Executor: Sendable {
         if let lease { try state.verifyLease(lease) }
     }
 
-    static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
-        if blockedByRules { return .blocked }
+    /// The run's outcome from its collections' phases. The credit rules decide it (blocked, skipped) only when
+    /// every collection they did not stop was fetched: a paid collection still polling, timed out or failed
+    /// keeps the run resumable under that outcome instead.
+    static func outcome(phases: [String], blockedByRules: Bool, skippedByRules: Bool = false, exportFailed: Bool)
+        -> RunReport.Outcome
+    {
         let fetched = phases.filter { $0 == "fetched" }.count
         if phases.contains("timed_out") { return .timedOut }
         if fetched == phases.count { return exportFailed ? .failed : .succeeded }
-        if phases.allSatisfy({ $0 == "blocked" || $0 == "fetched" }) && fetched == 0 { return .blocked }
-        return fetched > 0 ? .partial : (phases.allSatisfy { $0 == "blocked" } ? .blocked : .failed)
+        let unfetched = phases.filter { $0 != "fetched" }
+        if !exportFailed {
+            if skippedByRules && unfetched.allSatisfy({ $0 == "skipped" }) { return .skipped }
+            if unfetched.allSatisfy({ $0 == "blocked" }) && (fetched == 0 || blockedByRules) { return .blocked }
+        }
+        return fetched > 0 ? .partial : .failed
     }
 
     // MARK: Credits
@@ -371,15 +449,15 @@ public struct Executor: Sendable {
     /// Said after a block that `on_insufficient: wait` does not wait for (the planner says the same).
     static let notWaitedFor = " (not waited for: more credits would not change it)"
 
-    enum CreditDecision {
+    enum CreditDecision: Sendable {
         case proceed([String: Int])
         case blocked(String)
         case skipped(String)
     }
 
-    /// Checks the balance against the items to run, the reserve and the spending limit.
-    private func checkCredits(for records: [CollectionRunRecord], run: WorkflowRunRecord) async throws -> CreditDecision
-    {
+    /// Checks the balance against the items of the collections still to be triggered, the reserve and the
+    /// spending limit. Collections already triggered are not counted: they are paid for.
+    private func checkCredits(for records: [CollectionRunRecord]) async throws -> CreditDecision {
         var counts: [String: Int] = [:]
         for record in records {
             guard let spec = workflow.collection(named: record.collection) else { continue }

@@ -287,6 +287,30 @@ import Testing
         #expect(plan.verdict.reasons.count == 1)
     }
 
+    /// A resumed run whose new collection the rules stop: the plan says the collection already triggered is still
+    /// polled and fetched, as `run` does (the rules gate only what is still to be triggered).
+    @Test func theCreditRulesOfAResumedRunGateOnlyWhatIsStillToBeTriggered() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.credits = CreditRules(onInsufficient: .skip)
+        var facts = onlineFacts(spendable: 100)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "timed_out", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "timed_out", runnerID: 903, attribution: "exact", items: 250,
+                        baselineRunner: 901)
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .skipped)
+        #expect(plan.credits.total == 120)
+        #expect(
+            plan.verdict.summary
+                == "skipped (on_insufficient: skip): needs 120, has 100; laptops (already triggered, paid for) is "
+                + "still polled, fetched and exported")
+    }
+
     /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
     /// says, that its runner is left behind.
     @Test func aCollectionEditedOutOfTheFileIsNamedWithItsRunner() throws {

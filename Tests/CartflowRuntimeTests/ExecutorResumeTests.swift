@@ -8,6 +8,106 @@ import Testing
 
 /// What a resumed run does with what an earlier attempt left (docs/running.md).
 @Suite struct ExecutorResumeTests {
+    static let laptops = CollectionSpec(name: "laptops", id: 101, items: 250)
+    static let phones = CollectionSpec(name: "phones", id: 102, items: 900)
+
+    /// The audit's account: 1000 credits, laptops (250 items) and phones (900 items); laptops' runner never
+    /// finishes by itself.
+    func harness() throws -> ExecutorHarness {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        return try ExecutorHarness(
+            credits: 1000,
+            collections: [
+                SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+                SandboxCollection(id: 102, name: "AU Phones", items: 900),
+            ], faults: faults)
+    }
+
+    /// Run 1 (laptops only) times out with its paid runner recorded.
+    func timedOutLaptops(_ h: ExecutorHarness, credits: CreditRules) async throws -> Int {
+        let first = try await h.executor(h.workflow(collections: [Self.laptops], credits: credits)).run()
+        #expect(first.outcome == .timedOut)
+        #expect(h.triggers == 1)
+        return try #require(first.collections.first?.runnerID)
+    }
+
+    // MARK: Credits on a resumed run
+
+    /// `on_insufficient: skip` on a resumed run whose new collection does not fit: the new collection is skipped,
+    /// but laptops' paid runner is polled, fetched and exported; the run is skipped only once it is fetched.
+    /// Before, the whole run was marked skipped at once (finished, not resumable) and the runner never polled.
+    @Test func skipOnAResumedRunSkipsOnlyWhatIsStillToBeTriggered() async throws {
+        let h = try harness()
+        let rules = CreditRules(onInsufficient: .skip)
+        let runner = try await timedOutLaptops(h, credits: rules)
+        h.server.finishRunner(runner)
+        let steps = [
+            ExportStep(format: .csv, path: "out/{workflow}.csv"),
+            ExportStep(format: .csv, from: ["laptops"], path: "out/laptops.csv"),
+        ]
+        let second = try await h.executor(
+            h.workflow(collections: [Self.laptops, Self.phones], credits: rules, steps: steps)
+        ).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .skipped)
+        #expect(h.triggers == 1)
+        let laptops = try #require(second.collections.first { $0.name == "laptops" })
+        #expect(laptops.phase == "fetched")
+        #expect(laptops.runnerID == runner)
+        #expect(laptops.files == 3)
+        #expect(second.collections.first { $0.name == "phones" }?.phase == "skipped")
+        // Only phones was counted: laptops is paid for.
+        #expect(h.lines.all.contains { $0.hasPrefix("credits: ") && $0.contains("this run needs 900") })
+        #expect(second.messages.first?.hasPrefix("skipped (on_insufficient: skip)") == true)
+        #expect(second.exports.map(\.path) == ["out/laptops.csv"])
+        #expect(second.messages.contains { $0.contains("not written: phones not fetched") })
+        #expect(try h.state.run(id: second.runID)?.status == "skipped")
+    }
+
+    /// The same while the paid runner is still not done: the run is not finished as skipped (which nothing
+    /// resumes) but timed out, and the next run polls it again — still without triggering.
+    @Test func skipNeverFinishesARunWhosePaidRunnerIsStillGoing() async throws {
+        let h = try harness()
+        let rules = CreditRules(onInsufficient: .skip)
+        let runner = try await timedOutLaptops(h, credits: rules)
+        let both = h.workflow(collections: [Self.laptops, Self.phones], credits: rules)
+        let second = try await h.executor(both).run()
+        #expect(second.outcome == .timedOut)
+        #expect(try h.state.run(id: second.runID)?.status == "timed_out")
+        #expect(second.collections.first { $0.name == "phones" }?.phase == "skipped")
+
+        h.server.finishRunner(runner)
+        let third = try await h.executor(both).run()
+        #expect(third.resumed)
+        #expect(third.runID == second.runID)
+        #expect(third.collections.first { $0.name == "laptops" }?.phase == "fetched")
+        #expect(third.outcome == .skipped)
+        #expect(h.triggers == 1)
+    }
+
+    /// `fail` and `wait` on a resumed run: the new collection is blocked (nothing triggered), the paid one is
+    /// still fetched; the run stays resumable as blocked. Before, being blocked stopped the polling too.
+    @Test(arguments: [
+        CreditRules.OnInsufficient.fail, .wait(limit: Seconds(600), interval: Seconds(120)),
+    ])
+    func blockingOnAResumedRunStillFetchesThePaidCollection(rule: CreditRules.OnInsufficient) async throws {
+        let h = try harness()
+        let rules = CreditRules(onInsufficient: rule)
+        let runner = try await timedOutLaptops(h, credits: rules)
+        h.server.finishRunner(runner)
+        let second = try await h.executor(h.workflow(collections: [Self.laptops, Self.phones], credits: rules)).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .blocked)
+        #expect(h.triggers == 1)
+        let laptops = try #require(second.collections.first { $0.name == "laptops" })
+        #expect(laptops.phase == "fetched")
+        #expect(laptops.files == 3)
+        #expect(second.collections.first { $0.name == "phones" }?.phase == "blocked")
+        #expect(second.messages.first?.hasPrefix("blocked by credits: needs 900") == true)
+        #expect(try h.state.unfinishedRun(workflow: "wf")?.id == second.runID)
+    }
+
     // MARK: Timeouts that are over
 
     /// A runner that timed out in one run and finished before the next, whose download then fails: the

@@ -78,6 +78,19 @@ public enum Planner {
             guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
             return recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
         }
+        // The credit rules gate only what is still to be triggered: collections the unfinished run already
+        // triggered (paid for) are polled, fetched and exported whatever they decide.
+        let advancing = workflow.collections.map(\.name).filter { name in
+            guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
+            return !ResumeRules.needsTrigger(phase: recorded.phase) && recorded.phase != "fetched"
+                && !stuck.contains(name)
+        }
+        if !advancing.isEmpty && [.blocked, .skipped, .waits].contains(verdict.outcome) {
+            let names = advancing.joined(separator: ", ")
+            verdict.summary +=
+                "; \(names) (already triggered, paid for) \(advancing.count == 1 ? "is" : "are") still polled, "
+                + "fetched and exported"
+        }
         let refused = collections.filter { $0.triggered && $0.server.processing == true && !$0.server.ours }
         if verdict.outcome == .runs && !(stuck.isEmpty && refused.isEmpty) {
             verdict = unfetchedVerdict(
