@@ -192,6 +192,22 @@ public struct Executor: Sendable {
                 messages.append(Self.describe(error, of: record.collection))
             }
         }
+        // A trigger recorded as not observed (no runner appeared within the grace period) is looked at again by
+        // every later run, read-only: a runner that appeared since, however late, is adopted rather than left
+        // behind while `--new` pays again. Not one just recorded above (its grace period has only now ended).
+        let unobserved = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection } && Self.isUnobserved(record)
+                && !failed.contains(record.collection)
+        }
+        for record in unobserved {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            do {
+                try await adoptLateRunner(record, spec: spec)
+            } catch {
+                failed.insert(record.collection)
+                messages.append(Self.describe(error, of: record.collection))
+            }
+        }
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
@@ -405,6 +421,12 @@ public struct Executor: Sendable {
                 || (record.phase == "failed" && record.attribution != "not_observed"))
     }
 
+    /// A trigger whose runner was not observed within the grace period: looked for again by every later run.
+    static func isUnobserved(_ record: CollectionRunRecord) -> Bool {
+        record.runnerID == nil && record.intentAt != nil && record.phase == "failed"
+            && record.attribution == "not_observed"
+    }
+
     /// An intent that was answered with a refusal (`not_triggered`): triggered again only once the run history
     /// shows no runner newer than its baseline.
     static func isRecordedRefusal(_ record: CollectionRunRecord) -> Bool {
@@ -509,7 +531,8 @@ public struct Executor: Sendable {
         if record.phase == "failed" && record.runnerID == nil && record.attribution == "not_observed" {
             throw RunError.notObserved(
                 collection: spec.name,
-                detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
+                detail: "an earlier trigger produced no visible runner, and the run history still shows none "
+                    + "newer than \(record.baselineRunner.map(String.init) ?? "?"); not triggering again by itself — "
                     + "run with --new to trigger a new run")
         }
         var answered = true
@@ -596,6 +619,28 @@ public struct Executor: Sendable {
         progress("\(spec.name): \(note)")
     }
 
+    /// Looks at the history of a collection whose trigger was recorded as not observed (no runner within the grace
+    /// period), read-only: the earliest runner newer than the baseline is adopted, recorded as `adopted_late`
+    /// (`ambiguous` with every candidate when there are several). With none, it stays not observed.
+    private func adoptLateRunner(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+        guard let baseline = record.baselineRunner else { return }
+        let candidates = try await newerRunners(than: baseline, collection: spec.id, using: client).sorted()
+        guard let earliest = candidates.first else {
+            detail("\(spec.name): still no runner newer than \(baseline) in the run history")
+            return
+        }
+        let ambiguous = candidates.count > 1
+        let note =
+            "runner\(ambiguous ? "s" : "") \(candidates.map(String.init).joined(separator: ", ")) appeared after "
+            + "the grace period of a trigger recorded as not observed; adopting \(earliest)"
+            + (ambiguous ? ", the earliest, recorded as ambiguous" : ", recorded as adopted late")
+            + " (run with --new to trigger a run of your own)"
+        try state.recordRunner(
+            record.id, runner: earliest, attribution: ambiguous ? "ambiguous" : "adopted_late",
+            candidates: candidates, detail: note, lease: lease)
+        progress("\(spec.name): \(note)")
+    }
+
     /// Finds the runner our trigger created: the earliest one newer than the baseline, looking back through as
     /// many history pages as it takes. Several candidates are recorded as ambiguous; none within the grace period
     /// is recorded as not observed (and never leads to a trigger by itself).
@@ -636,7 +681,8 @@ public struct Executor: Sendable {
             if elapsed >= grace {
                 let message =
                     "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
-                    + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
+                    + "recorded as not observed, and no new trigger is sent by itself (every later run looks at the "
+                    + "history again and adopts a runner that appears late; run with --new to try again)"
                 try state.recordNotObserved(record.id, detail: message, lease: lease)
                 throw RunError.notObserved(collection: spec.name, detail: message)
             }

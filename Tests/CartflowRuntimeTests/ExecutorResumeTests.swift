@@ -108,6 +108,38 @@ import Testing
         #expect(try h.state.unfinishedRun(workflow: "wf")?.id == second.runID)
     }
 
+    // MARK: Late runners
+
+    /// A runner that appears after the attribution grace period is adopted by the next run (read-only, no
+    /// trigger), recorded as adopted late — or ambiguous with several. Before, every later run refused and only
+    /// `--new` went on, paying again and leaving the late runner behind.
+    @Test(arguments: [1, 2])
+    func aRunnerThatAppearsAfterTheGracePeriodIsAdoptedByTheNextRun(late count: Int) async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(first: 1, endpoints: [.trigger])
+        faults.httpErrorBeforeQueue = true
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        #expect(first.collections.first?.attribution == "not_observed")
+
+        let late = (0..<count).compactMap { _ in h.server.startRunner(collection: 101) }
+        #expect(late.count == count)
+        let second = try await h.executor(h.workflow()).run()
+        #expect(second.resumed)
+        #expect(second.outcome == .succeeded)
+        let result = try #require(second.collections.first)
+        #expect(result.runnerID == late.min())
+        #expect(result.attribution == (count == 1 ? "adopted_late" : "ambiguous"))
+        #expect(result.creditsSpent == 0)
+        #expect(h.triggers == 1)
+        let record = try #require(try h.state.collectionRuns(runID: second.runID).first)
+        #expect(record.candidates == late.sorted())
+        #expect(
+            h.lines.all.contains {
+                $0.contains("appeared after the grace period of a trigger recorded as not observed")
+            })
+    }
+
     // MARK: Timeouts that are over
 
     /// A runner that timed out in one run and finished before the next, whose download then fails: the
