@@ -211,6 +211,7 @@ public struct Executor: Sendable {
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
+        let fetchedBefore = Set(records.filter { $0.phase == "fetched" }.map(\.collection))
 
         // Credits: only collections that still need a trigger cost anything, and only they are gated. Those
         // already triggered (an intent or a runner, paid for) advance whatever the credits say — poll, fetch,
@@ -256,6 +257,14 @@ public struct Executor: Sendable {
                         + "never identified, is left behind")
             }
         }
+        // Collections no later run can finish by itself: the run needs a person (see `attention`).
+        let missingRunners = Set(advanced.ends.filter(\.runnerMissing).map(\.collection))
+        let attention = finalRecords.compactMap { record in
+            Self.attentionReason(record, runnerMissing: missingRunners.contains(record.collection))
+        }
+        // A run that needs attention is resumed by every later run (and scheduler slot) without ever finishing:
+        // a step it already wrote from the same files is not written again each time, as if it were new.
+        let writtenBefore = attention.isEmpty ? [] : try state.exports(runID: run.id)
         var exports: [RunReport.ExportResult] = []
         var exportFailed = false
         let fetched = Set(finalRecords.filter { $0.phase == "fetched" }.map(\.collection))
@@ -267,6 +276,15 @@ public struct Executor: Sendable {
                     messages.append(
                         "step \(index + 1) (\(step.format.rawValue) → \(step.path)) not written: "
                             + "\(missing.joined(separator: ", ")) not fetched")
+                    continue
+                }
+                let earlier = writtenBefore.filter { $0.step == index }
+                if !earlier.isEmpty && wanted.allSatisfy(fetchedBefore.contains)
+                    && earlier.allSatisfy({ FileManager.default.fileExists(atPath: resolve($0.path)) })
+                {
+                    messages.append(
+                        "step \(index + 1) (\(step.format.rawValue) → \(step.path)) not written again: an earlier "
+                            + "attempt of run #\(run.id) wrote it from the same files, and the run needs attention")
                     continue
                 }
                 do {
@@ -294,13 +312,21 @@ public struct Executor: Sendable {
             case .failed: "failed"
             }
         try state.finishRun(run.id, status: status, detail: messages.first, lease: lease)
-        return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
+        return try report(
+            run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages, attention: attention)
+    }
+
+    /// An export path as recorded (relative to the working directory unless absolute), resolved.
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (options.workingDirectory as NSString).appendingPathComponent(path)
     }
 
     /// How one collection's turn ended in this run: the message for the summary, if it did not get fetched.
     struct CollectionEnd: Sendable {
         var collection: String
         var message: String?
+        /// Its recorded runner is not in the run history (looked twice).
+        var runnerMissing = false
     }
 
     /// What the credit decision and the collections' turns came to.
@@ -401,13 +427,32 @@ public struct Executor: Sendable {
             if !(error is CancellationError) && !Self.isPollTimeout(error) {
                 try? recordFailure(runID: runID, collection: record.collection, message: Self.describe(error))
             }
-            return CollectionEnd(collection: record.collection, message: Self.describe(error, of: record.collection))
+            var missing = false
+            if case RunError.runnerMissing = error { missing = true }
+            return CollectionEnd(
+                collection: record.collection, message: Self.describe(error, of: record.collection),
+                runnerMissing: missing)
         }
     }
 
     static func isPollTimeout(_ error: any Error) -> Bool {
         if case RunError.pollTimeout = error { return true }
         return false
+    }
+
+    /// Why no later run can finish this collection by itself, or nil: its trigger produced no visible runner
+    /// (still none in the history), or its recorded runner is not in the run history.
+    static func attentionReason(_ record: CollectionRunRecord, runnerMissing: Bool) -> String? {
+        if isUnobserved(record) {
+            return "\(record.collection): its trigger produced no visible runner (none newer than "
+                + "\(record.baselineRunner.map(String.init) ?? "?") in the run history of collection "
+                + "\(record.collectionID))"
+        }
+        if runnerMissing, let runner = record.runnerID {
+            return "\(record.collection): its runner \(runner) is not in the run history of collection "
+                + "\(record.collectionID)"
+        }
+        return nil
     }
 
     static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
@@ -922,7 +967,7 @@ public struct Executor: Sendable {
 
     private func report(
         run: WorkflowRunRecord, resumed: Bool, outcome: RunReport.Outcome, exports: [RunReport.ExportResult],
-        messages: [String]
+        messages: [String], attention: [String]
     ) throws -> RunReport {
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
@@ -937,7 +982,7 @@ public struct Executor: Sendable {
         }
         return RunReport(
             runID: run.id, workflow: workflow.name, resumed: resumed, outcome: outcome, collections: collections,
-            exports: exports, messages: messages)
+            exports: exports, messages: messages, attention: attention)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -974,6 +1019,8 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     /// A recorded runner the run history does not list.
     case runnerMissing(collection: String, runner: Int, detail: String)
     case foreignLink(host: String, detail: String)
+    /// The run cannot finish by itself (`RunReport.attention`): said by a scheduler slot instead of a failure.
+    case needsAttention(workflow: String, runID: Int, reasons: [String])
 
     public var description: String {
         switch self {
@@ -995,6 +1042,10 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
             return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
         case .runnerMissing(let collection, _, let detail): return "\(collection): \(detail)"
         case .foreignLink(_, let detail): return detail
+        case .needsAttention(let workflow, let runID, let reasons):
+            return "run #\(runID) of workflow '\(workflow)' cannot finish by itself (" + reasons.joined(separator: "; ")
+                + "): every later run resumes it instead of scraping afresh; check the collection, then "
+                + "`cartflow run --new` starts a fresh run (and pays for new runners)"
         }
     }
 
@@ -1006,7 +1057,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
             .pollTimeout(let collection, _), .runnerMissing(let collection, _, _):
             return collection
-        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink: return nil
+        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink, .needsAttention: return nil
         }
     }
 }

@@ -6,7 +6,9 @@ import MultiCart
 import MultiCartSandbox
 import Testing
 
-/// What a resumed run does with what an earlier attempt left (docs/running.md).
+/// What a resumed run does with what an earlier attempt paid for: the credit rules gate only what is still to be
+/// triggered, a late runner is adopted, a finished timeout no longer reads as one, and a run that cannot finish
+/// by itself says so (docs/running.md).
 @Suite struct ExecutorResumeTests {
     static let laptops = CollectionSpec(name: "laptops", id: 101, items: 250)
     static let phones = CollectionSpec(name: "phones", id: 102, items: 900)
@@ -121,12 +123,14 @@ import Testing
         let h = try ExecutorHarness(faults: faults)
         let first = try await h.executor(h.workflow()).run()
         #expect(first.collections.first?.attribution == "not_observed")
+        #expect(first.needsAttention)
 
         let late = (0..<count).compactMap { _ in h.server.startRunner(collection: 101) }
         #expect(late.count == count)
         let second = try await h.executor(h.workflow()).run()
         #expect(second.resumed)
         #expect(second.outcome == .succeeded)
+        #expect(!second.needsAttention)
         let result = try #require(second.collections.first)
         #expect(result.runnerID == late.min())
         #expect(result.attribution == (count == 1 ? "adopted_late" : "ambiguous"))
@@ -168,6 +172,89 @@ import Testing
         let third = try await h.executor(workflow).run()
         #expect(third.outcome == .succeeded)
         #expect(third.collections.first?.runnerID == runner)
+        #expect(h.triggers == 1)
+    }
+
+    // MARK: Runs that cannot finish by themselves
+
+    /// A resumed run whose collection's trigger left no visible runner: the report says the run needs attention,
+    /// and a resume that fetched nothing new does not write its exports again.
+    @Test func aRunThatCannotFinishNeedsAttentionAndIsNotReExported() async throws {
+        let h = try ExecutorHarness(collections: [
+            SandboxCollection(id: 101, name: "AU Laptops", items: 250),
+            SandboxCollection(id: 102, name: "AU Phones", items: 120),
+        ])
+        let baseline = try #require(h.server.snapshot().runners[101]?.first?.id)
+        let run = try h.state.createRun(
+            workflow: "wf", sourcePath: "wf.yaml", collections: [("laptops", 101), ("phones", 102)])
+        let laptops = try #require(try h.state.collectionRun(runID: run.id, collection: "laptops"))
+        try h.state.recordIntent(laptops.id, baselineRunner: baseline, items: 250)
+        try h.state.recordNotObserved(laptops.id, detail: "no runner appeared")
+        let workflow = h.workflow(
+            collections: [Self.laptops, CollectionSpec(name: "phones", id: 102, items: 120)],
+            steps: [ExportStep(format: .csv, from: ["phones"], path: "out/phones.csv")])
+
+        let first = try await h.executor(workflow).run()
+        #expect(first.resumed)
+        #expect(first.outcome == .partial)
+        #expect(first.exports.map(\.path) == ["out/phones.csv"])
+        #expect(
+            first.attention == [
+                "laptops: its trigger produced no visible runner (none newer than \(baseline) in the run history "
+                    + "of collection 101)"
+            ])
+        #expect(h.triggers == 1)
+
+        let second = try await h.executor(workflow).run()
+        #expect(second.resumed)
+        #expect(second.runID == run.id)
+        #expect(second.needsAttention)
+        #expect(second.exports.isEmpty)
+        #expect(second.messages.contains { $0.contains("not written again") })
+        #expect(h.triggers == 1)
+        #expect(throws: RunError.self) { try second.scheduledOutcome() }
+    }
+
+    /// A recorded runner the history does not list makes the run need attention too.
+    @Test func aRunnerMissingFromTheHistoryNeedsAttention() async throws {
+        let h = try ExecutorHarness()
+        let run = try h.state.createRun(workflow: "wf", sourcePath: "wf.yaml", collections: [("laptops", 101)])
+        let record = try #require(try h.state.collectionRuns(runID: run.id).first)
+        try h.state.recordIntent(record.id, baselineRunner: 901, items: 250)
+        try h.state.recordRunner(record.id, runner: 950, attribution: "exact", candidates: [950])
+        let report = try await h.executor(h.workflow()).run()
+        #expect(report.outcome == .failed)
+        #expect(report.attention == ["laptops: its runner 950 is not in the run history of collection 101"])
+        #expect(h.triggers == 0)
+    }
+
+    /// The scheduler says so at every slot (and `--once` exits 1), instead of logging one more failed resume.
+    @Test func theSchedulerReportsARunThatCannotFinishAtEverySlot() async throws {
+        var faults = SandboxFaults()
+        faults.httpError = FaultRule(first: 1, endpoints: [.trigger])
+        faults.httpErrorBeforeQueue = true
+        let h = try ExecutorHarness(faults: faults)
+        let clock = VirtualWallClock("2024-05-04T07:59:30Z")
+        var workflow = h.workflow()
+        workflow.schedule = Schedule(every: .interval(Seconds(900)))
+        let lines = LineLog()
+        let scheduler = try Scheduler(
+            workflows: [workflow], state: h.state, now: { clock.now }, sleep: { _ in throw StopDaemon() },
+            fire: { [harness = Unchecked(h)] workflow, _ in
+                try await harness.value.executor(workflow).run().scheduledOutcome()
+            },
+            log: { lines.append($0) })
+        for slot in ["2024-05-04T08:00:05Z", "2024-05-04T08:15:05Z"] {
+            clock.set(slot)
+            await scheduler.tick()
+            await scheduler.waitForRuns()
+        }
+        let runs = await scheduler.finishedRuns
+        #expect(runs.count == 2)
+        #expect(runs.allSatisfy { $0.needsAttention && $0.outcome == nil })
+        let said = lines.all.filter { $0.contains(" needs attention: run #1 of workflow 'wf' cannot finish by itself") }
+        #expect(said.count == 2)
+        #expect(said.allSatisfy { $0.contains("`cartflow run --new`") })
         #expect(h.triggers == 1)
     }
 }
