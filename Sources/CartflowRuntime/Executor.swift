@@ -192,70 +192,52 @@ public struct Executor: Sendable {
                 messages.append(Self.describe(error, of: record.collection))
             }
         }
+        // A trigger recorded as not observed (no runner appeared within the grace period) is looked at again by
+        // every later run, read-only: a runner that appeared since, however late, is adopted rather than left
+        // behind while `--new` pays again. Not one just recorded above (its grace period has only now ended).
+        let unobserved = try state.collectionRuns(runID: run.id).filter { record in
+            workflow.collections.contains { $0.name == record.collection } && Self.isUnobserved(record)
+                && !failed.contains(record.collection)
+        }
+        for record in unobserved {
+            guard let spec = workflow.collection(named: record.collection) else { continue }
+            do {
+                try await adoptLateRunner(record, spec: spec)
+            } catch {
+                failed.insert(record.collection)
+                messages.append(Self.describe(error, of: record.collection))
+            }
+        }
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
         }
+        let fetchedBefore = Set(records.filter { $0.phase == "fetched" }.map(\.collection))
 
-        // Credits: only collections that still need a trigger cost anything. One whose history could not be read
-        // above is not triggered (nor reset to pending) until it can be.
+        // Credits: only collections that still need a trigger cost anything, and only they are gated. Those
+        // already triggered (an intent or a runner, paid for) advance whatever the credits say — poll, fetch,
+        // export — side by side with the credit decision. One whose history could not be read above is neither
+        // triggered (nor reset to pending) nor advanced until it can be.
         let toTrigger = records.filter { Self.needsTrigger($0) && !failed.contains($0.collection) }
+        let triggered = records.filter { !Self.needsTrigger($0) && !failed.contains($0.collection) }
+        let advanced = try await advance(triggered: triggered, toTrigger: toTrigger, runID: run.id)
         var blockedByRules = false
-        if !toTrigger.isEmpty {
-            switch try await checkCredits(for: toTrigger, run: run) {
-            case .proceed(let counts):
-                // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
-                for record in toTrigger {
-                    try state.recordPhase(
-                        record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
-                }
-            case .blocked(let reason):
-                messages.append(reason)
-                blockedByRules = true
-                for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
-                }
-            case .skipped(let reason):
-                messages.append(reason)
-                for record in toTrigger {
-                    try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
-                }
-                try state.finishRun(run.id, status: "skipped", detail: reason, lease: lease)
-                return try report(run: run, resumed: resumed, outcome: .skipped, exports: [], messages: messages)
-            }
+        var skippedByRules = false
+        switch advanced.credits {
+        case .blocked(let reason)?:
+            messages.append(reason)
+            blockedByRules = true
+        case .skipped(let reason)?:
+            messages.append(reason)
+            skippedByRules = true
+        case .proceed?, nil: break
         }
-
-        // Trigger → poll → fetch, collections in parallel.
-        if !blockedByRules {
-            let current = try state.collectionRuns(runID: run.id).filter { record in
-                workflow.collections.contains { $0.name == record.collection } && !failed.contains(record.collection)
-            }
-            let runID = run.id
-            let failures = await withTaskGroup(of: String?.self) { group in
-                for record in current {
-                    guard let spec = workflow.collection(named: record.collection) else { continue }
-                    group.addTask {
-                        do {
-                            try await self.advance(record, spec: spec, runID: runID)
-                            return nil
-                        } catch {
-                            let message = Self.describe(error)
-                            try? self.recordFailure(runID: runID, collection: record.collection, message: message)
-                            return Self.describe(error, of: record.collection)
-                        }
-                    }
-                }
-                var messages: [String] = []
-                for await message in group { if let message { messages.append(message) } }
-                return messages
-            }
-            // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
-            // exports and before any status is written: each collection's phase is already recorded, the run
-            // stays 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a
-            // collection's write was refused) stops the run here too, before any export file is written.
-            try Task.checkCancellation()
-            try verifyLease()
-            messages.append(contentsOf: failures.sorted())
-        }
+        // A cancelled run (the scheduler stopping, the heartbeat finding the lease lost) stops here, before
+        // exports and before any status is written: each collection's phase is already recorded, the run stays
+        // 'running', and the next run resumes it instead of paying again. A lease lost meanwhile (a collection's
+        // write was refused) stops the run here too, before any export file is written.
+        try Task.checkCancellation()
+        try verifyLease()
+        messages.append(contentsOf: advanced.ends.compactMap(\.message).sorted())
 
         // Exports over whatever has been fetched.
         let allRecords = try state.collectionRuns(runID: run.id)
@@ -275,6 +257,14 @@ public struct Executor: Sendable {
                         + "never identified, is left behind")
             }
         }
+        // Collections no later run can finish by itself: the run needs a person (see `attention`).
+        let missingRunners = Set(advanced.ends.filter(\.runnerMissing).map(\.collection))
+        let attention = finalRecords.compactMap { record in
+            Self.attentionReason(record, runnerMissing: missingRunners.contains(record.collection))
+        }
+        // A run that needs attention is resumed by every later run (and scheduler slot) without ever finishing:
+        // a step it already wrote from the same files is not written again each time, as if it were new.
+        let writtenBefore = attention.isEmpty ? [] : try state.exports(runID: run.id)
         var exports: [RunReport.ExportResult] = []
         var exportFailed = false
         let fetched = Set(finalRecords.filter { $0.phase == "fetched" }.map(\.collection))
@@ -286,6 +276,15 @@ public struct Executor: Sendable {
                     messages.append(
                         "step \(index + 1) (\(step.format.rawValue) → \(step.path)) not written: "
                             + "\(missing.joined(separator: ", ")) not fetched")
+                    continue
+                }
+                let earlier = writtenBefore.filter { $0.step == index }
+                if !earlier.isEmpty && wanted.allSatisfy(fetchedBefore.contains)
+                    && earlier.allSatisfy({ FileManager.default.fileExists(atPath: resolve($0.path)) })
+                {
+                    messages.append(
+                        "step \(index + 1) (\(step.format.rawValue) → \(step.path)) not written again: an earlier "
+                            + "attempt of run #\(run.id) wrote it from the same files, and the run needs attention")
                     continue
                 }
                 do {
@@ -301,7 +300,8 @@ public struct Executor: Sendable {
         }
 
         let outcome = Self.outcome(
-            phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, exportFailed: exportFailed)
+            phases: finalRecords.map(\.phase), blockedByRules: blockedByRules, skippedByRules: skippedByRules,
+            exportFailed: exportFailed)
         let status: String =
             switch outcome {
             case .succeeded: "succeeded"
@@ -312,7 +312,147 @@ public struct Executor: Sendable {
             case .failed: "failed"
             }
         try state.finishRun(run.id, status: status, detail: messages.first, lease: lease)
-        return try report(run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages)
+        return try report(
+            run: run, resumed: resumed, outcome: outcome, exports: exports, messages: messages, attention: attention)
+    }
+
+    /// An export path as recorded (relative to the working directory unless absolute), resolved.
+    private func resolve(_ path: String) -> String {
+        path.hasPrefix("/") ? path : (options.workingDirectory as NSString).appendingPathComponent(path)
+    }
+
+    /// How one collection's turn ended in this run: the message for the summary, if it did not get fetched.
+    struct CollectionEnd: Sendable {
+        var collection: String
+        var message: String?
+        /// Its recorded runner is not in the run history (looked twice).
+        var runnerMissing = false
+    }
+
+    /// What the credit decision and the collections' turns came to.
+    struct Advanced: Sendable {
+        /// Nil when nothing needed a trigger.
+        var credits: CreditDecision?
+        var ends: [CollectionEnd]
+    }
+
+    private enum Branch: Sendable {
+        case collection(CollectionEnd)
+        case credits(CreditDecision, [CollectionEnd])
+        case creditsFailed(any Error)
+    }
+
+    /// Trigger → poll → fetch, collections in parallel. The collections already triggered start at once; those
+    /// still to be triggered wait for the credit decision, which gates only them (blocked or skipped, they are
+    /// recorded so and not triggered). An error of the decision itself (the balance unreadable, the key refused)
+    /// is thrown once the triggered collections have had their turn.
+    private func advance(triggered: [CollectionRunRecord], toTrigger: [CollectionRunRecord], runID: Int)
+        async throws -> Advanced
+    {
+        let branches = await withTaskGroup(of: Branch.self) { group in
+            for record in triggered {
+                guard let spec = workflow.collection(named: record.collection) else { continue }
+                group.addTask { .collection(await self.advanceRecordingFailure(record, spec: spec, runID: runID)) }
+            }
+            if !toTrigger.isEmpty {
+                group.addTask {
+                    do {
+                        return try await self.decideAndTrigger(toTrigger, runID: runID)
+                    } catch {
+                        return .creditsFailed(error)
+                    }
+                }
+            }
+            var branches: [Branch] = []
+            for await branch in group { branches.append(branch) }
+            return branches
+        }
+        var result = Advanced(credits: nil, ends: [])
+        for branch in branches {
+            switch branch {
+            case .collection(let end): result.ends.append(end)
+            case .credits(let decision, let ends):
+                result.credits = decision
+                result.ends += ends
+            case .creditsFailed(let error): throw error
+            }
+        }
+        return result
+    }
+
+    /// The credit decision for the collections still to be triggered, recorded on each, then their turns.
+    private func decideAndTrigger(_ toTrigger: [CollectionRunRecord], runID: Int) async throws -> Branch {
+        let decision = try await checkCredits(for: toTrigger)
+        switch decision {
+        case .proceed(let counts):
+            // A collection blocked or skipped by an earlier attempt is a fresh decision now: back to pending.
+            for record in toTrigger {
+                try state.recordPhase(
+                    record.id, phase: "pending", detail: nil, items: counts[record.collection], lease: lease)
+            }
+        case .blocked(let reason):
+            for record in toTrigger {
+                try state.recordPhase(record.id, phase: "blocked", detail: reason, lease: lease)
+            }
+            return .credits(decision, [])
+        case .skipped(let reason):
+            for record in toTrigger {
+                try state.recordPhase(record.id, phase: "skipped", detail: reason, lease: lease)
+            }
+            return .credits(decision, [])
+        }
+        let current = try toTrigger.compactMap { try state.collectionRun(runID: runID, collection: $0.collection) }
+        let ends = await withTaskGroup(of: CollectionEnd.self) { group in
+            for record in current {
+                guard let spec = workflow.collection(named: record.collection) else { continue }
+                group.addTask { await self.advanceRecordingFailure(record, spec: spec, runID: runID) }
+            }
+            var ends: [CollectionEnd] = []
+            for await end in group { ends.append(end) }
+            return ends
+        }
+        return .credits(decision, ends)
+    }
+
+    /// One collection's turn; a failure is recorded on it (see `recordFailure`) and returned for the summary.
+    private func advanceRecordingFailure(_ record: CollectionRunRecord, spec: CollectionSpec, runID: Int) async
+        -> CollectionEnd
+    {
+        do {
+            try await advance(record, spec: spec, runID: runID)
+            return CollectionEnd(collection: record.collection)
+        } catch {
+            // A poll timeout has recorded its own phase (`timed_out`), and a cancelled run is no failure: the
+            // phase already recorded stays, and the next run resumes from it.
+            if !(error is CancellationError) && !Self.isPollTimeout(error) {
+                try? recordFailure(runID: runID, collection: record.collection, message: Self.describe(error))
+            }
+            var missing = false
+            if case RunError.runnerMissing = error { missing = true }
+            return CollectionEnd(
+                collection: record.collection, message: Self.describe(error, of: record.collection),
+                runnerMissing: missing)
+        }
+    }
+
+    static func isPollTimeout(_ error: any Error) -> Bool {
+        if case RunError.pollTimeout = error { return true }
+        return false
+    }
+
+    /// Why no later run can finish this collection by itself, or nil: its trigger produced no visible runner
+    /// (still none in the history), or its recorded runner is not in the run history.
+    static func attentionReason(_ record: CollectionRunRecord, runnerMissing: Bool) -> String? {
+        if isUnobserved(record) {
+            return "\(record.collection): its trigger produced no visible runner (none newer than "
+                + "\(record.baselineRunner.map(String.init) ?? "?") in the run history of collection "
+                + "\(record.collectionID))"
+        }
+        if runnerMissing, let runner = record.runnerID {
+            return "\(record.collection): its runner \(runner) is not in the run history of collection "
+                + "\(record.collectionID)"
+        }
+        return nil
     }
 
     static func needsTrigger(_ record: CollectionRunRecord) -> Bool {
@@ -326,6 +466,12 @@ public struct Executor: Sendable {
                 || (record.phase == "failed" && record.attribution != "not_observed"))
     }
 
+    /// A trigger whose runner was not observed within the grace period: looked for again by every later run.
+    static func isUnobserved(_ record: CollectionRunRecord) -> Bool {
+        record.runnerID == nil && record.intentAt != nil && record.phase == "failed"
+            && record.attribution == "not_observed"
+    }
+
     /// An intent that was answered with a refusal (`not_triggered`): triggered again only once the run history
     /// shows no runner newer than its baseline.
     static func isRecordedRefusal(_ record: CollectionRunRecord) -> Bool {
@@ -337,7 +483,7 @@ public struct Executor: Sendable {
     /// kept, so the next run resumes it); before one, the phase stays as it was so the next run may trigger.
     private func recordFailure(runID: Int, collection: String, message: String) throws {
         guard let record = try state.collectionRun(runID: runID, collection: collection) else { return }
-        let keep = ["fetched", "timed_out", "blocked", "not_triggered", "skipped"]
+        let keep = ["fetched", "blocked", "not_triggered", "skipped"]
         if keep.contains(record.phase) || (record.phase == "failed" && record.attribution == "not_observed") { return }
         let phase = record.intentAt != nil ? "failed" : record.phase
         try state.recordPhase(record.id, phase: phase, detail: message, lease: lease)
@@ -348,13 +494,21 @@ public struct Executor: Sendable {
         if let lease { try state.verifyLease(lease) }
     }
 
-    static func outcome(phases: [String], blockedByRules: Bool, exportFailed: Bool) -> RunReport.Outcome {
-        if blockedByRules { return .blocked }
+    /// The run's outcome from its collections' phases. The credit rules decide it (blocked, skipped) only when
+    /// every collection they did not stop was fetched: a paid collection still polling, timed out or failed
+    /// keeps the run resumable under that outcome instead.
+    static func outcome(phases: [String], blockedByRules: Bool, skippedByRules: Bool = false, exportFailed: Bool)
+        -> RunReport.Outcome
+    {
         let fetched = phases.filter { $0 == "fetched" }.count
         if phases.contains("timed_out") { return .timedOut }
         if fetched == phases.count { return exportFailed ? .failed : .succeeded }
-        if phases.allSatisfy({ $0 == "blocked" || $0 == "fetched" }) && fetched == 0 { return .blocked }
-        return fetched > 0 ? .partial : (phases.allSatisfy { $0 == "blocked" } ? .blocked : .failed)
+        let unfetched = phases.filter { $0 != "fetched" }
+        if !exportFailed {
+            if skippedByRules && unfetched.allSatisfy({ $0 == "skipped" }) { return .skipped }
+            if unfetched.allSatisfy({ $0 == "blocked" }) && (fetched == 0 || blockedByRules) { return .blocked }
+        }
+        return fetched > 0 ? .partial : .failed
     }
 
     // MARK: Credits
@@ -362,15 +516,15 @@ public struct Executor: Sendable {
     /// Said after a block that `on_insufficient: wait` does not wait for (the planner says the same).
     static let notWaitedFor = " (not waited for: more credits would not change it)"
 
-    enum CreditDecision {
+    enum CreditDecision: Sendable {
         case proceed([String: Int])
         case blocked(String)
         case skipped(String)
     }
 
-    /// Checks the balance against the items to run, the reserve and the spending limit.
-    private func checkCredits(for records: [CollectionRunRecord], run: WorkflowRunRecord) async throws -> CreditDecision
-    {
+    /// Checks the balance against the items of the collections still to be triggered, the reserve and the
+    /// spending limit. Collections already triggered are not counted: they are paid for.
+    private func checkCredits(for records: [CollectionRunRecord]) async throws -> CreditDecision {
         var counts: [String: Int] = [:]
         for record in records {
             guard let spec = workflow.collection(named: record.collection) else { continue }
@@ -422,7 +576,8 @@ public struct Executor: Sendable {
         if record.phase == "failed" && record.runnerID == nil && record.attribution == "not_observed" {
             throw RunError.notObserved(
                 collection: spec.name,
-                detail: "an earlier trigger produced no visible runner; not triggering again by itself — "
+                detail: "an earlier trigger produced no visible runner, and the run history still shows none "
+                    + "newer than \(record.baselineRunner.map(String.init) ?? "?"); not triggering again by itself — "
                     + "run with --new to trigger a new run")
         }
         var answered = true
@@ -454,6 +609,10 @@ public struct Executor: Sendable {
             runner = try await attribute(record, spec: spec, afterCrash: false, answered: answered)
         }
         let finished = try await poll(record.id, runner: runner, spec: spec)
+        if record.phase == "timed_out" {
+            // An earlier run's timeout is over: what happens to the fetch is this collection's state now.
+            try state.recordPhase(record.id, phase: "triggered", detail: nil, lease: lease)
+        }
         try await fetch(record.id, runner: finished, spec: spec, runID: runID)
     }
 
@@ -505,6 +664,28 @@ public struct Executor: Sendable {
         progress("\(spec.name): \(note)")
     }
 
+    /// Looks at the history of a collection whose trigger was recorded as not observed (no runner within the grace
+    /// period), read-only: the earliest runner newer than the baseline is adopted, recorded as `adopted_late`
+    /// (`ambiguous` with every candidate when there are several). With none, it stays not observed.
+    private func adoptLateRunner(_ record: CollectionRunRecord, spec: CollectionSpec) async throws {
+        guard let baseline = record.baselineRunner else { return }
+        let candidates = try await newerRunners(than: baseline, collection: spec.id, using: client).sorted()
+        guard let earliest = candidates.first else {
+            detail("\(spec.name): still no runner newer than \(baseline) in the run history")
+            return
+        }
+        let ambiguous = candidates.count > 1
+        let note =
+            "runner\(ambiguous ? "s" : "") \(candidates.map(String.init).joined(separator: ", ")) appeared after "
+            + "the grace period of a trigger recorded as not observed; adopting \(earliest)"
+            + (ambiguous ? ", the earliest, recorded as ambiguous" : ", recorded as adopted late")
+            + " (run with --new to trigger a run of your own)"
+        try state.recordRunner(
+            record.id, runner: earliest, attribution: ambiguous ? "ambiguous" : "adopted_late",
+            candidates: candidates, detail: note, lease: lease)
+        progress("\(spec.name): \(note)")
+    }
+
     /// Finds the runner our trigger created: the earliest one newer than the baseline, looking back through as
     /// many history pages as it takes. Several candidates are recorded as ambiguous; none within the grace period
     /// is recorded as not observed (and never leads to a trigger by itself).
@@ -545,7 +726,8 @@ public struct Executor: Sendable {
             if elapsed >= grace {
                 let message =
                     "no runner newer than \(baseline) appeared within \(workflow.poll.attributionGrace) of the trigger; "
-                    + "recorded as not observed, and no new trigger is sent by itself (run with --new to try again)"
+                    + "recorded as not observed, and no new trigger is sent by itself (every later run looks at the "
+                    + "history again and adopts a runner that appears late; run with --new to try again)"
                 try state.recordNotObserved(record.id, detail: message, lease: lease)
                 throw RunError.notObserved(collection: spec.name, detail: message)
             }
@@ -785,7 +967,7 @@ public struct Executor: Sendable {
 
     private func report(
         run: WorkflowRunRecord, resumed: Bool, outcome: RunReport.Outcome, exports: [RunReport.ExportResult],
-        messages: [String]
+        messages: [String], attention: [String]
     ) throws -> RunReport {
         let records = try state.collectionRuns(runID: run.id).filter { record in
             workflow.collections.contains { $0.name == record.collection }
@@ -800,7 +982,7 @@ public struct Executor: Sendable {
         }
         return RunReport(
             runID: run.id, workflow: workflow.name, resumed: resumed, outcome: outcome, collections: collections,
-            exports: exports, messages: messages)
+            exports: exports, messages: messages, attention: attention)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -837,6 +1019,8 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     /// A recorded runner the run history does not list.
     case runnerMissing(collection: String, runner: Int, detail: String)
     case foreignLink(host: String, detail: String)
+    /// The run cannot finish by itself (`RunReport.attention`): said by a scheduler slot instead of a failure.
+    case needsAttention(workflow: String, runID: Int, reasons: [String])
 
     public var description: String {
         switch self {
@@ -858,6 +1042,10 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
             return "\(collection): runner \(runner) is still running at the poll timeout; run again to resume"
         case .runnerMissing(let collection, _, let detail): return "\(collection): \(detail)"
         case .foreignLink(_, let detail): return detail
+        case .needsAttention(let workflow, let runID, let reasons):
+            return "run #\(runID) of workflow '\(workflow)' cannot finish by itself (" + reasons.joined(separator: "; ")
+                + "): every later run resumes it instead of scraping afresh; check the collection, then "
+                + "`cartflow run --new` starts a fresh run (and pays for new runners)"
         }
     }
 
@@ -869,7 +1057,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
             .pollTimeout(let collection, _), .runnerMissing(let collection, _, _):
             return collection
-        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink: return nil
+        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink, .needsAttention: return nil
         }
     }
 }

@@ -60,4 +60,21 @@ public struct RunReport: Sendable {
     public var exports: [ExportResult]
     /// Problems worth reading, in order (blocked reasons, failures, warnings).
     public var messages: [String]
+    /// Why the run cannot finish by itself, one line per collection (its trigger produced no visible runner,
+    /// its runner is not in the run history); empty when a later `run` can finish it. Such a run stays
+    /// unfinished, so every later run and scheduler slot resumes it instead of scraping afresh: it needs a person
+    /// (`cartflow run --new` pays for new runners).
+    public var attention: [String] = []
+
+    /// Whether the run needs a person to finish (see `attention`).
+    public var needsAttention: Bool { !attention.isEmpty }
+
+    /// The outcome a scheduler slot reports: throws `RunError.needsAttention` when the run cannot finish by
+    /// itself, so that the scheduler says so at every slot instead of logging another failed resume.
+    public func scheduledOutcome() throws -> Outcome {
+        guard attention.isEmpty else {
+            throw RunError.needsAttention(workflow: workflow, runID: runID, reasons: attention)
+        }
+        return outcome
+    }
 }

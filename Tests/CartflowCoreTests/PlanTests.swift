@@ -287,6 +287,56 @@ import Testing
         #expect(plan.verdict.reasons.count == 1)
     }
 
+    /// A not-observed trigger whose collection now shows a runner newer than its baseline: `run` reads the history
+    /// again and adopts it (as adopted late), so the plan does not call the collection unfetched.
+    @Test func aNotObservedCollectionWithALateRunnerIsSaidToBeAdopted() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.newestRunners["laptops"] = .runner(id: 905, generated: true, createdAt: nil)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "partial", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "failed", attribution: "not_observed", baselineRunner: 901),
+                    PlanFacts.ResumableCollection(
+                        name: "phones", phase: "fetched", runnerID: 903, attribution: "exact"),
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .runs)
+        #expect(plan.collections[0].resume?.contains("adopts the earliest runner newer than") == true)
+        #expect(
+            plan.collections[0].server.text
+                == "newest runner 905 has finished, newer than runner 901 recorded before this workflow's trigger: "
+                + "run adopts the earliest runner newer than 901")
+        #expect(plan.collections[0].triggered == false)
+    }
+
+    /// A resumed run whose new collection the rules stop: the plan says the collection already triggered is still
+    /// polled and fetched, as `run` does (the rules gate only what is still to be triggered).
+    @Test func theCreditRulesOfAResumedRunGateOnlyWhatIsStillToBeTriggered() throws {
+        var workflow = try exampleWorkflow("demo")
+        workflow.credits = CreditRules(onInsufficient: .skip)
+        var facts = onlineFacts(spendable: 100)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 1, status: "timed_out", startedAt: "2026-06-20T08:59:00.000Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "laptops", phase: "timed_out", runnerID: 903, attribution: "exact", items: 250,
+                        baselineRunner: 901)
+                ]))
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .skipped)
+        #expect(plan.credits.total == 120)
+        #expect(
+            plan.verdict.summary
+                == "skipped (on_insufficient: skip): needs 120, has 100; laptops (already triggered, paid for) is "
+                + "still polled, fetched and exported")
+    }
+
     /// A collection edited out of the file while the unfinished run had paid for it: the plan says what `run`
     /// says, that its runner is left behind.
     @Test func aCollectionEditedOutOfTheFileIsNamedWithItsRunner() throws {

@@ -112,5 +112,10 @@ enum RunCommand: Command {
             }
         }
         for message in report.messages { output.print("  ! " + redactor.redact(message)) }
+        if report.needsAttention {
+            output.print(
+                "  ! needs attention: run #\(report.runID) cannot finish by itself, and every later run resumes it "
+                    + "instead of scraping afresh; `cartflow run --new` starts a fresh run (and pays for new runners)")
+        }
     }
 }

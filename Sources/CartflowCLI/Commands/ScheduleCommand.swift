@@ -30,7 +30,8 @@ enum ScheduleCommand: Command {
 
         EXIT CODES: 0 stopped by a signal, or --once with every run succeeded (or nothing due)
                     2 usage · 3 no valid scheduled workflow (or, with --once, an invalid file)
-                    with --once, the worst run: 1 failed · 4 blocked by credits · 5 poll timed out · 6 partial
+                    with --once, the worst run: 1 failed (or needs attention: an unfinished run that no slot
+                    can finish by itself) · 4 blocked by credits · 5 poll timed out · 6 partial
         """
 
     static func run(_ arguments: [String], context: CommandContext) async throws -> ExitCode {
@@ -97,7 +98,8 @@ enum ScheduleCommand: Command {
                 for: workflow, client: client, state: state, context: context, prefix: "\(workflow.name): ")
             let report = try await executor.run()
             RunCommand.printSummary(report, output: output, redactor: client.redactor)
-            return report.outcome
+            // A run that cannot finish by itself is said at every slot, not logged as one more failed resume.
+            return try report.scheduledOutcome()
         }
         // Monotonic sleep towards a wall-clock target; the poll interval caps it, so a wall-clock jump is seen
         // within one interval.
@@ -143,6 +145,8 @@ enum ScheduleCommand: Command {
         let codes = results.map { result -> ExitCode in
             // Interrupted runs resume later; a run another process was already doing is not this one's failure.
             if result.interrupted || result.skippedRunningElsewhere { return .success }
+            // Resumed at every slot and never finishing: someone has to look.
+            if result.needsAttention { return .failure }
             guard let outcome = result.outcome else { return .failure }
             return RunCommand.exitCode(for: outcome)
         }

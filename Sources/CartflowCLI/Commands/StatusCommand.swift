@@ -189,6 +189,7 @@ enum StatusCommand: Command {
                         line += " — AMBIGUOUS, candidates \(record.candidates.map(String.init).joined(separator: ", "))"
                     case "adopted_after_crash": line += " (adopted after a crash)"
                     case "adopted_after_lost_answer": line += " (adopted: the trigger's answer was lost)"
+                    case "adopted_late": line += " (adopted late: it appeared after the attribution grace period)"
                     default: break
                     }
                 } else if record.attribution == "not_observed" {

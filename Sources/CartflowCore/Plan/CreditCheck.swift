@@ -99,8 +99,9 @@ public enum ResumeRules {
             return "a trigger was sent but its answer was not recorded: reads the run history to adopt the runner, "
                 + "no new trigger"
         case "failed" where runnerID == nil && attribution == "not_observed":
-            return "an earlier trigger produced no visible runner: stops without triggering again "
-                + "(`run --new` starts a fresh run)"
+            return "an earlier trigger produced no visible runner: reads the run history again and adopts the "
+                + "earliest runner newer than the one recorded before that trigger (as adopted late); with none, "
+                + "stops without triggering again (`run --new` starts a fresh run)"
         default:
             if let runner { return "\(phase): polls \(runner) and fetches its files, no new trigger" }
             return "\(phase): looks for its runner in the run history, no new trigger"

@@ -50,12 +50,11 @@ public struct PlanFacts: Sendable, Equatable {
             self.baselineRunner = baselineRunner
         }
 
-        /// The baseline `run` settles against: a trigger may have been sent but no runner is recorded yet
-        /// (the same rule as the executor's reconciliation).
+        /// The baseline `run` settles against: a trigger may have been sent but no runner is recorded yet (the
+        /// executor's reconciliation, and its second look at a trigger recorded as not observed).
         public var unsettledBaseline: Int? {
             guard runnerID == nil, let baselineRunner else { return nil }
-            let unsettled =
-                phase == "intent" || phase == "triggered" || (phase == "failed" && attribution != "not_observed")
+            let unsettled = phase == "intent" || phase == "triggered" || phase == "failed"
             return unsettled ? baselineRunner : nil
         }
     }

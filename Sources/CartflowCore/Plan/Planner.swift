@@ -74,9 +74,31 @@ public enum Planner {
         // Collections `run` would not fetch whatever the credits say: a trigger that left no visible runner is
         // never sent again (ResumeRules), and a trigger for a collection that someone else's runner is processing
         // is refused (409 conflict). `run` goes on with the others and ends partial, or fails without any.
-        let stuck = workflow.collections.map(\.name).filter { name in
+        // A not-observed trigger whose collection now shows a runner newer than its baseline is not stuck: `run`
+        // reads the history again and adopts it (as adopted late).
+        let stuck = workflow.collections.filter { spec in
+            guard let recorded = unfinished?.collections.first(where: { $0.name == spec.name }),
+                recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
+            else { return false }
+            if case .runner(let id, _, _) = facts.newestRunners[spec.name], let baseline = recorded.baselineRunner,
+                id > baseline
+            {
+                return false
+            }
+            return true
+        }.map(\.name)
+        // The credit rules gate only what is still to be triggered: collections the unfinished run already
+        // triggered (paid for) are polled, fetched and exported whatever they decide.
+        let advancing = workflow.collections.map(\.name).filter { name in
             guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
-            return recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
+            return !ResumeRules.needsTrigger(phase: recorded.phase) && recorded.phase != "fetched"
+                && !stuck.contains(name)
+        }
+        if !advancing.isEmpty && [.blocked, .skipped, .waits].contains(verdict.outcome) {
+            let names = advancing.joined(separator: ", ")
+            verdict.summary +=
+                "; \(names) (already triggered, paid for) \(advancing.count == 1 ? "is" : "are") still polled, "
+                + "fetched and exported"
         }
         let refused = collections.filter { $0.triggered && $0.server.processing == true && !$0.server.ours }
         if verdict.outcome == .runs && !(stuck.isEmpty && refused.isEmpty) {

@@ -6,7 +6,8 @@ import Foundation
 /// sleeping and running are injected so tests drive it on a virtual clock. The rules are in docs/schedules.md.
 public actor Scheduler {
     /// Starts one run of a workflow for a slot and returns its outcome. Throwing `CancellationError` means the
-    /// run was interrupted at a checkpoint (resumable); any other error is logged as a failed run.
+    /// run was interrupted at a checkpoint (resumable); `RunError.needsAttention` (`RunReport.scheduledOutcome()`)
+    /// that it cannot finish by itself; any other error is logged as a failed run.
     public typealias Fire = @Sendable (Workflow, FireTime) async throws -> RunReport.Outcome
 
     public struct Options: Sendable {
@@ -32,6 +33,9 @@ public actor Scheduler {
         /// The run did not start because another process (a second scheduler, a `cartflow run`) was running the
         /// workflow when it tried to take the lease: skipped like `overlap: skip`, nothing spent, not a failure.
         public var skippedRunningElsewhere = false
+        /// The run cannot finish by itself (`RunReport.attention`): every slot resumes it and none scrapes
+        /// afresh until someone looks (`cartflow run --new`). Logged as such at every slot; `--once` exits 1.
+        public var needsAttention = false
     }
 
     struct Entry {
@@ -319,15 +323,24 @@ public actor Scheduler {
                     let outcome = try await fire(workflow, slot)
                     result.outcome = outcome
                     log("\(name) \(slot.utcText) " + Self.text(outcome))
+                } catch let error as RunError {
+                    if case .needsAttention = error {
+                        result.needsAttention = true
+                        result.error = error.description
+                        log("\(name) \(slot.utcText) needs attention: \(error.description)")
+                    } else if case .leaseHeld(_, let pid, let host) = error {
+                        // Another scheduler or a `cartflow run` took the lease first: it is that process's run.
+                        result.skippedRunningElsewhere = true
+                        log(
+                            "\(name) \(slot.utcText) run skipped: process \(pid) on \(host) is running the workflow "
+                                + "(another scheduler or a `cartflow run`); nothing spent")
+                    } else {
+                        result.error = error.description
+                        log("\(name) \(slot.utcText) run failed: \(error.description)")
+                    }
                 } catch is CancellationError {
                     result.interrupted = true
                     log("\(name) \(slot.utcText) run interrupted at a checkpoint; the next run resumes it")
-                } catch RunError.leaseHeld(_, let pid, let host) {
-                    // Another scheduler or a `cartflow run` took the lease first: it is that process's run.
-                    result.skippedRunningElsewhere = true
-                    log(
-                        "\(name) \(slot.utcText) run skipped: process \(pid) on \(host) is running the workflow "
-                            + "(another scheduler or a `cartflow run`); nothing spent")
                 } catch {
                     result.error = Executor.describe(error)
                     log("\(name) \(slot.utcText) run failed: \(Executor.describe(error))")
