@@ -705,7 +705,7 @@ public struct Executor: Sendable {
         }
         try state.recordPhase(
             recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults,
-            lease: lease)
+            scrapedAt: runner.updatedAt ?? runner.createdAt, lease: lease)
         let elapsed = clock.now() - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         progress(
@@ -732,7 +732,7 @@ public struct Executor: Sendable {
             inputs.append(
                 ExportInput(
                     collection: name, collectionID: record.collectionID, runnerID: runner,
-                    scrapedAt: record.triggeredAt,
+                    scrapedAt: record.scrapedAt,
                     pages: pages.map { URL(fileURLWithPath: $0.localPath) }))
         }
         let started = ISO8601DateFormatter().date(from: String(run.startedAt.prefix(19)) + "Z") ?? wallClock()

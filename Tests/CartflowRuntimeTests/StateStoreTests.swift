@@ -53,6 +53,34 @@ import Testing
         #expect(mode == 0o600)
     }
 
+    /// A database from before the runner's scrape time was stored is migrated in place: its rows read nil (an
+    /// empty `scraped_at` column), and the time is recorded from then on.
+    @Test func anOlderDatabaseGainsTheScrapeTimeColumn() throws {
+        let directory = try CartflowProcess.temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.db").path
+        do {
+            let old = try SQLiteDatabase(path: path)
+            for (index, migration) in StateStore.migrations.prefix(3).enumerated() {
+                try old.execute(migration)
+                try old.execute("PRAGMA user_version = \(index + 1)")
+            }
+            try old.execute(
+                """
+                INSERT INTO workflow_runs (id, workflow, source_path, status, started_at) VALUES (1, 'w', 'w.yaml', 'succeeded', 't');
+                INSERT INTO collection_runs (run_id, collection, collection_id, phase, runner_id, updated_at)
+                    VALUES (1, 'a', 1, 'fetched', 7, 't');
+                """)
+        }
+        let state = try StateStore(path: path)
+        let record = try #require(try state.collectionRuns(runID: 1).first)
+        #expect(record.runnerID == 7)
+        #expect(record.scrapedAt == nil)
+        try state.recordPhase(record.id, phase: "fetched", scrapedAt: "2026-06-20T12:05:00Z")
+        try state.recordPhase(record.id, phase: "fetched")
+        #expect(try state.collectionRuns(runID: 1).first?.scrapedAt == "2026-06-20T12:05:00Z")
+    }
+
     @Test func leaseRules() throws {
         let (state, directory) = try store()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -27,7 +27,7 @@ extension StateStore {
             inputs.append(
                 ExportInput(
                     collection: record.collection, collectionID: record.collectionID, runnerID: runner,
-                    scrapedAt: record.triggeredAt, pages: files.map { URL(fileURLWithPath: $0.localPath) }))
+                    scrapedAt: record.scrapedAt, pages: files.map { URL(fileURLWithPath: $0.localPath) }))
         }
         if inputs.isEmpty { throw RecordedRunError.nothingFetched(runID) }
         return inputs
