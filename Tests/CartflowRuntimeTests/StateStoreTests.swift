@@ -81,6 +81,45 @@ import Testing
         #expect(try state.collectionRuns(runID: 1).first?.scrapedAt == "2026-06-20T12:05:00Z")
     }
 
+    /// A changed page file of a recorded run: the hint names what downloads it again without paying — resuming the
+    /// run, while `cartflow run` would resume it — and once the run has finished says that nothing does, never
+    /// pointing at `cartflow run`, which would then start a new, paid run.
+    @Test func aChangedFileSaysWhatRecoversItAndWhetherItIsPaid() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1), ("b", 2)])
+        let records = try state.collectionRuns(runID: run.id)
+        try state.recordIntent(records[0].id, baselineRunner: 6, items: 5)
+        try state.recordRunner(records[0].id, runner: 7, attribution: "exact", candidates: [7])
+        let page = directory.appendingPathComponent("p1.json").path
+        try state.recordFiles(
+            collectionRunID: records[0].id,
+            files: [FileRecord(name: "p1.json", link: "l", localPath: page, size: 2, sha256: "00")])
+        try state.recordPhase(records[0].id, phase: "fetched")
+        func message() -> String {
+            do {
+                _ = try state.exportInputs(runID: run.id)
+                return "no error"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        let changed = "\(page) of run #\(run.id) no longer matches its recorded size and SHA-256; "
+        // The run is unfinished (b was never triggered): resuming it downloads a's file again, but also pays for b.
+        #expect(
+            message()
+                == changed
+                + "`cartflow run w.yaml` resumes run #\(run.id) and downloads a's files again from runner 7, without a new trigger (it also triggers b, which is paid for)"
+        )
+        try state.finishRun(run.id, status: "succeeded")
+        #expect(
+            message()
+                == changed
+                + "run #\(run.id) has finished, so no command downloads it again without paying (`cartflow run` would start a new run, and pay for its triggers): restore the file from a copy, or leave a out with --from"
+        )
+        #expect(!message().contains("fetches it again"))
+    }
+
     @Test func leaseRules() throws {
         let (state, directory) = try store()
         defer { try? FileManager.default.removeItem(at: directory) }
