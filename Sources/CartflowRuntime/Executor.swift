@@ -751,8 +751,7 @@ public struct Executor: Sendable {
             let path =
                 relative.hasPrefix("/")
                 ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Exporter.createDirectory(forFile: path)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
             // The export file is written only while the lease is ours, and recorded under the same check.

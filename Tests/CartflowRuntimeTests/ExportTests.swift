@@ -770,10 +770,30 @@ import Testing
         let error = #expect(throws: ExportError.self) {
             try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: blocked)
         }
-        guard case .cannotCreateDirectory(let path, _)? = error else {
-            Issue.record("unexpected \(String(describing: error))")
-            return
+        #expect(
+            error?.description
+                == "cannot create the directory '\(fixture.directory.file("page_1.json"))' for the export: '\(fixture.directory.file("page_1.json"))' is a file, not a directory"
+        )
+        // Deeper below the file: the same plain reason, never a Foundation error dump.
+        let deeper = fixture.directory.file("page_1.json/sub/out.csv")
+        let nested2 = #expect(throws: ExportError.self) {
+            try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: deeper)
         }
-        #expect(path == fixture.directory.file("page_1.json"))
+        #expect(
+            nested2?.description
+                == "cannot create the directory '\(fixture.directory.file("page_1.json/sub"))' for the export: '\(fixture.directory.file("page_1.json"))' is a file, not a directory"
+        )
+    }
+
+    /// A page that cannot be read says why in the system's words, not with a Foundation error dump.
+    @Test func anUnreadablePageSaysWhyInPlainWords() throws {
+        var fixture = try PageFixture()
+        let folder = URL(fileURLWithPath: fixture.directory.file("sub.json"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .csv, path: "x"), [fixture.input([folder])])
+        }
+        #expect(error?.description == "cannot read page file '\(folder.path)': \(String(cString: strerror(EISDIR)))")
+        #expect(error?.description.contains("Domain") == false)
     }
 }

@@ -73,6 +73,36 @@ import Testing
         #expect(String(decoding: csv, as: UTF8.self) == "asin\r\nA\r\nB\r\n")
     }
 
+    /// A folder given to --pages contributes its `*.json` files only: a directory named like a page is skipped.
+    @Test func aDirectoryNamedLikeAPageIsNotAPageFile() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pages = directory.appendingPathComponent("pd")
+        try FileManager.default.createDirectory(
+            at: pages.appendingPathComponent("sub.json"), withIntermediateDirectories: true)
+        try Data(#"[{"asin": "A"}]"#.utf8).write(to: pages.appendingPathComponent("p1.json"))
+        let result = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "out.csv", "--pages", "pd"], in: directory)
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "asin\r\nA\r\n")
+    }
+
+    /// An output path below a regular file is an error in plain words, not a Foundation error dump.
+    @Test func anOutputBelowAFileSaysWhichPartIsInTheWay() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("[]".utf8).write(to: directory.appendingPathComponent("page.json"))
+        try Data().write(to: directory.appendingPathComponent("blocker"))
+        let blocked = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "blocker/sub/o.csv", "page.json"], in: directory)
+        #expect(blocked.exitCode == 1)
+        #expect(
+            blocked.stderr
+                == "cartflow: error: cannot create the directory '\(directory.appendingPathComponent("blocker/sub").path)' for the export: '\(directory.appendingPathComponent("blocker").path)' is a file, not a directory\n"
+        )
+    }
+
     /// Entries are trimmed, and `name:source` splits at the first colon.
     @Test func columnsAreTrimmedAndSplitAtTheFirstColon() async throws {
         let (result, directory) = try await export(

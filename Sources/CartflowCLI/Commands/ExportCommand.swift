@@ -121,16 +121,31 @@ enum ExportCommand: Command {
         return .success
     }
 
-    /// A page file, or the `*.json` files of a directory in natural order.
+    /// A page file, or the `*.json` files of a directory in natural order. Entries of the directory that are
+    /// directories themselves (`sub.json/`) are not page files and are skipped, as are hidden ones.
     static func pageFiles(_ path: String) throws -> [URL] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw UsageError("no such page file or directory: '\(path)'")
         }
         guard isDirectory.boolValue else { return [URL(fileURLWithPath: path)] }
-        let names = try FileManager.default.contentsOfDirectory(atPath: path)
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw ExportError.unreadablePage(path: path, reason: "cannot list the directory: \(systemReason(error))")
+        }
+        let directory = URL(fileURLWithPath: path)
+        return
+            entries
+            .filter { name in
+                var entryIsDirectory: ObjCBool = false
+                return name.hasSuffix(".json") && !name.hasPrefix(".")
+                    && FileManager.default.fileExists(
+                        atPath: directory.appendingPathComponent(name).path, isDirectory: &entryIsDirectory)
+                    && !entryIsDirectory.boolValue
+            }
             .sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }
-        return names.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
+            .map { directory.appendingPathComponent($0) }
     }
 }

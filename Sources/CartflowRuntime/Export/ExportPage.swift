@@ -125,15 +125,8 @@ struct ExportPage {
         return text.isEmpty ? "(the value itself)" : text
     }
 
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
-        {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
-        return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-    }
+    /// The system's reason for a failed read or directory creation (`Is a directory`), never a Foundation dump.
+    static func reason(_ error: any Error) -> String { systemReason(error) }
 }
 
 /// Finds the records of the pages of one step, and keeps them in one field from page to page.

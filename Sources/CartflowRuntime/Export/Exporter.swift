@@ -69,12 +69,7 @@ public enum Exporter {
                 warnings.add("collection '\(name)' (from:) has no downloaded pages; nothing exported from it")
             }
         }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
-        }
+        try createDirectory(forFile: path)
         let writer = try AtomicFileWriter(path: path)
         do {
             var summary: ExportSummary
@@ -93,6 +88,28 @@ public enum Exporter {
         } catch {
             writer.discard()
             throw error
+        }
+    }
+
+    /// Creates the directory of the export file at `path` when it is missing. Throws `cannotCreateDirectory` with the
+    /// reason in plain words: the part of the path that is a file, not a directory (the usual cause), else the
+    /// system's reason.
+    public static func createDirectory(forFile path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            var ancestor = directory
+            while ancestor.count > 1 {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory) {
+                    if isDirectory.boolValue { break }
+                    throw ExportError.cannotCreateDirectory(
+                        path: directory, reason: "'\(ancestor)' is a file, not a directory")
+                }
+                ancestor = (ancestor as NSString).deletingLastPathComponent
+            }
+            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
         }
     }
 
