@@ -60,6 +60,35 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
     }
 
+    /// What the loader refuses in a step is refused on the command line too (exit 2), never silently ignored: a
+    /// repeated `--from` collection (CF122), `--bom` and `--no-formula-guard` with JSON or NDJSON (CF120); and
+    /// the provenance values of page files with `--run`, whose provenance comes from the run.
+    @Test(
+        arguments: [
+            (["--run", "1", "--from", "phones, phones", "--format", "csv"], "--from: 'phones' is listed twice"),
+            (
+                ["--bom", "--format", "json", "page.json"],
+                "--bom applies only to CSV exports; this command exports json"
+            ),
+            (
+                ["--no-formula-guard", "--format", "ndjson", "page.json"],
+                "--no-formula-guard applies only to CSV exports; this command exports ndjson"
+            ),
+            (
+                ["--run", "1", "--collection", "x", "--format", "csv"],
+                "--collection sets provenance for page files; with --run, provenance comes from the recorded run"
+            ),
+        ])
+    func optionsTheLoaderWouldRefuseAreUsageErrors(arguments: [String], message: String) async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"[{"asin": "A"}]"#.utf8).write(to: directory.appendingPathComponent("page.json"))
+        let result = try await CartflowProcess.run(["export", "--out", "out.json"] + arguments, in: directory)
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.json").path))
+    }
+
     /// `--pages` is the one repeatable option of export: every file given is read, in order.
     @Test func pagesMayBeRepeated() async throws {
         let directory = try CartflowProcess.temporaryDirectory("export")
