@@ -255,6 +255,41 @@ import Testing
             ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a"), ColumnSpec("b")]),
             [fixture.input([page])])
         #expect(String(decoding: fixed, as: UTF8.self) == "a,b\r\n")
+        // Provenance columns alone are no header: without records the file is empty, as docs/exports.md says.
+        let (withProvenance, empty) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner]), [fixture.input([page])])
+        #expect(empty.isEmpty)
+        #expect(withProvenance.columns == [])
+        // Only failed records (left out) is no records too.
+        let failed = try fixture.page(#"[{"a": 1, "status": "failed"}]"#)
+        let (_, none) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner], bom: true), [fixture.input([failed])])
+        #expect(none == Data([0xEF, 0xBB, 0xBF]))
+    }
+
+    /// Records that are all `{}` have no column to be written in: no blank lines passing for rows and no header,
+    /// but an empty file and a warning that says why. With a provenance column or `columns:` they are rows.
+    @Test func recordsWithoutAnyFieldAreNotBlankLines() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page("[{}, {}]")
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(data.isEmpty)
+        #expect(summary.recordsWritten == 0)
+        #expect(summary.columns == [])
+        #expect(
+            summary.warnings == [
+                "2 records have no field at all ({}) and the step no provenance column, so there is no CSV column to write them in: none was written and the file is empty (JSON and NDJSON keep them as {})"
+            ])
+        let (runner, rows) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner]), [fixture.input([page])])
+        #expect(String(decoding: rows, as: UTF8.self) == "runner\r\n88\r\n88\r\n")
+        #expect(runner.recordsWritten == 2 && runner.warnings == [])
+        let (_, fixed) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a")]), [fixture.input([page])])
+        #expect(String(decoding: fixed, as: UTF8.self) == "a\r\n\"\"\r\n\"\"\r\n")
+        let (json, ndjson) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([page])])
+        #expect(String(decoding: ndjson, as: UTF8.self) == "{}\n{}\n")
+        #expect(json.recordsWritten == 2)
     }
 
     @Test func headerNamesAreQuotedAndGuardedToo() throws {

@@ -44,6 +44,7 @@ struct CSVExport {
         } else {
             // Pass 1: learn the union of the columns of every record that will be written.
             var locator = RecordsLocator(recordsKey: step.recordsKey)
+            var records = 0
             for input in inputs {
                 let provenance = provenanceValues(step, input)
                 for url in input.pages {
@@ -51,13 +52,19 @@ struct CSVExport {
                     for (index, record) in page.records.enumerated()
                     where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
+                        records += 1
                     }
                 }
             }
-            output = Array(names.indices)
-            header = names
+            // No records: no header either, provenance or not, so an empty run is an empty file (a header of
+            // provenance columns alone would pass for the file's columns).
+            output = records == 0 ? [] : Array(names.indices)
+            header = records == 0 ? [] : names
         }
         let columnCount = names.count
+        // Records that are all `{}`, without provenance, have no column: a CSV row needs one, and blank lines
+        // are no rows (readers skip them), so none is written and a warning says so.
+        let noColumns = output.isEmpty
 
         // Pass 2 (the only pass with fixed columns): write.
         reporting = true
@@ -75,6 +82,7 @@ struct CSVExport {
         var written = 0
         var skipped = 0
         var repaired = 0
+        var unwritable = 0
         var locator = RecordsLocator(recordsKey: step.recordsKey)
         for input in inputs {
             let provenance = provenanceValues(step, input)
@@ -87,6 +95,12 @@ struct CSVExport {
                     if step.columns == nil && names.count != columnCount {
                         throw ExportError.pagesChanged(path: page.path)
                     }
+                    if noColumns {
+                        // Pass 1 found no record, or only `{}` without provenance: anything else changed since.
+                        if !names.isEmpty { throw ExportError.pagesChanged(path: page.path) }
+                        unwritable += 1
+                        continue
+                    }
                     writeRow(output, to: &buffer)
                     written += 1
                     if buffer.count >= 1 << 18 {
@@ -97,6 +111,12 @@ struct CSVExport {
             }
         }
         try writer.write(buffer)
+        if unwritable > 0 {
+            warnings.add(
+                "\(unwritable) \(unwritable == 1 ? "record has" : "records have") no field at all ({}) and the step no "
+                    + "provenance column, so there is no CSV column to write them in: none was written and the file "
+                    + "is empty (JSON and NDJSON keep them as {})")
+        }
         for (position, column) in (step.columns ?? []).enumerated()
         where !everFilled[output[provenanceNames.count + position]] {
             var message = "column '\(column.name)' (source '\(column.source)') matched no field in any record"
