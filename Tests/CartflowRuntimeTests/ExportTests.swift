@@ -323,6 +323,30 @@ import Testing
                 """#)
     }
 
+    /// A `columns:` source names the same field in every format: `a#2`, the name CSV gives the second of a repeated
+    /// key (and `price.amount#2` the literal dotted key beside a nested one), reaches that field in JSON and NDJSON
+    /// too, instead of matching nothing there.
+    @Test func columnSourcesNamingRenamedFieldsAgreeAcrossFormats() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"a": 1, "a": 2, "price.amount": 5, "price": {"amount": 6}}, {"a": 3}]"#)
+        let columns = [ColumnSpec("a"), ColumnSpec("a#2"), ColumnSpec("price.amount"), ColumnSpec("price.amount#2")]
+        let (_, csv) = try fixture.export(
+            ExportStep(format: .csv, path: "x", columns: columns), [fixture.input([page])])
+        #expect(
+            String(decoding: csv, as: UTF8.self)
+                == "a,a#2,price.amount,price.amount#2\r\n1,2,6,5\r\n3,,,\r\n")
+        for format in [ExportStep.Format.ndjson, .json] {
+            let (summary, data) = try fixture.export(
+                ExportStep(format: format, path: "x", columns: columns), [fixture.input([page])])
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(text.contains(#"{"a":1,"a#2":2,"price.amount":6,"price.amount#2":5}"#), "\(format): \(text)")
+            #expect(text.contains(#"{"a":3}"#))
+            // The reduced record has one key per column: nothing to rename, nothing to warn about.
+            #expect(summary.warnings == [])
+        }
+    }
+
     /// A key repeated in one object is written once per name: loaders keep the first or the last of a repeated
     /// key (or refuse it), so the other value would be lost silently. The repeat is renamed `name#2` as in CSV.
     @Test(arguments: [ExportStep.Format.ndjson, .json])

@@ -183,10 +183,7 @@ struct CSVExport {
         return true
     }
 
-    /// The careful path for a record whose fields collide by name. Nothing is overwritten: provenance
-    /// columns keep their names, then fields whose path has no dotted key, then the others, each in
-    /// record order; a field whose name is taken goes to `name#2` (or #3, …), skipping names the record
-    /// itself uses.
+    /// The careful path for a record whose fields collide by name (see `uniquelyNamedFields`).
     private mutating func placeWithCollisions(
         _ record: JSONObject, provenance: [JSONValue], page: ExportPage, index: Int
     ) {
@@ -195,69 +192,23 @@ struct CSVExport {
             stamps[column] = generation
             slots[column] = value
         }
-        var fields: [Field] = []
-        collect(record, prefix: nil, natural: true, into: &fields)
-        let provenanceSet = provenanceOwnsNames ? Set(provenanceNames) : []
-        let originals = Set(fields.map(\.name)).union(provenanceSet)
-        var taken = provenanceSet
-        var assigned: [(name: String, value: JSONValue)] = []
-        var pending: [Int] = []
-        for natural in [true, false] {
-            for (position, field) in fields.enumerated() where field.natural == natural {
-                if taken.insert(field.name).inserted {
-                    assigned.append((field.name, field.value))
-                } else {
-                    pending.append(position)
-                }
-            }
-        }
-        for position in pending.sorted() {
-            let field = fields[position]
-            var suffix = 2
-            while originals.contains("\(field.name)#\(suffix)") || taken.contains("\(field.name)#\(suffix)") {
-                suffix += 1
-            }
-            let name = "\(field.name)#\(suffix)"
-            taken.insert(name)
-            assigned.append((name, field.value))
-            if reporting {
+        let fields = uniquelyNamedFields(of: record, reserved: provenanceOwnsNames ? Set(provenanceNames) : [])
+        for field in fields {
+            if reporting, let renamed = field.renamedFrom {
                 let why =
-                    if provenanceSet.contains(field.name) {
-                        "is also the name of a provenance column"
-                    } else if !field.natural {
-                        "contains a dot and collides with a nested field of the same name"
-                    } else {
-                        "occurs more than once in the record"
+                    switch renamed.collision {
+                    case .provenance: "is also the name of a provenance column"
+                    case .dottedKey: "contains a dot and collides with a nested field of the same name"
+                    case .repeatedKey: "occurs more than once in the record"
                     }
                 warnings.add(
-                    "\(page.path): record \(index + 1): field '\(field.name)' \(why); the other value is written in column '\(name)'",
-                    key: "collision:\(field.name):\(why)")
+                    "\(page.path): record \(index + 1): field '\(renamed.name)' \(why); the other value is written in column '\(field.name)'",
+                    key: "collision:\(renamed.name):\(why)")
             }
-        }
-        for (name, value) in assigned {
-            let column = column(named: name)
+            let column = column(named: field.name)
             stamps[column] = generation
-            slots[column] = value
+            slots[column] = field.value
             everFilled[column] = true
-        }
-    }
-
-    private struct Field {
-        var name: String
-        /// True when no key on the path contains a dot: such a field keeps its name in a collision.
-        var natural: Bool
-        var value: JSONValue
-    }
-
-    private func collect(_ object: JSONObject, prefix: String?, natural: Bool, into fields: inout [Field]) {
-        for member in object.members {
-            let name = prefix.map { "\($0).\(member.key)" } ?? member.key
-            let isNatural = natural && !member.key.contains(".")
-            if case .object(let nested) = member.value, !nested.isEmpty {
-                collect(nested, prefix: name, natural: isNatural, into: &fields)
-            } else {
-                fields.append(Field(name: name, natural: isNatural, value: member.value))
-            }
         }
     }
 
@@ -392,6 +343,61 @@ struct CSVExport {
         }
         return index == count
     }
+}
+
+/// A leaf of a record under the name CSV gives it: its flattened path (`price.amount`), or `name#2` (`#3`, …) when
+/// another field of the record has that name; `renamedFrom` says which name was taken and why.
+struct NamedField {
+    enum Collision { case provenance, dottedKey, repeatedKey }
+    var name: String
+    var value: JSONValue
+    var renamedFrom: (name: String, collision: Collision)?
+}
+
+/// The leaves of `record` under unique names, as the CSV columns they are written in and as `columns:` sources
+/// name them in every format. Nothing is overwritten: `reserved` names (provenance columns that own their names)
+/// are taken first, then fields whose path has no dotted key, then the others, each in record order; a field whose
+/// name is taken gets `name#2` (or #3, …), skipping names the record itself uses.
+func uniquelyNamedFields(of record: JSONObject, reserved: Set<String>) -> [NamedField] {
+    var fields: [(name: String, natural: Bool, value: JSONValue)] = []
+    func collect(_ object: JSONObject, prefix: String?, natural: Bool) {
+        for member in object.members {
+            let name = prefix.map { "\($0).\(member.key)" } ?? member.key
+            let isNatural = natural && !member.key.contains(".")
+            if case .object(let nested) = member.value, !nested.isEmpty {
+                collect(nested, prefix: name, natural: isNatural)
+            } else {
+                fields.append((name, isNatural, member.value))
+            }
+        }
+    }
+    collect(record, prefix: nil, natural: true)
+    let originals = Set(fields.map(\.name)).union(reserved)
+    var taken = reserved
+    var named: [NamedField] = []
+    var pending: [Int] = []
+    for natural in [true, false] {
+        for (position, field) in fields.enumerated() where field.natural == natural {
+            if taken.insert(field.name).inserted {
+                named.append(NamedField(name: field.name, value: field.value))
+            } else {
+                pending.append(position)
+            }
+        }
+    }
+    for position in pending.sorted() {
+        let field = fields[position]
+        var suffix = 2
+        while originals.contains("\(field.name)#\(suffix)") || taken.contains("\(field.name)#\(suffix)") {
+            suffix += 1
+        }
+        let name = "\(field.name)#\(suffix)"
+        taken.insert(name)
+        let collision: NamedField.Collision =
+            reserved.contains(field.name) ? .provenance : !field.natural ? .dottedKey : .repeatedKey
+        named.append(NamedField(name: name, value: field.value, renamedFrom: (field.name, collision)))
+    }
+    return named
 }
 
 /// A node of the key-path tree: caches the column of a path so flattening a record does not build

@@ -241,7 +241,7 @@ struct JSONExport {
                     if let columns = step.columns {
                         var reduced = JSONObject()
                         for column in columns {
-                            if let value = lookup(record, column.source[...]) {
+                            if let value = columnValue(record, column.source) {
                                 reduced.members.append(JSONMember(key: column.name, value: value))
                                 matched.insert(column.source)
                             }
@@ -365,6 +365,15 @@ struct JSONExport {
         }
         return JSONObject(members)
     }
+}
+
+/// The value a `columns:` source names in a JSON or NDJSON record: the field at that path (`lookup`), else, for a
+/// name such as `a#2`, the field CSV writes in the column of that name (a repeated key, or a dotted key colliding
+/// with a nested field), so that a source means the same field in every format.
+func columnValue(_ record: JSONObject, _ source: String) -> JSONValue? {
+    if let value = lookup(record, source[...]) { return value }
+    guard source.contains("#") else { return nil }
+    return uniquelyNamedFields(of: record, reserved: []).first { $0.name == source }?.value
 }
 
 /// The value at a dotted `path` in a record: nested objects first (`price.amount` is `price` → `amount`),
