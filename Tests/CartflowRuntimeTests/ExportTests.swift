@@ -818,6 +818,23 @@ import Testing
             RunReport.ExportResult(path: "a.csv", format: "csv", records: 2).summaryLine == "a.csv  (2 records, csv)")
     }
 
+    /// The repaired-string count (and its warnings) covers what is written: a field that `columns:` leaves out
+    /// changes nothing in the file, so it is not counted. CSV writes an array whole; JSON also copies an object.
+    @Test(
+        arguments: [
+            (ExportStep.Format.csv, nil, 4), (.csv, ["title", "tags"], 2), (.csv, ["x"], 0), (.csv, ["x.y"], 1),
+            (.ndjson, ["title", "x"], 2), (.json, ["note"], 1), (.ndjson, ["tags[0]"], 0),
+        ] as [(ExportStep.Format, [String]?, Int)])
+    func repairedStringsAreCountedOnlyWhereWritten(format: ExportStep.Format, columns: [String]?, count: Int) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"title": "bad \ud800", "note": "\udc00", "x": {"y": "\ud800"}, "tags": ["ok", "\ud800"]}]"#)
+        let (summary, _) = try fixture.export(
+            ExportStep(format: format, path: "x", columns: columns?.map { ColumnSpec($0) }), [fixture.input([page])])
+        #expect(summary.repairedStrings == count)
+        #expect(summary.warnings.filter { $0.contains("U+FFFD") }.count == count)
+    }
+
     @Test func createsTheOutputDirectoryOrSaysWhyNot() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": 1}]"#)

@@ -36,7 +36,8 @@ public struct ExportSummary: Sendable, Equatable {
     public var columns: [String]
     /// The size of the file written.
     public var bytes: Int
-    /// How many strings had invalid Unicode replaced by U+FFFD in the records written.
+    /// How many strings had invalid Unicode replaced by U+FFFD in what was written: in the records written, and
+    /// with `columns:` only in the fields the columns write.
     public var repairedStrings: Int
     /// Things the user should know, one sentence each (replaced invalid Unicode, renamed colliding
     /// columns, `columns:` entries that matched nothing).
@@ -184,18 +185,34 @@ func keptRecords(
             skipped += 1
             continue
         }
-        repaired += noteRepairs(of: index, in: page, into: &warnings)
+        repaired += noteRepairs(of: index, in: page, step: step, into: &warnings)
         kept.append((index, record))
     }
     return kept
 }
 
-func noteRepairs(of index: Int, in page: ExportPage, into warnings: inout WarningLog) -> Int {
+/// Reports the repaired strings of record `index` that the step writes, and returns their count: with `columns:`,
+/// only those in a field a column reads (the field itself, an element of an array it holds, or, in JSON and NDJSON,
+/// where a copied object holds it), so the count is of strings in the file.
+func noteRepairs(of index: Int, in page: ExportPage, step: ExportStep, into warnings: inout WarningLog) -> Int {
     guard let repairs = page.repairsByRecord[index] else { return 0 }
-    for repair in repairs {
+    var count = 0
+    for repair in repairs where step.columns.map({ isWritten(repair.field, by: $0, format: step.format) }) ?? true {
         warnings.add("\(page.path): record \(index + 1), field \(repair.field): \(describeRepair(repair.kind))")
+        count += 1
     }
-    return repairs.count
+    return count
+}
+
+/// Whether the field at display path `field` (`title`, `x.y[0]`) is written by one of `columns`: CSV writes leaves
+/// (an array whole, as JSON text), JSON and NDJSON also copy objects whole.
+private func isWritten(_ field: String, by columns: [ColumnSpec], format: ExportStep.Format) -> Bool {
+    columns.contains { column in
+        let source = column.source
+        guard field.hasPrefix(source) else { return false }
+        let rest = field.dropFirst(source.count)
+        return rest.isEmpty || rest.hasPrefix("[") || (format != .csv && rest.hasPrefix("."))
+    }
 }
 
 /// The provenance values of one input, in the step's order.
