@@ -887,7 +887,7 @@ public struct Executor: Sendable {
         }
         try state.recordPhase(
             recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults,
-            lease: lease)
+            scrapedAt: runner.updatedAt ?? runner.createdAt, lease: lease)
         let elapsed = clock.now() - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         progress(
@@ -914,7 +914,7 @@ public struct Executor: Sendable {
             inputs.append(
                 ExportInput(
                     collection: name, collectionID: record.collectionID, runnerID: runner,
-                    scrapedAt: record.triggeredAt,
+                    scrapedAt: record.scrapedAt,
                     pages: pages.map { URL(fileURLWithPath: $0.localPath) }))
         }
         let started = ISO8601DateFormatter().date(from: String(run.startedAt.prefix(19)) + "Z") ?? wallClock()
@@ -933,8 +933,7 @@ public struct Executor: Sendable {
             let path =
                 relative.hasPrefix("/")
                 ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
-            try FileManager.default.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try Exporter.createDirectory(forFile: path)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
             // The export file is written only while the lease is ours, and recorded under the same check.

@@ -67,4 +67,32 @@ struct ExportStepRulesTests {
             ])
         #expect(ExportStep.problems(columns: nil, provenance: [.runner]) == [])
     }
+
+    /// `from:` repeats and CSV-only keys: the loader reports them with these rules and messages, and `cartflow
+    /// export --from/--bom/--no-formula-guard` refuses the same.
+    @Test func repeatedCollectionsAndCSVOnlyKeys() {
+        let repeats = ExportStep.repeatedCollections(["a", "b", "a", "b", "a"])
+        #expect(repeats.map(\.index) == [2, 3, 4])
+        #expect(repeats.map(\.first) == [0, 1, 0])
+        #expect(ExportStep.repeatedCollections(["a", "b"]).isEmpty)
+        #expect(ExportStep.csvOnlyProblem("'bom'", format: .csv) == nil)
+        #expect(
+            ExportStep.csvOnlyProblem("--bom", format: .ndjson, subject: "this command")
+                == "--bom applies only to CSV exports; this command exports ndjson")
+        let marked = MarkedText(
+            header + """
+                steps:
+                  - export: json
+                    from: [laptops, 1️⃣laptops]
+                    path: out/a.json
+                    2️⃣formula_guard: false
+                """)
+        let result = load(marked)
+        #expect(spots(result) == [spot(.duplicateValue, marked, "1️⃣"), spot(.conflict, marked, "2️⃣")])
+        #expect(
+            result.diagnostics.map(\.message) == [
+                ExportStep.repeatedCollectionMessage("laptops"),
+                ExportStep.csvOnlyProblem("'formula_guard'", format: .json)!,
+            ])
+    }
 }

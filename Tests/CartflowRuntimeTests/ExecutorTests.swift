@@ -291,6 +291,30 @@ final class LineLog: @unchecked Sendable {
         #expect(try h.state.runs(workflow: "wf").map(\.status) == ["succeeded", "abandoned"])
     }
 
+    /// The `scraped_at` provenance column is the runner's time from the run history (its `updated_at`), as
+    /// docs/exports.md says, in the run's export and in `cartflow export --run` alike, not the local trigger time.
+    @Test func scrapedAtIsTheRunnersTimeFromTheRunHistory() async throws {
+        let h = try ExecutorHarness()
+        let step = ExportStep(
+            format: .csv, path: "out/wf.csv", columns: [ColumnSpec("asin")], provenance: [.scrapedAt])
+        let report = try await h.executor(h.workflow(steps: [step])).run()
+        #expect(report.outcome == .succeeded)
+        let runnerID = try #require(report.collections.first?.runnerID)
+        let client = MultiCartClient(
+            baseURL: h.server.baseURL!, apiKey: h.key, transport: URLSessionTransport(), sleep: { _ in })
+        let history = try await client.runHistory(collectionID: 101, skip: 0, limit: 10)
+        let reported = try #require(history.first { $0.id == runnerID }?.updatedAt)
+        let record = try #require(try h.state.collectionRuns(runID: report.runID).first)
+        #expect(record.scrapedAt == reported)
+        #expect(record.triggeredAt != reported)
+        let rows = try CSVReader.parse(
+            try String(contentsOf: h.directory.appendingPathComponent("out/wf.csv"), encoding: .utf8))
+        #expect(rows.first == ["scraped_at", "asin"])
+        #expect(rows.count > 1)
+        #expect(rows.dropFirst().allSatisfy { $0.first == reported })
+        #expect(try h.state.exportInputs(runID: report.runID).first?.scrapedAt == reported)
+    }
+
     @Test func zipFetchWritesThePages() async throws {
         let h = try ExecutorHarness()
         let report = try await h.executor(h.workflow(fetch: FetchConfig(from: .zip, concurrency: 2))).run()

@@ -255,6 +255,41 @@ import Testing
             ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a"), ColumnSpec("b")]),
             [fixture.input([page])])
         #expect(String(decoding: fixed, as: UTF8.self) == "a,b\r\n")
+        // Provenance columns alone are no header: without records the file is empty, as docs/exports.md says.
+        let (withProvenance, empty) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner]), [fixture.input([page])])
+        #expect(empty.isEmpty)
+        #expect(withProvenance.columns == [])
+        // Only failed records (left out) is no records too.
+        let failed = try fixture.page(#"[{"a": 1, "status": "failed"}]"#)
+        let (_, none) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner], bom: true), [fixture.input([failed])])
+        #expect(none == Data([0xEF, 0xBB, 0xBF]))
+    }
+
+    /// Records that are all `{}` have no column to be written in: no blank lines passing for rows and no header,
+    /// but an empty file and a warning that says why. With a provenance column or `columns:` they are rows.
+    @Test func recordsWithoutAnyFieldAreNotBlankLines() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page("[{}, {}]")
+        let (summary, data) = try fixture.export(ExportStep(format: .csv, path: "x.csv"), [fixture.input([page])])
+        #expect(data.isEmpty)
+        #expect(summary.recordsWritten == 0)
+        #expect(summary.columns == [])
+        #expect(
+            summary.warnings == [
+                "2 records have no field at all ({}) and the step no provenance column, so there is no CSV column to write them in: none was written and the file is empty (JSON and NDJSON keep them as {})"
+            ])
+        let (runner, rows) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", provenance: [.runner]), [fixture.input([page])])
+        #expect(String(decoding: rows, as: UTF8.self) == "runner\r\n88\r\n88\r\n")
+        #expect(runner.recordsWritten == 2 && runner.warnings == [])
+        let (_, fixed) = try fixture.export(
+            ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("a")]), [fixture.input([page])])
+        #expect(String(decoding: fixed, as: UTF8.self) == "a\r\n\"\"\r\n\"\"\r\n")
+        let (json, ndjson) = try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([page])])
+        #expect(String(decoding: ndjson, as: UTF8.self) == "{}\n{}\n")
+        #expect(json.recordsWritten == 2)
     }
 
     @Test func headerNamesAreQuotedAndGuardedToo() throws {
@@ -286,6 +321,30 @@ import Testing
                 {"price":-5,"title":"=x"}
 
                 """#)
+    }
+
+    /// A `columns:` source names the same field in every format: `a#2`, the name CSV gives the second of a repeated
+    /// key (and `price.amount#2` the literal dotted key beside a nested one), reaches that field in JSON and NDJSON
+    /// too, instead of matching nothing there.
+    @Test func columnSourcesNamingRenamedFieldsAgreeAcrossFormats() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"a": 1, "a": 2, "price.amount": 5, "price": {"amount": 6}}, {"a": 3}]"#)
+        let columns = [ColumnSpec("a"), ColumnSpec("a#2"), ColumnSpec("price.amount"), ColumnSpec("price.amount#2")]
+        let (_, csv) = try fixture.export(
+            ExportStep(format: .csv, path: "x", columns: columns), [fixture.input([page])])
+        #expect(
+            String(decoding: csv, as: UTF8.self)
+                == "a,a#2,price.amount,price.amount#2\r\n1,2,6,5\r\n3,,,\r\n")
+        for format in [ExportStep.Format.ndjson, .json] {
+            let (summary, data) = try fixture.export(
+                ExportStep(format: format, path: "x", columns: columns), [fixture.input([page])])
+            let text = String(decoding: data, as: UTF8.self)
+            #expect(text.contains(#"{"a":1,"a#2":2,"price.amount":6,"price.amount#2":5}"#), "\(format): \(text)")
+            #expect(text.contains(#"{"a":3}"#))
+            // The reduced record has one key per column: nothing to rename, nothing to warn about.
+            #expect(summary.warnings == [])
+        }
     }
 
     /// A key repeated in one object is written once per name: loaders keep the first or the last of a repeated
@@ -411,26 +470,77 @@ import Testing
         #expect(error == .unexpectedPageShape(path: page.path, problem: problem))
     }
 
-    /// The page where the records were found fixes the field for the rest of the step: a later page whose records
-    /// array is empty has no records, even when another of its arrays (here `errors`) holds objects.
+    /// The page where the records were found fixes the field for the rest of the step: a later page with records
+    /// there has no others, even when another of its arrays (here `errors`) holds objects too.
     @Test(arguments: [ExportStep.Format.csv, .json, .ndjson])
     func theRecordsFieldFoundOnOnePageIsKeptForTheNext(format: ExportStep.Format) throws {
         var fixture = try PageFixture()
         let page1 = try fixture.page(#"{"results": [{"asin": "A1"}], "errors": []}"#)
-        let page2 = try fixture.page(#"{"results": [], "errors": [{"asin": "A9", "message": "blocked"}]}"#)
+        let page2 = try fixture.page(#"{"results": [], "errors": []}"#)
         let page3 = try fixture.page(#"{"results": [{"asin": "A2"}], "errors": [{"asin": "A8"}]}"#)
         let (summary, data) = try fixture.export(
             ExportStep(format: format, path: "x"), [fixture.input([page1, page2, page3])])
         try expectGolden(data, "records-field-kept.\(format.rawValue)")
         #expect(summary.recordsWritten == 2)
-        let warning =
-            "\(page2.path): field 'errors' holds objects too; they are not exported, since the records are in 'results' as found in '\(page1.path)' (set records_key to say which field holds the records)"
-        #expect(summary.warnings == [warning + " (and 1 more like it)"])
+        #expect(
+            summary.warnings == [
+                "\(page3.path): field 'errors' holds objects too; they are not exported, since the records are in 'results' as found in '\(page1.path)' (set records_key to say which field holds the records)"
+            ])
         // Named by records_key, the field is not a guess: no warning.
         let (named, _) = try fixture.export(
             ExportStep(format: format, path: "x", recordsKey: "results"), [fixture.input([page1, page2, page3])])
         #expect(named.recordsWritten == 2)
         #expect(named.warnings == [])
+    }
+
+    /// A found field is a guess: a later page that has it empty and holds objects elsewhere contradicts it. An
+    /// error page first (`results` empty, the error entry in `errors`) must not make the real records vanish, nor
+    /// an error page later pass for one without records: in either order the export stops and asks for
+    /// records_key, naming both pages and fields; with records_key the error page has no records.
+    @Test(arguments: [ExportStep.Format.csv, .json, .ndjson], [false, true])
+    func pagesThatDisagreeOnTheRecordsFieldAreAnError(format: ExportStep.Format, errorPageFirst: Bool) throws {
+        var fixture = try PageFixture()
+        let errorPage = try fixture.page(#"{"results": [], "errors": [{"code": 1, "message": "rate limited"}]}"#)
+        let records = try fixture.page(#"{"results": [{"asin": "A1"}], "errors": []}"#)
+        let more = try fixture.page(#"{"results": [{"asin": "A2"}], "errors": []}"#)
+        let pages = errorPageFirst ? [errorPage, records, more] : [records, more, errorPage]
+        let step = ExportStep(format: format, path: "x")
+        let path = fixture.directory.file("out/result.\(format.rawValue)")
+        let error = #expect(throws: ExportError.self) { try fixture.export(step, [fixture.input(pages)]) }
+        let (first, firstField, firstEmpty, other, otherField) =
+            errorPageFirst
+            ? (errorPage, "errors", "results", records, "results") : (records, "results", "errors", errorPage, "errors")
+        #expect(
+            error?.description
+                == "cannot tell which field holds the records: '\(first.path)' has objects in '\(firstField)' and an empty '\(firstEmpty)', '\(other.path)' has objects in '\(otherField)' and an empty '\(firstField)'; name the field that holds the records with records_key"
+        )
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let (named, data) = try fixture.export(
+            ExportStep(format: format, path: "x", recordsKey: "results"), [fixture.input(pages)])
+        #expect(named.recordsWritten == 2)
+        #expect(named.warnings == [])
+        #expect(String(decoding: data, as: UTF8.self).contains("A2"))
+        #expect(!String(decoding: data, as: UTF8.self).contains("rate limited"))
+    }
+
+    /// The same holds when the first page has no other array at all: an error page shaped `{"errors": [...]}`
+    /// fixes nothing for sure.
+    @Test func aFirstPageWithOneArrayFieldIsAGuessToo() throws {
+        var fixture = try PageFixture()
+        let errorPage = try fixture.page(#"{"errors": [{"code": 1}]}"#)
+        let records = try fixture.page(#"{"results": [{"asin": "A1"}], "errors": []}"#)
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .ndjson, path: "x"), [fixture.input([errorPage, records])])
+        }
+        #expect(
+            error
+                == .ambiguousRecordsField(
+                    path: records.path, holding: ["results"], firstPath: errorPage.path, firstField: "errors",
+                    emptyOnFirst: []))
+        #expect(
+            error?.description
+                == "cannot tell which field holds the records: '\(errorPage.path)' has objects in 'errors', '\(records.path)' has objects in 'results' and an empty 'errors'; name the field that holds the records with records_key"
+        )
     }
 
     /// A page whose arrays are all empty has no records whichever array holds them, and fixes nothing.
@@ -484,12 +594,12 @@ import Testing
     @Test func theRecordsFieldIsKeptAcrossCollections() throws {
         var fixture = try PageFixture()
         let laptops = try fixture.page(#"{"results": [{"a": 1}], "errors": []}"#)
-        let phones = try fixture.page(#"{"results": [], "errors": [{"a": 2}]}"#)
+        let phones = try fixture.page(#"{"results": [{"a": 2}], "errors": [{"b": 3}]}"#)
         let (summary, data) = try fixture.export(
             ExportStep(format: .csv, path: "x"),
             [fixture.input([laptops], collection: "laptops"), fixture.input([phones], collection: "phones")])
-        #expect(summary.recordsWritten == 1)
-        #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n")
+        #expect(summary.recordsWritten == 2)
+        #expect(String(decoding: data, as: UTF8.self) == "a\r\n1\r\n2\r\n")
     }
 
     @Test func invalidJSONNamesTheFileAndThePlace() throws {
@@ -708,6 +818,23 @@ import Testing
             RunReport.ExportResult(path: "a.csv", format: "csv", records: 2).summaryLine == "a.csv  (2 records, csv)")
     }
 
+    /// The repaired-string count (and its warnings) covers what is written: a field that `columns:` leaves out
+    /// changes nothing in the file, so it is not counted. CSV writes an array whole; JSON also copies an object.
+    @Test(
+        arguments: [
+            (ExportStep.Format.csv, nil, 4), (.csv, ["title", "tags"], 2), (.csv, ["x"], 0), (.csv, ["x.y"], 1),
+            (.ndjson, ["title", "x"], 2), (.json, ["note"], 1), (.ndjson, ["tags[0]"], 0),
+        ] as [(ExportStep.Format, [String]?, Int)])
+    func repairedStringsAreCountedOnlyWhereWritten(format: ExportStep.Format, columns: [String]?, count: Int) throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"title": "bad \ud800", "note": "\udc00", "x": {"y": "\ud800"}, "tags": ["ok", "\ud800"]}]"#)
+        let (summary, _) = try fixture.export(
+            ExportStep(format: format, path: "x", columns: columns?.map { ColumnSpec($0) }), [fixture.input([page])])
+        #expect(summary.repairedStrings == count)
+        #expect(summary.warnings.filter { $0.contains("U+FFFD") }.count == count)
+    }
+
     @Test func createsTheOutputDirectoryOrSaysWhyNot() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(#"[{"a": 1}]"#)
@@ -719,10 +846,30 @@ import Testing
         let error = #expect(throws: ExportError.self) {
             try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: blocked)
         }
-        guard case .cannotCreateDirectory(let path, _)? = error else {
-            Issue.record("unexpected \(String(describing: error))")
-            return
+        #expect(
+            error?.description
+                == "cannot create the directory '\(fixture.directory.file("page_1.json"))' for the export: '\(fixture.directory.file("page_1.json"))' is a file, not a directory"
+        )
+        // Deeper below the file: the same plain reason, never a Foundation error dump.
+        let deeper = fixture.directory.file("page_1.json/sub/out.csv")
+        let nested2 = #expect(throws: ExportError.self) {
+            try Exporter.export(ExportStep(format: .csv, path: "x"), inputs: [fixture.input([page])], to: deeper)
         }
-        #expect(path == fixture.directory.file("page_1.json"))
+        #expect(
+            nested2?.description
+                == "cannot create the directory '\(fixture.directory.file("page_1.json/sub"))' for the export: '\(fixture.directory.file("page_1.json"))' is a file, not a directory"
+        )
+    }
+
+    /// A page that cannot be read says why in the system's words, not with a Foundation error dump.
+    @Test func anUnreadablePageSaysWhyInPlainWords() throws {
+        var fixture = try PageFixture()
+        let folder = URL(fileURLWithPath: fixture.directory.file("sub.json"))
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let error = #expect(throws: ExportError.self) {
+            try fixture.export(ExportStep(format: .csv, path: "x"), [fixture.input([folder])])
+        }
+        #expect(error?.description == "cannot read page file '\(folder.path)': \(String(cString: strerror(EISDIR)))")
+        #expect(error?.description.contains("Domain") == false)
     }
 }

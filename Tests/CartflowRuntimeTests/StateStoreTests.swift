@@ -53,6 +53,73 @@ import Testing
         #expect(mode == 0o600)
     }
 
+    /// A database from before the runner's scrape time was stored is migrated in place: its rows read nil (an
+    /// empty `scraped_at` column), and the time is recorded from then on.
+    @Test func anOlderDatabaseGainsTheScrapeTimeColumn() throws {
+        let directory = try CartflowProcess.temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.db").path
+        do {
+            let old = try SQLiteDatabase(path: path)
+            for (index, migration) in StateStore.migrations.prefix(3).enumerated() {
+                try old.execute(migration)
+                try old.execute("PRAGMA user_version = \(index + 1)")
+            }
+            try old.execute(
+                """
+                INSERT INTO workflow_runs (id, workflow, source_path, status, started_at) VALUES (1, 'w', 'w.yaml', 'succeeded', 't');
+                INSERT INTO collection_runs (run_id, collection, collection_id, phase, runner_id, updated_at)
+                    VALUES (1, 'a', 1, 'fetched', 7, 't');
+                """)
+        }
+        let state = try StateStore(path: path)
+        let record = try #require(try state.collectionRuns(runID: 1).first)
+        #expect(record.runnerID == 7)
+        #expect(record.scrapedAt == nil)
+        try state.recordPhase(record.id, phase: "fetched", scrapedAt: "2026-06-20T12:05:00Z")
+        try state.recordPhase(record.id, phase: "fetched")
+        #expect(try state.collectionRuns(runID: 1).first?.scrapedAt == "2026-06-20T12:05:00Z")
+    }
+
+    /// A changed page file of a recorded run: the hint names what downloads it again without paying — resuming the
+    /// run, while `cartflow run` would resume it — and once the run has finished says that nothing does, never
+    /// pointing at `cartflow run`, which would then start a new, paid run.
+    @Test func aChangedFileSaysWhatRecoversItAndWhetherItIsPaid() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1), ("b", 2)])
+        let records = try state.collectionRuns(runID: run.id)
+        try state.recordIntent(records[0].id, baselineRunner: 6, items: 5)
+        try state.recordRunner(records[0].id, runner: 7, attribution: "exact", candidates: [7])
+        let page = directory.appendingPathComponent("p1.json").path
+        try state.recordFiles(
+            collectionRunID: records[0].id,
+            files: [FileRecord(name: "p1.json", link: "l", localPath: page, size: 2, sha256: "00")])
+        try state.recordPhase(records[0].id, phase: "fetched")
+        func message() -> String {
+            do {
+                _ = try state.exportInputs(runID: run.id)
+                return "no error"
+            } catch {
+                return String(describing: error)
+            }
+        }
+        let changed = "\(page) of run #\(run.id) no longer matches its recorded size and SHA-256; "
+        // The run is unfinished (b was never triggered): resuming it downloads a's file again, but also pays for b.
+        #expect(
+            message()
+                == changed
+                + "`cartflow run w.yaml` resumes run #\(run.id) and downloads a's files again from runner 7, without a new trigger (it also triggers b, which is paid for)"
+        )
+        try state.finishRun(run.id, status: "succeeded")
+        #expect(
+            message()
+                == changed
+                + "run #\(run.id) has finished, so no command downloads it again without paying (`cartflow run` would start a new run, and pay for its triggers): restore the file from a copy, or leave a out with --from"
+        )
+        #expect(!message().contains("fetches it again"))
+    }
+
     @Test func leaseRules() throws {
         let (state, directory) = try store()
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -60,6 +60,35 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.csv").path))
     }
 
+    /// What the loader refuses in a step is refused on the command line too (exit 2), never silently ignored: a
+    /// repeated `--from` collection (CF122), `--bom` and `--no-formula-guard` with JSON or NDJSON (CF120); and
+    /// the provenance values of page files with `--run`, whose provenance comes from the run.
+    @Test(
+        arguments: [
+            (["--run", "1", "--from", "phones, phones", "--format", "csv"], "--from: 'phones' is listed twice"),
+            (
+                ["--bom", "--format", "json", "page.json"],
+                "--bom applies only to CSV exports; this command exports json"
+            ),
+            (
+                ["--no-formula-guard", "--format", "ndjson", "page.json"],
+                "--no-formula-guard applies only to CSV exports; this command exports ndjson"
+            ),
+            (
+                ["--run", "1", "--collection", "x", "--format", "csv"],
+                "--collection sets provenance for page files; with --run, provenance comes from the recorded run"
+            ),
+        ])
+    func optionsTheLoaderWouldRefuseAreUsageErrors(arguments: [String], message: String) async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data(#"[{"asin": "A"}]"#.utf8).write(to: directory.appendingPathComponent("page.json"))
+        let result = try await CartflowProcess.run(["export", "--out", "out.json"] + arguments, in: directory)
+        #expect(result.exitCode == 2)
+        #expect(result.stderr.hasPrefix("cartflow export: \(message)\n"), "stderr: \(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("out.json").path))
+    }
+
     /// `--pages` is the one repeatable option of export: every file given is read, in order.
     @Test func pagesMayBeRepeated() async throws {
         let directory = try CartflowProcess.temporaryDirectory("export")
@@ -71,6 +100,36 @@ import Testing
         #expect(result.exitCode == 0, "stderr: \(result.stderr)")
         let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
         #expect(String(decoding: csv, as: UTF8.self) == "asin\r\nA\r\nB\r\n")
+    }
+
+    /// A folder given to --pages contributes its `*.json` files only: a directory named like a page is skipped.
+    @Test func aDirectoryNamedLikeAPageIsNotAPageFile() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let pages = directory.appendingPathComponent("pd")
+        try FileManager.default.createDirectory(
+            at: pages.appendingPathComponent("sub.json"), withIntermediateDirectories: true)
+        try Data(#"[{"asin": "A"}]"#.utf8).write(to: pages.appendingPathComponent("p1.json"))
+        let result = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "out.csv", "--pages", "pd"], in: directory)
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        let csv = try Data(contentsOf: directory.appendingPathComponent("out.csv"))
+        #expect(String(decoding: csv, as: UTF8.self) == "asin\r\nA\r\n")
+    }
+
+    /// An output path below a regular file is an error in plain words, not a Foundation error dump.
+    @Test func anOutputBelowAFileSaysWhichPartIsInTheWay() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("export")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Data("[]".utf8).write(to: directory.appendingPathComponent("page.json"))
+        try Data().write(to: directory.appendingPathComponent("blocker"))
+        let blocked = try await CartflowProcess.run(
+            ["export", "--format", "csv", "--out", "blocker/sub/o.csv", "page.json"], in: directory)
+        #expect(blocked.exitCode == 1)
+        #expect(
+            blocked.stderr
+                == "cartflow: error: cannot create the directory '\(directory.appendingPathComponent("blocker/sub").path)' for the export: '\(directory.appendingPathComponent("blocker").path)' is a file, not a directory\n"
+        )
     }
 
     /// Entries are trimmed, and `name:source` splits at the first colon.

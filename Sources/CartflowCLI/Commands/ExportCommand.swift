@@ -22,20 +22,22 @@ enum ExportCommand: Command {
                                 given as arguments
           --run N               the page files of run N from the state database (see `cartflow status`),
                                 each checked against its recorded SHA-256; provenance comes from the run
-          --from NAMES          with --run: only these collections (comma-separated local names)
+          --from NAMES          with --run: only these collections (comma-separated local names, each once)
           --state PATH          with --run: the state database (default .cartflow/state.db)
           --columns LIST        fixed columns, comma-separated: 'asin,price:price.amount' (name:source)
           --include-failed      keep records of items that failed to scrape
           --records-key KEY     the field holding the records when pages are objects (default: detect)
           --provenance LIST     add columns first: collection, runner, scraped_at (comma-separated)
-          --collection NAME     the collection name for provenance (default: pages)
-          --runner ID           the runner id for provenance (default: 0)
-          --scraped-at TEXT     the scrape time for provenance
-          --bom                 CSV: start with a UTF-8 byte order mark (for spreadsheets)
-          --no-formula-guard    CSV: do not prefix text starting with = + - @ tab CR with '
+          --collection NAME     page files: the collection name for provenance (default: pages)
+          --runner ID           page files: the runner id for provenance (default: 0)
+          --scraped-at TEXT     page files: the scrape time for provenance (default: empty)
+          --bom                 CSV only: start with a UTF-8 byte order mark (for spreadsheets)
+          --no-formula-guard    CSV only: do not prefix text starting with = + - @ tab CR with '
 
         EXAMPLES:
-          cartflow export --pages state/pages/laptops/88 --format csv --out out/laptops.csv
+          cartflow export --pages .cartflow/downloads/au-price-watch/run-3/laptops/904 --format csv \\
+              --out out/laptops.csv
+          cartflow export --run 3 --from laptops --format csv --out out/laptops.csv --provenance runner
           cartflow export --format ndjson --out all.ndjson page1.json page2.json
         """
 
@@ -55,9 +57,18 @@ enum ExportCommand: Command {
         guard let out = args.option("out") else { throw UsageError("--out is required") }
         let runID = try args.intOption("run", range: 1...Int.max)
         var pages: [URL] = []
+        let wanted = try args.listOption("from", example: "laptops,phones")
+        // As the loader checks `from:` (CF122): a collection named twice would be exported twice.
+        if let repeated = ExportStep.repeatedCollections(wanted ?? []).first {
+            throw UsageError("--from: \(ExportStep.repeatedCollectionMessage(repeated.name))")
+        }
         if runID != nil {
             if !(args.options("pages") + args.positional).isEmpty {
                 throw UsageError("--run and page files exclude each other")
+            }
+            for option in ["collection", "runner", "scraped-at"] where args.option(option) != nil {
+                throw UsageError(
+                    "--\(option) sets provenance for page files; with --run, provenance comes from the recorded run")
             }
         } else {
             if args.option("from") != nil || args.option("state") != nil {
@@ -86,6 +97,12 @@ enum ExportCommand: Command {
             let option = if case .duplicateProvenance = problem { "--provenance" } else { "--columns" }
             throw UsageError("\(option): \(problem.message { "'\($0):\($1)'" })")
         }
+        // The loader refuses 'bom' and 'formula_guard' on a JSON or NDJSON step (CF120): no silent no-op here either.
+        for flag in ["bom", "no-formula-guard"] where args.flag(flag) {
+            if let problem = ExportStep.csvOnlyProblem("--\(flag)", format: format, subject: "this command") {
+                throw UsageError(problem)
+            }
+        }
         if args.option("records-key")?.isEmpty == true {
             throw UsageError("--records-key is empty; name the field holding the records, such as 'results'")
         }
@@ -100,7 +117,6 @@ enum ExportCommand: Command {
             guard FileManager.default.fileExists(atPath: statePath) else {
                 throw UsageError("no state database at \(statePath)")
             }
-            let wanted = try args.listOption("from", example: "laptops,phones")
             inputs = try StateStore(path: statePath).exportInputs(runID: runID, collections: wanted)
         } else {
             inputs = [
@@ -121,16 +137,31 @@ enum ExportCommand: Command {
         return .success
     }
 
-    /// A page file, or the `*.json` files of a directory in natural order.
+    /// A page file, or the `*.json` files of a directory in natural order. Entries of the directory that are
+    /// directories themselves (`sub.json/`) are not page files and are skipped, as are hidden ones.
     static func pageFiles(_ path: String) throws -> [URL] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw UsageError("no such page file or directory: '\(path)'")
         }
         guard isDirectory.boolValue else { return [URL(fileURLWithPath: path)] }
-        let names = try FileManager.default.contentsOfDirectory(atPath: path)
-            .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw ExportError.unreadablePage(path: path, reason: "cannot list the directory: \(systemReason(error))")
+        }
+        let directory = URL(fileURLWithPath: path)
+        return
+            entries
+            .filter { name in
+                var entryIsDirectory: ObjCBool = false
+                return name.hasSuffix(".json") && !name.hasPrefix(".")
+                    && FileManager.default.fileExists(
+                        atPath: directory.appendingPathComponent(name).path, isDirectory: &entryIsDirectory)
+                    && !entryIsDirectory.boolValue
+            }
             .sorted { $0.compare($1, options: [.numeric]) == .orderedAscending }
-        return names.map { URL(fileURLWithPath: path).appendingPathComponent($0) }
+            .map { directory.appendingPathComponent($0) }
     }
 }

@@ -640,13 +640,11 @@ extension WorkflowDecoder {
             }
             step.provenance = provenance
             if let node = fields["records_key"] { step.recordsKey = string(node, path: fields.path("records_key")) }
-            for key in ["bom", "formula_guard"] {
+            for key in ExportStep.csvOnlyKeys {
                 guard let node = fields[key], let value = bool(node, path: fields.path(key)) else { continue }
                 if key == "bom" { step.bom = value } else { step.formulaGuard = value }
-                if let format, format != .csv {
-                    report(
-                        .conflict, "'\(key)' applies only to CSV exports; this step exports \(format.rawValue)",
-                        at: fields.keyNode(key)!.start, path: fields.path(key))
+                if let format, let problem = ExportStep.csvOnlyProblem("'\(key)'", format: format) {
+                    report(.conflict, problem, at: fields.keyNode(key)!.start, path: fields.path(key))
                 }
             }
             steps.append(step)
@@ -663,7 +661,8 @@ extension WorkflowDecoder {
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
             if let first = seen[name] {
                 reportRepeat(
-                    "'\(name)' is listed twice", at: item, of: first, path: itemPath, note: "first listed here")
+                    ExportStep.repeatedCollectionMessage(name), at: item, of: first, path: itemPath,
+                    note: "first listed here")
                 continue
             }
             seen[name] = item

@@ -233,15 +233,7 @@ public enum WorkflowLoader {
 
     /// Why a file could not be read, in plain words: the system's reason (`Permission denied`) rather than the
     /// dump of an `NSError` with its user info, which is all Foundation gives on Linux.
-    static func readFailure(_ error: any Error) -> String {
-        let error = error as NSError
-        for candidate in [error, error.userInfo[NSUnderlyingErrorKey] as? NSError].compactMap({ $0 })
-        where candidate.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(candidate.code)))
-        }
-        if let reason = error.localizedFailureReason { return reason }
-        return "error \(error.code) (\(error.domain))"
-    }
+    static func readFailure(_ error: any Error) -> String { systemReason(error) }
 
     /// The workflow name used when the file has no `name:`: the file name without its extension.
     public static func defaultName(for path: String) -> String {

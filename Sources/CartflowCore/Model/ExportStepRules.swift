@@ -66,4 +66,31 @@ extension ExportStep {
         }
         return problems
     }
+
+    /// The keys of a step that apply only to CSV exports: a JSON or NDJSON export would ignore them silently.
+    public static let csvOnlyKeys = ["bom", "formula_guard"]
+
+    /// Why `name` (a CSV-only key or option, spelled as the caller spells it: `'bom'`, `--bom`) cannot be given
+    /// for an export of `format`; nil for CSV. `subject` is what exports (`this step`, `this command`).
+    public static func csvOnlyProblem(_ name: String, format: Format, subject: String = "this step") -> String? {
+        format == .csv ? nil : "\(name) applies only to CSV exports; \(subject) exports \(format.rawValue)"
+    }
+
+    /// The entries of a `from:` list that repeat an earlier one, as (index, index of the first, name), 0-based:
+    /// a collection read twice would be exported twice.
+    public static func repeatedCollections(_ names: [String]) -> [(index: Int, first: Int, name: String)] {
+        var first: [String: Int] = [:]
+        var repeats: [(index: Int, first: Int, name: String)] = []
+        for (index, name) in names.enumerated() {
+            if let earlier = first[name] {
+                repeats.append((index, earlier, name))
+            } else {
+                first[name] = index
+            }
+        }
+        return repeats
+    }
+
+    /// The message for a repeated `from:` entry.
+    public static func repeatedCollectionMessage(_ name: String) -> String { "'\(name)' is listed twice" }
 }

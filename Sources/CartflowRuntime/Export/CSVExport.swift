@@ -44,6 +44,7 @@ struct CSVExport {
         } else {
             // Pass 1: learn the union of the columns of every record that will be written.
             var locator = RecordsLocator(recordsKey: step.recordsKey)
+            var records = 0
             for input in inputs {
                 let provenance = provenanceValues(step, input)
                 for url in input.pages {
@@ -51,13 +52,19 @@ struct CSVExport {
                     for (index, record) in page.records.enumerated()
                     where step.includeFailed || !Exporter.isFailed(record) {
                         fill(record, provenance: provenance, page: page, index: index)
+                        records += 1
                     }
                 }
             }
-            output = Array(names.indices)
-            header = names
+            // No records: no header either, provenance or not, so an empty run is an empty file (a header of
+            // provenance columns alone would pass for the file's columns).
+            output = records == 0 ? [] : Array(names.indices)
+            header = records == 0 ? [] : names
         }
         let columnCount = names.count
+        // Records that are all `{}`, without provenance, have no column: a CSV row needs one, and blank lines
+        // are no rows (readers skip them), so none is written and a warning says so.
+        let noColumns = output.isEmpty
 
         // Pass 2 (the only pass with fixed columns): write.
         reporting = true
@@ -75,6 +82,7 @@ struct CSVExport {
         var written = 0
         var skipped = 0
         var repaired = 0
+        var unwritable = 0
         var locator = RecordsLocator(recordsKey: step.recordsKey)
         for input in inputs {
             let provenance = provenanceValues(step, input)
@@ -87,6 +95,12 @@ struct CSVExport {
                     if step.columns == nil && names.count != columnCount {
                         throw ExportError.pagesChanged(path: page.path)
                     }
+                    if noColumns {
+                        // Pass 1 found no record, or only `{}` without provenance: anything else changed since.
+                        if !names.isEmpty { throw ExportError.pagesChanged(path: page.path) }
+                        unwritable += 1
+                        continue
+                    }
                     writeRow(output, to: &buffer)
                     written += 1
                     if buffer.count >= 1 << 18 {
@@ -97,6 +111,12 @@ struct CSVExport {
             }
         }
         try writer.write(buffer)
+        if unwritable > 0 {
+            warnings.add(
+                "\(unwritable) \(unwritable == 1 ? "record has" : "records have") no field at all ({}) and the step no "
+                    + "provenance column, so there is no CSV column to write them in: none was written and the file "
+                    + "is empty (JSON and NDJSON keep them as {})")
+        }
         for (position, column) in (step.columns ?? []).enumerated()
         where !everFilled[output[provenanceNames.count + position]] {
             var message = "column '\(column.name)' (source '\(column.source)') matched no field in any record"
@@ -163,10 +183,7 @@ struct CSVExport {
         return true
     }
 
-    /// The careful path for a record whose fields collide by name. Nothing is overwritten: provenance
-    /// columns keep their names, then fields whose path has no dotted key, then the others, each in
-    /// record order; a field whose name is taken goes to `name#2` (or #3, …), skipping names the record
-    /// itself uses.
+    /// The careful path for a record whose fields collide by name (see `uniquelyNamedFields`).
     private mutating func placeWithCollisions(
         _ record: JSONObject, provenance: [JSONValue], page: ExportPage, index: Int
     ) {
@@ -175,69 +192,23 @@ struct CSVExport {
             stamps[column] = generation
             slots[column] = value
         }
-        var fields: [Field] = []
-        collect(record, prefix: nil, natural: true, into: &fields)
-        let provenanceSet = provenanceOwnsNames ? Set(provenanceNames) : []
-        let originals = Set(fields.map(\.name)).union(provenanceSet)
-        var taken = provenanceSet
-        var assigned: [(name: String, value: JSONValue)] = []
-        var pending: [Int] = []
-        for natural in [true, false] {
-            for (position, field) in fields.enumerated() where field.natural == natural {
-                if taken.insert(field.name).inserted {
-                    assigned.append((field.name, field.value))
-                } else {
-                    pending.append(position)
-                }
-            }
-        }
-        for position in pending.sorted() {
-            let field = fields[position]
-            var suffix = 2
-            while originals.contains("\(field.name)#\(suffix)") || taken.contains("\(field.name)#\(suffix)") {
-                suffix += 1
-            }
-            let name = "\(field.name)#\(suffix)"
-            taken.insert(name)
-            assigned.append((name, field.value))
-            if reporting {
+        let fields = uniquelyNamedFields(of: record, reserved: provenanceOwnsNames ? Set(provenanceNames) : [])
+        for field in fields {
+            if reporting, let renamed = field.renamedFrom {
                 let why =
-                    if provenanceSet.contains(field.name) {
-                        "is also the name of a provenance column"
-                    } else if !field.natural {
-                        "contains a dot and collides with a nested field of the same name"
-                    } else {
-                        "occurs more than once in the record"
+                    switch renamed.collision {
+                    case .provenance: "is also the name of a provenance column"
+                    case .dottedKey: "contains a dot and collides with a nested field of the same name"
+                    case .repeatedKey: "occurs more than once in the record"
                     }
                 warnings.add(
-                    "\(page.path): record \(index + 1): field '\(field.name)' \(why); the other value is written in column '\(name)'",
-                    key: "collision:\(field.name):\(why)")
+                    "\(page.path): record \(index + 1): field '\(renamed.name)' \(why); the other value is written in column '\(field.name)'",
+                    key: "collision:\(renamed.name):\(why)")
             }
-        }
-        for (name, value) in assigned {
-            let column = column(named: name)
+            let column = column(named: field.name)
             stamps[column] = generation
-            slots[column] = value
+            slots[column] = field.value
             everFilled[column] = true
-        }
-    }
-
-    private struct Field {
-        var name: String
-        /// True when no key on the path contains a dot: such a field keeps its name in a collision.
-        var natural: Bool
-        var value: JSONValue
-    }
-
-    private func collect(_ object: JSONObject, prefix: String?, natural: Bool, into fields: inout [Field]) {
-        for member in object.members {
-            let name = prefix.map { "\($0).\(member.key)" } ?? member.key
-            let isNatural = natural && !member.key.contains(".")
-            if case .object(let nested) = member.value, !nested.isEmpty {
-                collect(nested, prefix: name, natural: isNatural, into: &fields)
-            } else {
-                fields.append(Field(name: name, natural: isNatural, value: member.value))
-            }
         }
     }
 
@@ -372,6 +343,61 @@ struct CSVExport {
         }
         return index == count
     }
+}
+
+/// A leaf of a record under the name CSV gives it: its flattened path (`price.amount`), or `name#2` (`#3`, …) when
+/// another field of the record has that name; `renamedFrom` says which name was taken and why.
+struct NamedField {
+    enum Collision { case provenance, dottedKey, repeatedKey }
+    var name: String
+    var value: JSONValue
+    var renamedFrom: (name: String, collision: Collision)?
+}
+
+/// The leaves of `record` under unique names, as the CSV columns they are written in and as `columns:` sources
+/// name them in every format. Nothing is overwritten: `reserved` names (provenance columns that own their names)
+/// are taken first, then fields whose path has no dotted key, then the others, each in record order; a field whose
+/// name is taken gets `name#2` (or #3, …), skipping names the record itself uses.
+func uniquelyNamedFields(of record: JSONObject, reserved: Set<String>) -> [NamedField] {
+    var fields: [(name: String, natural: Bool, value: JSONValue)] = []
+    func collect(_ object: JSONObject, prefix: String?, natural: Bool) {
+        for member in object.members {
+            let name = prefix.map { "\($0).\(member.key)" } ?? member.key
+            let isNatural = natural && !member.key.contains(".")
+            if case .object(let nested) = member.value, !nested.isEmpty {
+                collect(nested, prefix: name, natural: isNatural)
+            } else {
+                fields.append((name, isNatural, member.value))
+            }
+        }
+    }
+    collect(record, prefix: nil, natural: true)
+    let originals = Set(fields.map(\.name)).union(reserved)
+    var taken = reserved
+    var named: [NamedField] = []
+    var pending: [Int] = []
+    for natural in [true, false] {
+        for (position, field) in fields.enumerated() where field.natural == natural {
+            if taken.insert(field.name).inserted {
+                named.append(NamedField(name: field.name, value: field.value))
+            } else {
+                pending.append(position)
+            }
+        }
+    }
+    for position in pending.sorted() {
+        let field = fields[position]
+        var suffix = 2
+        while originals.contains("\(field.name)#\(suffix)") || taken.contains("\(field.name)#\(suffix)") {
+            suffix += 1
+        }
+        let name = "\(field.name)#\(suffix)"
+        taken.insert(name)
+        let collision: NamedField.Collision =
+            reserved.contains(field.name) ? .provenance : !field.natural ? .dottedKey : .repeatedKey
+        named.append(NamedField(name: name, value: field.value, renamedFrom: (field.name, collision)))
+    }
+    return named
 }
 
 /// A node of the key-path tree: caches the column of a path so flattening a record does not build

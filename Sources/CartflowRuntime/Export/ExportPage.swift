@@ -11,6 +11,10 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
     case unexpectedPageShape(path: String, problem: String)
     /// The page files changed between the two passes of a CSV export.
     case pagesChanged(path: String)
+    /// Without `records_key`, a page has the records field found on an earlier page empty and holds objects in
+    /// other fields: which of the two pages is a page of records (and which an error page) cannot be told.
+    case ambiguousRecordsField(
+        path: String, holding: [String], firstPath: String, firstField: String, emptyOnFirst: [String])
     /// The output file's directory does not exist and cannot be created.
     case cannotCreateDirectory(path: String, reason: String)
     /// The step's `columns:` or `provenance:` break a rule of `ExportStep.problems` (the loader and
@@ -27,6 +31,11 @@ public enum ExportError: Error, Sendable, Equatable, CustomStringConvertible, Lo
             "page file '\(path)' does not hold records: \(problem)"
         case .pagesChanged(let path):
             "page file '\(path)' changed while it was being exported; export again"
+        case .ambiguousRecordsField(let path, let holding, let firstPath, let firstField, let emptyOnFirst):
+            "cannot tell which field holds the records: '\(firstPath)' has objects in '\(firstField)'"
+                + (emptyOnFirst.isEmpty ? "" : " and an empty \(RecordsLocator.list(emptyOnFirst))")
+                + ", '\(path)' has objects in \(RecordsLocator.list(holding)) and an empty '\(firstField)'; name the field"
+                + " that holds the records with records_key"
         case .cannotCreateDirectory(let path, let reason):
             "cannot create the directory '\(path)' for the export: \(reason)"
         case .invalidColumns(let problem):
@@ -116,15 +125,8 @@ struct ExportPage {
         return text.isEmpty ? "(the value itself)" : text
     }
 
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
-        {
-            return String(cString: strerror(Int32(underlying.code)))
-        }
-        if nsError.domain == NSCocoaErrorDomain && nsError.code == NSFileReadNoSuchFileError { return "no such file" }
-        return (error as? LocalizedError)?.errorDescription ?? String(describing: error)
-    }
+    /// The system's reason for a failed read or directory creation (`Is a directory`), never a Foundation dump.
+    static func reason(_ error: any Error) -> String { systemReason(error) }
 }
 
 /// Finds the records of the pages of one step, and keeps them in one field from page to page.
@@ -134,12 +136,19 @@ struct ExportPage {
 /// first object page that shows where its records are fixes the field for the rest of the step (both passes of
 /// a CSV export start afresh and find the same). Guessing page by page would export the wrong array, silently,
 /// from a page whose records array happens to be empty while another array (`errors`, `meta`) holds objects.
-/// A top-level array needs no guess, so it is accepted among object pages (but not with `records_key`).
+/// A found field stays a guess, though: the page it was found on cannot tell an error page (`{"results": [],
+/// "errors": [{…}]}`) from a page of records, so a later page whose found field is empty while another field
+/// holds objects contradicts it, in whichever order the two pages come, and is an error asking for `records_key`
+/// rather than a choice made for the user. A top-level array needs no guess, so it is accepted among object pages
+/// (but not with `records_key`).
 struct RecordsLocator {
     /// `records_key`, when the step names the field.
     let recordsKey: String?
     /// The field holding the records and the page that showed it (`nil` with `recordsKey`).
     private(set) var found: (key: String, page: String?)?
+    /// The array fields of that page other than the records field, all empty there; for the error that names
+    /// them when a later page holds its objects in one of them.
+    private var emptyOnFoundPage: [String] = []
 
     init(recordsKey: String?) {
         self.recordsKey = recordsKey
@@ -166,7 +175,7 @@ struct RecordsLocator {
             }
             return Located(elements: elements, field: nil)
         case .object(let object):
-            if let key = found?.key { return try field(key, of: object, fail: fail) }
+            if let key = found?.key { return try field(key, of: object, path: path, fail: fail) }
             return try detect(in: object, path: path, fail: fail)
         default:
             throw fail("the page is \(value.kindDescription), expected an array of records or an object holding one")
@@ -174,7 +183,9 @@ struct RecordsLocator {
     }
 
     /// The records in the known field `key` of `object`.
-    private func field(_ key: String, of object: JSONObject, fail: (String) -> ExportError) throws -> Located {
+    private func field(_ key: String, of object: JSONObject, path: String, fail: (String) -> ExportError) throws
+        -> Located
+    {
         let source = recordsKey != nil ? "(records_key)" : "(where '\(found?.page ?? "")' holds its records)"
         let members = object.members.filter { $0.key == key }
         let others = recordsKey == nil ? Self.fieldsHoldingObjects(object).filter { $0 != key } : []
@@ -193,6 +204,12 @@ struct RecordsLocator {
         guard case .array(let elements) = member.value else {
             throw fail("field '\(key)' \(source) is \(member.value.kindDescription), expected an array")
         }
+        // The found field is a guess: an empty one here, with objects elsewhere, says the other page may have
+        // been the odd one (an error page) as much as this one.
+        if elements.isEmpty, !others.isEmpty, let found, let page = found.page {
+            throw ExportError.ambiguousRecordsField(
+                path: path, holding: others, firstPath: page, firstField: key, emptyOnFirst: emptyOnFoundPage)
+        }
         return Located(elements: elements, field: key, ignored: others)
     }
 
@@ -210,7 +227,12 @@ struct RecordsLocator {
                 throw fail("the field '\(key)' occurs \(count) times; JSON readers keep only one of them")
             }
             found = (key, path)
-            return try field(key, of: object, fail: fail)
+            var seen: Set<String> = [key]
+            emptyOnFoundPage = object.members.compactMap { member in
+                guard member.value.arrayValue?.isEmpty == true, seen.insert(member.key).inserted else { return nil }
+                return member.key
+            }
+            return try field(key, of: object, path: path, fail: fail)
         }
         let arrays = object.members.compactMap { member in member.value.arrayValue.map { (member.key, $0) } }
         if arrays.isEmpty {
@@ -236,7 +258,7 @@ struct RecordsLocator {
         return keys
     }
 
-    private static func list(_ keys: [String]) -> String {
+    static func list(_ keys: [String]) -> String {
         keys.map { "'\($0)'" }.joined(separator: ", ")
     }
 

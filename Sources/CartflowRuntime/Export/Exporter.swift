@@ -36,7 +36,8 @@ public struct ExportSummary: Sendable, Equatable {
     public var columns: [String]
     /// The size of the file written.
     public var bytes: Int
-    /// How many strings had invalid Unicode replaced by U+FFFD in the records written.
+    /// How many strings had invalid Unicode replaced by U+FFFD in what was written: in the records written, and
+    /// with `columns:` only in the fields the columns write.
     public var repairedStrings: Int
     /// Things the user should know, one sentence each (replaced invalid Unicode, renamed colliding
     /// columns, `columns:` entries that matched nothing).
@@ -69,12 +70,7 @@ public enum Exporter {
                 warnings.add("collection '\(name)' (from:) has no downloaded pages; nothing exported from it")
             }
         }
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
-        }
+        try createDirectory(forFile: path)
         let writer = try AtomicFileWriter(path: path)
         do {
             var summary: ExportSummary
@@ -93,6 +89,28 @@ public enum Exporter {
         } catch {
             writer.discard()
             throw error
+        }
+    }
+
+    /// Creates the directory of the export file at `path` when it is missing. Throws `cannotCreateDirectory` with the
+    /// reason in plain words: the part of the path that is a file, not a directory (the usual cause), else the
+    /// system's reason.
+    public static func createDirectory(forFile path: String) throws {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            var ancestor = directory
+            while ancestor.count > 1 {
+                var isDirectory: ObjCBool = false
+                if FileManager.default.fileExists(atPath: ancestor, isDirectory: &isDirectory) {
+                    if isDirectory.boolValue { break }
+                    throw ExportError.cannotCreateDirectory(
+                        path: directory, reason: "'\(ancestor)' is a file, not a directory")
+                }
+                ancestor = (ancestor as NSString).deletingLastPathComponent
+            }
+            throw ExportError.cannotCreateDirectory(path: directory, reason: ExportPage.reason(error))
         }
     }
 
@@ -167,18 +185,34 @@ func keptRecords(
             skipped += 1
             continue
         }
-        repaired += noteRepairs(of: index, in: page, into: &warnings)
+        repaired += noteRepairs(of: index, in: page, step: step, into: &warnings)
         kept.append((index, record))
     }
     return kept
 }
 
-func noteRepairs(of index: Int, in page: ExportPage, into warnings: inout WarningLog) -> Int {
+/// Reports the repaired strings of record `index` that the step writes, and returns their count: with `columns:`,
+/// only those in a field a column reads (the field itself, an element of an array it holds, or, in JSON and NDJSON,
+/// where a copied object holds it), so the count is of strings in the file.
+func noteRepairs(of index: Int, in page: ExportPage, step: ExportStep, into warnings: inout WarningLog) -> Int {
     guard let repairs = page.repairsByRecord[index] else { return 0 }
-    for repair in repairs {
+    var count = 0
+    for repair in repairs where step.columns.map({ isWritten(repair.field, by: $0, format: step.format) }) ?? true {
         warnings.add("\(page.path): record \(index + 1), field \(repair.field): \(describeRepair(repair.kind))")
+        count += 1
     }
-    return repairs.count
+    return count
+}
+
+/// Whether the field at display path `field` (`title`, `x.y[0]`) is written by one of `columns`: CSV writes leaves
+/// (an array whole, as JSON text), JSON and NDJSON also copy objects whole.
+private func isWritten(_ field: String, by columns: [ColumnSpec], format: ExportStep.Format) -> Bool {
+    columns.contains { column in
+        let source = column.source
+        guard field.hasPrefix(source) else { return false }
+        let rest = field.dropFirst(source.count)
+        return rest.isEmpty || rest.hasPrefix("[") || (format != .csv && rest.hasPrefix("."))
+    }
 }
 
 /// The provenance values of one input, in the step's order.
@@ -224,7 +258,7 @@ struct JSONExport {
                     if let columns = step.columns {
                         var reduced = JSONObject()
                         for column in columns {
-                            if let value = lookup(record, column.source[...]) {
+                            if let value = columnValue(record, column.source) {
                                 reduced.members.append(JSONMember(key: column.name, value: value))
                                 matched.insert(column.source)
                             }
@@ -348,6 +382,15 @@ struct JSONExport {
         }
         return JSONObject(members)
     }
+}
+
+/// The value a `columns:` source names in a JSON or NDJSON record: the field at that path (`lookup`), else, for a
+/// name such as `a#2`, the field CSV writes in the column of that name (a repeated key, or a dotted key colliding
+/// with a nested field), so that a source means the same field in every format.
+func columnValue(_ record: JSONObject, _ source: String) -> JSONValue? {
+    if let value = lookup(record, source[...]) { return value }
+    guard source.contains("#") else { return nil }
+    return uniquelyNamedFields(of: record, reserved: []).first { $0.name == source }?.value
 }
 
 /// The value at a dotted `path` in a record: nested objects first (`price.amount` is `price` → `amount`),

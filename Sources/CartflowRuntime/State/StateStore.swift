@@ -79,6 +79,11 @@ public final class StateStore: @unchecked Sendable {
         """
         ALTER TABLE schedule_slots ADD COLUMN schedule_fingerprint TEXT;
         """,
+        // When the runner scraped, as the run history reported it once the files were ready (the runner's
+        // `updated_at`, else its `created_at`), for the `scraped_at` provenance column. NULL in rows written before.
+        """
+        ALTER TABLE collection_runs ADD COLUMN scraped_at TEXT;
+        """,
     ]
 
     private let database: SQLiteDatabase
@@ -257,13 +262,17 @@ public final class StateStore: @unchecked Sendable {
             ], lease: lease)
     }
 
+    /// Sets the phase and detail; `exacted`, `items` and `scrapedAt` (the runner's time from the run history) are
+    /// kept as recorded when nil.
     public func recordPhase(
         _ id: Int, phase: String, detail: String? = nil, exacted: Int? = nil, items: Int? = nil,
-        lease: LeaseClaim? = nil
+        scrapedAt: String? = nil, lease: LeaseClaim? = nil
     ) throws {
         try update(
-            id, set: "phase = ?, detail = ?, exacted = COALESCE(?, exacted), items = COALESCE(?, items)",
-            [.text(phase), SQLValue(detail), SQLValue(exacted), SQLValue(items)], lease: lease)
+            id,
+            set:
+                "phase = ?, detail = ?, exacted = COALESCE(?, exacted), items = COALESCE(?, items), scraped_at = COALESCE(?, scraped_at)",
+            [.text(phase), SQLValue(detail), SQLValue(exacted), SQLValue(items), SQLValue(scrapedAt)], lease: lease)
     }
 
     /// Records that no runner could be attributed to an intent (never re-triggered by itself).
@@ -551,7 +560,7 @@ public struct WorkflowRunRecord: Sendable, Equatable {
 
 public struct CollectionRunRecord: Sendable, Equatable {
     static let columns =
-        "id, collection, collection_id, phase, baseline_runner, runner_id, attribution, candidates, items, exacted, intent_at, triggered_at, detail"
+        "id, collection, collection_id, phase, baseline_runner, runner_id, attribution, candidates, items, exacted, intent_at, triggered_at, detail, scraped_at"
     public var id: Int
     public var collection: String
     public var collectionID: Int
@@ -563,8 +572,12 @@ public struct CollectionRunRecord: Sendable, Equatable {
     public var items: Int?
     public var exacted: Int?
     public var intentAt: String?
+    /// When this process sent the trigger (its own clock).
     public var triggeredAt: String?
     public var detail: String?
+    /// When the runner scraped, as the run history reports it (`updated_at`, else `created_at`), recorded when
+    /// its files are fetched; nil before, and in runs recorded by a cartflow that did not store it.
+    public var scrapedAt: String?
 
     init(row: [SQLValue]) {
         id = row[0].int ?? 0
@@ -580,6 +593,7 @@ public struct CollectionRunRecord: Sendable, Equatable {
         intentAt = row[10].text
         triggeredAt = row[11].text
         detail = row[12].text
+        scrapedAt = row[13].text
     }
 }
 
