@@ -863,7 +863,7 @@ import Testing
 
     /// A page that cannot be read says why in the system's words, not with a Foundation error dump.
     @Test func anUnreadablePageSaysWhyInPlainWords() throws {
-        var fixture = try PageFixture()
+        let fixture = try PageFixture()
         let folder = URL(fileURLWithPath: fixture.directory.file("sub.json"))
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let error = #expect(throws: ExportError.self) {
