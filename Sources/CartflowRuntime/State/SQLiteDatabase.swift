@@ -45,13 +45,31 @@ final class SQLiteDatabase {
         }
         handle = connection
         sqlite3_busy_timeout(handle, busyTimeoutMilliseconds)
-        try execute("PRAGMA journal_mode=WAL")
+        try enableWAL(within: busyTimeoutMilliseconds)
         try execute("PRAGMA synchronous=FULL")
         try execute("PRAGMA foreign_keys=ON")
     }
 
     deinit {
         sqlite3_close_v2(handle)
+    }
+
+    /// Switches a new database to WAL. Two processes opening a fresh database at once (two cron jobs) race for
+    /// this switch, and SQLite answers the loser SQLITE_BUSY at once, without its busy handler: wait for the
+    /// winner within the busy timeout, as every other statement does.
+    private func enableWAL(within milliseconds: Int32) throws {
+        var waited: Int32 = 0
+        while true {
+            do {
+                try execute("PRAGMA journal_mode=WAL")
+                return
+            } catch let error as DatabaseError
+                where (error.code == SQLITE_BUSY || error.code == SQLITE_LOCKED) && waited < milliseconds
+            {
+                sqlite3_sleep(5)
+                waited += 5
+            }
+        }
     }
 
     /// Runs SQL that returns no rows (several statements allowed, no parameters).
