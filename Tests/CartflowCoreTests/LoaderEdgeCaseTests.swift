@@ -52,6 +52,24 @@ struct SecretKeyTests {
         #expect(!everythingShown(result).contains("other-SECRET-606"))
     }
 
+    /// A literal key given through an alias is written at its anchor: no diagnostic shows that line either.
+    @Test func aLiteralKeyGivenThroughAnAliasIsNotShownAtItsAnchor() {
+        let marked = MarkedText(
+            "cartflow: 1\n1️⃣secretz: &k sk-live-LITERAL99\napi: { key: 2️⃣*k }\ncollections:\n  laptops: { id: 101 }\n")
+        let result = load(marked)
+        #expect(spots(result) == [spot(.unknownKey, marked, "1️⃣"), spot(.literalSecret, marked, "2️⃣")])
+        #expect(result.diagnostics.map(\.showsSourceLine) == [false, false])
+        #expect(!everythingShown(result).contains("LITERAL99"))
+
+        // A whole `api` section through an alias, and an anchor on a line of its own.
+        let section = MarkedText(
+            "cartflow: 1\nshared: &a\n  key:\n    &k\n    sk-live-LITERAL99\napi: *a\nname: *k\ncollections:\n  laptops: { id: 101 }\n"
+        )
+        let sectionResult = load(section)
+        #expect(sectionResult.diagnostics.map(\.code).contains("CF114"))
+        #expect(!everythingShown(sectionResult).contains("LITERAL99"))
+    }
+
     /// A refused key is reported once; `collections` is not also "empty" because of it.
     @Test func refusedKeysDoNotMakeCollectionsLookEmpty() {
         let complex = MarkedText("cartflow: 1\ncollections:\n  ? 1️⃣[a, b]\n  : { id: 1 }\n")

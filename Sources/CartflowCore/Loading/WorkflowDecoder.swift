@@ -18,11 +18,17 @@ final class WorkflowDecoder {
     /// only when a diagnostic needs them, since a valid file never does.
     private(set) lazy var sourceLines: [Substring] = sourceText.map(Diagnostic.splitLines) ?? []
     private let sourceText: String?
+    /// Where the anchored text of each alias is (`YAMLDocument.aliasTargets`).
+    private let aliasTargets: [SourceMark: SourceRange]
 
-    init(file: String, environment: [String: String], sourceText: String? = nil) {
+    init(
+        file: String, environment: [String: String], sourceText: String? = nil,
+        aliasTargets: [SourceMark: SourceRange] = [:]
+    ) {
         self.file = file
         self.environment = environment
         self.sourceText = sourceText
+        self.aliasTargets = aliasTargets
         self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
@@ -187,6 +193,31 @@ final class WorkflowDecoder {
         return result
     }
 
+    /// Where the text of `node` is written: an alias node stands where the alias is, its text at the anchor.
+    func textRange(of node: Node) -> SourceRange {
+        // Every node an alias brings has `usedAt`; of those, only the alias node itself starts at an alias (or a
+        // block mapping whose first key is one: at worst it hides a line more).
+        guard node.usedAt != nil, let target = aliasTargets[node.start] else { return node.range }
+        return target
+    }
+
+    /// Hides the lines of `node` from diagnostics (a secret may be written there), and, where it or a node inside
+    /// it comes through an alias, the lines of the anchored text, where that secret is written.
+    func hideLines(of node: Node) {
+        for range in [node.range, textRange(of: node)] {
+            secretLines.formUnion(range.start.line...max(range.start.line, range.end.line))
+        }
+        switch node.kind {
+        case .scalar: break
+        case .sequence(let items): for item in items { hideLines(of: item) }
+        case .mapping(let pairs):
+            for pair in pairs {
+                hideLines(of: pair.key)
+                hideLines(of: pair.value)
+            }
+        }
+    }
+
     /// Whether a key holds the API key (a collection named by it, a column output name): such a key is reported
     /// without echoing it, and dropped, so it never reaches a step id, a plan or a graph. Every key a user
     /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
@@ -195,7 +226,7 @@ final class WorkflowDecoder {
         guard secretValues.contains(where: { key.utf8.count >= $0.utf8.count && Self.holds(key, secret: $0) }) else {
             return false
         }
-        secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+        hideLines(of: keyNode)
         let path = path()
         let place = path.isEmpty ? "at the top level" : "in '\(path)'"
         report(
@@ -288,8 +319,16 @@ final class WorkflowDecoder {
     /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for every
     /// style: escapes (`\t`, `\u00e9`, `''`) are counted as written; in a scalar over several lines (plain,
     /// quoted, literal `|` or folded `>`) by `markAcrossLines`. The scalar's start when the source does not match.
+    /// Only a plain scalar on one line starts with its first character: a quoted one starts at its quote, a block
+    /// one at its `|` or `>`, so even offset 0 is looked up.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar else { return node.start }
+        guard let scalar = node.scalar, offset >= 0 else { return node.start }
+        // Through an alias the characters are at the anchor, where the text is written; an anchor (`&name`) is part
+        // of the node for libyaml, but the scalar's own text starts after it.
+        var node = node
+        node.range = textRange(of: node)
+        node.range.start = contentStart(node.range.start)
+        if offset == 0, scalar.style == .plain, node.range.start.line == node.range.end.line { return node.start }
         guard node.range.start.line == node.range.end.line, scalar.style != .literal, scalar.style != .folded else {
             return markAcrossLines(in: node, scalar: scalar, offset: offset) ?? node.start
         }
@@ -305,6 +344,25 @@ final class WorkflowDecoder {
             }
             return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
+        }
+    }
+
+    /// Where a scalar's own text (its quote, `|`, `>` or first character) starts, for a node starting at `start`:
+    /// after an anchor `&name` and the white space, comments and line breaks that follow it.
+    private func contentStart(_ start: SourceMark) -> SourceMark {
+        var line = start.line
+        var index = start.column - 1
+        guard line >= 1, line <= sourceLines.count else { return start }
+        var source = Array(sourceLines[line - 1].unicodeScalars)
+        guard index < source.count, source[index] == "&" else { return start }
+        while index < source.count, source[index] != " ", source[index] != "\t" { index += 1 }
+        while true {
+            while index < source.count, source[index] == " " || source[index] == "\t" { index += 1 }
+            if index < source.count, source[index] != "#" { return SourceMark(line: line, column: index + 1) }
+            line += 1
+            guard line <= sourceLines.count else { return start }
+            source = Array(sourceLines[line - 1].unicodeScalars)
+            index = 0
         }
     }
 

@@ -136,10 +136,10 @@ extension WorkflowDecoder {
         let exposed = node.mapping?.filter { ["base_url", "allow_download_hosts"].contains($0.key.scalar?.text) }
         for pair in node.mapping ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
             secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
+            hideLines(of: pair.key)
+            hideLines(of: pair.value)
         }
-        if node.mapping == nil {
-            secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
-        }
+        if node.mapping == nil { hideLines(of: node) }
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
@@ -149,7 +149,7 @@ extension WorkflowDecoder {
                 config.keyReference = scalar.text
                 config.key = apiKey(variable: variable, at: keyNode.start)
             } else {
-                secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+                hideLines(of: keyNode)
                 report(
                     .literalSecret,
                     "'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control)",

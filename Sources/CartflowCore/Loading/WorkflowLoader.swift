@@ -67,9 +67,9 @@ public enum WorkflowLoader {
         // carry an invisible character).
         let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
         let sourceText = String(validating: text, as: UTF8.self)
-        let root: Node
+        let document: YAMLDocument
         do {
-            root = try YAMLParser.parse(bytes, limits: limits)
+            document = try YAMLParser.parseDocument(bytes, limits: limits)
         } catch {
             let secrets = [environment["MULTICART_API_KEY"] ?? ""].filter { !$0.isEmpty }
             var diagnostics = redacting(
@@ -87,8 +87,9 @@ public enum WorkflowLoader {
             }
             return LoadResult(workflow: nil, diagnostics: diagnostics, sourceText: sourceText)
         }
-        let decoder = WorkflowDecoder(file: path, environment: environment, sourceText: sourceText)
-        let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
+        let decoder = WorkflowDecoder(
+            file: path, environment: environment, sourceText: sourceText, aliasTargets: document.aliasTargets)
+        let workflow = decoder.workflow(document.root, defaultName: defaultName(for: path))
         let diagnostics = redacting(
             decoder.finishedDiagnostics(), secrets: decoder.secretValues, sourceText: sourceText)
         return LoadResult(workflow: workflow, diagnostics: diagnostics, sourceText: sourceText)
