@@ -108,11 +108,43 @@ struct SyntaxErrorSecretTests {
         }
     }
 
+    /// A `${NAME:-default}` holds a literal default, a key may follow a tab (libyaml refuses the line, CF005), and
+    /// the variable `api.key` names holds a secret as `MULTICART_API_KEY` does: none is shown after a syntax error.
+    @Test func defaultsTabsAndTheNamedVariableAreNotShown() {
+        let literal = [
+            "cartflow: 1\napi: { key: \"${CF_TOKEN:-sk-live-DEFAULTKEY}\", base_url: [ }\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN:-sk-live-DEFAULTKEY}\n   bad: [\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN}sk-live-DEFAULTKEY\n   bad: [\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN} sk-live-DEFAULTKEY\n   bad: [\n",
+        ]
+        for text in literal {
+            let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
+            #expect(result.diagnostics.map(\.showsSourceLine) == [false], "\(text)")
+            #expect(!everythingShown(result).contains("DEFAULTKEY"), "\(text)")
+        }
+
+        let tab = MarkedText("cartflow: 1\napi:\n  key:\n1️⃣\tsk-live-LITERAL99\ncollections:\n  laptops: { id: 101 }\n")
+        let tabResult = load(tab, environment: [:])
+        #expect(spots(tabResult) == [spot(.tabIndentation, tab, "1️⃣")])
+        #expect(tabResult.diagnostics.map(\.showsSourceLine) == [false])
+        #expect(!everythingShown(tabResult).contains("LITERAL99"))
+
+        let named = MarkedText(
+            "cartflow: 1\napi: { key: \"${SHOP_KEY}\" }\ncollections:\n  laptops: { id: 101 }\n"
+                + "description: \"token sk-shop-12345678\n  - : ]\n1️⃣")
+        let namedResult = load(named, environment: ["SHOP_KEY": "sk-shop-12345678"])
+        #expect(spots(namedResult) == [spot(.syntax, named, "1️⃣")])
+        #expect(namedResult.diagnostics.map(\.showsSourceLine) == [false])
+        #expect(!everythingShown(namedResult).contains("sk-shop-12345678"))
+    }
+
     /// A `${...}` key, and lines away from any key, are shown as before.
     @Test func otherLinesAreStillShown() {
         for text in [
             "cartflow: 1\napi:\n  key: ${MULTICART_API_KEY}\nname: a: b\n",
             "cartflow: 1\napi: { key: \"${MY_KEY}\" }\nname: a: b\n",
+            "cartflow: 1\napi: [{ key: \"${MY_KEY}\", base_url: \"https://x.example\" }]\nname: a: b\n",
+            "cartflow: 1\napi:\n  key: ${MY_KEY}  # from the vault\nname: a: b\n",
             "cartflow: 1\napi:\n  key: sk_live_REALKEY_999\nname: a: b\n",
         ] {
             let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
