@@ -202,6 +202,35 @@ struct FieldCaseTests {
             ])
     }
 
+    /// A message that names the key path differs from one use of an aliased node to the next; the problem is
+    /// still one, at one place, reported with the path of the first use. A value that is itself an alias is
+    /// read by the field at the alias: a problem there is the use's, at the alias.
+    @Test func c05AProblemNamingItsKeyPathIsReportedOnceThroughAliases() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              laptops: &c { id: 1️⃣0101, 2️⃣itemz: 3 }
+              phones: *c
+              tabs: *c
+            steps:
+              - { export: csv, from: &f [3️⃣laptop], path: a.csv, bom: &b 4️⃣yes }
+              - { export: csv, from: *f, path: b.csv, bom: 5️⃣*b }
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.invalidInteger, marked, "1️⃣"), spot(.unknownKey, marked, "2️⃣"),
+                spot(.unknownCollection, marked, "3️⃣"), spot(.invalidBoolean, marked, "4️⃣"),
+                spot(.invalidBoolean, marked, "5️⃣"),
+            ])
+        #expect(
+            result.diagnostics.map(\.keyPath) == [
+                "collections.laptops.id", "collections.laptops.itemz", "steps[0].from[0]", "steps[0].bom",
+                "steps[1].bom",
+            ])
+    }
+
     @Test func c06DeepNestingIsAnError() {
         let text = "cartflow: 1\ncollections: " + String(repeating: "[", count: 10_000)
         let result = WorkflowLoader.load(text: text, path: "deep.yaml", environment: keyedEnvironment)

@@ -34,8 +34,11 @@ final class WorkflowDecoder {
 
     var hasErrors: Bool { diagnostics.hasErrors }
 
+    /// The place a diagnostic names for `mark`: a node with an anchor starts at the `&` for libyaml, but its value
+    /// is what is wrong, so such a place moves past the anchor (nothing else starts with `&`).
     func location(_ mark: SourceMark) -> SourceLocation {
-        SourceLocation(file: file, line: mark.line, column: mark.column)
+        let mark = contentStart(mark)
+        return SourceLocation(file: file, line: mark.line, column: mark.column)
     }
 
     func report(
@@ -61,9 +64,13 @@ final class WorkflowDecoder {
     /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
     /// at one of its notes, since notes are rendered with their lines too).
     func finishedDiagnostics() -> [Diagnostic] {
-        // A node used through several aliases is decoded once per use; its own problems are one each.
+        // A node used through several aliases is decoded once per use, under another key path each time: its own
+        // problems (same code, same place, same message but for the key path) are one each, reported with the
+        // key path of the first use decoded.
         var seen = Set<String>()
-        let unique = diagnostics.filter { seen.insert("\($0.code) \($0.line):\($0.column) \($0.message)").inserted }
+        let unique = diagnostics.filter {
+            seen.insert("\($0.code) \($0.line):\($0.column) \(Self.withoutKeyPath($0.message, $0.keyPath))").inserted
+        }
         return unique.map { diagnostic in
             var diagnostic = diagnostic
             if secretLines.contains(diagnostic.line)
@@ -75,6 +82,19 @@ final class WorkflowDecoder {
             }
             return diagnostic
         }.sortedByLocation()
+    }
+
+    /// `message` with every quoted mention of `keyPath` or of a path above it (`'collections.phones'` for
+    /// `collections.phones.itemz`) replaced by `'…'`: what two reports of one aliased node have in common.
+    static func withoutKeyPath(_ message: String, _ keyPath: String) -> String {
+        guard !keyPath.isEmpty, message.contains("'") else { return message }
+        var prefixes = [keyPath]
+        var index = keyPath.endIndex
+        while let cut = keyPath[..<index].lastIndex(where: { $0 == "." || $0 == "[" }) {
+            if cut > keyPath.startIndex { prefixes.append(String(keyPath[..<cut])) }
+            index = cut
+        }
+        return prefixes.reduce(message) { $0.replacingOccurrences(of: "'\($1)'", with: "'…'") }
     }
 
     /// Reports `node` as a repeat of `first` (a duplicate key or value), with a note at `first`. Both written in
@@ -349,7 +369,7 @@ final class WorkflowDecoder {
 
     /// Where a scalar's own text (its quote, `|`, `>` or first character) starts, for a node starting at `start`:
     /// after an anchor `&name` and the white space, comments and line breaks that follow it.
-    private func contentStart(_ start: SourceMark) -> SourceMark {
+    func contentStart(_ start: SourceMark) -> SourceMark {
         var line = start.line
         var index = start.column - 1
         guard line >= 1, line <= sourceLines.count else { return start }
