@@ -236,6 +236,25 @@ struct CollectionReferenceTests {
     }
 }
 
+extension CollectionReferenceTests {
+    /// When `collections` is missing (or misspelt) or not a mapping, no name can be checked against it: that is
+    /// reported once, not again as CF119 at every step.
+    @Test func aBrokenCollectionsSectionGetsNoKnockOnError() {
+        let list = MarkedText(
+            "cartflow: 1\ncollections: 1️⃣[laptops]\nsteps:\n  - export: csv\n    from: laptops\n    path: a.csv\n")
+        #expect(spots(load(list)) == [spot(.wrongType, list, "1️⃣")])
+
+        let misspelt = MarkedText(
+            "1️⃣cartflow: 1\n2️⃣collectionz:\n  laptops: { id: 101 }\nsteps:\n  - export: csv\n    from: [laptops]\n    path: a.csv\n"
+        )
+        #expect(spots(load(misspelt)) == [spot(.missingKey, misspelt, "1️⃣"), spot(.unknownKey, misspelt, "2️⃣")])
+
+        // Declared but empty is still checked: the step names a collection the workflow does not have.
+        let empty = MarkedText("cartflow: 1\ncollections: 1️⃣{}\nsteps: [{ export: csv, from: 2️⃣laptops, path: a.csv }]\n")
+        #expect(spots(load(empty)) == [spot(.emptyCollection, empty, "1️⃣"), spot(.unknownCollection, empty, "2️⃣")])
+    }
+}
+
 @Suite("Durations")
 struct DurationTextTests {
     /// A duration's numbers follow the rule of whole numbers (no leading zero), and a sign gets its own hint.
