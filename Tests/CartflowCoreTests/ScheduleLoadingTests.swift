@@ -70,4 +70,30 @@ import Testing
         if case .iana(let iana) = zone { #expect(ScheduleCalculator.knownZone(named: iana) != nil) }
         #expect(result.diagnostics.isEmpty)
     }
+
+    /// The fingerprint stored with the last slot says which slots exist: the order of `at`, `days`, windows and
+    /// `day_of_month` does not change them, so reordering a list must not look like a schedule change (whose
+    /// past slots are not caught up).
+    @Test func reorderingAScheduleListKeepsItsSlotFingerprint() throws {
+        func fingerprint(_ schedule: String) throws -> String {
+            let result = load(MarkedText(header + "schedule: " + schedule + "\n"))
+            return try #require(result.workflow?.schedule, "\(result.diagnostics)").slotFingerprint
+        }
+        let daily = try fingerprint("{ every: daily, at: [\"05:00\", \"06:00\"], days: [mon, fri, sun] }")
+        #expect(try fingerprint("{ every: daily, at: [\"06:00\", \"05:00\"], days: [sun, fri, mon] }") == daily)
+        // The text of a list written in order is the one stored before (Monday first for days).
+        #expect(daily == "daily; at 05:00,06:00; windows ; days mon,fri,sun; day_of_month ; timezone UTC")
+        #expect(try fingerprint("{ every: daily, at: [\"05:00\", \"07:00\"], days: [mon, fri, sun] }") != daily)
+
+        let interval = try fingerprint("{ every: 15m, at: [\"22:00-02:00\", \"08:00-18:00\"] }")
+        #expect(try fingerprint("{ every: 15m, at: [\"08:00-18:00\", \"22:00-02:00\"] }") == interval)
+        let monthly = try fingerprint("{ every: monthly, at: \"08:00\", day_of_month: [15, 1] }")
+        #expect(try fingerprint("{ every: monthly, at: \"08:00\", day_of_month: [1, 15] }") == monthly)
+
+        // A list built in code may repeat an entry: the same slots.
+        var schedule = Schedule(every: .daily, at: [ClockTime(hour: 5, minute: 0)])
+        let once = schedule.slotFingerprint
+        schedule.at.append(ClockTime(hour: 5, minute: 0))
+        #expect(schedule.slotFingerprint == once)
+    }
 }
