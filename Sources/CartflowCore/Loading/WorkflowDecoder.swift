@@ -54,11 +54,11 @@ final class WorkflowDecoder {
     }
 
     /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
-    /// show one.
-    private(set) var secretValues: [String]
+    /// show one — raw or percent-encoded (`SecretText`).
+    private(set) var secretValues: [SecretText]
 
-    private static func values(of variables: Set<String>, in environment: [String: String]) -> [String] {
-        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
+    private static func values(of variables: Set<String>, in environment: [String: String]) -> [SecretText] {
+        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }.map(SecretText.init)
     }
 
     /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
@@ -243,7 +243,8 @@ final class WorkflowDecoder {
     /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
     func refusesSecret(inKey key: String, _ keyNode: Node, path: @autoclosure () -> String) -> Bool {
         // Keys are many and short: one shorter than the key cannot hold it (utf8.count is O(1) on native text).
-        guard secretValues.contains(where: { key.utf8.count >= $0.utf8.count && Self.holds(key, secret: $0) }) else {
+        guard secretValues.contains(where: { key.utf8.count >= $0.secret.utf8.count && Self.holds(key, secret: $0) })
+        else {
             return false
         }
         hideLines(of: keyNode)
@@ -304,10 +305,10 @@ final class WorkflowDecoder {
         return value
     }
 
-    /// Whether `value` holds `secret`: anywhere in it for a key of real length, whole for a short test key (so a
-    /// two-letter key does not flag every word that contains those letters).
-    static func holds(_ value: String, secret: String) -> Bool {
-        secret.utf8.count >= 8 ? ByteScan.contains(value, bytesOf: secret) : value == secret
+    /// Whether `value` holds `secret`: anywhere in it, raw or percent-encoded, for a key of real length; whole
+    /// and raw for a short test key (so a two-letter key does not flag every word that contains those letters).
+    static func holds(_ value: String, secret: SecretText) -> Bool {
+        secret.secret.utf8.count >= 8 ? secret.contains(in: value) : value == secret.secret
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {

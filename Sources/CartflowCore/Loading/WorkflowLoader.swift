@@ -95,17 +95,15 @@ public enum WorkflowLoader {
             file: path, environment: environment, sourceText: sourceText, aliasTargets: document.aliasTargets)
         let workflow = decoder.workflow(document.root, defaultName: defaultName(for: path))
         let diagnostics = redacting(
-            decoder.finishedDiagnostics(), secrets: decoder.secretValues, sourceText: sourceText)
+            decoder.finishedDiagnostics(), secrets: decoder.secretValues.map(\.secret), sourceText: sourceText)
         return LoadResult(workflow: workflow, diagnostics: diagnostics, sourceText: sourceText)
     }
 
     /// The last guard for the key: a diagnostic whose line (or a note's line) holds a secret value is rendered
     /// without source lines, and a secret in a message or key path (a collection named like the key, a value
-    /// echoed by a message) is replaced — also in its percent-encoded form.
+    /// echoed by a message) is replaced — raw or percent-encoded, however the encoder chose (`SecretText`).
     static func redacting(_ diagnostics: [Diagnostic], secrets: [String], sourceText: String?) -> [Diagnostic] {
-        let forms = secrets.flatMap { secret in
-            [secret, secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret]
-        }.filter { !$0.isEmpty }
+        let forms = secrets.filter { !$0.isEmpty }.map(SecretText.init)
         guard !forms.isEmpty, !diagnostics.isEmpty else { return diagnostics }
         let lines = sourceText.map(Diagnostic.splitLines) ?? []
         var exposed: [Int: Bool] = [:]
@@ -121,9 +119,7 @@ public enum WorkflowLoader {
         }
         func redact(_ text: String) -> String {
             // A key of one to three characters cannot be told from ordinary text; longer ones are replaced.
-            forms.filter { $0.utf8.count >= 4 }.reduce(text) {
-                $0.replacingOccurrences(of: $1, with: "<the API key>")
-            }
+            forms.filter { $0.secret.utf8.count >= 4 }.reduce(text) { $1.redact($0, with: "<the API key>") }
         }
         return diagnostics.map { diagnostic in
             var diagnostic = diagnostic
