@@ -277,6 +277,39 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         #expect(bench.server.requestLog().isEmpty)
     }
 
+    /// A malformed URL hides its userinfo from URL parsing, and the key may sit in a host or a path: the
+    /// message says what is wrong and shows neither.
+    @Test func aRefusedBaseURLEchoesNoCredentialsAndNoKey() async throws {
+        let bench = try PlanBench()
+        let encodedKey = PlanBench.key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
+        let cases: [(url: String, shown: String, problem: String)] = [
+            ("bob:hunter2@127.0.0.1", "<credentials>@127.0.0.1", "it must start with https:// or http://"),
+            (
+                "http:/bob:hunter2@127.0.0.1/", "http:/<credentials>@127.0.0.1/",
+                "it must start with https:// or http://"
+            ),
+            (
+                "https://h.example/\(PlanBench.key)/?x=1", "https://h.example/<the API key>/?x=1",
+                "it must not have a query or fragment"
+            ),
+            (
+                "https://h.example/\(encodedKey)/?x=1", "https://h.example/<the API key>/?x=1",
+                "it must not have a query or fragment"
+            ),
+        ]
+        for (url, shown, problem) in cases {
+            let result = try await bench.cartflow(["plan", "--offline", "workflows/demo.yaml"], baseURL: url)
+            #expect(result.exitCode == 2, "\(url): \(result.stderr)")
+            #expect(
+                result.stderr.hasPrefix(
+                    "cartflow plan: MULTICART_BASE_URL must be an http or https URL such as "
+                        + "https://multicartapi.com/api/v1, got '\(shown)'; \(problem)\n"), "\(url): \(result.stderr)")
+            for secret in ["hunter2", "bob", PlanBench.key, encodedKey, "K3y"] {
+                #expect(!(result.stdout + result.stderr).contains(secret), "\(url)")
+            }
+        }
+    }
+
     @Test func severalFilesExitWithTheWorstCode() async throws {
         let bench = try PlanBench(credits: 300)
         try bench.write("bad.yaml", "cartflow: 1\ncollections:\n  a: { id: 010 }\n")
