@@ -10,12 +10,18 @@ struct WorkflowSession {
     /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
     /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own, and the
     /// commands that ask no API (`plan --offline`, `graph`, `status`) need none.
+    /// Diagnostics name the file as `validate` does: as given, and a path under the current directory relative
+    /// to it (`schedule` hands over the paths it resolved).
     static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
-        let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
-        let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
+        let resolved = context.resolve(path)
+        let result = WorkflowLoader.load(path: resolved, environment: context.environment)
+        let shown = displayPath(path, currentDirectory: context.currentDirectory)
         for diagnostic in result.diagnostics where !(sandbox && diagnostic.code == DiagnosticCode.apiKeyUnset.rawValue)
         {
-            context.output.error(diagnostic.render(sourceText: source, color: context.output.useColor))
+            var diagnostic = diagnostic
+            diagnostic.relabel(file: resolved, as: shown)
+            // The text the loader read (without a byte order mark), so excerpts match the columns.
+            context.output.error(diagnostic.render(sourceText: result.sourceText, color: context.output.useColor))
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
         workflow.sourcePath = path
@@ -24,6 +30,13 @@ struct WorkflowSession {
             workflow.api.baseURL = override
         }
         return workflow
+    }
+
+    /// `path` as the user gave it; an absolute path under the current directory relative to it.
+    static func displayPath(_ path: String, currentDirectory: String) -> String {
+        let base = currentDirectory.hasSuffix("/") ? currentDirectory : currentDirectory + "/"
+        guard path.hasPrefix("/"), path.hasPrefix(base), path.count > base.count else { return path }
+        return String(path.dropFirst(base.count))
     }
 
     /// `MULTICART_BASE_URL` without a trailing slash, or nil when unset. Held to the rules of `api.base_url` in a

@@ -63,6 +63,24 @@ import Testing
         #expect(spots(load(marked)) == [spot(.invalidTimeZone, marked, "1️⃣")])
     }
 
+    /// An offset written another way gets the spelling that works; an offset with 60 minutes or more is told
+    /// that minutes stop at 59, not that offsets stop at ±14:00.
+    @Test(arguments: [
+        ("utc+10", "write UTC+10 for a fixed offset"), ("+10:00", "write UTC+10:00 for a fixed offset"),
+        ("-03:30", "write UTC-03:30 for a fixed offset"), ("UTC 5:45", "write UTC+5:45 for a fixed offset"),
+        ("UTC+13:60", "minutes go from 00 to 59"), ("UTC+14:30", "offsets go from UTC-14:00 to UTC+14:00"),
+        ("+15", "abbreviations such as AEST or EST are not zones; use a name such as America/New_York"),
+    ])
+    func offsetsWrittenAnotherWayGetTheSpellingThatWorks(text: String, hint: String) {
+        let marked = MarkedText(header + "schedule: { every: daily, at: \"08:00\", timezone: 1️⃣\"\(text)\" }\n")
+        let result = load(marked)
+        #expect(spots(result) == [spot(.invalidTimeZone, marked, "1️⃣")])
+        #expect(
+            result.diagnostics.first?.message
+                == "'schedule.timezone' must be an IANA time zone (Australia/Sydney) or a fixed offset (UTC+10, UTC-03:30), got '\(text)'; \(hint)"
+        )
+    }
+
     @Test(arguments: ["Australia/Sydney", "America/New_York", "UTC+10", "UTC", "GMT"])
     func realZonesLoadAsTheCalculatorResolvesThem(name: String) throws {
         let result = load(MarkedText(header + "schedule: { every: daily, at: \"08:00\", timezone: \(name) }\n"))

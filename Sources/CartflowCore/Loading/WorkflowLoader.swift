@@ -335,10 +335,16 @@ public enum WorkflowLoader {
     }
 
     /// The workflow files named by `paths`: a file is taken as given; a folder contributes its `*.yaml` and `*.yml`
-    /// files (not recursive), sorted by name. Paths that do not exist, and folders without workflow files, are
-    /// returned as `.unreadable` diagnostics so a linter never passes on nothing.
+    /// files (not recursive), sorted by name. A file named twice (`f f`, `./f`, a folder and a file in it) is
+    /// listed once, where it is first named, so it is neither checked nor scheduled twice. Paths that do not
+    /// exist, and folders without workflow files, are returned as `.unreadable` diagnostics so a linter never
+    /// passes on nothing.
     public static func workflowFiles(in paths: [String]) -> (files: [String], problems: [Diagnostic]) {
         var files: [String] = []
+        var seen = Set<String>()
+        func add(_ file: String) {
+            if seen.insert(URL(fileURLWithPath: file).standardizedFileURL.path).inserted { files.append(file) }
+        }
         var problems: [Diagnostic] = []
         let manager = FileManager.default
         for path in paths {
@@ -351,7 +357,7 @@ public enum WorkflowLoader {
                 continue
             }
             guard isDirectory.boolValue else {
-                files.append(path)
+                add(path)
                 continue
             }
             let entries = (try? manager.contentsOfDirectory(atPath: path)) ?? []
@@ -363,7 +369,7 @@ public enum WorkflowLoader {
                         location: SourceLocation(file: path, line: 1, column: 1)))
             }
             let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-            files.append(contentsOf: found.map { base == "." ? $0 : "\(base)/\($0)" })
+            for file in found { add(base == "." ? file : "\(base)/\(file)") }
         }
         return (files, problems)
     }
