@@ -10,29 +10,72 @@ struct WorkflowSession {
     /// Loads and validates a workflow file; diagnostics go to stderr. Throws `InvalidWorkflow` on errors.
     /// With `sandbox`, a missing API key is not worth a warning: the embedded emulator has its own, and the
     /// commands that ask no API (`plan --offline`, `graph`, `status`) need none.
+    /// Diagnostics name the file as `validate` does: as given, and a path under the current directory relative
+    /// to it (`schedule` hands over the paths it resolved).
     static func load(_ path: String, context: CommandContext, sandbox: Bool = false) throws -> Workflow {
-        let result = WorkflowLoader.load(path: context.resolve(path), environment: context.environment)
-        let source = try? String(contentsOfFile: context.resolve(path), encoding: .utf8)
+        let resolved = context.resolve(path)
+        let result = WorkflowLoader.load(path: resolved, environment: context.environment)
+        let shown = displayPath(path, currentDirectory: context.currentDirectory)
         for diagnostic in result.diagnostics where !(sandbox && diagnostic.code == DiagnosticCode.apiKeyUnset.rawValue)
         {
-            context.output.error(diagnostic.render(sourceText: source, color: context.output.useColor))
+            var diagnostic = diagnostic
+            diagnostic.relabel(file: resolved, as: shown)
+            // The text the loader read (without a byte order mark), so excerpts match the columns.
+            context.output.error(diagnostic.render(sourceText: result.sourceText, color: context.output.useColor))
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
         workflow.sourcePath = path
-        if let override = try baseURLOverride(context.environment) { workflow.api.baseURL = override }
+        let secrets = [workflow.api.key?.value].compactMap { $0 }
+        if let override = try baseURLOverride(context.environment, secrets: secrets) {
+            workflow.api.baseURL = override
+        }
         return workflow
     }
 
+    /// `path` as the user gave it; an absolute path under the current directory relative to it.
+    static func displayPath(_ path: String, currentDirectory: String) -> String {
+        let base = currentDirectory.hasSuffix("/") ? currentDirectory : currentDirectory + "/"
+        guard path.hasPrefix("/"), path.hasPrefix(base), path.count > base.count else { return path }
+        return String(path.dropFirst(base.count))
+    }
+
     /// `MULTICART_BASE_URL` without a trailing slash, or nil when unset. Held to the rules of `api.base_url` in a
-    /// file: a URL with credentials in it (`http://bob:hunter2@host/…`) is refused, never used or shown.
-    static func baseURLOverride(_ environment: [String: String]) throws -> String? {
+    /// file: a URL with credentials in it (`http://bob:hunter2@host/…`) is refused, never used or shown. The
+    /// message names what is wrong without echoing a secret: not `MULTICART_API_KEY`'s value nor any of
+    /// `secrets` (the key `api.key` names), in a host or a path, raw or percent-encoded, and not a userinfo —
+    /// also where a malformed URL (`http:/bob:hunter2@host`, no scheme at all) hides it from URL parsing.
+    static func baseURLOverride(_ environment: [String: String], secrets: [String] = []) throws -> String? {
         guard let value = environment["MULTICART_BASE_URL"], !value.isEmpty else { return nil }
         if let problem = APIConfig.baseURLProblem(value) {
-            throw UsageError(
+            let message =
                 "MULTICART_BASE_URL must be an http or https URL such as \(APIConfig.defaultBaseURL), got "
-                    + "'\(APIConfig.displayed(value))'; \(problem)")
+                + "'\(APIConfig.displayed(value))'; \(problem)"
+            throw UsageError(redacted(message, secrets: [environment["MULTICART_API_KEY"]].compactMap { $0 } + secrets))
         }
         return value.hasSuffix("/") ? String(value.dropLast()) : value
+    }
+
+    /// `text` about a URL with the keys in `secrets` replaced (`SecretText`: raw or percent-encoded) and every
+    /// userinfo-shaped run — the characters before an `@` back to a `/`, a quote or white space — replaced by
+    /// `<credentials>`, however malformed the URL around it.
+    static func redacted(_ text: String, secrets: [String]) -> String {
+        let text = secrets.filter { $0.utf8.count >= 4 }.map(SecretText.init).reduce(text) {
+            $1.redact($0, with: "<the API key>")
+        }
+        var output = ""
+        var run = ""  // the characters since the last `/`, quote or white space
+        for character in text {
+            if character == "@", !run.isEmpty {
+                output += "<credentials>@"
+                run = ""
+            } else if character == "/" || character == "'" || character == "\"" || character.isWhitespace {
+                output += run + String(character)
+                run = ""
+            } else {
+                run.append(character)
+            }
+        }
+        return output + run
     }
 
     /// An embedded sandbox seeded with the workflow's collections, started on a free loopback port.
@@ -67,7 +110,9 @@ struct WorkflowSession {
     /// The API client for a workflow, or a clear error when the key is missing.
     static func client(for workflow: Workflow, key override: String?, output: Output) throws -> MultiCartClient {
         guard let url = URL(string: workflow.api.baseURL), url.host != nil else {
-            throw UsageError("api.base_url is not a URL: \(APIConfig.displayed(workflow.api.baseURL))")
+            let secrets = [override, workflow.api.key?.value].compactMap { $0 }
+            throw UsageError(
+                redacted("api.base_url is not a URL: \(APIConfig.displayed(workflow.api.baseURL))", secrets: secrets))
         }
         guard let key = override ?? workflow.api.key?.value, !key.isEmpty else {
             throw MissingKey(reference: workflow.api.keyReference)

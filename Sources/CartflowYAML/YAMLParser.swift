@@ -1,9 +1,30 @@
 internal import CYAML
 
+/// One parsed YAML document: its root node, and where the text of each alias's node is written.
+public struct YAMLDocument: Sendable {
+    public var root: Node
+    /// The range of the anchored node each alias (`*name`) stands for, keyed by where the alias is written (the
+    /// start of the alias node's range). An alias node is placed at the alias; this finds its text, so that what
+    /// hides a line holding a secret can hide the anchor's line too.
+    public var aliasTargets: [SourceMark: SourceRange]
+
+    public init(root: Node, aliasTargets: [SourceMark: SourceRange] = [:]) {
+        self.root = root
+        self.aliasTargets = aliasTargets
+    }
+}
+
 /// Parses one YAML document into a `Node` tree with source ranges, enforcing `YAMLLimits`.
 public enum YAMLParser {
     /// Parses `bytes` (UTF-8, an optional byte order mark is skipped) into the root node of its single document.
     public static func parse(_ bytes: [UInt8], limits: YAMLLimits = .default) throws(YAMLError) -> Node {
+        try parseDocument(bytes, limits: limits).root
+    }
+
+    /// Parses `bytes` like `parse`, keeping where each alias's anchored text is.
+    public static func parseDocument(_ bytes: [UInt8], limits: YAMLLimits = .default) throws(YAMLError)
+        -> YAMLDocument
+    {
         if bytes.count > limits.maxBytes {
             throw YAMLError(
                 .tooLarge, "the file is \(bytes.count) bytes; the limit is \(limits.maxBytes) bytes",
@@ -61,13 +82,14 @@ final class EventParser {
         parser.deallocate()
     }
 
-    /// Pulls every event of `buffer` and builds the root node. `buffer` must stay valid for the whole call.
-    func document(from buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits) throws(YAMLError) -> Node {
+    /// Pulls every event of `buffer` and builds the document. `buffer` must stay valid for the whole call.
+    func document(from buffer: UnsafeBufferPointer<UInt8>, limits: YAMLLimits) throws(YAMLError) -> YAMLDocument {
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
         yaml_parser_set_input_string(parser, buffer.baseAddress ?? UnsafePointer(bitPattern: 1), buffer.count)
 
         var builder = TreeBuilder()
         var anchors: [String: (node: Node, size: Int)] = [:]
+        var aliasTargets: [SourceMark: SourceRange] = [:]
         var aliasNodes = 0
         var firstDocument: SourceMark?
         var event = yaml_event_t()
@@ -128,6 +150,7 @@ final class EventParser {
                 // there) and learn where they are used. Bounded: aliases expand to at most maxAliasNodes nodes.
                 var node = target.node.used(at: start)
                 node.range = SourceRange(start: start, end: Self.mark(event.end_mark))
+                aliasTargets[start] = target.node.range
                 builder.attach(node, size: target.size)
             } else if type == YAML_DOCUMENT_START_EVENT {
                 let start = Self.mark(event.start_mark)
@@ -148,7 +171,7 @@ final class EventParser {
                             : "the file is empty",
                         at: SourceMark(line: 1, column: 1))
                 }
-                return root
+                return YAMLDocument(root: root, aliasTargets: aliasTargets)
             }
         }
     }

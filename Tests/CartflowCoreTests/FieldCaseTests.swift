@@ -202,6 +202,35 @@ struct FieldCaseTests {
             ])
     }
 
+    /// A message that names the key path differs from one use of an aliased node to the next; the problem is
+    /// still one, at one place, reported with the path of the first use. A value that is itself an alias is
+    /// read by the field at the alias: a problem there is the use's, at the alias.
+    @Test func c05AProblemNamingItsKeyPathIsReportedOnceThroughAliases() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              laptops: &c { id: 1️⃣0101, 2️⃣itemz: 3 }
+              phones: *c
+              tabs: *c
+            steps:
+              - { export: csv, from: &f [3️⃣laptop], path: a.csv, bom: &b 4️⃣yes }
+              - { export: csv, from: *f, path: b.csv, bom: 5️⃣*b }
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.invalidInteger, marked, "1️⃣"), spot(.unknownKey, marked, "2️⃣"),
+                spot(.unknownCollection, marked, "3️⃣"), spot(.invalidBoolean, marked, "4️⃣"),
+                spot(.invalidBoolean, marked, "5️⃣"),
+            ])
+        #expect(
+            result.diagnostics.map(\.keyPath) == [
+                "collections.laptops.id", "collections.laptops.itemz", "steps[0].from[0]", "steps[0].bom",
+                "steps[1].bom",
+            ])
+    }
+
     @Test func c06DeepNestingIsAnError() {
         let text = "cartflow: 1\ncollections: " + String(repeating: "[", count: 10_000)
         let result = WorkflowLoader.load(text: text, path: "deep.yaml", environment: keyedEnvironment)
@@ -351,6 +380,47 @@ struct FieldCaseTests {
         #expect(result.diagnostics.last?.message.contains("file name") == true)
     }
 
+    /// A reference (or placeholder) that is the first character of a value is at that character — after the
+    /// quote, on the line after a `|` or `>`, after an anchor — not at the start of the node; through an alias it
+    /// is where the anchored text is written.
+    @Test func c09AReferenceAtTheStartOfAValueIsPlacedAtItsFirstCharacter() {
+        let marked = MarkedText(
+            header + """
+                description: "0️⃣${R1}"
+                name: |
+                  1️⃣${X} rest
+                steps:
+                  - export: csv
+                    path: "2️⃣{name}.csv"
+                  - export: csv
+                    path: |-
+                      3️⃣{nam}.csv
+                  - export: csv
+                    path: '4️⃣${5}'
+                  - export: csv
+                    path: "5️⃣${A:-${B}}"
+                  - export: csv
+                    path: "6️⃣${MULTICART_API_KEY}.csv"
+                  - export: csv
+                    path: &p
+                      # the value is on the next line
+                      "7️⃣${R2}"
+                  - export: csv
+                    path: &q 8️⃣${R3}
+                    records_key: *p
+                  - { export: csv, path: *q }
+                """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.unsetVariable, marked, "0️⃣"), spot(.unsetVariable, marked, "1️⃣"),
+                spot(.badPathTemplate, marked, "2️⃣"), spot(.badPathTemplate, marked, "3️⃣"),
+                spot(.badInterpolation, marked, "4️⃣"), spot(.badInterpolation, marked, "5️⃣"),
+                spot(.literalSecret, marked, "6️⃣"), spot(.unsetVariable, marked, "7️⃣"),
+                spot(.unsetVariable, marked, "8️⃣"),
+            ])
+    }
+
     @Test func c09UnsetVariablesAreErrorsAtTheirPlace() {
         let marked = MarkedText(
             """
@@ -362,7 +432,7 @@ struct FieldCaseTests {
               interval: 3️⃣${BROKEN
             steps:
               - export: csv
-                path: 4️⃣"${MULTICART_API_KEY}.csv"
+                path: "4️⃣${MULTICART_API_KEY}.csv"
             """)
         let result = load(marked)
         #expect(

@@ -52,6 +52,24 @@ struct SecretKeyTests {
         #expect(!everythingShown(result).contains("other-SECRET-606"))
     }
 
+    /// A literal key given through an alias is written at its anchor: no diagnostic shows that line either.
+    @Test func aLiteralKeyGivenThroughAnAliasIsNotShownAtItsAnchor() {
+        let marked = MarkedText(
+            "cartflow: 1\n1️⃣secretz: &k sk-live-LITERAL99\napi: { key: 2️⃣*k }\ncollections:\n  laptops: { id: 101 }\n")
+        let result = load(marked)
+        #expect(spots(result) == [spot(.unknownKey, marked, "1️⃣"), spot(.literalSecret, marked, "2️⃣")])
+        #expect(result.diagnostics.map(\.showsSourceLine) == [false, false])
+        #expect(!everythingShown(result).contains("LITERAL99"))
+
+        // A whole `api` section through an alias, and an anchor on a line of its own.
+        let section = MarkedText(
+            "cartflow: 1\nshared: &a\n  key:\n    &k\n    sk-live-LITERAL99\napi: *a\nname: *k\ncollections:\n  laptops: { id: 101 }\n"
+        )
+        let sectionResult = load(section)
+        #expect(sectionResult.diagnostics.map(\.code).contains("CF114"))
+        #expect(!everythingShown(sectionResult).contains("LITERAL99"))
+    }
+
     /// A refused key is reported once; `collections` is not also "empty" because of it.
     @Test func refusedKeysDoNotMakeCollectionsLookEmpty() {
         let complex = MarkedText("cartflow: 1\ncollections:\n  ? 1️⃣[a, b]\n  : { id: 1 }\n")
@@ -90,11 +108,43 @@ struct SyntaxErrorSecretTests {
         }
     }
 
+    /// A `${NAME:-default}` holds a literal default, a key may follow a tab (libyaml refuses the line, CF005), and
+    /// the variable `api.key` names holds a secret as `MULTICART_API_KEY` does: none is shown after a syntax error.
+    @Test func defaultsTabsAndTheNamedVariableAreNotShown() {
+        let literal = [
+            "cartflow: 1\napi: { key: \"${CF_TOKEN:-sk-live-DEFAULTKEY}\", base_url: [ }\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN:-sk-live-DEFAULTKEY}\n   bad: [\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN}sk-live-DEFAULTKEY\n   bad: [\n",
+            "cartflow: 1\napi:\n  key: ${CF_TOKEN} sk-live-DEFAULTKEY\n   bad: [\n",
+        ]
+        for text in literal {
+            let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
+            #expect(result.diagnostics.map(\.showsSourceLine) == [false], "\(text)")
+            #expect(!everythingShown(result).contains("DEFAULTKEY"), "\(text)")
+        }
+
+        let tab = MarkedText("cartflow: 1\napi:\n  key:\n1️⃣\tsk-live-LITERAL99\ncollections:\n  laptops: { id: 101 }\n")
+        let tabResult = load(tab, environment: [:])
+        #expect(spots(tabResult) == [spot(.tabIndentation, tab, "1️⃣")])
+        #expect(tabResult.diagnostics.map(\.showsSourceLine) == [false])
+        #expect(!everythingShown(tabResult).contains("LITERAL99"))
+
+        let named = MarkedText(
+            "cartflow: 1\napi: { key: \"${SHOP_KEY}\" }\ncollections:\n  laptops: { id: 101 }\n"
+                + "description: \"token sk-shop-12345678\n  - : ]\n1️⃣")
+        let namedResult = load(named, environment: ["SHOP_KEY": "sk-shop-12345678"])
+        #expect(spots(namedResult) == [spot(.syntax, named, "1️⃣")])
+        #expect(namedResult.diagnostics.map(\.showsSourceLine) == [false])
+        #expect(!everythingShown(namedResult).contains("sk-shop-12345678"))
+    }
+
     /// A `${...}` key, and lines away from any key, are shown as before.
     @Test func otherLinesAreStillShown() {
         for text in [
             "cartflow: 1\napi:\n  key: ${MULTICART_API_KEY}\nname: a: b\n",
             "cartflow: 1\napi: { key: \"${MY_KEY}\" }\nname: a: b\n",
+            "cartflow: 1\napi: [{ key: \"${MY_KEY}\", base_url: \"https://x.example\" }]\nname: a: b\n",
+            "cartflow: 1\napi:\n  key: ${MY_KEY}  # from the vault\nname: a: b\n",
             "cartflow: 1\napi:\n  key: sk_live_REALKEY_999\nname: a: b\n",
         ] {
             let result = WorkflowLoader.load(text: text, path: "wf.yaml", environment: [:])
@@ -183,6 +233,25 @@ struct CollectionReferenceTests {
                 spot(.invalidName, marked, "3️⃣"), spot(.invalidInteger, marked, "4️⃣"),
                 spot(.unknownCollection, marked, "5️⃣"),
             ])
+    }
+}
+
+extension CollectionReferenceTests {
+    /// When `collections` is missing (or misspelt) or not a mapping, no name can be checked against it: that is
+    /// reported once, not again as CF119 at every step.
+    @Test func aBrokenCollectionsSectionGetsNoKnockOnError() {
+        let list = MarkedText(
+            "cartflow: 1\ncollections: 1️⃣[laptops]\nsteps:\n  - export: csv\n    from: laptops\n    path: a.csv\n")
+        #expect(spots(load(list)) == [spot(.wrongType, list, "1️⃣")])
+
+        let misspelt = MarkedText(
+            "1️⃣cartflow: 1\n2️⃣collectionz:\n  laptops: { id: 101 }\nsteps:\n  - export: csv\n    from: [laptops]\n    path: a.csv\n"
+        )
+        #expect(spots(load(misspelt)) == [spot(.missingKey, misspelt, "1️⃣"), spot(.unknownKey, misspelt, "2️⃣")])
+
+        // Declared but empty is still checked: the step names a collection the workflow does not have.
+        let empty = MarkedText("cartflow: 1\ncollections: 1️⃣{}\nsteps: [{ export: csv, from: 2️⃣laptops, path: a.csv }]\n")
+        #expect(spots(load(empty)) == [spot(.emptyCollection, empty, "1️⃣"), spot(.unknownCollection, empty, "2️⃣")])
     }
 }
 

@@ -100,6 +100,22 @@ struct ValidWorkflowTests {
             ])
     }
 
+    /// `validate f f` (or `f ./f`, or a folder and a file in it) checks each file once, named as first given.
+    @Test func aFileNamedTwiceIsListedOnce() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cartflow-twice-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let folder = directory.path
+        try "cartflow: 1\n".write(toFile: folder + "/a.yaml", atomically: true, encoding: .utf8)
+        try "cartflow: 1\n".write(toFile: folder + "/b.yml", atomically: true, encoding: .utf8)
+        let listing = WorkflowLoader.workflowFiles(in: [
+            folder + "/b.yml", folder + "/b.yml", folder + "/./b.yml", folder, folder + "/a.yaml", folder + "/",
+        ])
+        #expect(listing.files == [folder + "/b.yml", folder + "/a.yaml"])
+        #expect(listing.problems.isEmpty)
+    }
+
     /// A folder named like a workflow file is listed with the files of its parent; it gets a plain CF001, not a
     /// dump of Foundation's error.
     @Test func aFolderNamedLikeAWorkflowFileIsACleanCF001() throws {

@@ -90,6 +90,17 @@ struct YAMLParserTests {
         #expect(used[0].value.start == mark(marked, "2️⃣"))
     }
 
+    /// An alias node stands at the alias; the document says where the text it stands for is written.
+    @Test func theDocumentKnowsWhereEachAliasTextIs() throws {
+        let marked = MarkedText("base: 1️⃣&b {x: 2️⃣&i 1, y: 3️⃣*i}\nuse: 4️⃣*b\n")
+        let document = try YAMLParser.parseDocument(Array(marked.text.utf8))
+        let pairs = try #require(document.root.mapping)
+        #expect(document.aliasTargets[mark(marked, "4️⃣")]?.start == mark(marked, "1️⃣"))
+        #expect(document.aliasTargets[mark(marked, "3️⃣")]?.start == mark(marked, "2️⃣"))
+        #expect(document.aliasTargets.count == 2)
+        #expect(pairs[1].value.start == mark(marked, "4️⃣"))
+    }
+
     @Test func nineLevelAliasBombIsRefused() {
         var text = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
         for level in 1...9 {

@@ -277,6 +277,64 @@ func expectPlanGolden(_ actual: String, _ name: String, sourceLocation: Testing.
         #expect(bench.server.requestLog().isEmpty)
     }
 
+    /// A malformed URL hides its userinfo from URL parsing, and the key may sit in a host or a path: the
+    /// message says what is wrong and shows neither.
+    @Test func aRefusedBaseURLEchoesNoCredentialsAndNoKey() async throws {
+        let bench = try PlanBench()
+        let encodedKey = PlanBench.key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
+        let cases: [(url: String, shown: String, problem: String)] = [
+            ("bob:hunter2@127.0.0.1", "<credentials>@127.0.0.1", "it must start with https:// or http://"),
+            (
+                "http:/bob:hunter2@127.0.0.1/", "http:/<credentials>@127.0.0.1/",
+                "it must start with https:// or http://"
+            ),
+            (
+                "https://h.example/\(PlanBench.key)/?x=1", "https://h.example/<the API key>/?x=1",
+                "it must not have a query or fragment"
+            ),
+            (
+                "https://h.example/\(encodedKey)/?x=1", "https://h.example/<the API key>/?x=1",
+                "it must not have a query or fragment"
+            ),
+        ]
+        for (url, shown, problem) in cases {
+            let result = try await bench.cartflow(["plan", "--offline", "workflows/demo.yaml"], baseURL: url)
+            #expect(result.exitCode == 2, "\(url): \(result.stderr)")
+            #expect(
+                result.stderr.hasPrefix(
+                    "cartflow plan: MULTICART_BASE_URL must be an http or https URL such as "
+                        + "https://multicartapi.com/api/v1, got '\(shown)'; \(problem)\n"), "\(url): \(result.stderr)")
+            for secret in ["hunter2", "bob", PlanBench.key, encodedKey, "K3y"] {
+                #expect(!(result.stdout + result.stderr).contains(secret), "\(url)")
+            }
+        }
+    }
+
+    /// `plan`, `run` and `schedule` name a file in their diagnostics as `validate` does — as given, not as the
+    /// absolute path it was read by — and `validate` checks a file named twice once.
+    @Test func diagnosticsNameTheFileAsGivenByEveryCommand() async throws {
+        let bench = try PlanBench()
+        try bench.write(
+            "bad.yaml", "cartflow: 1\ncollections:\n  a: { id: 010 }\nschedule: { every: daily, at: \"08:00\" }\n")
+        let headline =
+            "bad.yaml:3:12: error: 'collections.a.id' must be a whole number from 1 to 2147483647, got '010'; "
+            + "numbers are decimal and a leading zero is not allowed (it would mean octal in YAML 1.1); write 10 [CF105]\n"
+        for arguments in [
+            ["validate", "bad.yaml"], ["plan", "--offline", "bad.yaml"], ["run", "bad.yaml"],
+            ["schedule", "--once", "bad.yaml"],
+        ] {
+            let result = try await bench.cartflow(arguments)
+            #expect(result.exitCode == 3, "\(arguments): \(result.stderr)")
+            #expect(result.stderr.hasPrefix(headline), "\(arguments): \(result.stderr)")
+            // (The scheduler's own log lines are timestamped and name the files it watches by their paths.)
+            let diagnostics = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("[") }
+            #expect(!diagnostics.contains { $0.contains(bench.directory.path) }, "\(arguments)")
+        }
+        let twice = try await bench.cartflow(["validate", "bad.yaml", "bad.yaml", "./bad.yaml"])
+        #expect(twice.stderr.components(separatedBy: "[CF105]").count == 2, "\(twice.stderr)")
+        #expect(twice.stderr.hasSuffix("1 file checked: 1 invalid, 1 error, 0 warnings\n"), "\(twice.stderr)")
+    }
+
     @Test func severalFilesExitWithTheWorstCode() async throws {
         let bench = try PlanBench(credits: 300)
         try bench.write("bad.yaml", "cartflow: 1\ncollections:\n  a: { id: 010 }\n")

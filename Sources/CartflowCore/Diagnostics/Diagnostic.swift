@@ -78,6 +78,13 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
 
     public var location: SourceLocation { SourceLocation(file: file, line: line, column: column) }
 
+    /// Names the file `file` as `shown` here and in the notes: a file is read by its resolved path, but named
+    /// as the user gave it.
+    public mutating func relabel(file: String, as shown: String) {
+        if self.file == file { self.file = shown }
+        for index in notes.indices where notes[index].location.file == file { notes[index].location.file = shown }
+    }
+
     /// The one-line form, `path:line:col: error: message [CF102]`.
     public var description: String { "\(location): \(severity.rawValue): \(message) [\(code)]" }
 
@@ -183,7 +190,9 @@ public struct Diagnostic: Sendable, Equatable, CustomStringConvertible {
                     breakLength = i + 1 < count && bytes[i + 1] == 0x0A ? 2 : 1
                 } else if byte == 0xC2, i + 1 < count, bytes[i + 1] == 0x85 {
                     breakLength = 2
-                } else if byte == 0xE2, i + 2 < count, bytes[i + 1] == 0x80, bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9 {
+                } else if byte == 0xE2, i + 2 < count, bytes[i + 1] == 0x80,
+                    bytes[i + 2] == 0xA8 || bytes[i + 2] == 0xA9
+                {
                     breakLength = 3
                 }
                 if breakLength > 0 {

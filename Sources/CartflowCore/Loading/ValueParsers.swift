@@ -158,7 +158,8 @@ public enum ValueParsers {
             else {
                 return .failure(Problem("a fixed offset is written UTC+10, UTC-3 or UTC+05:30"))
             }
-            guard minutes < 60, hours * 60 + minutes <= 14 * 60 else {
+            guard minutes < 60 else { return .failure(Problem("minutes go from 00 to 59")) }
+            guard hours * 60 + minutes <= 14 * 60 else {
                 return .failure(Problem("offsets go from UTC-14:00 to UTC+14:00"))
             }
             return .success(.fixed(offsetSeconds: sign * (hours * 3600 + minutes * 60)))
@@ -178,6 +179,10 @@ public enum ValueParsers {
         if text.contains("/") || text == "GMT", ScheduleCalculator.knownZone(named: text) != nil {
             return .success(.iana(text))
         }
+        // An offset in another spelling (`utc+10`, `+10:00`, `UTC 10`): the fixed offset it means, when it is one.
+        if let offset = offsetSpelling(text), case .success = zone(offset) {
+            return .failure(Problem("write \(offset) for a fixed offset"))
+        }
         if let match = knownZoneNames.first(where: { $0.lowercased() == text.lowercased() }) {
             return .failure(Problem("zone names are case-sensitive; write \(match)"))
         }
@@ -185,6 +190,23 @@ public enum ValueParsers {
             return .failure(Problem("did you mean '\(suggestion)'?"))
         }
         return .failure(Problem("abbreviations such as AEST or EST are not zones; use a name such as America/New_York"))
+    }
+
+    /// `UTC±…` for text that writes an offset another way: `utc+10`, `Utc-3` (letter case), `+10:00`, `-03:30`
+    /// (no `UTC`), `UTC 10`, `UTC10` (no sign: east). Nil for anything else.
+    private static func offsetSpelling(_ text: String) -> String? {
+        var rest = Substring(text)
+        if rest.lowercased().hasPrefix("utc") {
+            rest = rest.dropFirst(3).drop { $0 == " " }
+        } else if !(rest.first == "+" || rest.first == "-") {
+            return nil
+        }
+        guard let first = rest.first else { return nil }
+        let sign = first == "-" ? "-" : "+"
+        if first == "+" || first == "-" { rest = rest.dropFirst() }
+        guard let digit = rest.first, digit.isASCII, digit.isNumber else { return nil }
+        let candidate = "UTC\(sign)\(rest)"
+        return candidate == text ? nil : candidate
     }
 
     private static let knownZoneNames: [String] = TimeZone.knownTimeZoneIdentifiers

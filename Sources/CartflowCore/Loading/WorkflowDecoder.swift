@@ -18,18 +18,27 @@ final class WorkflowDecoder {
     /// only when a diagnostic needs them, since a valid file never does.
     private(set) lazy var sourceLines: [Substring] = sourceText.map(Diagnostic.splitLines) ?? []
     private let sourceText: String?
+    /// Where the anchored text of each alias is (`YAMLDocument.aliasTargets`).
+    private let aliasTargets: [SourceMark: SourceRange]
 
-    init(file: String, environment: [String: String], sourceText: String? = nil) {
+    init(
+        file: String, environment: [String: String], sourceText: String? = nil,
+        aliasTargets: [SourceMark: SourceRange] = [:]
+    ) {
         self.file = file
         self.environment = environment
         self.sourceText = sourceText
+        self.aliasTargets = aliasTargets
         self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
     var hasErrors: Bool { diagnostics.hasErrors }
 
+    /// The place a diagnostic names for `mark`: a node with an anchor starts at the `&` for libyaml, but its value
+    /// is what is wrong, so such a place moves past the anchor (nothing else starts with `&`).
     func location(_ mark: SourceMark) -> SourceLocation {
-        SourceLocation(file: file, line: mark.line, column: mark.column)
+        let mark = contentStart(mark)
+        return SourceLocation(file: file, line: mark.line, column: mark.column)
     }
 
     func report(
@@ -45,19 +54,23 @@ final class WorkflowDecoder {
     }
 
     /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
-    /// show one.
-    private(set) var secretValues: [String]
+    /// show one — raw or percent-encoded (`SecretText`).
+    private(set) var secretValues: [SecretText]
 
-    private static func values(of variables: Set<String>, in environment: [String: String]) -> [String] {
-        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }
+    private static func values(of variables: Set<String>, in environment: [String: String]) -> [SecretText] {
+        variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }.map(SecretText.init)
     }
 
     /// The diagnostics in file order, with source lines hidden where a secret sits (at the diagnostic's place or
     /// at one of its notes, since notes are rendered with their lines too).
     func finishedDiagnostics() -> [Diagnostic] {
-        // A node used through several aliases is decoded once per use; its own problems are one each.
+        // A node used through several aliases is decoded once per use, under another key path each time: its own
+        // problems (same code, same place, same message but for the key path) are one each, reported with the
+        // key path of the first use decoded.
         var seen = Set<String>()
-        let unique = diagnostics.filter { seen.insert("\($0.code) \($0.line):\($0.column) \($0.message)").inserted }
+        let unique = diagnostics.filter {
+            seen.insert("\($0.code) \($0.line):\($0.column) \(Self.withoutKeyPath($0.message, $0.keyPath))").inserted
+        }
         return unique.map { diagnostic in
             var diagnostic = diagnostic
             if secretLines.contains(diagnostic.line)
@@ -69,6 +82,19 @@ final class WorkflowDecoder {
             }
             return diagnostic
         }.sortedByLocation()
+    }
+
+    /// `message` with every quoted mention of `keyPath` or of a path above it (`'collections.phones'` for
+    /// `collections.phones.itemz`) replaced by `'…'`: what two reports of one aliased node have in common.
+    static func withoutKeyPath(_ message: String, _ keyPath: String) -> String {
+        guard !keyPath.isEmpty, message.contains("'") else { return message }
+        var prefixes = [keyPath]
+        var index = keyPath.endIndex
+        while let cut = keyPath[..<index].lastIndex(where: { $0 == "." || $0 == "[" }) {
+            if cut > keyPath.startIndex { prefixes.append(String(keyPath[..<cut])) }
+            index = cut
+        }
+        return prefixes.reduce(message) { $0.replacingOccurrences(of: "'\($1)'", with: "'…'") }
     }
 
     /// Reports `node` as a repeat of `first` (a duplicate key or value), with a note at `first`. Both written in
@@ -187,15 +213,41 @@ final class WorkflowDecoder {
         return result
     }
 
+    /// Where the text of `node` is written: an alias node stands where the alias is, its text at the anchor.
+    func textRange(of node: Node) -> SourceRange {
+        // Every node an alias brings has `usedAt`; of those, only the alias node itself starts at an alias (or a
+        // block mapping whose first key is one: at worst it hides a line more).
+        guard node.usedAt != nil, let target = aliasTargets[node.start] else { return node.range }
+        return target
+    }
+
+    /// Hides the lines of `node` from diagnostics (a secret may be written there), and, where it or a node inside
+    /// it comes through an alias, the lines of the anchored text, where that secret is written.
+    func hideLines(of node: Node) {
+        for range in [node.range, textRange(of: node)] {
+            secretLines.formUnion(range.start.line...max(range.start.line, range.end.line))
+        }
+        switch node.kind {
+        case .scalar: break
+        case .sequence(let items): for item in items { hideLines(of: item) }
+        case .mapping(let pairs):
+            for pair in pairs {
+                hideLines(of: pair.key)
+                hideLines(of: pair.value)
+            }
+        }
+    }
+
     /// Whether a key holds the API key (a collection named by it, a column output name): such a key is reported
     /// without echoing it, and dropped, so it never reaches a step id, a plan or a graph. Every key a user
     /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
     func refusesSecret(inKey key: String, _ keyNode: Node, path: @autoclosure () -> String) -> Bool {
         // Keys are many and short: one shorter than the key cannot hold it (utf8.count is O(1) on native text).
-        guard secretValues.contains(where: { key.utf8.count >= $0.utf8.count && Self.holds(key, secret: $0) }) else {
+        guard secretValues.contains(where: { key.utf8.count >= $0.secret.utf8.count && Self.holds(key, secret: $0) })
+        else {
             return false
         }
-        secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+        hideLines(of: keyNode)
         let path = path()
         let place = path.isEmpty ? "at the top level" : "in '\(path)'"
         report(
@@ -253,10 +305,10 @@ final class WorkflowDecoder {
         return value
     }
 
-    /// Whether `value` holds `secret`: anywhere in it for a key of real length, whole for a short test key (so a
-    /// two-letter key does not flag every word that contains those letters).
-    static func holds(_ value: String, secret: String) -> Bool {
-        secret.utf8.count >= 8 ? ByteScan.contains(value, bytesOf: secret) : value == secret
+    /// Whether `value` holds `secret`: anywhere in it, raw or percent-encoded, for a key of real length; whole
+    /// and raw for a short test key (so a two-letter key does not flag every word that contains those letters).
+    static func holds(_ value: String, secret: SecretText) -> Bool {
+        secret.secret.utf8.count >= 8 ? secret.contains(in: value) : value == secret.secret
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {
@@ -288,8 +340,16 @@ final class WorkflowDecoder {
     /// The position of a character inside a scalar (`offset` counts Unicode scalars of its text), exact for every
     /// style: escapes (`\t`, `\u00e9`, `''`) are counted as written; in a scalar over several lines (plain,
     /// quoted, literal `|` or folded `>`) by `markAcrossLines`. The scalar's start when the source does not match.
+    /// Only a plain scalar on one line starts with its first character: a quoted one starts at its quote, a block
+    /// one at its `|` or `>`, so even offset 0 is looked up.
     func mark(in node: Node, offset: Int) -> SourceMark {
-        guard offset > 0, let scalar = node.scalar else { return node.start }
+        guard let scalar = node.scalar, offset >= 0 else { return node.start }
+        // Through an alias the characters are at the anchor, where the text is written; an anchor (`&name`) is part
+        // of the node for libyaml, but the scalar's own text starts after it.
+        var node = node
+        node.range = textRange(of: node)
+        node.range.start = contentStart(node.range.start)
+        if offset == 0, scalar.style == .plain, node.range.start.line == node.range.end.line { return node.start }
         guard node.range.start.line == node.range.end.line, scalar.style != .literal, scalar.style != .folded else {
             return markAcrossLines(in: node, scalar: scalar, offset: offset) ?? node.start
         }
@@ -305,6 +365,25 @@ final class WorkflowDecoder {
             }
             return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
         case .literal, .folded: return node.start
+        }
+    }
+
+    /// Where a scalar's own text (its quote, `|`, `>` or first character) starts, for a node starting at `start`:
+    /// after an anchor `&name` and the white space, comments and line breaks that follow it.
+    func contentStart(_ start: SourceMark) -> SourceMark {
+        var line = start.line
+        var index = start.column - 1
+        guard line >= 1, line <= sourceLines.count else { return start }
+        var source = Array(sourceLines[line - 1].unicodeScalars)
+        guard index < source.count, source[index] == "&" else { return start }
+        while index < source.count, source[index] != " ", source[index] != "\t" { index += 1 }
+        while true {
+            while index < source.count, source[index] == " " || source[index] == "\t" { index += 1 }
+            if index < source.count, source[index] != "#" { return SourceMark(line: line, column: index + 1) }
+            line += 1
+            guard line <= sourceLines.count else { return start }
+            source = Array(sourceLines[line - 1].unicodeScalars)
+            index = 0
         }
     }
 

@@ -93,8 +93,9 @@ extension WorkflowDecoder {
         let description = top["description"].flatMap { string($0, path: "description", allowEmpty: true) }
 
         var collections: [CollectionSpec] = []
-        // Every name declared, valid or not: a step naming an invalid collection is not also "unknown".
-        var declared: [String] = []
+        // Every name declared, valid or not: a step naming an invalid collection is not also "unknown". Nil when
+        // `collections` is missing or not a mapping: then no name can be checked, and none is called unknown.
+        var declared: [String]?
         if let node = top["collections"] {
             (collections, declared) = collectionSpecs(node, path: "collections")
         } else {
@@ -136,10 +137,10 @@ extension WorkflowDecoder {
         let exposed = node.mapping?.filter { ["base_url", "allow_download_hosts"].contains($0.key.scalar?.text) }
         for pair in node.mapping ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
             secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
+            hideLines(of: pair.key)
+            hideLines(of: pair.value)
         }
-        if node.mapping == nil {
-            secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
-        }
+        if node.mapping == nil { hideLines(of: node) }
         guard let fields = fields(node, path: path, allowed: WorkflowFormat.apiKeys) else { return nil }
         var config = APIConfig()
         if let keyNode = fields["key"] {
@@ -149,7 +150,7 @@ extension WorkflowDecoder {
                 config.keyReference = scalar.text
                 config.key = apiKey(variable: variable, at: keyNode.start)
             } else {
-                secretLines.formUnion(keyNode.range.start.line...max(keyNode.range.start.line, keyNode.range.end.line))
+                hideLines(of: keyNode)
                 report(
                     .literalSecret,
                     "'api.key' must name an environment variable, such as ${MULTICART_API_KEY}; a key written in the file is refused (it would end up in version control)",
@@ -253,9 +254,10 @@ extension WorkflowDecoder {
 
     // MARK: collections
 
-    /// The valid collections, and the names of all collections declared (whatever is wrong with them).
-    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: [String]) {
-        guard let entries = namedEntries(node, path: path) else { return ([], []) }
+    /// The valid collections, and the names of all collections declared (whatever is wrong with them); nil
+    /// names when `collections` is not a mapping.
+    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: [String]?) {
+        guard let entries = namedEntries(node, path: path) else { return ([], nil) }
         // Empty as written: entries whose key was refused (not text, the API key) have been reported already.
         if node.mapping?.isEmpty == true {
             report(
@@ -591,10 +593,11 @@ extension WorkflowDecoder {
     // MARK: steps
 
     /// The export steps; `collections` names every collection declared, so that `from:` is checked against the
-    /// file as written, not against the collections that decoded without errors.
-    private func exportSteps(_ node: Node, path: String, collections names: [String]) -> [ExportStep]? {
+    /// file as written, not against the collections that decoded without errors — and not at all when
+    /// `collections` itself is missing or broken (nil), which is reported already.
+    private func exportSteps(_ node: Node, path: String, collections names: [String]?) -> [ExportStep]? {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
-        let known = Set(names)
+        let known = names.map(Set.init)
         var steps: [ExportStep] = []
         var paths: [String: Node] = [:]
         for (index, item) in items.enumerated() {
@@ -652,7 +655,9 @@ extension WorkflowDecoder {
         return steps
     }
 
-    private func collectionReferences(_ node: Node, path: String, names: [String], known: Set<String>) -> [String]? {
+    private func collectionReferences(_ node: Node, path: String, names: [String]?, known: Set<String>?)
+        -> [String]?
+    {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
         var seen: [String: Node] = [:]
@@ -666,22 +671,22 @@ extension WorkflowDecoder {
                 continue
             }
             seen[name] = item
-            guard known.contains(name) else {
-                var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
-                // A suggestion costs an edit distance per collection, and the list is shown whole only when
-                // short: thousands of unknown names among thousands of collections must stay linear and brief.
-                if names.count <= WorkflowFormat.maxSuggestionCandidates,
-                    let suggestion = closestMatch(to: name, in: names)
-                {
-                    message += "; did you mean '\(suggestion)'?"
-                } else if !names.isEmpty {
-                    let shown = names.prefix(10).joined(separator: ", ")
-                    message += " (collections: \(shown)\(names.count > 10 ? ", … \(names.count - 10) more" : ""))"
-                }
-                report(.unknownCollection, message, at: item.start, path: itemPath)
+            guard let names, let known, !known.contains(name) else {
+                result.append(name)
                 continue
             }
-            result.append(name)
+            var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
+            // A suggestion costs an edit distance per collection, and the list is shown whole only when
+            // short: thousands of unknown names among thousands of collections must stay linear and brief.
+            if names.count <= WorkflowFormat.maxSuggestionCandidates,
+                let suggestion = closestMatch(to: name, in: names)
+            {
+                message += "; did you mean '\(suggestion)'?"
+            } else if !names.isEmpty {
+                let shown = names.prefix(10).joined(separator: ", ")
+                message += " (collections: \(shown)\(names.count > 10 ? ", … \(names.count - 10) more" : ""))"
+            }
+            report(.unknownCollection, message, at: item.start, path: itemPath)
         }
         return result
     }

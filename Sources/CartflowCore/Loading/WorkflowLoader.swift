@@ -67,17 +67,21 @@ public enum WorkflowLoader {
         // carry an invisible character).
         let text = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? bytes.dropFirst(3) : bytes[...]
         let sourceText = String(validating: text, as: UTF8.self)
-        let root: Node
+        let document: YAMLDocument
         do {
-            root = try YAMLParser.parse(bytes, limits: limits)
+            document = try YAMLParser.parseDocument(bytes, limits: limits)
         } catch {
-            let secrets = [environment["MULTICART_API_KEY"] ?? ""].filter { !$0.isEmpty }
+            // Without a node tree nothing says which variable `api.key` names, nor which lines are `api.key`: both
+            // are found by a scan of the text — the values of `MULTICART_API_KEY` and of every variable a `key:`
+            // names are secrets, and a literal key written in the file (the environment may not even hold it)
+            // hides the lines it may be on.
+            let lines = sourceText.map(Diagnostic.splitLines) ?? []
+            let variables = ["MULTICART_API_KEY"] + keyVariables(lines).sorted()
+            let secrets = variables.compactMap { environment[$0] }.filter { !$0.isEmpty }
             var diagnostics = redacting(
                 [diagnostic(for: error, file: path)], secrets: secrets, sourceText: sourceText)
-            // Without a node tree nothing says which lines are `api.key`: a literal key written in the file (the
-            // environment may not even hold it) is found by a scan of the text instead.
-            if let sourceText, diagnostics.contains(where: \.showsSourceLine) {
-                let hidden = literalKeyLines(Diagnostic.splitLines(sourceText))
+            if sourceText != nil, diagnostics.contains(where: \.showsSourceLine) {
+                let hidden = literalKeyLines(lines)
                 for index in diagnostics.indices
                 where ([diagnostics[index].line] + diagnostics[index].notes.map(\.location.line)).contains(where: {
                     hidden.contains($0)
@@ -87,20 +91,19 @@ public enum WorkflowLoader {
             }
             return LoadResult(workflow: nil, diagnostics: diagnostics, sourceText: sourceText)
         }
-        let decoder = WorkflowDecoder(file: path, environment: environment, sourceText: sourceText)
-        let workflow = decoder.workflow(root, defaultName: defaultName(for: path))
+        let decoder = WorkflowDecoder(
+            file: path, environment: environment, sourceText: sourceText, aliasTargets: document.aliasTargets)
+        let workflow = decoder.workflow(document.root, defaultName: defaultName(for: path))
         let diagnostics = redacting(
-            decoder.finishedDiagnostics(), secrets: decoder.secretValues, sourceText: sourceText)
+            decoder.finishedDiagnostics(), secrets: decoder.secretValues.map(\.secret), sourceText: sourceText)
         return LoadResult(workflow: workflow, diagnostics: diagnostics, sourceText: sourceText)
     }
 
     /// The last guard for the key: a diagnostic whose line (or a note's line) holds a secret value is rendered
     /// without source lines, and a secret in a message or key path (a collection named like the key, a value
-    /// echoed by a message) is replaced — also in its percent-encoded form.
+    /// echoed by a message) is replaced — raw or percent-encoded, however the encoder chose (`SecretText`).
     static func redacting(_ diagnostics: [Diagnostic], secrets: [String], sourceText: String?) -> [Diagnostic] {
-        let forms = secrets.flatMap { secret in
-            [secret, secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? secret]
-        }.filter { !$0.isEmpty }
+        let forms = secrets.filter { !$0.isEmpty }.map(SecretText.init)
         guard !forms.isEmpty, !diagnostics.isEmpty else { return diagnostics }
         let lines = sourceText.map(Diagnostic.splitLines) ?? []
         var exposed: [Int: Bool] = [:]
@@ -116,9 +119,7 @@ public enum WorkflowLoader {
         }
         func redact(_ text: String) -> String {
             // A key of one to three characters cannot be told from ordinary text; longer ones are replaced.
-            forms.filter { $0.utf8.count >= 4 }.reduce(text) {
-                $0.replacingOccurrences(of: $1, with: "<the API key>")
-            }
+            forms.filter { $0.secret.utf8.count >= 4 }.reduce(text) { $1.redact($0, with: "<the API key>") }
         }
         return diagnostics.map { diagnostic in
             var diagnostic = diagnostic
@@ -137,16 +138,18 @@ public enum WorkflowLoader {
     }
 
     /// The lines (1-based) that may show a literal API key, for a file libyaml refused: a line where a key ending
-    /// in `key` (`key:`, `api_key:`, `"key":`, `{key: …}`, any letter case) has a value that does not start with
-    /// `${`, and the lines such a value may continue on — an unclosed quote up to its closing quote (or the end of
-    /// the file), an empty value or a block scalar (`|`, `>`) and plain continuations over the more-indented lines
-    /// after it. A byte scan that errs towards hiding: a hidden line costs an excerpt, a shown key costs a key.
+    /// in `key` (`key:`, `api_key:`, `"key":`, `{key: …}`, any letter case) has a value other than exactly
+    /// `${NAME}` (a `${NAME:-default}` holds a literal default), and the lines such a value may continue on — an
+    /// unclosed quote up to its closing quote (or the end of the file), an empty value or a block scalar (`|`,
+    /// `>`) and plain continuations over the more-indented lines after it (a line indented with a tab counts as
+    /// more indented). A byte scan that errs towards hiding: a hidden line costs an excerpt, a shown key costs a
+    /// key.
     static func literalKeyLines(_ lines: [Substring]) -> Set<Int> {
         var hidden = Set<Int>()
         var index = 0
         while index < lines.count {
             let bytes = Array(lines[index].utf8)
-            guard let value = literalKeyValue(in: bytes) else {
+            guard let value = keyValue(in: bytes), value.isLiteral else {
                 index += 1
                 continue
             }
@@ -161,11 +164,14 @@ public enum WorkflowLoader {
                     if closes { break }
                 }
             } else {
-                let indent = bytes.prefix { $0 == 0x20 }.count
+                let indent = bytes.prefix { $0 == 0x20 || $0 == 0x09 }.count
                 while next < lines.count {
                     let line = lines[next].utf8
                     let isBlank = line.allSatisfy { $0 == 0x20 || $0 == 0x09 }
-                    guard isBlank || line.prefix(while: { $0 == 0x20 }).count > indent else { break }
+                    // A tab is not YAML indentation, but a key pasted after one is on a line libyaml refused.
+                    let leading = line.prefix { $0 == 0x20 || $0 == 0x09 }
+                    let deeper = leading.contains(0x09) || leading.count > indent
+                    guard isBlank || deeper else { break }
                     hidden.insert(next + 1)
                     next += 1
                 }
@@ -175,16 +181,39 @@ public enum WorkflowLoader {
         return hidden
     }
 
-    private struct LiteralKeyValue {
-        var openQuote: UInt8?
+    /// The environment variables that the `…key:` entries of a file libyaml refused name (`${NAME}`, or the
+    /// `NAME` of `${NAME:-default}`): any of them may be the one `api.key` names, so their values are secrets.
+    static func keyVariables(_ lines: [Substring]) -> Set<String> {
+        var names = Set<String>()
+        for line in lines where line.utf8.count >= 3 {
+            for value in keyValues(in: Array(line.utf8)) {
+                if let name = value.variable { names.insert(name) }
+            }
+        }
+        return names
     }
 
-    /// A `…key:` entry on a line whose value is not a `${...}` reference; `openQuote` is the quote of a quoted value
-    /// that the line does not close. Nil when the line holds no such entry.
-    private static func literalKeyValue(in bytes: [UInt8]) -> LiteralKeyValue? {
+    private struct KeyValue {
+        /// The quote of a quoted value that the line does not close.
+        var openQuote: UInt8?
+        /// The variable a `${NAME}` or `${NAME:-default}` value names.
+        var variable: String?
+        /// False only for a value that is exactly `${NAME}`: anything else may be, or hold, a literal key.
+        var isLiteral: Bool
+    }
+
+    /// The `…key:` entry of a line that best tells whether a literal key may be there: the last one with an
+    /// unclosed quote, else the last literal one, else the last one. Nil when the line holds no such entry.
+    private static func keyValue(in bytes: [UInt8]) -> KeyValue? {
+        let values = keyValues(in: bytes)
+        return values.last { $0.openQuote != nil } ?? values.last { $0.isLiteral } ?? values.last
+    }
+
+    /// Every `…key:` entry of a line, in order.
+    private static func keyValues(in bytes: [UInt8]) -> [KeyValue] {
         func lower(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte + 0x20 : byte }
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
-        var found: LiteralKeyValue?
+        var found: [KeyValue] = []
         var start = 0
         while start + 3 <= bytes.count {
             defer { start += 1 }
@@ -202,11 +231,39 @@ public enum WorkflowLoader {
                 quote = bytes[index]
                 index += 1
             }
-            if index + 1 < bytes.count, bytes[index] == 0x24, bytes[index + 1] == 0x7B { continue }
             let open = quote.flatMap { closingQuote($0, in: bytes, from: index) == nil ? $0 : nil }
-            if found == nil || open != nil { found = LiteralKeyValue(openQuote: open) }
+            var value = KeyValue(openQuote: open, variable: nil, isLiteral: true)
+            if index + 1 < bytes.count, bytes[index] == 0x24, bytes[index + 1] == 0x7B {
+                var end = index + 2
+                while end < bytes.count, isNameByte(bytes[end]) { end += 1 }
+                let name = String(decoding: bytes[(index + 2)..<end], as: UTF8.self)
+                if Interpolation.isVariableName(name) {
+                    value.variable = name
+                    // Exactly `${NAME}`: the reference ends the value — at its quote; for a plain value at the end
+                    // of the line or a comment, or in a flow collection at a `,`, `}` or `]`.
+                    if end < bytes.count, bytes[end] == 0x7D {
+                        var after = end + 1
+                        if let quote {
+                            value.isLiteral = !(after < bytes.count && bytes[after] == quote)
+                        } else {
+                            while after < bytes.count, isSpace(bytes[after]) { after += 1 }
+                            let inFlow = bytes[..<start].contains { $0 == 0x7B || $0 == 0x5B }
+                            let ends =
+                                after == bytes.count || (after > end + 1 && bytes[after] == 0x23)
+                                || (inFlow && [0x2C, 0x7D, 0x5D].contains(bytes[after]))
+                            value.isLiteral = !ends
+                        }
+                    }
+                }
+            }
+            found.append(value)
         }
         return found
+    }
+
+    private static func isNameByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+            || byte == 0x5F
     }
 
     /// The index of the quote that closes a `quote`-quoted scalar in `bytes`, searching from `start`: `\"` does not
@@ -270,10 +327,16 @@ public enum WorkflowLoader {
     }
 
     /// The workflow files named by `paths`: a file is taken as given; a folder contributes its `*.yaml` and `*.yml`
-    /// files (not recursive), sorted by name. Paths that do not exist, and folders without workflow files, are
-    /// returned as `.unreadable` diagnostics so a linter never passes on nothing.
+    /// files (not recursive), sorted by name. A file named twice (`f f`, `./f`, a folder and a file in it) is
+    /// listed once, where it is first named, so it is neither checked nor scheduled twice. Paths that do not
+    /// exist, and folders without workflow files, are returned as `.unreadable` diagnostics so a linter never
+    /// passes on nothing.
     public static func workflowFiles(in paths: [String]) -> (files: [String], problems: [Diagnostic]) {
         var files: [String] = []
+        var seen = Set<String>()
+        func add(_ file: String) {
+            if seen.insert(URL(fileURLWithPath: file).standardizedFileURL.path).inserted { files.append(file) }
+        }
         var problems: [Diagnostic] = []
         let manager = FileManager.default
         for path in paths {
@@ -286,7 +349,7 @@ public enum WorkflowLoader {
                 continue
             }
             guard isDirectory.boolValue else {
-                files.append(path)
+                add(path)
                 continue
             }
             let entries = (try? manager.contentsOfDirectory(atPath: path)) ?? []
@@ -298,7 +361,7 @@ public enum WorkflowLoader {
                         location: SourceLocation(file: path, line: 1, column: 1)))
             }
             let base = path.hasSuffix("/") ? String(path.dropLast()) : path
-            files.append(contentsOf: found.map { base == "." ? $0 : "\(base)/\($0)" })
+            for file in found { add(base == "." ? file : "\(base)/\(file)") }
         }
         return (files, problems)
     }

@@ -50,7 +50,9 @@ public struct Schedule: Sendable, Equatable {
     /// A stable text of what decides which slots exist (cadence, times, windows, days, zone), stored with the last
     /// slot so that a schedule edited while the daemon was down is recognised: its past slots were never due and
     /// are not caught up. `catch_up` and `overlap` are left out: they change what happens to slots, not which
-    /// slots there are.
+    /// slots there are. Lists are sets here: they are sorted and deduplicated first, so that reordering `at`,
+    /// `days`, windows or `day_of_month` — the same slots — is not a change (it would lose a catch-up run). Days
+    /// sort Monday first, so that the usual `[mon, …, sun]` keeps the text it always had.
     public var slotFingerprint: String {
         let cadence: String =
             switch every {
@@ -59,11 +61,14 @@ public struct Schedule: Sendable, Equatable {
             case .weekly: "weekly"
             case .monthly: "monthly"
             }
+        let windows = Set(windows).sorted { ($0.start, $0.end) < ($1.start, $1.end) }
+        let days = Set(days).sorted { ($0.rawValue + 5) % 7 < ($1.rawValue + 5) % 7 }
         return [
-            cadence, "at " + at.map(\.description).joined(separator: ","),
+            cadence, "at " + Set(at).sorted().map(\.description).joined(separator: ","),
             "windows " + windows.map(\.description).joined(separator: ","),
             "days " + days.map(\.description).joined(separator: ","),
-            "day_of_month " + daysOfMonth.map(String.init).joined(separator: ","), "timezone \(timezone)",
+            "day_of_month " + Set(daysOfMonth).sorted().map(String.init).joined(separator: ","),
+            "timezone \(timezone)",
         ].joined(separator: "; ")
     }
 }
