@@ -115,9 +115,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(limit: request.maxResponseBytes, redirects: request.redirects)
+        let exchange = Exchange(task: task, limit: request.maxResponseBytes, redirects: request.redirects)
+        // Unregistered when the task completes, not when this returns: a callback may still come for it.
         delegate.register(exchange, for: task.taskIdentifier)
-        defer { delegate.unregister(task.taskIdentifier) }
 
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -125,9 +125,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
                 // The deadline covers the whole exchange; URLSession's own timeout only notices idle connections.
                 let timer = DispatchSource.makeTimerSource(queue: .global())
                 timer.schedule(deadline: .now() + seconds)
-                timer.setEventHandler { [weak task] in
+                timer.setEventHandler {
                     exchange.finish(.failure(TransportFailure.deadlineExceeded))
-                    task?.cancel()
+                    exchange.cancelTask()
                 }
                 exchange.timer = timer
                 timer.resume()
@@ -135,7 +135,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             }
         } onCancel: {
             exchange.finish(.failure(CancellationError()))
-            task.cancel()
+            exchange.cancelTask()
         }
     }
 }
@@ -145,16 +145,46 @@ private final class Exchange: @unchecked Sendable {
     private let lock = NSLock()
     private let limit: Int
     let redirects: RedirectPolicy
+    private let task: URLSessionTask
     private var continuation: CheckedContinuation<HTTPResponse, any Error>?
     private var pending: Result<HTTPResponse, any Error>?
     private var finished = false
     private var data = Data()
     private var response: HTTPURLResponse?
     var timer: (any DispatchSourceTimer)?
+    /// Orders cancelling the task against answering its redirect callback (see `cancelTask`).
+    private let taskLock = NSLock()
+    private var cancelled = false
 
-    init(limit: Int, redirects: RedirectPolicy) {
+    init(task: URLSessionTask, limit: Int, redirects: RedirectPolicy) {
+        self.task = task
         self.limit = limit
         self.redirects = redirects
+    }
+
+    /// Cancels the task once, never while its redirect callback is being answered.
+    ///
+    /// FoundationNetworking traps ("Received callback for HTTP redirection, but we're not waiting for it") when the
+    /// answer to a redirect callback reaches a task that a cancel has already stopped; its `cancel()` and the
+    /// answer are both queued on the task's work queue, and the cancel must not go first. So every cancel of ours
+    /// and every answer to a redirect callback happen under one lock, and a callback that comes after a cancel
+    /// (a sibling download's failure cancelling this one while its redirect was pending) is left unanswered: the
+    /// cancelled task has already ended, and answering it is what traps.
+    func cancelTask() {
+        taskLock.withLock {
+            guard !cancelled else { return }
+            cancelled = true
+            task.cancel()
+        }
+    }
+
+    /// Answers a redirect callback with `request` (nil: do not follow), unless the task was cancelled first (by
+    /// us or by the session), which ended it already.
+    func answerRedirect(_ request: URLRequest?, _ completionHandler: (URLRequest?) -> Void) {
+        taskLock.withLock {
+            guard !cancelled, task.state == .running else { return }
+            completionHandler(request)
+        }
     }
 
     func start(continuation: CheckedContinuation<HTTPResponse, any Error>) {
@@ -263,42 +293,45 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let exchange = exchange(dataTask) else { return }
-        if !exchange.receive(data) { dataTask.cancel() }
+        if !exchange.receive(data) { exchange.cancelTask() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         exchange(task)?.complete(error: error)
+        unregister(task.taskIdentifier)
     }
 
     /// Follows a redirect to the same scheme, host and port, or (when the request's policy allows it) to a listed
-    /// host with the sensitive headers removed; never one that turns the request into another method.
+    /// host with the sensitive headers removed; never one that turns the request into another method. A refused
+    /// redirect fails the exchange and is answered "do not follow", which ends the task with the redirect as its
+    /// answer; the task is not cancelled on top of that (see `Exchange.cancelTask`).
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
+        // Every task is registered until it completes, and a completed task gets no callbacks.
+        guard let exchange = exchange(task) else { return }
         let from = task.originalRequest?.url
         let to = request.url
-        let exchange = exchange(task)
         if let from, let to, request.httpMethod == task.originalRequest?.httpMethod {
             if Origin(from) == Origin(to) {
-                completionHandler(request)
+                exchange.answerRedirect(request, completionHandler)
                 return
             }
-            if case .allowedHosts(let hosts, let removing)? = exchange?.redirects, Origin(to).isListed(in: hosts),
+            if case .allowedHosts(let hosts, let removing) = exchange.redirects, Origin(to).isListed(in: hosts),
                 Origin(to).scheme == "https" || Origin(to).scheme == Origin(from).scheme
             {
                 var onward = request
                 for name in removing { onward.setValue(nil, forHTTPHeaderField: name) }
-                completionHandler(onward)
+                exchange.answerRedirect(onward, completionHandler)
                 return
             }
         }
-        exchange?.finish(
+        exchange.answerRedirect(nil, completionHandler)
+        exchange.finish(
             .failure(
                 TransportFailure.crossOriginRedirect(
                     status: response.statusCode, location: to.map { Origin($0).description } ?? "?")))
-        completionHandler(nil)
-        task.cancel()
     }
 }
 

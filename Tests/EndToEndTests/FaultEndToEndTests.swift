@@ -118,6 +118,24 @@ import Testing
         #expect(h.triggers.isEmpty)
     }
 
+    /// C14 with concurrent downloads: every page download is redirected to an origin that is not allowed, so
+    /// several refusals (and the cancellation of their sibling downloads) come at once. The run fails cleanly —
+    /// no FoundationNetworking trap for a redirect answered after its task was cancelled — and nothing reaches
+    /// the other origin, so the key stays home.
+    @Test func concurrentRefusedDownloadRedirectsFailCleanly() async throws {
+        for round in 1...3 {
+            let h = try CrashHarness(
+                faults: faults { $0.redirect = FaultRule(probability: 1, endpoints: [.file]) }, concurrency: 4)
+            let result = try await h.run()
+            #expect(result.exitCode == 1, "round \(round): \(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"), "round \(round)")
+            #expect(result.stdout.contains("redirected (HTTP 302) to another origin"), "round \(round)")
+            #expect(h.server.requestLog().filter { $0.listener == "other" }.isEmpty)
+            #expect(h.triggers.count == 1)
+            #expect(h.downloadedNames().isEmpty)
+        }
+    }
+
     /// C14: download links on another host: refused unless allowed; allowed, fetched without the key.
     @Test func foreignDownloadLinksNeedPermissionAndNeverGetTheKey() async throws {
         let refused = try CrashHarness(faults: faults { $0.foreignLinks = true })
