@@ -18,11 +18,14 @@ public struct HTTPRequest: Sendable {
     public var maxResponseBytes: Int
     /// Which redirects the transport may follow.
     public var redirects: RedirectPolicy
+    /// False for a request that must reach the server at most once (the paid trigger): the transport sends it on a
+    /// new connection of its own, never on a reused one that an HTTP stack may silently replay it from.
+    public var mayBeSentTwice: Bool
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
         deadline: Duration = .seconds(60), idleTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20,
-        redirects: RedirectPolicy = .sameOrigin
+        redirects: RedirectPolicy = .sameOrigin, mayBeSentTwice: Bool = true
     ) {
         self.method = method
         self.url = url
@@ -32,6 +35,7 @@ public struct HTTPRequest: Sendable {
         self.idleTimeout = idleTimeout
         self.maxResponseBytes = maxResponseBytes
         self.redirects = redirects
+        self.mayBeSentTwice = mayBeSentTwice
     }
 }
 
@@ -80,24 +84,35 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The real transport on URLSession, with what URLSession lacks on Linux: an overall deadline, a size cap,
-/// a Content-Length check (of bodies not compressed on the way) and no redirects to another origin (which would
-/// carry the API key away).
+/// a Content-Length check (of bodies not compressed on the way), no redirects to another origin (which would
+/// carry the API key away), and no replay of a request that must be sent once.
+///
+/// libcurl, under URLSession, sends a request again on a new connection when the reused keep-alive connection it
+/// went out on closes before any answer — whatever the method. For the trigger that is a second paid run, so a
+/// request with `mayBeSentTwice` false goes through a session of its own (an empty connection pool: the request
+/// can only go out on a new connection, which libcurl never replays), with `Connection: close`, and the session is
+/// invalidated after it.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let session: URLSession
     private let delegate: SessionDelegate
 
     public init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.httpMaximumConnectionsPerHost = 16
         delegate = SessionDelegate()
-        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
+        session = URLSession(
+            configuration: Self.configuration(connectionsPerHost: 16), delegate: delegate, delegateQueue: nil)
     }
 
     deinit {
         session.invalidateAndCancel()
+    }
+
+    private static func configuration(connectionsPerHost: Int) -> URLSessionConfiguration {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.httpMaximumConnectionsPerHost = connectionsPerHost
+        return configuration
     }
 
     private static func seconds(_ duration: Duration) -> Double {
@@ -105,6 +120,23 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if request.mayBeSentTwice { return try await send(request, on: session, delegate: delegate) }
+        // A fresh pool for this one request: its connection is new, so libcurl has nothing to replay it from.
+        let oneShotDelegate = SessionDelegate()
+        let oneShot = URLSession(
+            configuration: Self.configuration(connectionsPerHost: 1), delegate: oneShotDelegate, delegateQueue: nil)
+        // Lets the task end as it will (cancelling it here could cut across a redirect callback), then frees the
+        // session and its connection.
+        defer { oneShot.finishTasksAndInvalidate() }
+        var once = request
+        once.headers.removeAll { $0.name.lowercased() == "connection" }
+        once.headers.append(("Connection", "close"))
+        return try await send(once, on: oneShot, delegate: oneShotDelegate)
+    }
+
+    private func send(_ request: HTTPRequest, on session: URLSession, delegate: SessionDelegate) async throws
+        -> HTTPResponse
+    {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body

@@ -76,8 +76,10 @@ public struct MultiCartClient: Sendable {
     /// Starts a run of a collection (`POST /schedules/run/result/`). Costs credits: sent exactly once, never
     /// retried here. A thrown error whose `certainlyNotApplied` is false (anything but a documented refusal)
     /// leaves the outcome unknown: the caller must look at the run history before deciding anything.
+    /// The transport sends it on a connection of its own, which nothing below replays (`mayBeSentTwice`).
     public func triggerRun(collectionID: Int) async throws {
-        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline)
+        _ = try await call(
+            Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline, mayBeSentTwice: false)
     }
 
     /// Runner records of a collection, newest first. Read-only, retried.
@@ -212,13 +214,17 @@ public struct MultiCartClient: Sendable {
     // MARK: Plumbing
 
     /// Sends one JSON call and returns the envelope's `data` on success (`status == 1` and `code == 200` only).
-    private func call(_ path: String, body: [String: Any], deadline: Duration) async throws -> JSONValue {
+    /// Reads are idempotent, so an HTTP stack's replay of one does no harm; only the trigger passes
+    /// `mayBeSentTwice: false`.
+    private func call(_ path: String, body: [String: Any], deadline: Duration, mayBeSentTwice: Bool = true)
+        async throws -> JSONValue
+    {
         let url = URL(string: baseURL.absoluteString + path)!
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
             body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: deadline,
-            maxResponseBytes: apiMaxBytes)
+            maxResponseBytes: apiMaxBytes, mayBeSentTwice: mayBeSentTwice)
         var response = try await send(request, endpoint: path)
         // An answer that echoes the key must not pass it on to any text decoded from it.
         response.body = redactor.redact(response.body)

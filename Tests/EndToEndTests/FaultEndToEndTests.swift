@@ -17,6 +17,7 @@ import Testing
     @Test(arguments: [
         "5xx on reads", "5xx on the trigger (answer lost)", "429 with Retry-After", "envelope error", "latency",
         "truncated download", "trickled download", "trigger answered late", "rival runner",
+        "connection dropped after the trigger",
     ])
     func transientFaultStillSucceeds(name: String) async throws {
         let faults: SandboxFaults =
@@ -35,6 +36,7 @@ import Testing
                     $0.trickleInterval = .milliseconds(5)
                 }
             case "trigger answered late": faults { $0.triggerDelay = .milliseconds(500) }
+            case "connection dropped after the trigger": faults { $0.dropConnection = .always }
             default: faults { $0.rivalRunner = .always }
             }
         let h = try CrashHarness(faults: faults)
@@ -52,7 +54,9 @@ import Testing
             let status = try await h.run(["status", "crash.yaml"])
             #expect(status.stdout.contains("AMBIGUOUS, candidates \(runner), \(runner + 1)"))
         }
-        if name == "5xx on the trigger (answer lost)" { #expect(record.attribution == "adopted_after_lost_answer") }
+        if name == "5xx on the trigger (answer lost)" || name == "connection dropped after the trigger" {
+            #expect(record.attribution == "adopted_after_lost_answer")
+        }
     }
 
     @Test func permanentServerErrorsFailClearlyBeforeAnyTrigger() async throws {

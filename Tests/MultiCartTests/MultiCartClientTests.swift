@@ -82,6 +82,21 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// Only the paid trigger asks the transport for a request that may not be sent twice; the reads may be.
+    @Test func onlyTheTriggerIsMarkedNotToBeSentTwice() async throws {
+        let ok = MockTransport.json(#"{"code":200,"data":"Scraping Processing Queued!","status":1}"#)
+        let (client, transport) = client([
+            MockTransport.json(#"{"code":200,"data":42,"status":1}"#),
+            MockTransport.json(#"{"code":200,"data":[],"status":1}"#),
+            MockTransport.json(#"{"code":200,"data":{"total_count":3},"status":1}"#), ok,
+        ])
+        _ = try await client.credits()
+        _ = try await client.runHistory(collectionID: 101)
+        _ = try await client.itemCount(collectionID: 101)
+        try await client.triggerRun(collectionID: 101)
+        #expect(transport.requests.map(\.mayBeSentTwice) == [true, true, true, false])
+    }
+
     @Test(arguments: [
         #"{"code":200,"data":"Scraping Processing Queued!"}"#,
         #"{"code":200,"data":"ok","status":"1"}"#,

@@ -48,6 +48,48 @@ import Testing
         #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
     }
 
+    /// Money first: libcurl replays a request whose reused keep-alive connection closes before any answer, on a new
+    /// connection. The trigger goes on a connection of its own, so a server that reads it and hangs up receives it
+    /// once, and the client learns only that the outcome is unknown (the run history must tell).
+    @Test func triggerIsNeverReplayedWhenItsConnectionDies() async throws {
+        let server = try HangUpServer()
+        defer { server.stop() }
+        let client = MultiCartClient(
+            baseURL: server.baseURL, apiKey: key, transport: URLSessionTransport(), retry: .none)
+        // Reads first, as a run does, so the session holds an idle keep-alive connection to the API.
+        _ = try await client.credits()
+        _ = try await client.runHistory(collectionID: 101, limit: 1)
+        do {
+            try await client.triggerRun(collectionID: 101)
+            Issue.record("a trigger whose connection was closed unanswered cannot succeed")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .connection) = error else {
+                Issue.record("expected a lost connection, got \(error)")
+                return
+            }
+            #expect(!error.certainlyNotApplied)
+        }
+        #expect(server.triggers == 1)
+        // Reads still work afterwards, on the shared connections.
+        #expect(try await client.runHistory(collectionID: 101, limit: 1).first?.id == 901)
+        #expect(server.triggers == 1)
+    }
+
+    /// The sandbox's drop fault: the trigger queues its runner, the connection closes unanswered, and the log says
+    /// so (no status sent).
+    @Test func droppedTriggerQueuesItsRunnerAndIsLoggedOnce() async throws {
+        let server = try sandbox { $0.dropConnection = .always }
+        defer { server.stop() }
+        let client = client(server)
+        _ = try await client.credits()
+        await #expect(throws: MultiCartError.self) { try await client.triggerRun(collectionID: 101) }
+        let triggers = server.requestLog().filter { $0.endpoint == .trigger }
+        #expect(triggers.map(\.fault) == ["drop"])
+        #expect(triggers.map(\.httpStatus) == [0])
+        let runner = try #require(triggers.first?.runnerID)
+        #expect(try await client.runHistory(collectionID: 101, limit: 1).first?.id == runner)
+    }
+
     /// A download redirected to a host in `allow_download_hosts` (presigned storage, a CDN) is followed, with the
     /// key taken off first: the second listener serves the file and never sees the key.
     @Test(arguments: [302, 307])
