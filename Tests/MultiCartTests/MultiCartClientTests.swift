@@ -286,6 +286,7 @@ import Testing
         let redactor = Redactor(secret: "S3cr3t Key/+&=")
         for form in [
             "S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#,
+            "S3cr3t+Key/%2B&=", "S3cr3t%20Key/+%26%3d",
         ] {
             #expect(redactor.redact("a \(form) b") == "a <redacted> b")
             #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
@@ -293,6 +294,73 @@ import Testing
         // A key that is part of the replacement text itself still ends.
         #expect(
             Redactor(secret: "redacted").redact(Data("redacted redacted".utf8)) == Data("<redacted> <redacted>".utf8))
+    }
+
+    /// The key as each common encoder writes it. Python's `quote(safe='')` and JavaScript's `encodeURIComponent`
+    /// keep the unreserved `-._~` raw (RFC 3986), which a list of forms built with Foundation's `.alphanumerics`
+    /// missed: the key echoed that way reached stderr and the state database.
+    @Test(arguments: [
+        ("urllib quote(safe='') / encodeURIComponent", "pk_test.S3cr3t%2BKey%2Fab%3D%3D"),
+        ("urllib quote, '/' kept", "pk_test.S3cr3t%2BKey/ab%3D%3D"),
+        ("lower-case hex", "pk_test.S3cr3t%2bKey%2fab%3d%3d"),
+        ("Foundation .alphanumerics", "pk%5Ftest%2ES3cr3t%2BKey%2Fab%3D%3D"),
+        ("every byte escaped", "%70%6B%5F%74%65%73%74%2E%53%33%63%72%33%74%2B%4B%65%79%2F%61%62%3D%3D"),
+        ("mixed escapes and cases", "pk%5ftest.S3cr3t+Key%2Fab=%3d"),
+        ("raw", "pk_test.S3cr3t+Key/ab=="),
+        ("JSON, '/' escaped", #"pk_test.S3cr3t+Key\/ab=="#),
+        ("JSON \\u escapes", #"pk_test.S3cr3t\u002bKey\u002Fab\u003d\u003D"#),
+    ])
+    func theRedactorFindsTheKeyAsEveryEncoderWritesIt(encoder: String, form: String) {
+        let redactor = Redactor(secret: "pk_test.S3cr3t+Key/ab==")
+        let text = "Invalid API key: \(form). Try again: \(form)"
+        #expect(redactor.redact(text) == "Invalid API key: <redacted>. Try again: <redacted>", "\(encoder)")
+        #expect(
+            redactor.redact(Data(text.utf8)) == Data("Invalid API key: <redacted>. Try again: <redacted>".utf8),
+            "\(encoder)")
+    }
+
+    /// Text that only resembles the key is left alone: a prefix of it, a broken escape, another byte escaped.
+    @Test func theRedactorLeavesNearMissesAlone() {
+        let redactor = Redactor(secret: "pk_test.S3cr3t+Key/ab==")
+        for text in [
+            "pk_test.S3cr3t%2BKey%2Fab%3D", "pk_test.S3cr3t%2BKey%2Fab%3D%3", "pk_test.S3cr3t%2CKey%2Fab%3D%3D",
+            "pk_test.S3cr3t Key/ab==", "PK_TEST.S3CR3T+KEY/AB==", "",
+        ] {
+            #expect(redactor.redact(text) == text)
+            #expect(redactor.redact(Data(text.utf8)) == Data(text.utf8))
+        }
+        #expect(Redactor(secret: nil).redact("pk_test") == "pk_test")
+        #expect(Redactor(secret: "").redact("pk_test") == "pk_test")
+    }
+
+    /// A key of non-ASCII letters is found raw and percent-encoded (its UTF-8 bytes escaped one by one).
+    @Test func theRedactorFindsANonASCIIKeyEncoded() {
+        let redactor = Redactor(secret: "clé.sécrète")
+        let encoded = "clé.sécrète".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        #expect(redactor.redact("a \(encoded) b clé.sécrète") == "a <redacted> b <redacted>")
+    }
+
+    /// Through the client: an answer that echoes the key, encoded as urllib would, leaves no trace of it in the
+    /// error (whose description goes to stderr and the state database).
+    @Test func anEchoedEncodedKeyNeverReachesAnError() async throws {
+        let secret = "pk_test.S3cr3t+Key/ab=="
+        let echoed = "pk_test.S3cr3t%2BKey%2Fab%3D%3D"
+        for body in [
+            #"{"code":401,"data":"Invalid API key: "# + echoed + #"","status":0}"#,
+            #"{"code":500,"data":"key "# + echoed + #" failed","status":0}"#,
+            "<html>key=" + echoed + "</html>",
+        ] {
+            let client = MultiCartClient(
+                baseURL: URL(string: "https://api.example/api/v1")!, apiKey: secret,
+                transport: MockTransport([MockTransport.json(body, status: body.hasPrefix("<") ? 502 : 200)]),
+                retry: .none, sleep: { _ in })
+            await #expect {
+                _ = try await client.credits()
+            } throws: { error in
+                let text = String(describing: error)
+                return text.contains("<redacted>") && !text.contains("S3cr3t")
+            }
+        }
     }
 
     /// 501 and 505 say the server will never do this request (a base URL at a server that is not the API):
