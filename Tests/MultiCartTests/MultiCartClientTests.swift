@@ -508,15 +508,64 @@ import Testing
         #expect(MultiCartClient.fileName(url) == name)
     }
 
-    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) is
-    /// used as it is, query included, so a presigned link keeps its signature.
+    /// The API's own result links hold raw names (docs/multicart-api.md), so on its origin under `/results/` a
+    /// name is encoded as it stands even when it reads as a valid encoded URL: `Promo%41Deals` is not `PromoADeals`
+    /// (which answered 404 for ever), and nothing else is tried.
     @Test(arguments: [
-        "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json",
-        "https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300",
-        "http://h:8080/r/1/2/plain_Page_1.json",
+        ("Promo%41Deals_902_Results_Page_1.json", "Promo%2541Deals_902_Results_Page_1.json"),
+        ("AU%20Laptops_88_Results_Page_1.json", "AU%2520Laptops_88_Results_Page_1.json"),
+        ("Deals?x=1_5_Results_Page_1.json", "Deals%3Fx=1_5_Results_Page_1.json"),
+        ("plain_5_Results_Page_1.json", "plain_5_Results_Page_1.json"),
     ])
-    func encodedLinksAreKeptAsTheyAre(link: String) throws {
-        #expect(try MultiCartClient.encodedURL(link).absoluteString == link)
+    func theAPIsOwnResultLinksAreAlwaysRaw(name: String, encoded: String) throws {
+        let base = URL(string: "https://api.example/api/v1")!
+        let readings = try MultiCartClient.readings(
+            of: "https://api.example/api/v1/results/101/5/" + name, apiBase: base)
+        #expect(readings.map(\.absoluteString) == ["https://api.example/api/v1/results/101/5/" + encoded])
+        #expect(readings.first.flatMap(MultiCartClient.fileName) == name)
+    }
+
+    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) and is
+    /// not one of the API's own result links is used as it is, query included, so a presigned link keeps its
+    /// signature; when it also reads as raw names, that reading comes second.
+    @Test(arguments: [
+        ("https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300", true),
+        ("http://h:8080/r/1/2/plain_Page_1.json", false),
+        ("https://api.example/api/v1/other/AU%20Laptops_88_Results_Page_1.json", true),
+        ("https://api.example:8443/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json", true),
+    ])
+    func encodedLinksAreKeptAsTheyAre(link: String, ambiguous: Bool) throws {
+        let base = URL(string: "https://api.example/api/v1")!
+        let readings = try MultiCartClient.readings(of: link, apiBase: base)
+        #expect(readings.first?.absoluteString == link)
+        #expect(readings.count == (ambiguous ? 2 : 1))
+        #expect(try MultiCartClient.encodedURL(link, apiBase: base).absoluteString == link)
+    }
+
+    /// An ambiguous link answered 404 under its encoded reading is tried once more as raw names, in the same
+    /// budget; a link with one reading, or a 404 of the raw reading, is not tried again.
+    @Test func anAmbiguousLinkNotFoundEncodedIsTriedOnceRaw() async throws {
+        let (client, transport) = client([
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 404, body: Data())),
+        ])
+        let data = try await client.download("https://cdn.example/r/Promo%41Deals_Page_1.json")
+        #expect(data == Data("[]".utf8))
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://cdn.example/r/Promo%41Deals_Page_1.json")
+        }
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://cdn.example/r/plain_Page_1.json")
+        }
+        #expect(
+            transport.requests.map(\.url.absoluteString) == [
+                "https://cdn.example/r/Promo%41Deals_Page_1.json", "https://cdn.example/r/Promo%2541Deals_Page_1.json",
+                "https://cdn.example/r/Promo%41Deals_Page_1.json", "https://cdn.example/r/Promo%2541Deals_Page_1.json",
+                "https://cdn.example/r/plain_Page_1.json",
+            ])
     }
 
     /// C14: the key goes only to the API's origin.

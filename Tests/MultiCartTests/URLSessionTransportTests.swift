@@ -175,6 +175,26 @@ import Testing
         #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
     }
 
+    /// A name with a valid `%XX` and nothing else to encode (`Promo%41Deals`) is fetched under its own name from
+    /// the API's origin; it used to read as an encoded URL and ask for `PromoADeals`, answered 404 for ever.
+    @Test func aNameThatLooksEncodedIsFetchedUnderItsOwnName() async throws {
+        let name = "Promo%41Deals"
+        var configuration = SandboxConfiguration(
+            apiKey: key, collections: [SandboxCollection(id: 101, name: name, items: 150)])
+        configuration.completion = .afterHistoryReads(0)
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        #expect(try await client.download(link) == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.httpStatus) == [200])
+        #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
+    }
+
     /// C20: a body that trickles in ends with an error at the request's overall deadline, not when it is done.
     @Test func trickledBodyEndsAtTheOverallDeadline() async throws {
         let server = try sandbox {
