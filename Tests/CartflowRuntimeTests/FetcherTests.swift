@@ -164,6 +164,23 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == files.map(\.name))
     }
 
+    /// A ZIP whose pages sit in a folder, with an entry for the folder itself, is fetched: the directory entry is
+    /// skipped (it used to refuse the whole archive) and each page is written under its own name.
+    @Test func zipWithADirectoryEntryIsFetched() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("fetcher-zip")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try ZipWriter.archive([
+            ZipWriter.Entry(name: "AU Laptops_902/", data: Data(), kind: .directory),
+            ZipWriter.Entry(name: "AU Laptops_902/" + page(1).0, data: page(1).1),
+            ZipWriter.Entry(name: "AU Laptops_902/" + page(2).0, data: page(2).1),
+        ])
+        let (fetcher, _) = fetcher([.response(HTTPResponse(status: 200, body: archive))])
+        let files = try await fetcher.fetchZip(zipLink, into: directory.path, known: [:]) { _ in }
+        #expect(files.map(\.name) == [page(1).0, page(2).0])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == files.map(\.name))
+        #expect(FileManager.default.contents(atPath: files[0].localPath) == page(1).1)
+    }
+
     /// The audit's bomb, scaled down: entries of zeros inside every limit are not pages. The archive is refused at
     /// its first entry, whole and for good: one download, not three, and no file of it on disk.
     @Test func zipOfZerosIsRefusedOnceAndLeavesNothing() async throws {
