@@ -2,7 +2,7 @@
 public enum ZipError: Error, Sendable, Equatable, CustomStringConvertible {
     /// An entry name is empty, absolute, has a `..` segment, a NUL or a backslash-separated escape.
     case unsafeEntryName(entry: String, reason: String)
-    /// An entry is a symlink, hardlink, directory or other non-regular file.
+    /// An entry is a symlink, hardlink, device or other entry that is neither a regular file nor a directory.
     case notARegularFile(entry: String, kind: String)
     /// Two entries share one name, so which one is meant is ambiguous.
     case duplicateEntry(entry: String)

@@ -54,6 +54,8 @@ public struct ZipEntry: Sendable, Equatable {
 
 /// Reads ZIP archives safely: a first pass validates every header (names, kinds, counts, declared sizes) and refuses
 /// the whole archive on any problem; only then does a second pass hand out data, still counting real bytes.
+/// Directory entries (`AU Laptops_902/`, which many zip tools add for the files under them) are skipped when their
+/// names are as safe as a file's; they count towards `maxEntries` and are never handed out.
 public enum ZipReader {
     /// Validates every entry header of an in-memory ZIP without decompressing anything.
     public static func validate(data: Data, limits: ZipLimits = .standard) throws -> [ZipEntryHeader] {
@@ -148,9 +150,15 @@ public enum ZipReader {
         var result: [ZipEntryHeader] = []
         var seen: Set<String> = []
         var total: Int64 = 0
+        var count = 0
         while let entry = try reader.nextHeader() {
-            let header = try validated(entry, reader: reader)
-            if result.count == limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            let checked = try validated(entry, reader: reader)
+            count += 1
+            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            guard let header = checked else {
+                try reader.skipData()
+                continue
+            }
             guard seen.insert(header.name).inserted else { throw ZipError.duplicateEntry(entry: header.name) }
             if let size = header.declaredSize {
                 if size > limits.maxEntryBytes {
@@ -175,9 +183,13 @@ public enum ZipReader {
         var count = 0
         while let entry = try reader.nextHeader() {
             // Revalidated: the second pass must not trust that the archive reads the same way twice.
-            let header = try validated(entry, reader: reader)
+            let checked = try validated(entry, reader: reader)
             count += 1
             if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            guard let header = checked else {
+                try reader.skipData()
+                continue
+            }
             let data = try reader.readData(name: header.name, limits: limits, total: &total)
             try body(header, data)
         }
@@ -188,16 +200,23 @@ public enum ZipReader {
         var total: Int64 = 0
         var count = 0
         while let entry = try reader.nextHeader() {
-            let header = try validated(entry, reader: reader)
+            let checked = try validated(entry, reader: reader)
             count += 1
             if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            guard let header = checked else {
+                try reader.skipData()
+                continue
+            }
             try body(.begin(header))
             try reader.readChunks(name: header.name, limits: limits, total: &total) { try body(.bytes($0)) }
             try body(.end(header))
         }
     }
 
-    private static func validated(_ entry: OpaquePointer, reader: ArchiveReadHandle) throws -> ZipEntryHeader {
+    /// The header of a regular file, nil for a directory to skip, or an error for anything unsafe. A directory's
+    /// name passes the same checks as a file's (no `..`, not absolute, no control characters), and a link is
+    /// refused whatever its name.
+    private static func validated(_ entry: OpaquePointer, reader: ArchiveReadHandle) throws -> ZipEntryHeader? {
         guard let raw = archive_entry_pathname_utf8(entry) ?? archive_entry_pathname(entry) else {
             throw ZipError.unsafeEntryName(entry: "?", reason: "the name is not readable text")
         }
@@ -206,11 +225,11 @@ public enum ZipReader {
         if archive_entry_hardlink(entry) != nil { throw ZipError.notARegularFile(entry: name, kind: "hard link") }
         if archive_entry_symlink(entry) != nil { throw ZipError.notARegularFile(entry: name, kind: "symbolic link") }
         let type = archive_entry_filetype(entry)
+        if type == FileType.directory { return nil }
         if type != FileType.regular {
             let kind: String =
                 switch type {
                 case FileType.symlink: "symbolic link"
-                case FileType.directory: "directory"
                 case FileType.characterDevice, FileType.blockDevice: "device"
                 case FileType.fifo: "named pipe"
                 case FileType.socket: "socket"

@@ -18,11 +18,14 @@ public struct HTTPRequest: Sendable {
     public var maxResponseBytes: Int
     /// Which redirects the transport may follow.
     public var redirects: RedirectPolicy
+    /// False for a request that must reach the server at most once (the paid trigger): the transport sends it on a
+    /// new connection of its own, never on a reused one that an HTTP stack may silently replay it from.
+    public var mayBeSentTwice: Bool
 
     public init(
         method: String, url: URL, headers: [(name: String, value: String)] = [], body: Data? = nil,
         deadline: Duration = .seconds(60), idleTimeout: Duration? = nil, maxResponseBytes: Int = 16 << 20,
-        redirects: RedirectPolicy = .sameOrigin
+        redirects: RedirectPolicy = .sameOrigin, mayBeSentTwice: Bool = true
     ) {
         self.method = method
         self.url = url
@@ -32,6 +35,7 @@ public struct HTTPRequest: Sendable {
         self.idleTimeout = idleTimeout
         self.maxResponseBytes = maxResponseBytes
         self.redirects = redirects
+        self.mayBeSentTwice = mayBeSentTwice
     }
 }
 
@@ -80,24 +84,35 @@ public protocol HTTPTransport: Sendable {
 }
 
 /// The real transport on URLSession, with what URLSession lacks on Linux: an overall deadline, a size cap,
-/// a Content-Length check (of bodies not compressed on the way) and no redirects to another origin (which would
-/// carry the API key away).
+/// a Content-Length check (of bodies not compressed on the way), no redirects to another origin (which would
+/// carry the API key away), and no replay of a request that must be sent once.
+///
+/// libcurl, under URLSession, sends a request again on a new connection when the reused keep-alive connection it
+/// went out on closes before any answer — whatever the method. For the trigger that is a second paid run, so a
+/// request with `mayBeSentTwice` false goes through a session of its own (an empty connection pool: the request
+/// can only go out on a new connection, which libcurl never replays), with `Connection: close`, and the session is
+/// invalidated after it.
 public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     private let session: URLSession
     private let delegate: SessionDelegate
 
     public init() {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.httpCookieStorage = nil
-        configuration.urlCache = nil
-        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        configuration.httpMaximumConnectionsPerHost = 16
         delegate = SessionDelegate()
-        session = URLSession(configuration: configuration, delegate: delegate, delegateQueue: nil)
+        session = URLSession(
+            configuration: Self.configuration(connectionsPerHost: 16), delegate: delegate, delegateQueue: nil)
     }
 
     deinit {
         session.invalidateAndCancel()
+    }
+
+    private static func configuration(connectionsPerHost: Int) -> URLSessionConfiguration {
+        let configuration = URLSessionConfiguration.ephemeral
+        configuration.httpCookieStorage = nil
+        configuration.urlCache = nil
+        configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+        configuration.httpMaximumConnectionsPerHost = connectionsPerHost
+        return configuration
     }
 
     private static func seconds(_ duration: Duration) -> Double {
@@ -105,6 +120,23 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        if request.mayBeSentTwice { return try await send(request, on: session, delegate: delegate) }
+        // A fresh pool for this one request: its connection is new, so libcurl has nothing to replay it from.
+        let oneShotDelegate = SessionDelegate()
+        let oneShot = URLSession(
+            configuration: Self.configuration(connectionsPerHost: 1), delegate: oneShotDelegate, delegateQueue: nil)
+        // Lets the task end as it will (cancelling it here could cut across a redirect callback), then frees the
+        // session and its connection.
+        defer { oneShot.finishTasksAndInvalidate() }
+        var once = request
+        once.headers.removeAll { $0.name.lowercased() == "connection" }
+        once.headers.append(("Connection", "close"))
+        return try await send(once, on: oneShot, delegate: oneShotDelegate)
+    }
+
+    private func send(_ request: HTTPRequest, on session: URLSession, delegate: SessionDelegate) async throws
+        -> HTTPResponse
+    {
         var urlRequest = URLRequest(url: request.url)
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
@@ -115,9 +147,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(limit: request.maxResponseBytes, redirects: request.redirects)
+        let exchange = Exchange(task: task, limit: request.maxResponseBytes, redirects: request.redirects)
+        // Unregistered when the task completes, not when this returns: a callback may still come for it.
         delegate.register(exchange, for: task.taskIdentifier)
-        defer { delegate.unregister(task.taskIdentifier) }
 
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -125,9 +157,9 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
                 // The deadline covers the whole exchange; URLSession's own timeout only notices idle connections.
                 let timer = DispatchSource.makeTimerSource(queue: .global())
                 timer.schedule(deadline: .now() + seconds)
-                timer.setEventHandler { [weak task] in
+                timer.setEventHandler {
                     exchange.finish(.failure(TransportFailure.deadlineExceeded))
-                    task?.cancel()
+                    exchange.cancelTask()
                 }
                 exchange.timer = timer
                 timer.resume()
@@ -135,7 +167,7 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             }
         } onCancel: {
             exchange.finish(.failure(CancellationError()))
-            task.cancel()
+            exchange.cancelTask()
         }
     }
 }
@@ -145,16 +177,46 @@ private final class Exchange: @unchecked Sendable {
     private let lock = NSLock()
     private let limit: Int
     let redirects: RedirectPolicy
+    private let task: URLSessionTask
     private var continuation: CheckedContinuation<HTTPResponse, any Error>?
     private var pending: Result<HTTPResponse, any Error>?
     private var finished = false
     private var data = Data()
     private var response: HTTPURLResponse?
     var timer: (any DispatchSourceTimer)?
+    /// Orders cancelling the task against answering its redirect callback (see `cancelTask`).
+    private let taskLock = NSLock()
+    private var cancelled = false
 
-    init(limit: Int, redirects: RedirectPolicy) {
+    init(task: URLSessionTask, limit: Int, redirects: RedirectPolicy) {
+        self.task = task
         self.limit = limit
         self.redirects = redirects
+    }
+
+    /// Cancels the task once, never while its redirect callback is being answered.
+    ///
+    /// FoundationNetworking traps ("Received callback for HTTP redirection, but we're not waiting for it") when the
+    /// answer to a redirect callback reaches a task that a cancel has already stopped; its `cancel()` and the
+    /// answer are both queued on the task's work queue, and the cancel must not go first. So every cancel of ours
+    /// and every answer to a redirect callback happen under one lock, and a callback that comes after a cancel
+    /// (a sibling download's failure cancelling this one while its redirect was pending) is left unanswered: the
+    /// cancelled task has already ended, and answering it is what traps.
+    func cancelTask() {
+        taskLock.withLock {
+            guard !cancelled else { return }
+            cancelled = true
+            task.cancel()
+        }
+    }
+
+    /// Answers a redirect callback with `request` (nil: do not follow), unless the task was cancelled first (by
+    /// us or by the session), which ended it already.
+    func answerRedirect(_ request: URLRequest?, _ completionHandler: (URLRequest?) -> Void) {
+        taskLock.withLock {
+            guard !cancelled, task.state == .running else { return }
+            completionHandler(request)
+        }
     }
 
     func start(continuation: CheckedContinuation<HTTPResponse, any Error>) {
@@ -263,42 +325,45 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard let exchange = exchange(dataTask) else { return }
-        if !exchange.receive(data) { dataTask.cancel() }
+        if !exchange.receive(data) { exchange.cancelTask() }
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         exchange(task)?.complete(error: error)
+        unregister(task.taskIdentifier)
     }
 
     /// Follows a redirect to the same scheme, host and port, or (when the request's policy allows it) to a listed
-    /// host with the sensitive headers removed; never one that turns the request into another method.
+    /// host with the sensitive headers removed; never one that turns the request into another method. A refused
+    /// redirect fails the exchange and is answered "do not follow", which ends the task with the redirect as its
+    /// answer; the task is not cancelled on top of that (see `Exchange.cancelTask`).
     func urlSession(
         _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
         newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
     ) {
+        // Every task is registered until it completes, and a completed task gets no callbacks.
+        guard let exchange = exchange(task) else { return }
         let from = task.originalRequest?.url
         let to = request.url
-        let exchange = exchange(task)
         if let from, let to, request.httpMethod == task.originalRequest?.httpMethod {
             if Origin(from) == Origin(to) {
-                completionHandler(request)
+                exchange.answerRedirect(request, completionHandler)
                 return
             }
-            if case .allowedHosts(let hosts, let removing)? = exchange?.redirects, Origin(to).isListed(in: hosts),
+            if case .allowedHosts(let hosts, let removing) = exchange.redirects, Origin(to).isListed(in: hosts),
                 Origin(to).scheme == "https" || Origin(to).scheme == Origin(from).scheme
             {
                 var onward = request
                 for name in removing { onward.setValue(nil, forHTTPHeaderField: name) }
-                completionHandler(onward)
+                exchange.answerRedirect(onward, completionHandler)
                 return
             }
         }
-        exchange?.finish(
+        exchange.answerRedirect(nil, completionHandler)
+        exchange.finish(
             .failure(
                 TransportFailure.crossOriginRedirect(
                     status: response.statusCode, location: to.map { Origin($0).description } ?? "?")))
-        completionHandler(nil)
-        task.cancel()
     }
 }
 

@@ -76,8 +76,10 @@ public struct MultiCartClient: Sendable {
     /// Starts a run of a collection (`POST /schedules/run/result/`). Costs credits: sent exactly once, never
     /// retried here. A thrown error whose `certainlyNotApplied` is false (anything but a documented refusal)
     /// leaves the outcome unknown: the caller must look at the run history before deciding anything.
+    /// The transport sends it on a connection of its own, which nothing below replays (`mayBeSentTwice`).
     public func triggerRun(collectionID: Int) async throws {
-        _ = try await call(Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline)
+        _ = try await call(
+            Self.triggerPath, body: ["collection_id": collectionID], deadline: apiDeadline, mayBeSentTwice: false)
     }
 
     /// Runner records of a collection, newest first. Read-only, retried.
@@ -106,16 +108,26 @@ public struct MultiCartClient: Sendable {
         return count
     }
 
-    /// Downloads a result file from a link as the API wrote it (raw names, see `encodedURL`). The key is sent only
-    /// when the link has the API's scheme, host and port. A redirect is followed to the same origin, or to a host in
-    /// `redirectHosts` (`api.allow_download_hosts`; https or the link's own scheme) without the key. Retried on
-    /// transient failures (a truncated body included) until `until` on the `monotonic` clock, by default
-    /// `downloadDeadline` from now: the budget covers every attempt and every wait.
+    /// Downloads a result file from a link as the API wrote it (raw names, see `readings(of:apiBase:)`). The key is
+    /// sent only when the link has the API's scheme, host and port. A redirect is followed to the same origin, or to
+    /// a host in `redirectHosts` (`api.allow_download_hosts`; https or the link's own scheme) without the key.
+    /// Retried on transient failures (a truncated body included) until `until` on the `monotonic` clock, by default
+    /// `downloadDeadline` from now: the budget covers every attempt and every wait. A link that reads two ways gets
+    /// its second reading once, within the same budget, when the first is answered with HTTP 404.
     public func download(_ link: String, redirectHosts: [String] = [], until: Duration? = nil) async throws -> Data {
-        let url = try Self.encodedURL(link)
+        let readings = try Self.readings(of: link, apiBase: baseURL)
+        let end = until ?? monotonic() + downloadDeadline
+        do {
+            return try await download(readings[0], redirectHosts: redirectHosts, until: end)
+        } catch let error as MultiCartError where readings.count > 1 {
+            guard case .notFound(_, _, httpStatus: true) = error else { throw error }
+            return try await download(readings[1], redirectHosts: redirectHosts, until: end)
+        }
+    }
+
+    private func download(_ url: URL, redirectHosts: [String], until end: Duration) async throws -> Data {
         let endpoint = "GET " + Self.decodedPath(url)
         let sameOrigin = Origin(url) == Origin(baseURL)
-        let end = until ?? monotonic() + downloadDeadline
         return try await withRetry(endpoint, deadline: downloadDeadline, until: end) { _ in
             // Each attempt gets what is left of the budget, so retries never carry a download past it.
             let left = end - monotonic()
@@ -141,30 +153,57 @@ public struct MultiCartClient: Sendable {
         }
     }
 
-    /// The URL to request for a download link, every character encoded exactly once. A link made only of
-    /// characters a URL may hold (RFC 3986), with `%` only as the start of a `%XX` escape and no `#` (a fragment
-    /// never reaches a server), is already encoded and is used as it is, query included (a presigned CDN link).
-    /// Any other link holds raw names, as the API writes them (`AU Laptops_88_Results_Page_1.json`): each path
-    /// segment is percent-encoded as it stands, `%`, `#`, `?` and `;` included, so they stay part of the name.
-    public static func encodedURL(_ link: String) throws -> URL {
+    /// The URL to request first for a download link, every character encoded exactly once (see
+    /// `readings(of:apiBase:)`); `apiBase` is the API's base URL, whose own result links hold raw names.
+    public static func encodedURL(_ link: String, apiBase: URL? = nil) throws -> URL {
+        try readings(of: link, apiBase: apiBase)[0]
+    }
+
+    /// The URLs to request for a download link, in order: one, or two when the link reads two ways.
+    ///
+    /// A link on the API's own origin under its `/results/` path holds raw names, as the API writes them
+    /// (`AU Laptops_88_Results_Page_1.json`, docs/multicart-api.md): each path segment is percent-encoded as it
+    /// stands, `%`, `#`, `?` and `;` included, so they stay part of the name (`Promo%41Deals` is fetched as
+    /// `Promo%2541Deals`, never as `PromoADeals`). Any other link made only of characters a URL may hold
+    /// (RFC 3986), with `%` only as the start of a `%XX` escape and no `#` (a fragment never reaches a server), is
+    /// taken as already encoded and used as it is, query included (a presigned CDN link); when its raw reading is
+    /// another URL (a `%XX` or a `?` in it), that reading comes second, to be tried once if the first is not found.
+    /// Every other link is raw.
+    public static func readings(of link: String, apiBase: URL?) throws -> [URL] {
         guard let schemeEnd = link.range(of: "://") else {
             throw MultiCartError.contractSurprise(endpoint: "download link", detail: "not an absolute URL: \(link)")
         }
-        var text = link
-        if !isEncodedURL(link) {
-            let afterScheme = link[schemeEnd.upperBound...]
-            let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
-            let segments = link[pathStart...].split(separator: "/", omittingEmptySubsequences: false).map {
-                String($0).addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? String($0)
-            }
-            text = String(link[..<pathStart]) + segments.joined(separator: "/")
+        let afterScheme = link[schemeEnd.upperBound...]
+        let pathStart = afterScheme.firstIndex(of: "/") ?? afterScheme.endIndex
+        let segments = link[pathStart...].split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? String($0)
         }
-        guard let url = URL(string: text), url.host != nil, ["http", "https"].contains(url.scheme?.lowercased() ?? "")
-        else {
+        let raw = usableURL(String(link[..<pathStart]) + segments.joined(separator: "/"))
+        if let raw, let apiBase, isAPIResult(raw, apiBase: apiBase) { return [raw] }
+        if isEncodedURL(link), let asIs = usableURL(link) {
+            guard let raw, raw.absoluteString != asIs.absoluteString else { return [asIs] }
+            return [asIs, raw]
+        }
+        guard let raw else {
             throw MultiCartError.contractSurprise(
                 endpoint: "download link", detail: "not a usable http(s) URL: \(link)")
         }
+        return [raw]
+    }
+
+    private static func usableURL(_ text: String) -> URL? {
+        guard let url = URL(string: text), url.host != nil, ["http", "https"].contains(url.scheme?.lowercased() ?? "")
+        else { return nil }
         return url
+    }
+
+    /// Whether a URL is one of the API's own result files: its origin and a path under `<base path>/results/`.
+    static func isAPIResult(_ url: URL, apiBase: URL) -> Bool {
+        guard Origin(url) == Origin(apiBase) else { return false }
+        var basePath = URLComponents(url: apiBase, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? ""
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        let path = URLComponents(url: url, resolvingAgainstBaseURL: false)?.percentEncodedPath ?? ""
+        return path.hasPrefix(basePath + "/results/")
     }
 
     /// The path of a URL with its escapes decoded once: what the server will look up.
@@ -212,13 +251,17 @@ public struct MultiCartClient: Sendable {
     // MARK: Plumbing
 
     /// Sends one JSON call and returns the envelope's `data` on success (`status == 1` and `code == 200` only).
-    private func call(_ path: String, body: [String: Any], deadline: Duration) async throws -> JSONValue {
+    /// Reads are idempotent, so an HTTP stack's replay of one does no harm; only the trigger passes
+    /// `mayBeSentTwice: false`.
+    private func call(_ path: String, body: [String: Any], deadline: Duration, mayBeSentTwice: Bool = true)
+        async throws -> JSONValue
+    {
         let url = URL(string: baseURL.absoluteString + path)!
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("Accept", "application/json"), ("x-api-key", apiKey)],
             body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]), deadline: deadline,
-            maxResponseBytes: apiMaxBytes)
+            maxResponseBytes: apiMaxBytes, mayBeSentTwice: mayBeSentTwice)
         var response = try await send(request, endpoint: path)
         // An answer that echoes the key must not pass it on to any text decoded from it.
         response.body = redactor.redact(response.body)

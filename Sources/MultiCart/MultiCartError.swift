@@ -103,66 +103,133 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
     }
 }
 
-/// Removes a secret from text that will be shown, logged or stored (plain and percent-encoded forms).
+/// Removes a secret from text that will be shown, logged or stored, in whatever encoding an echo of it took.
+///
+/// One matcher covers every encoding instead of a list of forms: each byte of the key may appear as itself, as a
+/// percent escape `%XX` of that byte (either hex case), as `+` when it is a space (form encoding), or as a JSON
+/// escape (`\/`, `\"`, `\\`, `\u00XX` for an ASCII byte), and every byte chooses on its own. So the key echoed
+/// by Python's `quote(safe='')` or JavaScript's `encodeURIComponent` (which keep `-._~` raw), by Foundation's
+/// `.alphanumerics` (which escapes them), by a form encoder, by a JSON writer, or by anything that escapes some bytes
+/// and not others, is found all the same.
 public struct Redactor: Sendable {
-    private let secrets: [String]
+    private let secret: [UInt8]
 
     public init(secret: String?) {
-        guard let secret, !secret.isEmpty else {
-            secrets = []
-            return
-        }
-        // The forms an echo of the key may take: as is, percent-encoded (upper- or lowercase hex, `+` for a
-        // space), and JSON-escaped (`/` written `\/`). Longest first, so no form leaves part of a longer one.
-        var forms: Set<String> = [secret, secret.replacingOccurrences(of: "/", with: "\\/")]
-        if let encoded = secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) {
-            forms.insert(encoded)
-            forms.insert(Redactor.lowercasingHex(encoded))
-            forms.insert(encoded.replacingOccurrences(of: "%20", with: "+"))
-        }
-        secrets = forms.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+        self.secret = Array((secret ?? "").utf8)
     }
 
     /// Real keys are `<prefix>.<secret>`, far longer; a shorter string is a made-up key for a test or a sandbox.
     public static let minimumRawLength = 8
 
+    private static let replacement = Array("<redacted>".utf8)
+
     public func redact(_ text: String) -> String {
-        secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "<redacted>") }
+        guard !secret.isEmpty else { return text }
+        var text = text
+        let result: [UInt8]? = text.withUTF8 { replacingMatches(in: $0) }
+        return result.map { String(decoding: $0, as: UTF8.self) } ?? text
     }
 
     /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from
-    /// the answer (a value cut short in an error message included) can carry it. Forms shorter than
+    /// the answer (a value cut short in an error message included) can carry it. Keys shorter than
     /// `minimumRawLength` bytes are left to the text redaction: a one-letter test key would otherwise be cut out
     /// of every field name (`download_links` losing its `k`s) and no answer would decode.
     public func redact(_ data: Data) -> Data {
-        guard !secrets.isEmpty else { return data }
-        var result = data
-        for secret in secrets where secret.utf8.count >= Self.minimumRawLength {
-            let needle = Data(secret.utf8)
-            let replacement = Data("<redacted>".utf8)
-            var start = result.startIndex
-            while let range = result.range(of: needle, in: start..<result.endIndex) {
-                result.replaceSubrange(range, with: replacement)
-                start = range.lowerBound + replacement.count
-            }
-        }
-        return result
+        guard secret.count >= Self.minimumRawLength else { return data }
+        let result: [UInt8]? = data.withUnsafeBytes { replacingMatches(in: $0.bindMemory(to: UInt8.self)) }
+        return result.map { Data($0) } ?? data
     }
 
-    private static func lowercasingHex(_ encoded: String) -> String {
-        var out = ""
-        var remaining = 0
-        for character in encoded {
-            if character == "%" {
-                remaining = 2
-                out.append(character)
-            } else if remaining > 0 {
-                remaining -= 1
-                out.append(contentsOf: character.lowercased())
-            } else {
-                out.append(character)
+    /// The bytes with every occurrence of the key replaced, scanning left to right (the longest match at each
+    /// place); nil when there is none, so unchanged text costs no copy.
+    private func replacingMatches(in bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        var output: [UInt8] = []
+        var matched = false
+        var copied = 0
+        var index = 0
+        var positions: [Int] = []
+        var next: [Int] = []
+        while index < bytes.count {
+            guard let end = matchEnd(in: bytes, from: index, positions: &positions, next: &next) else {
+                index += 1
+                continue
+            }
+            if !matched { output.reserveCapacity(bytes.count) }
+            matched = true
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<index]))
+            output.append(contentsOf: Self.replacement)
+            index = end
+            copied = end
+        }
+        guard matched else { return nil }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<bytes.count]))
+        return output
+    }
+
+    /// Where a match of the key starting at `start` ends (the longest one), or nil. Every key byte may be written
+    /// in several ways, some starting with the same character as the byte itself (`%` as `%` or `%25`), so all
+    /// the places reached so far are followed together.
+    private func matchEnd(
+        in bytes: UnsafeBufferPointer<UInt8>, from start: Int, positions: inout [Int], next: inout [Int]
+    ) -> Int? {
+        // Most places fail at once: the first byte is neither the key's nor the start of an escape.
+        let first = bytes[start]
+        guard
+            first == secret[0] || first == UInt8(ascii: "%") || first == UInt8(ascii: "\\")
+                || (first == UInt8(ascii: "+") && secret[0] == UInt8(ascii: " "))
+        else { return nil }
+        positions.removeAll(keepingCapacity: true)
+        positions.append(start)
+        for byte in secret {
+            next.removeAll(keepingCapacity: true)
+            for position in positions {
+                Self.forms(of: byte, in: bytes, at: position) { end in
+                    if !next.contains(end) { next.append(end) }
+                }
+            }
+            if next.isEmpty { return nil }
+            swap(&positions, &next)
+        }
+        return positions.max()
+    }
+
+    /// Calls `found` with the end of each way `byte` is written at `position`.
+    private static func forms(
+        of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, at position: Int, _ found: (Int) -> Void
+    ) {
+        let count = bytes.count
+        guard position < count else { return }
+        let here = bytes[position]
+        if here == byte { found(position + 1) }
+        if here == UInt8(ascii: "+") && byte == UInt8(ascii: " ") { found(position + 1) }
+        if here == UInt8(ascii: "%"), position + 2 < count, let high = hexValue(bytes[position + 1]),
+            let low = hexValue(bytes[position + 2]), high << 4 | low == byte
+        {
+            found(position + 3)
+        }
+        if here == UInt8(ascii: "\\"), position + 1 < count {
+            let escaped = bytes[position + 1]
+            if escaped == byte
+                && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\"))
+            {
+                found(position + 2)
+            }
+            if escaped == UInt8(ascii: "u"), byte < 0x80, position + 5 < count,
+                bytes[position + 2] == UInt8(ascii: "0"),
+                bytes[position + 3] == UInt8(ascii: "0"), let high = hexValue(bytes[position + 4]),
+                let low = hexValue(bytes[position + 5]), high << 4 | low == byte
+            {
+                found(position + 6)
             }
         }
-        return out
+    }
+
+    private static func hexValue(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
+        default: nil
+        }
     }
 }

@@ -114,6 +114,10 @@ public struct SandboxFaults: Sendable, Equatable {
     public var gzip = FaultRule.off
     /// The trigger creates its runner on receipt, then waits this long before answering.
     public var triggerDelay: Duration = .zero
+    /// The request is handled as usual (a trigger queues its runner) and then the connection is closed without a
+    /// byte of the answer (default endpoint: trigger): what a client whose HTTP stack replays a request on a new
+    /// connection turns into a second paid run.
+    public var dropConnection = FaultRule.off
     /// Every runner's ZIP gets one more, hostile entry after its page files (a client must refuse the whole
     /// archive before writing anything).
     public var hostileZipEntry: HostileZipEntry?

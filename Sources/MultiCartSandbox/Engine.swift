@@ -132,7 +132,8 @@ final class SandboxEngine: Sendable {
             response = compressed
             record.fault = (record.fault.map { $0 + "," } ?? "") + "gzip"
         }
-        record.httpStatus = response.status
+        // A dropped connection sends no status at all.
+        record.httpStatus = response.dropConnection ? 0 : response.status
         state.withLock { state in
             state.log.append(record)
             logFile?.append(record)
@@ -262,6 +263,10 @@ final class SandboxEngine: Sendable {
         if endpoint == .trigger, faults.triggerDelay > .zero {
             record.fault = record.fault ?? "trigger-delay"
             response.delayBeforeSending = faults.triggerDelay
+        }
+        if fires(faults.dropConnection, "drop", endpoint: endpoint, natural: [.trigger]) {
+            record.fault = (record.fault.map { $0 + "," } ?? "") + "drop"
+            response.dropConnection = true
         }
         return response
     }

@@ -97,6 +97,14 @@ extension SandboxFaults {
             faults.triggerDelay = .milliseconds(ms)
         },
         Option(
+            flag: "fault-drop",
+            help: "the request is handled (a trigger queues its runner), then the connection closes unanswered; "
+                + "keys rate, first, on",
+            keys: ["rate", "first", "on"]
+        ) { faults, spec in
+            faults.dropConnection = try spec.rule()
+        },
+        Option(
             flag: "fault-evil-zip",
             help: "every ZIP ends with a hostile entry; keys kind=traversal|absolute|symlink (required)",
             keys: ["kind"]

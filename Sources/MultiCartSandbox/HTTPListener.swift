@@ -27,6 +27,8 @@ struct HTTPResponse: Sendable {
     var body: HTTPBody
     /// Waited after the answer is decided and logged, before it is sent (the trigger delay fault).
     var delayBeforeSending: Duration = .zero
+    /// Close the connection instead of sending the answer (the drop fault).
+    var dropConnection = false
 }
 
 /// Waits that end early when the server stops, so stopping never hangs on a deliberately slow response.
@@ -157,6 +159,8 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if answer.delayBeforeSending > .zero, !listener.sleeper.sleep(for: answer.delayBeforeSending) {
         return .NO
     }
+    // Refusing the request makes libmicrohttpd close the connection without sending anything.
+    if answer.dropConnection { return .NO }
     let response: OpaquePointer?
     switch answer.body {
     case let .bytes(data):

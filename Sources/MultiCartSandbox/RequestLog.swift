@@ -9,13 +9,14 @@ public struct SandboxRequestRecord: Sendable, Equatable, Codable {
     public var endpoint: SandboxEndpoint
     /// Whether an `x-api-key` header came (its value is never recorded).
     public var keyPresent: Bool
+    /// The status sent; 0 when the connection was closed without an answer (the drop fault).
     public var httpStatus: Int
     /// The envelope's `code` for JSON answers, nil otherwise.
     public var envelopeCode: Int?
     /// `api` for the API listener, `other` for the second listener (foreign links and redirect targets).
     public var listener: String
     /// The injected fault that shaped this answer, if any (`http-error`, `rate-limit`, `envelope-error`,
-    /// `redirect`, `truncate`, `trickle`, `trigger-delay`, `latency`).
+    /// `redirect`, `truncate`, `trickle`, `trigger-delay`, `latency`, `drop`).
     public var fault: String?
     public var collectionID: Int?
     /// For a trigger, the runner it created; for a download, the runner whose file it was.

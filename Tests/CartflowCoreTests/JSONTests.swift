@@ -1,4 +1,5 @@
 import CartflowCore
+import Foundation
 import Testing
 
 @Suite struct JSONParserTests {
@@ -120,6 +121,79 @@ import Testing
     func rejectsInvalidJSONWithAPlace(input: String, message: String) {
         let error = #expect(throws: JSONParseError.self) { try JSONParser.parse(input) }
         #expect(error?.description == message)
+        // Validation refuses it the same way, at the same place.
+        let refusal = #expect(throws: JSONParseError.self) { try validate(Array(input.utf8)) }
+        #expect(refusal?.description == message)
+    }
+
+    private func validate(_ bytes: [UInt8]) throws(JSONParseError) {
+        do {
+            try bytes.withUnsafeBytes { try JSONParser.validate($0) }
+        } catch let error as JSONParseError {
+            throw error
+        } catch {
+            Issue.record("unexpected \(error)")
+        }
+    }
+
+    /// Validation accepts exactly what parsing accepts, repaired strings, a byte order mark and the depth limit
+    /// included, so a page validated at download can always be exported.
+    @Test(arguments: [
+        #"[0.30000000000000004, 1e21, -0.0, 1E+2, {"b": 1, "a": {"z": true, "y": null}, "b": "again"}]"#,
+        #"["a\"b\\c\/d\b\f\n\r\t", "\u00e9\u20AC\ud83d\ude00", "héllo 😀", "bad \ud800 here", "\udc00x"]"#,
+        #"{"a\ud800": 1, "k": [[], {}, "", 0]}"#, "  \n\t[1] \r\n", "true", "null", "\"s\"", "-12.5e-3",
+        String(repeating: "[", count: 256) + String(repeating: "]", count: 256),
+    ])
+    func validationAcceptsWhatParsingAccepts(input: String) throws {
+        _ = try JSONParser.parse(input)
+        try validate(Array(input.utf8))
+        try validate([0xEF, 0xBB, 0xBF] + Array(input.utf8))
+        // Bytes that are not UTF-8 are repaired by the parser, so they pass validation too.
+        try validate(Array(#"[""#.utf8) + [0xFF, 0xC3] + Array(#""]"#.utf8))
+    }
+
+    @Test func validationKeepsTheLimitsOfParsing() {
+        let deep = String(repeating: "[", count: 257) + String(repeating: "]", count: 257)
+        let error = #expect(throws: JSONParseError.self) { try validate(Array(deep.utf8)) }
+        #expect(error?.message == "nesting is deeper than 256 levels")
+        let wide: [UInt8] = [0xFF, 0xFE] + #"[1]"#.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        #expect(throws: JSONParseError.self) { try validate(wide) }
+    }
+
+    /// Validation builds no values: a 60 MiB array of numbers (30 million elements, which parsing turns into
+    /// hundreds of megabytes) adds almost nothing to the process's peak memory. The peak is reset (Linux's
+    /// `/proc/self/clear_refs`) after the input is made, so only what validation allocates counts.
+    @Test func validatingAHugeArrayTakesNoMemory() throws {
+        // `[1,1,…,1]`, 60 MiB.
+        let chunk = Array(String(repeating: "1,", count: 1 << 20).utf8)
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(60 << 20 + 1)
+        for _ in 0..<30 { bytes += chunk }
+        bytes[bytes.count - 1] = UInt8(ascii: "]")
+        guard let before = PeakMemory.resetAndRead() else { return }  // no /proc: nothing to measure
+        try validate(bytes)
+        let grown = (PeakMemory.read() ?? before) - before
+        // Parsing it raises the peak by well over 500 MiB; the margin is for tests running at the same time.
+        #expect(grown < 256 << 20, "validation raised the peak by \(grown >> 20) MiB")
+    }
+}
+
+/// The process's peak resident memory, from /proc/self/status (`VmHWM`), and its reset.
+enum PeakMemory {
+    static func read() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes << 10
+    }
+
+    /// Resets the peak to the current resident memory (writing 5 to /proc/self/clear_refs) and returns it.
+    static func resetAndRead() -> Int? {
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return nil }
+        handle.write(Data("5".utf8))
+        try? handle.close()
+        return read()
     }
 }
 

@@ -23,17 +23,21 @@ import Testing
         #expect(Fetcher.sanitise("../../etc/passwd") == "_.._etc_passwd")
         #expect(Fetcher.sanitise("a\u{1}b?c*.json") == "a_b_c_.json")
         #expect(Fetcher.sanitise("..") == "file")
-        let names = try Fetcher.uniqueLocalNames([
-            "https://api.example/r/1/2/AU Laptops_2_Results_Page_1.json",
-            "https://api.example/r/1/3/AU Laptops_2_Results_Page_1.json",
-            "https://api.example/r/1/2/AU%20Laptops%3F_Page_2.json",
-            "https://api.example/r/1/2/Promo %41 #1? Deals_2_Results_Page_3.json",
-            "https://cdn.example/r/a%2Fb_Page_4.json?sig=x%2Fy",
-        ]).map(\.1)
+        let names = try Fetcher.uniqueLocalNames(
+            [
+                "https://api.example/r/1/2/AU Laptops_2_Results_Page_1.json",
+                "https://api.example/r/1/3/AU Laptops_2_Results_Page_1.json",
+                "https://api.example/r/1/2/AU%20Laptops%3F_Page_2.json",
+                "https://api.example/r/1/2/Promo %41 #1? Deals_2_Results_Page_3.json",
+                "https://cdn.example/r/a%2Fb_Page_4.json?sig=x%2Fy",
+                // The API's own result links hold raw names, whatever they look like.
+                "https://api.example/api/v1/results/1/2/Promo%41Deals_2_Results_Page_5.json",
+            ], apiBase: URL(string: "https://api.example/api/v1")!
+        ).map(\.1)
         #expect(
             names == [
                 "AU Laptops_2_Results_Page_1.json", "AU Laptops_2_Results_Page_1-2.json", "AU Laptops__Page_2.json",
-                "Promo %41 #1_ Deals_2_Results_Page_3.json", "a_b_Page_4.json",
+                "Promo %41 #1_ Deals_2_Results_Page_3.json", "a_b_Page_4.json", "Promo%41Deals_2_Results_Page_5.json",
             ])
     }
 
@@ -49,7 +53,7 @@ import Testing
             #expect(local.hasPrefix(String(name.prefix(10))))
         }
         let links = (1...12).map { "https://api.example/r/1/2/\(collection)_904_Results_Page_\($0).json" }
-        let names = try Fetcher.uniqueLocalNames(links).map(\.1)
+        let names = try Fetcher.uniqueLocalNames(links, apiBase: URL(string: "https://api.example/api/v1")!).map(\.1)
         #expect(Set(names).count == 12)
         #expect(names.sorted(by: Fetcher.pageOrder).map { Fetcher.pageNumber($0) } == Array(1...12))
     }
@@ -158,6 +162,23 @@ import Testing
             #expect(file.size == expected.count && file.sha256 == SHA256.hex(expected))
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == files.map(\.name))
+    }
+
+    /// A ZIP whose pages sit in a folder, with an entry for the folder itself, is fetched: the directory entry is
+    /// skipped (it used to refuse the whole archive) and each page is written under its own name.
+    @Test func zipWithADirectoryEntryIsFetched() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("fetcher-zip")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let archive = try ZipWriter.archive([
+            ZipWriter.Entry(name: "AU Laptops_902/", data: Data(), kind: .directory),
+            ZipWriter.Entry(name: "AU Laptops_902/" + page(1).0, data: page(1).1),
+            ZipWriter.Entry(name: "AU Laptops_902/" + page(2).0, data: page(2).1),
+        ])
+        let (fetcher, _) = fetcher([.response(HTTPResponse(status: 200, body: archive))])
+        let files = try await fetcher.fetchZip(zipLink, into: directory.path, known: [:]) { _ in }
+        #expect(files.map(\.name) == [page(1).0, page(2).0])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == files.map(\.name))
+        #expect(FileManager.default.contents(atPath: files[0].localPath) == page(1).1)
     }
 
     /// The audit's bomb, scaled down: entries of zeros inside every limit are not pages. The archive is refused at

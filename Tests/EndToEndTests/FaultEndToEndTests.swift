@@ -17,6 +17,7 @@ import Testing
     @Test(arguments: [
         "5xx on reads", "5xx on the trigger (answer lost)", "429 with Retry-After", "envelope error", "latency",
         "truncated download", "trickled download", "trigger answered late", "rival runner",
+        "connection dropped after the trigger",
     ])
     func transientFaultStillSucceeds(name: String) async throws {
         let faults: SandboxFaults =
@@ -35,6 +36,7 @@ import Testing
                     $0.trickleInterval = .milliseconds(5)
                 }
             case "trigger answered late": faults { $0.triggerDelay = .milliseconds(500) }
+            case "connection dropped after the trigger": faults { $0.dropConnection = .always }
             default: faults { $0.rivalRunner = .always }
             }
         let h = try CrashHarness(faults: faults)
@@ -52,7 +54,9 @@ import Testing
             let status = try await h.run(["status", "crash.yaml"])
             #expect(status.stdout.contains("AMBIGUOUS, candidates \(runner), \(runner + 1)"))
         }
-        if name == "5xx on the trigger (answer lost)" { #expect(record.attribution == "adopted_after_lost_answer") }
+        if name == "5xx on the trigger (answer lost)" || name == "connection dropped after the trigger" {
+            #expect(record.attribution == "adopted_after_lost_answer")
+        }
     }
 
     @Test func permanentServerErrorsFailClearlyBeforeAnyTrigger() async throws {
@@ -116,6 +120,24 @@ import Testing
         #expect(result.stderr.contains("redirected (HTTP 302) to another origin"))
         #expect(h.server.requestLog().filter { $0.listener == "other" }.isEmpty)
         #expect(h.triggers.isEmpty)
+    }
+
+    /// C14 with concurrent downloads: every page download is redirected to an origin that is not allowed, so
+    /// several refusals (and the cancellation of their sibling downloads) come at once. The run fails cleanly —
+    /// no FoundationNetworking trap for a redirect answered after its task was cancelled — and nothing reaches
+    /// the other origin, so the key stays home.
+    @Test func concurrentRefusedDownloadRedirectsFailCleanly() async throws {
+        for round in 1...3 {
+            let h = try CrashHarness(
+                faults: faults { $0.redirect = FaultRule(probability: 1, endpoints: [.file]) }, concurrency: 4)
+            let result = try await h.run()
+            #expect(result.exitCode == 1, "round \(round): \(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"), "round \(round)")
+            #expect(result.stdout.contains("redirected (HTTP 302) to another origin"), "round \(round)")
+            #expect(h.server.requestLog().filter { $0.listener == "other" }.isEmpty)
+            #expect(h.triggers.count == 1)
+            #expect(h.downloadedNames().isEmpty)
+        }
     }
 
     /// C14: download links on another host: refused unless allowed; allowed, fetched without the key.

@@ -283,6 +283,8 @@ import Testing
         #expect(faults.triggerDelay == .milliseconds(1500))
         try faults.apply(flag: "fault-gzip", spec: "on=file")
         #expect(faults.gzip == FaultRule(probability: 1, endpoints: [.file]))
+        try faults.apply(flag: "fault-drop", spec: "first=1")
+        #expect(faults.dropConnection == FaultRule(first: 1))
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-5xx", spec: "rate=2") }
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-5xx", spec: "colour=red") }
         #expect(throws: SandboxConfigurationError.self) { try faults.apply(flag: "fault-redirect", spec: "status=305") }

@@ -56,8 +56,37 @@ import Testing
         (ZipWriter.Entry(name: "ok/../../x.json", data: Data("{}".utf8)), "ok/../../x.json"),
         (ZipWriter.Entry(name: "/etc/x", data: Data("{}".utf8)), "/etc/x"),
         (ZipWriter.Entry(name: "link.json", data: Data(), kind: .symlink(target: "/etc/passwd")), "link.json"),
-        (ZipWriter.Entry(name: "folder/", data: Data(), kind: .directory), "folder"),
+        (ZipWriter.Entry(name: "../up/", data: Data(), kind: .directory), "../up"),
+        (ZipWriter.Entry(name: "ok/../../up/", data: Data(), kind: .directory), "ok/../../up"),
+        (ZipWriter.Entry(name: "/abs/", data: Data(), kind: .directory), "/abs"),
+        (ZipWriter.Entry(name: "dir\u{1B}[2J/", data: Data(), kind: .directory), "dir\u{1B}"),
     ]
+
+    /// An ordinary directory entry (what `zip -r` writes for a folder) is skipped, not a reason to refuse the
+    /// archive: the files under it are handed out, by every pass, and the directory counts towards the limit.
+    @Test func safeDirectoryEntriesAreSkipped() throws {
+        let entries = [
+            ZipWriter.Entry(name: "AU Laptops_902/", data: Data(), kind: .directory),
+            ZipWriter.Entry(name: "AU Laptops_902/" + pages[0].name, data: pages[0].data),
+            ZipWriter.Entry(name: "AU Laptops_902/sub/", data: Data(), kind: .directory),
+            ZipWriter.Entry(name: "AU Laptops_902/sub/" + pages[1].name, data: pages[1].data),
+        ]
+        let data = try ZipWriter.archive(entries)
+        let names = ["AU Laptops_902/" + pages[0].name, "AU Laptops_902/sub/" + pages[1].name]
+        #expect(try ZipReader.validate(data: data).map(\.name) == names)
+        #expect(
+            try ZipReader.readAll(data: data) == [
+                ZipEntry(name: names[0], data: pages[0].data), ZipEntry(name: names[1], data: pages[1].data),
+            ])
+        var streamed: [String] = []
+        try ZipReader.stream(data: data) { event in
+            if case .begin(let header) = event { streamed.append(header.name) }
+        }
+        #expect(streamed == names)
+        #expect(throws: ZipError.tooManyEntries(limit: 3)) {
+            try ZipReader.validate(data: data, limits: ZipLimits(maxEntries: 3))
+        }
+    }
 
     @Test(arguments: 0..<hostile.count)
     func hostileEntryRefusesTheWholeArchive(index: Int) throws {

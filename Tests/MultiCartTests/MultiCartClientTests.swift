@@ -82,6 +82,21 @@ import Testing
         #expect(transport.requests.count == 1)
     }
 
+    /// Only the paid trigger asks the transport for a request that may not be sent twice; the reads may be.
+    @Test func onlyTheTriggerIsMarkedNotToBeSentTwice() async throws {
+        let ok = MockTransport.json(#"{"code":200,"data":"Scraping Processing Queued!","status":1}"#)
+        let (client, transport) = client([
+            MockTransport.json(#"{"code":200,"data":42,"status":1}"#),
+            MockTransport.json(#"{"code":200,"data":[],"status":1}"#),
+            MockTransport.json(#"{"code":200,"data":{"total_count":3},"status":1}"#), ok,
+        ])
+        _ = try await client.credits()
+        _ = try await client.runHistory(collectionID: 101)
+        _ = try await client.itemCount(collectionID: 101)
+        try await client.triggerRun(collectionID: 101)
+        #expect(transport.requests.map(\.mayBeSentTwice) == [true, true, true, false])
+    }
+
     @Test(arguments: [
         #"{"code":200,"data":"Scraping Processing Queued!"}"#,
         #"{"code":200,"data":"ok","status":"1"}"#,
@@ -271,6 +286,7 @@ import Testing
         let redactor = Redactor(secret: "S3cr3t Key/+&=")
         for form in [
             "S3cr3t%20Key%2F%2B%26%3D", "S3cr3t%20Key%2f%2b%26%3d", "S3cr3t+Key%2F%2B%26%3D", #"S3cr3t Key\/+&="#,
+            "S3cr3t+Key/%2B&=", "S3cr3t%20Key/+%26%3d",
         ] {
             #expect(redactor.redact("a \(form) b") == "a <redacted> b")
             #expect(redactor.redact(Data("a \(form) b".utf8)) == Data("a <redacted> b".utf8))
@@ -278,6 +294,73 @@ import Testing
         // A key that is part of the replacement text itself still ends.
         #expect(
             Redactor(secret: "redacted").redact(Data("redacted redacted".utf8)) == Data("<redacted> <redacted>".utf8))
+    }
+
+    /// The key as each common encoder writes it. Python's `quote(safe='')` and JavaScript's `encodeURIComponent`
+    /// keep the unreserved `-._~` raw (RFC 3986), which a list of forms built with Foundation's `.alphanumerics`
+    /// missed: the key echoed that way reached stderr and the state database.
+    @Test(arguments: [
+        ("urllib quote(safe='') / encodeURIComponent", "pk_test.S3cr3t%2BKey%2Fab%3D%3D"),
+        ("urllib quote, '/' kept", "pk_test.S3cr3t%2BKey/ab%3D%3D"),
+        ("lower-case hex", "pk_test.S3cr3t%2bKey%2fab%3d%3d"),
+        ("Foundation .alphanumerics", "pk%5Ftest%2ES3cr3t%2BKey%2Fab%3D%3D"),
+        ("every byte escaped", "%70%6B%5F%74%65%73%74%2E%53%33%63%72%33%74%2B%4B%65%79%2F%61%62%3D%3D"),
+        ("mixed escapes and cases", "pk%5ftest.S3cr3t+Key%2Fab=%3d"),
+        ("raw", "pk_test.S3cr3t+Key/ab=="),
+        ("JSON, '/' escaped", #"pk_test.S3cr3t+Key\/ab=="#),
+        ("JSON \\u escapes", #"pk_test.S3cr3t\u002bKey\u002Fab\u003d\u003D"#),
+    ])
+    func theRedactorFindsTheKeyAsEveryEncoderWritesIt(encoder: String, form: String) {
+        let redactor = Redactor(secret: "pk_test.S3cr3t+Key/ab==")
+        let text = "Invalid API key: \(form). Try again: \(form)"
+        #expect(redactor.redact(text) == "Invalid API key: <redacted>. Try again: <redacted>", "\(encoder)")
+        #expect(
+            redactor.redact(Data(text.utf8)) == Data("Invalid API key: <redacted>. Try again: <redacted>".utf8),
+            "\(encoder)")
+    }
+
+    /// Text that only resembles the key is left alone: a prefix of it, a broken escape, another byte escaped.
+    @Test func theRedactorLeavesNearMissesAlone() {
+        let redactor = Redactor(secret: "pk_test.S3cr3t+Key/ab==")
+        for text in [
+            "pk_test.S3cr3t%2BKey%2Fab%3D", "pk_test.S3cr3t%2BKey%2Fab%3D%3", "pk_test.S3cr3t%2CKey%2Fab%3D%3D",
+            "pk_test.S3cr3t Key/ab==", "PK_TEST.S3CR3T+KEY/AB==", "",
+        ] {
+            #expect(redactor.redact(text) == text)
+            #expect(redactor.redact(Data(text.utf8)) == Data(text.utf8))
+        }
+        #expect(Redactor(secret: nil).redact("pk_test") == "pk_test")
+        #expect(Redactor(secret: "").redact("pk_test") == "pk_test")
+    }
+
+    /// A key of non-ASCII letters is found raw and percent-encoded (its UTF-8 bytes escaped one by one).
+    @Test func theRedactorFindsANonASCIIKeyEncoded() {
+        let redactor = Redactor(secret: "clé.sécrète")
+        let encoded = "clé.sécrète".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        #expect(redactor.redact("a \(encoded) b clé.sécrète") == "a <redacted> b <redacted>")
+    }
+
+    /// Through the client: an answer that echoes the key, encoded as urllib would, leaves no trace of it in the
+    /// error (whose description goes to stderr and the state database).
+    @Test func anEchoedEncodedKeyNeverReachesAnError() async throws {
+        let secret = "pk_test.S3cr3t+Key/ab=="
+        let echoed = "pk_test.S3cr3t%2BKey%2Fab%3D%3D"
+        for body in [
+            #"{"code":401,"data":"Invalid API key: "# + echoed + #"","status":0}"#,
+            #"{"code":500,"data":"key "# + echoed + #" failed","status":0}"#,
+            "<html>key=" + echoed + "</html>",
+        ] {
+            let client = MultiCartClient(
+                baseURL: URL(string: "https://api.example/api/v1")!, apiKey: secret,
+                transport: MockTransport([MockTransport.json(body, status: body.hasPrefix("<") ? 502 : 200)]),
+                retry: .none, sleep: { _ in })
+            await #expect {
+                _ = try await client.credits()
+            } throws: { error in
+                let text = String(describing: error)
+                return text.contains("<redacted>") && !text.contains("S3cr3t")
+            }
+        }
     }
 
     /// 501 and 505 say the server will never do this request (a base URL at a server that is not the API):
@@ -425,15 +508,64 @@ import Testing
         #expect(MultiCartClient.fileName(url) == name)
     }
 
-    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) is
-    /// used as it is, query included, so a presigned link keeps its signature.
+    /// The API's own result links hold raw names (docs/multicart-api.md), so on its origin under `/results/` a
+    /// name is encoded as it stands even when it reads as a valid encoded URL: `Promo%41Deals` is not `PromoADeals`
+    /// (which answered 404 for ever), and nothing else is tried.
     @Test(arguments: [
-        "https://api.example/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json",
-        "https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300",
-        "http://h:8080/r/1/2/plain_Page_1.json",
+        ("Promo%41Deals_902_Results_Page_1.json", "Promo%2541Deals_902_Results_Page_1.json"),
+        ("AU%20Laptops_88_Results_Page_1.json", "AU%2520Laptops_88_Results_Page_1.json"),
+        ("Deals?x=1_5_Results_Page_1.json", "Deals%3Fx=1_5_Results_Page_1.json"),
+        ("plain_5_Results_Page_1.json", "plain_5_Results_Page_1.json"),
     ])
-    func encodedLinksAreKeptAsTheyAre(link: String) throws {
-        #expect(try MultiCartClient.encodedURL(link).absoluteString == link)
+    func theAPIsOwnResultLinksAreAlwaysRaw(name: String, encoded: String) throws {
+        let base = URL(string: "https://api.example/api/v1")!
+        let readings = try MultiCartClient.readings(
+            of: "https://api.example/api/v1/results/101/5/" + name, apiBase: base)
+        #expect(readings.map(\.absoluteString) == ["https://api.example/api/v1/results/101/5/" + encoded])
+        #expect(readings.first.flatMap(MultiCartClient.fileName) == name)
+    }
+
+    /// A link that already is a valid percent-encoded URL (only URL characters, `%` only in `%XX`, no `#`) and is
+    /// not one of the API's own result links is used as it is, query included, so a presigned link keeps its
+    /// signature; when it also reads as raw names, that reading comes second.
+    @Test(arguments: [
+        ("https://cdn.example/r/AU%20Laptops_88.json?X-Amz-Signature=ab%2Fcd&X-Amz-Expires=300", true),
+        ("http://h:8080/r/1/2/plain_Page_1.json", false),
+        ("https://api.example/api/v1/other/AU%20Laptops_88_Results_Page_1.json", true),
+        ("https://api.example:8443/api/v1/results/101/88/AU%20Laptops_88_Results_Page_1.json", true),
+    ])
+    func encodedLinksAreKeptAsTheyAre(link: String, ambiguous: Bool) throws {
+        let base = URL(string: "https://api.example/api/v1")!
+        let readings = try MultiCartClient.readings(of: link, apiBase: base)
+        #expect(readings.first?.absoluteString == link)
+        #expect(readings.count == (ambiguous ? 2 : 1))
+        #expect(try MultiCartClient.encodedURL(link, apiBase: base).absoluteString == link)
+    }
+
+    /// An ambiguous link answered 404 under its encoded reading is tried once more as raw names, in the same
+    /// budget; a link with one reading, or a 404 of the raw reading, is not tried again.
+    @Test func anAmbiguousLinkNotFoundEncodedIsTriedOnceRaw() async throws {
+        let (client, transport) = client([
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 200, body: Data("[]".utf8))),
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 404, body: Data())),
+            .response(HTTPResponse(status: 404, body: Data())),
+        ])
+        let data = try await client.download("https://cdn.example/r/Promo%41Deals_Page_1.json")
+        #expect(data == Data("[]".utf8))
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://cdn.example/r/Promo%41Deals_Page_1.json")
+        }
+        await #expect(throws: MultiCartError.self) {
+            _ = try await client.download("https://cdn.example/r/plain_Page_1.json")
+        }
+        #expect(
+            transport.requests.map(\.url.absoluteString) == [
+                "https://cdn.example/r/Promo%41Deals_Page_1.json", "https://cdn.example/r/Promo%2541Deals_Page_1.json",
+                "https://cdn.example/r/Promo%41Deals_Page_1.json", "https://cdn.example/r/Promo%2541Deals_Page_1.json",
+                "https://cdn.example/r/plain_Page_1.json",
+            ])
     }
 
     /// C14: the key goes only to the API's origin.

@@ -48,6 +48,48 @@ import Testing
         #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
     }
 
+    /// Money first: libcurl replays a request whose reused keep-alive connection closes before any answer, on a new
+    /// connection. The trigger goes on a connection of its own, so a server that reads it and hangs up receives it
+    /// once, and the client learns only that the outcome is unknown (the run history must tell).
+    @Test func triggerIsNeverReplayedWhenItsConnectionDies() async throws {
+        let server = try HangUpServer()
+        defer { server.stop() }
+        let client = MultiCartClient(
+            baseURL: server.baseURL, apiKey: key, transport: URLSessionTransport(), retry: .none)
+        // Reads first, as a run does, so the session holds an idle keep-alive connection to the API.
+        _ = try await client.credits()
+        _ = try await client.runHistory(collectionID: 101, limit: 1)
+        do {
+            try await client.triggerRun(collectionID: 101)
+            Issue.record("a trigger whose connection was closed unanswered cannot succeed")
+        } catch let error as MultiCartError {
+            guard case .transport(_, .connection) = error else {
+                Issue.record("expected a lost connection, got \(error)")
+                return
+            }
+            #expect(!error.certainlyNotApplied)
+        }
+        #expect(server.triggers == 1)
+        // Reads still work afterwards, on the shared connections.
+        #expect(try await client.runHistory(collectionID: 101, limit: 1).first?.id == 901)
+        #expect(server.triggers == 1)
+    }
+
+    /// The sandbox's drop fault: the trigger queues its runner, the connection closes unanswered, and the log says
+    /// so (no status sent).
+    @Test func droppedTriggerQueuesItsRunnerAndIsLoggedOnce() async throws {
+        let server = try sandbox { $0.dropConnection = .always }
+        defer { server.stop() }
+        let client = client(server)
+        _ = try await client.credits()
+        await #expect(throws: MultiCartError.self) { try await client.triggerRun(collectionID: 101) }
+        let triggers = server.requestLog().filter { $0.endpoint == .trigger }
+        #expect(triggers.map(\.fault) == ["drop"])
+        #expect(triggers.map(\.httpStatus) == [0])
+        let runner = try #require(triggers.first?.runnerID)
+        #expect(try await client.runHistory(collectionID: 101, limit: 1).first?.id == runner)
+    }
+
     /// A download redirected to a host in `allow_download_hosts` (presigned storage, a CDN) is followed, with the
     /// key taken off first: the second listener serves the file and never sees the key.
     @Test(arguments: [302, 307])
@@ -130,6 +172,26 @@ import Testing
         }
         let files = server.requestLog().filter { $0.endpoint == .file }
         #expect(files.map(\.httpStatus) == [200, 200])
+        #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
+    }
+
+    /// A name with a valid `%XX` and nothing else to encode (`Promo%41Deals`) is fetched under its own name from
+    /// the API's origin; it used to read as an encoded URL and ask for `PromoADeals`, answered 404 for ever.
+    @Test func aNameThatLooksEncodedIsFetchedUnderItsOwnName() async throws {
+        let name = "Promo%41Deals"
+        var configuration = SandboxConfiguration(
+            apiKey: key, collections: [SandboxCollection(id: 101, name: name, items: 150)])
+        configuration.completion = .afterHistoryReads(0)
+        let server = SandboxServer(configuration: configuration)
+        _ = try server.start(port: 0)
+        defer { server.stop() }
+        let client = client(server)
+        try await client.triggerRun(collectionID: 101)
+        let runner = try #require(try await client.runHistory(collectionID: 101, limit: 1).first)
+        let link = try #require(runner.pageLinks.first)
+        #expect(try await client.download(link) == server.expectedFile(collection: 101, runner: runner.id, page: 1))
+        let files = server.requestLog().filter { $0.endpoint == .file }
+        #expect(files.map(\.httpStatus) == [200])
         #expect(files.first?.path == "/api/v1/results/101/\(runner.id)/\(name)_\(runner.id)_Results_Page_1.json")
     }
 

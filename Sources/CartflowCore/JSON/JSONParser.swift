@@ -88,12 +88,25 @@ public enum JSONParser {
     public static func parse(_ text: String, maxDepth: Int = defaultMaxDepth) throws(JSONParseError) -> JSONDocument {
         try parse(Array(text.utf8), maxDepth: maxDepth)
     }
+
+    /// Checks that the bytes are a JSON text `parse` would accept, without building any value: the same grammar,
+    /// limits and repairs (a string `parse` would repair passes), in memory that does not grow with the input —
+    /// a 60 MiB array of numbers costs no more than a small one. For a page or an archive entry that is only to
+    /// be accepted or refused.
+    public static func validate(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth)
+        throws(JSONParseError)
+    {
+        var parser = ByteParser(bytes.bindMemory(to: UInt8.self), maxDepth: maxDepth, buildsValues: false)
+        _ = try parser.parseDocument()
+    }
 }
 
 private struct ByteParser {
     let bytes: UnsafeBufferPointer<UInt8>
     let end: Int
     let maxDepth: Int
+    /// False for `validate`: the grammar is checked and every value is `.null`, so nothing is allocated per value.
+    let buildsValues: Bool
     var position = 0
     var repairs: [JSONRepair] = []
     /// Reused for strings with escapes, so they cost no allocation beyond the String itself.
@@ -107,10 +120,11 @@ private struct ByteParser {
     /// The member count of the last object at each depth, to size the next one's storage.
     var memberHints = [Int](repeating: 0, count: 64)
 
-    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
+    init(_ bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int, buildsValues: Bool = true) {
         self.bytes = bytes
         self.end = bytes.count
         self.maxDepth = maxDepth
+        self.buildsValues = buildsValues
     }
 
     mutating func parseDocument() throws(JSONParseError) -> JSONDocument {
@@ -144,13 +158,20 @@ private struct ByteParser {
         guard position < end else { throw error("unexpected end of input, expected a value", at: position) }
         switch bytes[position] {
         case UInt8(ascii: "\""):
+            guard buildsValues else {
+                try skipString()
+                return .null
+            }
             return .string(try parseString())
         case UInt8(ascii: "{"):
             return try parseObject(depth: depth + 1)
         case UInt8(ascii: "["):
             return try parseArray(depth: depth + 1)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return .number(try parseNumber())
+            let start = position
+            try scanNumber()
+            guard buildsValues else { return .null }
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self))
         case UInt8(ascii: "t"):
             try expectLiteral("true")
             return .bool(true)
@@ -179,6 +200,26 @@ private struct ByteParser {
         while true {
             guard position < end, bytes[position] == UInt8(ascii: "\"") else {
                 throw error(unexpected("a string key"), at: position)
+            }
+            guard buildsValues else {
+                try skipString()
+                skipWhitespace()
+                guard position < end, bytes[position] == UInt8(ascii: ":") else {
+                    throw error(unexpected("':' after the key"), at: position)
+                }
+                position += 1
+                skipWhitespace()
+                _ = try parseValue(depth: depth)
+                skipWhitespace()
+                guard position < end else { throw error("unexpected end of input in an object", at: position) }
+                let byte = bytes[position]
+                position += 1
+                if byte == UInt8(ascii: ",") {
+                    skipWhitespace()
+                    continue
+                }
+                if byte == UInt8(ascii: "}") { return .null }
+                throw error(unexpected("',' or '}'", at: position - 1), at: position - 1)
             }
             let keyMark = repairs.count
             let key = try parseKey()
@@ -228,7 +269,7 @@ private struct ByteParser {
             if repairs.count > mark {
                 for index in mark..<repairs.count { repairs[index].path.append(.index(elements.count)) }
             }
-            elements.append(value)
+            if buildsValues { elements.append(value) }
             skipWhitespace()
             guard position < end else { throw error("unexpected end of input in an array", at: position) }
             let byte = bytes[position]
@@ -242,8 +283,8 @@ private struct ByteParser {
         }
     }
 
-    /// Checks the number grammar (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`) and returns the text.
-    mutating func parseNumber() throws(JSONParseError) -> String {
+    /// Checks the number grammar (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`) and moves past it.
+    mutating func scanNumber() throws(JSONParseError) {
         let start = position
         if bytes[position] == UInt8(ascii: "-") { position += 1 }
         guard position < end, isDigit(bytes[position]) else { throw error("a number needs digits", at: position) }
@@ -272,7 +313,36 @@ private struct ByteParser {
             }
             while position < end && isDigit(bytes[position]) { position += 1 }
         }
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
+    }
+
+    /// Moves past a string starting at its opening quote, checking it as `parseString` does (control characters,
+    /// escapes) without decoding it. Bytes that are not UTF-8 and lone surrogates pass: `parseString` repairs them.
+    mutating func skipString() throws(JSONParseError) {
+        let start = position + 1
+        position = start
+        while true {
+            position += ByteScan.plainJSONPrefix(bytes, from: position)
+            guard position < end else { throw error("unterminated string", at: start - 1) }
+            let byte = bytes[position]
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                return
+            }
+            if byte < 0x20 { throw controlCharacterError(byte) }
+            // A backslash: one escape.
+            guard position + 1 < end else { throw error("unterminated string", at: start - 1) }
+            let escape = bytes[position + 1]
+            position += 2
+            switch escape {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                continue
+            case UInt8(ascii: "u"):
+                _ = try readHex4()
+            default:
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(escape)))' in a string", at: position - 2)
+            }
+        }
     }
 
     /// Parses a string starting at its opening quote.
