@@ -1,3 +1,4 @@
+import CartflowCore
 import Foundation
 
 /// Everything that can go wrong talking to MultiCart, with the context a user needs and never the API key.
@@ -112,22 +113,18 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
 /// `.alphanumerics` (which escapes them), by a form encoder, by a JSON writer, or by anything that escapes some bytes
 /// and not others, is found all the same.
 public struct Redactor: Sendable {
-    private let secret: [UInt8]
+    private let secret: SecretText
 
     public init(secret: String?) {
-        self.secret = Array((secret ?? "").utf8)
+        self.secret = SecretText(secret ?? "")
     }
 
     /// Real keys are `<prefix>.<secret>`, far longer; a shorter string is a made-up key for a test or a sandbox.
     public static let minimumRawLength = 8
 
-    private static let replacement = Array("<redacted>".utf8)
-
+    /// `text` with the key replaced in any of its forms (`SecretText`: raw, percent-encoded, JSON-escaped).
     public func redact(_ text: String) -> String {
-        guard !secret.isEmpty else { return text }
-        var text = text
-        let result: [UInt8]? = text.withUTF8 { replacingMatches(in: $0) }
-        return result.map { String(decoding: $0, as: UTF8.self) } ?? text
+        secret.isEmpty ? text : secret.redact(text)
     }
 
     /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from
@@ -135,101 +132,6 @@ public struct Redactor: Sendable {
     /// `minimumRawLength` bytes are left to the text redaction: a one-letter test key would otherwise be cut out
     /// of every field name (`download_links` losing its `k`s) and no answer would decode.
     public func redact(_ data: Data) -> Data {
-        guard secret.count >= Self.minimumRawLength else { return data }
-        let result: [UInt8]? = data.withUnsafeBytes { replacingMatches(in: $0.bindMemory(to: UInt8.self)) }
-        return result.map { Data($0) } ?? data
-    }
-
-    /// The bytes with every occurrence of the key replaced, scanning left to right (the longest match at each
-    /// place); nil when there is none, so unchanged text costs no copy.
-    private func replacingMatches(in bytes: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
-        var output: [UInt8] = []
-        var matched = false
-        var copied = 0
-        var index = 0
-        var positions: [Int] = []
-        var next: [Int] = []
-        while index < bytes.count {
-            guard let end = matchEnd(in: bytes, from: index, positions: &positions, next: &next) else {
-                index += 1
-                continue
-            }
-            if !matched { output.reserveCapacity(bytes.count) }
-            matched = true
-            output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<index]))
-            output.append(contentsOf: Self.replacement)
-            index = end
-            copied = end
-        }
-        guard matched else { return nil }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[copied..<bytes.count]))
-        return output
-    }
-
-    /// Where a match of the key starting at `start` ends (the longest one), or nil. Every key byte may be written
-    /// in several ways, some starting with the same character as the byte itself (`%` as `%` or `%25`), so all
-    /// the places reached so far are followed together.
-    private func matchEnd(
-        in bytes: UnsafeBufferPointer<UInt8>, from start: Int, positions: inout [Int], next: inout [Int]
-    ) -> Int? {
-        // Most places fail at once: the first byte is neither the key's nor the start of an escape.
-        let first = bytes[start]
-        guard
-            first == secret[0] || first == UInt8(ascii: "%") || first == UInt8(ascii: "\\")
-                || (first == UInt8(ascii: "+") && secret[0] == UInt8(ascii: " "))
-        else { return nil }
-        positions.removeAll(keepingCapacity: true)
-        positions.append(start)
-        for byte in secret {
-            next.removeAll(keepingCapacity: true)
-            for position in positions {
-                Self.forms(of: byte, in: bytes, at: position) { end in
-                    if !next.contains(end) { next.append(end) }
-                }
-            }
-            if next.isEmpty { return nil }
-            swap(&positions, &next)
-        }
-        return positions.max()
-    }
-
-    /// Calls `found` with the end of each way `byte` is written at `position`.
-    private static func forms(
-        of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, at position: Int, _ found: (Int) -> Void
-    ) {
-        let count = bytes.count
-        guard position < count else { return }
-        let here = bytes[position]
-        if here == byte { found(position + 1) }
-        if here == UInt8(ascii: "+") && byte == UInt8(ascii: " ") { found(position + 1) }
-        if here == UInt8(ascii: "%"), position + 2 < count, let high = hexValue(bytes[position + 1]),
-            let low = hexValue(bytes[position + 2]), high << 4 | low == byte
-        {
-            found(position + 3)
-        }
-        if here == UInt8(ascii: "\\"), position + 1 < count {
-            let escaped = bytes[position + 1]
-            if escaped == byte
-                && (byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\"))
-            {
-                found(position + 2)
-            }
-            if escaped == UInt8(ascii: "u"), byte < 0x80, position + 5 < count,
-                bytes[position + 2] == UInt8(ascii: "0"),
-                bytes[position + 3] == UInt8(ascii: "0"), let high = hexValue(bytes[position + 4]),
-                let low = hexValue(bytes[position + 5]), high << 4 | low == byte
-            {
-                found(position + 6)
-            }
-        }
-    }
-
-    private static func hexValue(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        secret.byteCount >= Self.minimumRawLength ? secret.redact(data) : data
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 
 /// Finds a secret in text or bytes however an echo may have written it, and replaces it: each byte of the secret
 /// may appear raw or percent-encoded (`%2B` or `%2b`, whichever characters an encoder left alone — `.`, `-`, `_`,
-/// `~` or none), a space also as `+`, and `/` also JSON-escaped as `\/`; the forms may mix within one echo.
+/// `~` or none), a space also as `+`, and JSON-escaped (`\/`, `\"`, `\\`, `\u002B`); the forms may mix within
+/// one echo. The loader, the CLI and the API client's `Redactor` all use it.
 ///
 /// One matcher instead of a list of encoded forms: a list misses every encoder that keeps a different set of
 /// characters (`pk_test.S3cr3t%2BKey%2Fab%3D%3D` keeps `_` and `.` where `.alphanumerics` would not).
@@ -18,6 +19,8 @@ public struct SecretText: Sendable, Hashable {
 
     /// Whether the secret is empty; an empty secret is found nowhere and redacts nothing.
     public var isEmpty: Bool { bytes.isEmpty }
+    /// The secret's length in UTF-8 bytes.
+    public var byteCount: Int { bytes.count }
 
     /// Whether `text` holds the secret in any of its forms.
     public func contains(in text: String) -> Bool {
@@ -71,7 +74,7 @@ public struct SecretText: Sendable, Hashable {
         while index < buffer.count {
             let byte = buffer[index]
             // Only a byte that can begin the secret's first byte is worth a closer look.
-            if byte == head || byte == 0x25 || (byte == 0x2B && head == 0x20) || (byte == 0x5C && head == 0x2F),
+            if byte == head || byte == 0x25 || (byte == 0x2B && head == 0x20) || byte == 0x5C,
                 let end = matchEnd(in: buffer, at: index)
             {
                 return index..<end
@@ -89,23 +92,40 @@ public struct SecretText: Sendable, Hashable {
         var next: [Int] = []
         for wanted in bytes {
             next.removeAll(keepingCapacity: true)
-            for position in positions where position < buffer.count {
-                let byte = buffer[position]
-                if byte == wanted || (wanted == 0x20 && byte == 0x2B) { next.append(position + 1) }
-                if byte == 0x25, position + 2 < buffer.count, let high = Self.hexValue(buffer[position + 1]),
-                    let low = Self.hexValue(buffer[position + 2]), high << 4 | low == wanted
-                {
-                    next.append(position + 3)
-                }
-                if wanted == 0x2F, byte == 0x5C, position + 1 < buffer.count, buffer[position + 1] == 0x2F {
-                    next.append(position + 2)
-                }
+            for position in positions {
+                Self.forms(of: wanted, in: buffer, at: position) { end in next.append(end) }
             }
             guard !next.isEmpty else { return nil }
             if next.count > 1 { next = Array(Set(next)) }
             swap(&positions, &next)
         }
         return positions.max()
+    }
+
+    /// Calls `found` with the end of each way `byte` may be written at `position`.
+    private static func forms(
+        of byte: UInt8, in bytes: UnsafeBufferPointer<UInt8>, at position: Int, _ found: (Int) -> Void
+    ) {
+        let count = bytes.count
+        guard position < count else { return }
+        let here = bytes[position]
+        if here == byte || (here == 0x2B && byte == 0x20) { found(position + 1) }
+        if here == 0x25, position + 2 < count, let high = hexValue(bytes[position + 1]),
+            let low = hexValue(bytes[position + 2]), high << 4 | low == byte
+        {
+            found(position + 3)
+        }
+        if here == 0x5C, position + 1 < count {
+            let escaped = bytes[position + 1]
+            // JSON escapes: `\/`, `\"`, `\\`, and `\u00XX` for an ASCII byte.
+            if escaped == byte && (byte == 0x2F || byte == 0x22 || byte == 0x5C) { found(position + 2) }
+            if escaped == 0x75, byte < 0x80, position + 5 < count, bytes[position + 2] == 0x30,
+                bytes[position + 3] == 0x30, let high = hexValue(bytes[position + 4]),
+                let low = hexValue(bytes[position + 5]), high << 4 | low == byte
+            {
+                found(position + 6)
+            }
+        }
     }
 
     private static func hexValue(_ byte: UInt8) -> UInt8? {
