@@ -175,23 +175,17 @@ public enum ZipReader {
         return result
     }
 
+    /// Each entry whole: the stream of `chunks`, gathered per entry.
     private static func entries(
         of source: Source, limits: ZipLimits, _ body: (ZipEntryHeader, Data) throws -> Void
     ) throws {
-        let reader = try ArchiveReadHandle(source)
-        var total: Int64 = 0
-        var count = 0
-        while let entry = try reader.nextHeader() {
-            // Revalidated: the second pass must not trust that the archive reads the same way twice.
-            let checked = try validated(entry, reader: reader)
-            count += 1
-            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
-            guard let header = checked else {
-                try reader.skipData()
-                continue
+        var data = Data()
+        try chunks(of: source, limits: limits) { event in
+            switch event {
+            case .begin: data = Data()
+            case .bytes(let chunk): data.append(contentsOf: chunk)
+            case .end(let header): try body(header, data)
             }
-            let data = try reader.readData(name: header.name, limits: limits, total: &total)
-            try body(header, data)
         }
     }
 
@@ -331,15 +325,8 @@ public enum ZipReader {
             guard archive_read_data_skip(handle) >= ARCHIVE_WARN else { throw ZipError.unreadable(message()) }
         }
 
-        /// Reads the current entry's data in chunks, counting real bytes against the limits as they arrive.
-        func readData(name: String, limits: ZipLimits, total: inout Int64) throws -> Data {
-            var data = Data()
-            try readChunks(name: name, limits: limits, total: &total) { data.append(contentsOf: $0) }
-            return data
-        }
-
-        /// Hands the current entry's data to `body` 64 KiB at a time; a chunk that goes over a limit is refused
-        /// before `body` sees it.
+        /// Hands the current entry's data to `body` 64 KiB at a time, counting real bytes against the limits as
+        /// they arrive; a chunk that goes over a limit is refused before `body` sees it.
         func readChunks(
             name: String, limits: ZipLimits, total: inout Int64, _ body: (UnsafeRawBufferPointer) throws -> Void
         ) throws {
