@@ -22,7 +22,13 @@ enum PlanFactGatherer {
     static func gather(
         _ workflow: Workflow, source: (any PlanFactSource)?, mode: PlanFacts.Mode, statePath: String, shownPath: String
     ) async throws -> PlanFacts {
-        var facts = PlanFacts(mode: mode, state: readState(workflow, path: statePath, shownPath: shownPath))
+        // `run --sandbox` always starts afresh (an emulator cannot know an earlier run's runners): nothing resumes.
+        let state =
+            mode == .sandbox
+            ? (FileManager.default.fileExists(atPath: statePath)
+                ? .noUnfinishedRun(path: shownPath) : .absent(path: shownPath))
+            : readState(workflow, path: statePath, shownPath: shownPath)
+        var facts = PlanFacts(mode: mode, state: state)
         guard let source else { return facts }
         facts.balance = try await source.credits()
         for spec in workflow.collections {

@@ -52,6 +52,14 @@ struct WorkflowSession {
                 + "'\(APIConfig.displayed(value))'; \(problem)"
             throw UsageError(redacted(message, secrets: [environment["MULTICART_API_KEY"]].compactMap { $0 } + secrets))
         }
+        // A key in the URL would be printed with it (the plan's header, errors) and sent in every path: refused,
+        // as `api.base_url` holding it is refused in a file (CF114).
+        let keys = ([environment["MULTICART_API_KEY"]].compactMap { $0 } + secrets).filter { $0.utf8.count >= 4 }
+        if keys.contains(where: { SecretText($0).contains(in: value) }) {
+            throw UsageError(
+                "MULTICART_BASE_URL holds the API key; give the key only in MULTICART_API_KEY (the URL is printed "
+                    + "and logged, the key never is)")
+        }
         return value.hasSuffix("/") ? String(value.dropLast()) : value
     }
 

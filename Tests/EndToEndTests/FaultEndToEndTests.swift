@@ -105,6 +105,13 @@ import Testing
         #expect(try h.collection()?.runnerID == runner)
         let status = try await h.run(["status", "crash.yaml"])
         #expect(status.stdout.contains("poll timed out"))
+        // The real plan resumes it; a sandbox plan never does (`run --sandbox` starts afresh, in its own database).
+        let plan = try await h.run(["plan", "crash.yaml"])
+        #expect(plan.stdout.contains("resumes run #1"), "stdout: \(plan.stdout)")
+        let sandboxPlan = try await h.run(["plan", "crash.yaml", "--sandbox"])
+        #expect(sandboxPlan.exitCode == 0, "stderr: \(sandboxPlan.stderr)")
+        #expect(!sandboxPlan.stdout.contains("resumes run"), "stdout: \(sandboxPlan.stdout)")
+        #expect(sandboxPlan.stdout.contains(".cartflow/sandbox/state.db"), "stdout: \(sandboxPlan.stdout)")
         h.server.finishRunner(runner)
         let again = try await h.run()
         #expect(again.exitCode == 0, "stderr: \(again.stderr)")

@@ -78,6 +78,24 @@ import Testing
         #expect(e.triggers == 0)
     }
 
+    /// Sandbox slots and runs keep their own database, as `run --sandbox` does: a real `schedule --once` must
+    /// never take a sandbox slot as fired, nor a real `run` resume a sandbox run against the real API.
+    @Test func sandboxSlotsAndRunsStayOutOfTheRealStateDatabase() async throws {
+        let e = try DaemonSandbox()
+        try setUp(e)
+        let result = try await e.run(["schedule", "--once", "--sandbox", "workflows"])
+        #expect(result.exitCode == 0, "stderr: \(result.stderr)")
+        #expect(e.triggers == 0)  // the embedded emulator was asked, not the test's sandbox
+        let real = e.directory.appendingPathComponent(".cartflow/state.db").path
+        let sandboxed = e.directory.appendingPathComponent(".cartflow/sandbox/state.db").path
+        #expect(!FileManager.default.fileExists(atPath: real))
+        #expect(FileManager.default.fileExists(atPath: sandboxed))
+        // And the real schedule then fires its own slot.
+        let again = try await e.run(["schedule", "--once", "workflows"])
+        #expect(again.exitCode == 0, "stderr: \(again.stderr)")
+        #expect(e.triggers == 1)
+    }
+
     @Test func onceWithNoScheduledWorkflowIsAUsageError() async throws {
         let e = try DaemonSandbox()
         try FileManager.default.copyItem(

@@ -86,6 +86,19 @@ import Testing
             #expect(result.exitCode == 3)
             outputs += [result.stdout, result.stderr]
         }
+        // The key inside MULTICART_BASE_URL (raw or percent-encoded) is refused, never printed with the URL.
+        for url in [
+            "\(h.server.baseURL!.absoluteString)/\(h.key)",
+            "http://127.0.0.1:9/\(h.key.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!)/api/v1",
+        ] {
+            for arguments in [["plan", "workflows/keyed.yaml"], ["run", "workflows/keyed.yaml"]] {
+                let result = try await CartflowProcess.run(
+                    arguments, in: h.directory, environment: ["MULTICART_API_KEY": h.key, "MULTICART_BASE_URL": url])
+                #expect(result.exitCode == 2, "\(arguments) \(url): \(result.stderr)")
+                #expect(result.stderr.contains("MULTICART_BASE_URL holds the API key"))
+                outputs += [result.stdout, result.stderr]
+            }
+        }
         try await run(["schedule", "--once", "workflows", "--verbose"], expect: [0])
         try await run(["status", "--verbose"], expect: [0])
         try await run(["init", "scaffolded", "--verbose"], expect: [0])

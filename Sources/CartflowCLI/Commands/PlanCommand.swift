@@ -21,7 +21,8 @@ enum PlanCommand: Command {
           --offline             no network at all: item counts from the workflow's `items:` hints
           --sandbox             plan against an embedded MultiCart emulator on loopback
           --sandbox-credits N   credits of the embedded emulator (default 100000)
-          --state PATH          the state database to look for an unfinished run (default .cartflow/state.db)
+          --state PATH          the state database to look for an unfinished run (default .cartflow/state.db;
+                                with --sandbox .cartflow/sandbox/state.db, and a sandbox run never resumes)
           --now TIME            plan as of this UTC instant (2026-06-20T09:00:00Z) instead of the clock
 
         EXIT CODES: 0 everything would run · 4 blocked by credits (or skipped / waiting by on_insufficient)
@@ -39,7 +40,9 @@ enum PlanCommand: Command {
             throw UsageError("--offline and --sandbox exclude each other (--offline asks no API at all)")
         }
         let now = try parseNow(args.option("now"))
-        let shownState = args.option("state") ?? ".cartflow/state.db"
+        // The same default as `run --sandbox`: sandbox runs keep their own database, apart from real runs.
+        let shownState =
+            args.option("state") ?? (args.flag("sandbox") ? ".cartflow/sandbox/state.db" : ".cartflow/state.db")
         let statePath = context.resolve(shownState)
         let output = context.output
         // Before loading: the files are loaded with `try?`, which would turn the refusal into "invalid".

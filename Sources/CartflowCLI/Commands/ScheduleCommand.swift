@@ -25,7 +25,8 @@ enum ScheduleCommand: Command {
                                 --once from cron, the cron interval (5m), or catch_up: none misses slots
           --sandbox             run against one embedded MultiCart emulator seeded with all the workflows
           --sandbox-credits N   credits of the embedded emulator (default 100000)
-          --state PATH          the state database (default .cartflow/state.db)
+          --state PATH          the state database (default .cartflow/state.db; with --sandbox
+                                .cartflow/sandbox/state.db, apart from real runs and slots)
           --quiet, --verbose    less or more on stderr
 
         EXIT CODES: 0 stopped by a signal, or --once with every run succeeded (or nothing due)
@@ -89,7 +90,11 @@ enum ScheduleCommand: Command {
         }
         defer { sandbox?.stop() }
 
-        let state = try StateStore(path: context.resolve(args.option("state") ?? ".cartflow/state.db"))
+        // Sandbox runs and their slots keep their own database, as with `run --sandbox`: a real schedule must
+        // never take a sandbox slot as fired, nor a real run resume a sandbox run.
+        let state = try StateStore(
+            path: context.resolve(
+                args.option("state") ?? (useSandbox ? ".cartflow/sandbox/state.db" : ".cartflow/state.db")))
         let fire: Scheduler.Fire = { [target] workflow, slot in
             var workflow = workflow
             if let target { workflow.api.baseURL = target.baseURL }
