@@ -49,6 +49,32 @@ public enum PathTemplate {
         return result
     }
 
+    /// The files a step with `template` writes for `collections` (its `from:`), as far as a workflow file tells:
+    /// `{workflow}` and `{collection}` filled in, each collection's `{runner}` kept apart, `{date}`, `{time}` and
+    /// `{run}` left as written (one value per run), the path folded (`//`, `.` and `..` segments).
+    public static func files(of template: String, workflow: String, collections: [String]) -> [String] {
+        guard isPerCollection(template) else { return [folded(expand(template, values: ["workflow": workflow]))] }
+        return collections.map { collection in
+            folded(
+                expand(
+                    template,
+                    values: ["workflow": workflow, "collection": collection, "runner": "{runner of \(collection)}"]))
+        }
+    }
+
+    /// `path` with empty and `.` segments dropped and `..` applied where it can be.
+    public static func folded(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+            } else {
+                parts.append(part)
+            }
+        }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
     /// A value usable as (part of) one path segment: no separators, no leading dots, no control characters.
     public static func safeSegment(_ value: String) -> String {
         var text = String(

@@ -107,7 +107,8 @@ extension WorkflowDecoder {
         let schedule = top["schedule"].flatMap { self.schedule($0, path: "schedule") }
         let poll = top["poll"].flatMap { pollConfig($0, path: "poll") } ?? PollConfig()
         let fetch = top["fetch"].flatMap { fetchConfig($0, path: "fetch") } ?? FetchConfig()
-        let steps = top["steps"].flatMap { exportSteps($0, path: "steps", collections: declared) } ?? []
+        let steps =
+            top["steps"].flatMap { exportSteps($0, path: "steps", collections: declared, workflowName: name) } ?? []
 
         guard !hasErrors else { return nil }
         return Workflow(
@@ -595,11 +596,16 @@ extension WorkflowDecoder {
     /// The export steps; `collections` names every collection declared, so that `from:` is checked against the
     /// file as written, not against the collections that decoded without errors — and not at all when
     /// `collections` itself is missing or broken (nil), which is reported already.
-    private func exportSteps(_ node: Node, path: String, collections names: [String]?) -> [ExportStep]? {
+    private func exportSteps(_ node: Node, path: String, collections names: [String]?, workflowName: String)
+        -> [ExportStep]?
+    {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
         let known = names.map(Set.init)
         var steps: [ExportStep] = []
-        var paths: [String: Node] = [:]
+        var fileBudget = 200_000
+        // The files the steps write, as far as the file tells them (`{workflow}` and `{collection}` filled in,
+        // `//` and `.` folded): two templates that differ can still name one file.
+        var files: [String: (node: Node, step: Int)] = [:]
         for (index, item) in items.enumerated() {
             let stepPath = "\(path)[\(index)]"
             guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
@@ -622,12 +628,21 @@ extension WorkflowDecoder {
                 if let template = outputPath {
                     checkTemplate(template, node: node, path: fields.path("path"))
                     checkFileName(template, node: node, path: fields.path("path"))
-                    if let first = paths[template] {
+                    // Bounded: thousands of per-collection steps over thousands of collections would make this
+                    // quadratic; past the budget a step is compared by its template alone.
+                    let targets =
+                        fileBudget > 0
+                        ? PathTemplate.files(of: template, workflow: workflowName, collections: from ?? names ?? [])
+                        : [template]
+                    fileBudget -= targets.count
+                    if let file = targets.first(where: { files[$0].map { $0.step != index } ?? false }),
+                        let first = files[file]
+                    {
                         reportRepeat(
-                            "another step already writes '\(template)'; the second would overwrite the first",
-                            at: node, of: first, path: fields.path("path"), note: "first written by this step")
+                            "another step already writes '\(file)'; the second would overwrite the first",
+                            at: node, of: first.node, path: fields.path("path"), note: "first written by this step")
                     }
-                    if paths[template] == nil { paths[template] = node }
+                    for file in targets where files[file] == nil { files[file] = (node, index) }
                 }
             } else {
                 report(
