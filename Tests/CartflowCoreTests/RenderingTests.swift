@@ -33,7 +33,8 @@ struct RenderingTests {
     /// Source lines are cut at every break libyaml counts (CRLF, CR, NEL, LS, PS, LF), so the line shown is the
     /// line the position names, whatever mix of breaks the file has.
     @Test func sourceLineMatchesLibyamlLineBreaks() {
-        let text = "cartflow: 1\r\ndescription: \"é\"\u{2028}collections:\u{85}  laptops: { id: 101 }\u{2029}poll:\r  intervall: 15s\n"
+        let text =
+            "cartflow: 1\r\ndescription: \"é\"\u{2028}collections:\u{85}  laptops: { id: 101 }\u{2029}poll:\r  intervall: 15s\n"
         #expect(
             rendered(text) == """
                 workflows/x.yaml:6:3: error: unknown key 'intervall' in 'poll'; did you mean 'interval'? [CF102]
@@ -144,6 +145,10 @@ struct RenderingTests {
             "cartflow: 1\ncollections:\n  \(secret): { id: 0 }\n",
             "cartflow: 1\napi: { key: \(secret)\n",
             header + "steps:\n  - export: csv\n    path: \"out/\(secret)/{bad}.csv\"\n",
+            // Written with YAML escapes or folded over lines: the decoded value holds the key, the text does not.
+            header + "description: \"sk-live-KNOWN\\x2D5150\"\n",
+            header + "description: \"sk-live-KN\\\n  OWN-5150 and more\"\n",
+            header + "description: \"sk-live-\\u004BNOWN-5150\"\nname: bad name\n",
         ]
         for text in texts {
             let result = WorkflowLoader.load(text: text, path: "x.yaml", environment: environment)
@@ -152,6 +157,8 @@ struct RenderingTests {
                 $0.render(sourceText: result.sourceText) + $0.keyPath + $0.notes.map(\.message).joined()
             }.joined()
             #expect(!all.contains(secret), "\(all)")
+            // Nor any part of it, however the file spelt it.
+            #expect(!all.contains("KNOWN") && !all.contains("OWN-5150"), "\(all)")
             #expect(!all.contains("other-SECRET-606"), "\(all)")
         }
     }

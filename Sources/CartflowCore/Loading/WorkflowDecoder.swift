@@ -296,6 +296,9 @@ final class WorkflowDecoder {
         guard let value = interpolate(scalar, node: node, path: path()) else { return nil }
         // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
         if secretValues.contains(where: { Self.holds(value, secret: $0) }) {
+            // Its lines are never shown: the text there may spell the key in an escape the redaction cannot know
+            // (`\x2B` for `+`, a line folded in the middle of it).
+            secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
             report(
                 .literalSecret,
                 "'\(path())' holds the API key; the key may only be given in 'api.key', as ${VARIABLE}",
