@@ -173,7 +173,11 @@ public enum ValueParsers {
                         "'\(text)' means UTC\(inverted)\(number) (POSIX inverts the sign); write UTC\(inverted)\(number) for a fixed offset, or a city zone such as Australia/Sydney"
                     ))
             }
-            return .failure(Problem("write UTC\(prefix.last!)\(number) for a fixed offset"))
+            // Without `Etc/` the sign is ambiguous: POSIX reads `GMT+10` as UTC−10, most people as UTC+10.
+            return .failure(
+                Problem(
+                    "'\(text)' is ambiguous (as a POSIX zone it means UTC\(inverted)\(number)); write UTC\(prefix.last!)\(number) or UTC\(inverted)\(number) for a fixed offset"
+                ))
         }
         // The calculator's own test (`knownZone`): a name it would not resolve must not get through.
         if text.contains("/") || text == "GMT", ScheduleCalculator.knownZone(named: text) != nil {
