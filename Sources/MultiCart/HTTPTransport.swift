@@ -46,6 +46,9 @@ public enum RedirectPolicy: Sendable, Equatable {
     /// Also to another origin whose host (or `host:port`) is listed, over https or the request's own scheme,
     /// with the headers named in `removing` taken off first: downloads sent on to presigned storage or a CDN.
     case allowedHosts([String], removing: [String])
+    /// None at all: a request that must not be sent twice (the trigger), since following a redirect sends it again
+    /// (a 307 without its body, at that).
+    case none
 }
 
 /// An HTTP answer with its whole body.
@@ -147,7 +150,8 @@ public final class URLSessionTransport: HTTPTransport, @unchecked Sendable {
             urlRequest.setValue(header.value, forHTTPHeaderField: header.name)
         }
         let task = session.dataTask(with: urlRequest)
-        let exchange = Exchange(task: task, limit: request.maxResponseBytes, redirects: request.redirects)
+        let exchange = Exchange(
+            task: task, limit: request.maxResponseBytes, redirects: request.mayBeSentTwice ? request.redirects : .none)
         // Unregistered when the task completes, not when this returns: a callback may still come for it.
         delegate.register(exchange, for: task.taskIdentifier)
 
@@ -296,10 +300,10 @@ private final class Exchange: @unchecked Sendable {
         guard nsError.domain == NSURLErrorDomain else {
             return TransportFailure.connection(String(describing: error), requestMayHaveBeenSent: true)
         }
-        let neverSent: Set<Int> = [
-            NSURLErrorCannotConnectToHost, NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed,
-            NSURLErrorUnsupportedURL, NSURLErrorBadURL,
-        ]
+        // Only failures before a connection exists prove the request never left. Not "unsupported URL" or "bad
+        // URL": cartflow checks its URLs before sending, and FoundationNetworking reports an answer that is not
+        // HTTP at all ("Received HTTP/0.9", an unknown version) with those codes, after the request was sent.
+        let neverSent: Set<Int> = [NSURLErrorCannotConnectToHost, NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed]
         if nsError.code == NSURLErrorTimedOut { return TransportFailure.deadlineExceeded }
         let text = nsError.userInfo[NSLocalizedDescriptionKey] as? String ?? "URL error \(nsError.code)"
         return TransportFailure.connection(text, requestMayHaveBeenSent: !neverSent.contains(nsError.code))
@@ -345,7 +349,7 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
         guard let exchange = exchange(task) else { return }
         let from = task.originalRequest?.url
         let to = request.url
-        if let from, let to, request.httpMethod == task.originalRequest?.httpMethod {
+        if let from, let to, request.httpMethod == task.originalRequest?.httpMethod, exchange.redirects != .none {
             if Origin(from) == Origin(to) {
                 exchange.answerRedirect(request, completionHandler)
                 return

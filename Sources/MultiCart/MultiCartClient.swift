@@ -289,10 +289,13 @@ public struct MultiCartClient: Sendable {
     }
 
     private func redacted(_ failure: TransportFailure) -> TransportFailure {
-        if case .connection(let text, let sent) = failure {
-            return .connection(redactor.redact(text), requestMayHaveBeenSent: sent)
+        switch failure {
+        case .connection(let text, let sent): return .connection(redactor.redact(text), requestMayHaveBeenSent: sent)
+        // A location can carry the key anywhere, its host lowercased included.
+        case .crossOriginRedirect(let status, let location):
+            return .crossOriginRedirect(status: status, location: redactor.redact(location, ignoringCase: true))
+        default: return failure
         }
-        return failure
     }
 
     func decodeEnvelope(_ body: Data, endpoint: String) throws -> JSONValue {

@@ -90,6 +90,9 @@ extension MultiCartError: LocalizedError, CustomStringConvertible {
             switch failure {
             case .deadlineExceeded: return "\(endpoint) did not answer in time"
             case .responseTooLarge(let limit): return "the answer from \(endpoint) is larger than \(limit) bytes"
+            case .crossOriginRedirect(let status, let location) where endpoint == MultiCartClient.triggerPath:
+                return
+                    "\(endpoint) redirected (HTTP \(status)) to \(location); not followed: a redirected paid call would be sent a second time"
             case .crossOriginRedirect(let status, let location):
                 return
                     "\(endpoint) redirected (HTTP \(status)) to another origin \(location); not followed, so the key stays with the API host"
@@ -125,6 +128,13 @@ public struct Redactor: Sendable {
     /// `text` with the key replaced in any of its forms (`SecretText`: raw, percent-encoded, JSON-escaped).
     public func redact(_ text: String) -> String {
         secret.isEmpty ? text : secret.redact(text)
+    }
+
+    /// `text` redacted, also where it holds the key lowercased (a host name as `Origin` writes it).
+    public func redact(_ text: String, ignoringCase: Bool) -> String {
+        let once = redact(text)
+        guard ignoringCase, !secret.isEmpty else { return once }
+        return SecretText(secret.secret.lowercased()).redact(once)
     }
 
     /// Removes the key from raw answer bytes before anything is decoded from them, so no text derived from

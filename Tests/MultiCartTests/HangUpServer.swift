@@ -5,7 +5,8 @@ import Foundation
 #endif
 
 /// A bare HTTP/1.1 server on 127.0.0.1 that keeps connections alive, answers the read-only API calls with fixed
-/// envelopes, and hangs up on every trigger after reading its headers, without a byte of answer. It counts the
+/// envelopes, and hangs up on every trigger after reading its headers — without a byte of answer, or after the raw
+/// bytes of `triggerReply` (an answer that is not HTTP, a redirect). It counts the
 /// triggers that arrive — at their headers, before any body — so a replay on another connection is seen even when
 /// the client could not send the body again.
 final class HangUpServer: @unchecked Sendable {
@@ -15,8 +16,10 @@ final class HangUpServer: @unchecked Sendable {
     private var triggerCount = 0
     private var connections: Set<Int32> = []
     private var stopped = false
+    private let triggerReply: [UInt8]?
 
-    init() throws {
+    init(triggerReply: String? = nil) throws {
+        self.triggerReply = triggerReply.map { Array($0.utf8) }
         let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard listener >= 0 else { throw POSIXError(.EIO) }
         var address = sockaddr_in()
@@ -90,6 +93,9 @@ final class HangUpServer: @unchecked Sendable {
             let path = lines.first?.split(separator: " ").dropFirst().first.map(String.init) ?? "/"
             if path.hasSuffix("/schedules/run/result/") {
                 lock.withLock { triggerCount += 1 }
+                if let reply = triggerReply {
+                    _ = reply.withUnsafeBytes { send(connection, $0.baseAddress, $0.count, 0) }
+                }
                 shutdown(connection, Int32(SHUT_RDWR))
                 return
             }

@@ -75,6 +75,28 @@ import Testing
         #expect(server.triggers == 1)
     }
 
+    /// An answer to the trigger that is not HTTP at all (FoundationNetworking reports it as "unsupported URL"), or a
+    /// redirect (following it would send the paid call again, a 307 without its body): never "nothing queued", and
+    /// never followed — the run history decides.
+    @Test(arguments: [
+        "garbage\r\n\r\n", "<html>hi</html>", "HTTP/1.1 abc OK\r\n\r\n",
+        "HTTP/1.1 307 Temporary Redirect\r\nLocation: /api/v1/schedules/run/result/\r\nContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 308 Permanent Redirect\r\nLocation: /api/v1/schedules/run/result/\r\nContent-Length: 0\r\n\r\n",
+    ])
+    func aTriggerAnsweredOddlyIsAmbiguousAndSentOnce(reply: String) async throws {
+        let server = try HangUpServer(triggerReply: reply)
+        defer { server.stop() }
+        let client = MultiCartClient(
+            baseURL: server.baseURL, apiKey: key, transport: URLSessionTransport(), retry: .none)
+        do {
+            try await client.triggerRun(collectionID: 101)
+            Issue.record("a trigger answered with \(reply.debugDescription) cannot succeed")
+        } catch let error as MultiCartError {
+            #expect(!error.certainlyNotApplied, "\(error)")
+        }
+        #expect(server.triggers == 1)
+    }
+
     /// The sandbox's drop fault: the trigger queues its runner, the connection closes unanswered, and the log says
     /// so (no status sent).
     @Test func droppedTriggerQueuesItsRunnerAndIsLoggedOnce() async throws {
