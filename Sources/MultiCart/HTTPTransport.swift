@@ -332,6 +332,19 @@ private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecke
         if !exchange.receive(data) { exchange.cancelTask() }
     }
 
+    /// A 401 with `WWW-Authenticate: Basic` asks for credentials; without this answer FoundationNetworking waits for
+    /// one until the deadline. cartflow has none to give: the 401 itself is the answer (an authentication error).
+    func urlSession(
+        _ session: URLSession, task: URLSessionTask, didReceive challenge: URLAuthenticationChallenge,
+        completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?) -> Void
+    ) {
+        if let response = challenge.failureResponse as? HTTPURLResponse, let exchange = exchange(task) {
+            // The challenge's own answer (a 401 or 407) is what the caller gets; the task ends without its body.
+            exchange.finish(.success(HTTPResponse(status: response.statusCode, body: Data())))
+        }
+        completionHandler(.cancelAuthenticationChallenge, nil)
+    }
+
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
         exchange(task)?.complete(error: error)
         unregister(task.taskIdentifier)

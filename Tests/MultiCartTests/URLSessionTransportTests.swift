@@ -97,6 +97,28 @@ import Testing
         #expect(server.triggers == 1)
     }
 
+    /// A 401 that asks for Basic credentials is the key refused, at once: FoundationNetworking waited for
+    /// credentials until the deadline, and the call was then retried as "did not answer in time".
+    @Test func aBasicChallengeIsTheKeyRefusedAtOnce() async throws {
+        let server = try HangUpServer(
+            triggerReply:
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"api\"\r\nContent-Length: 0\r\n\r\n")
+        defer { server.stop() }
+        var client = MultiCartClient(
+            baseURL: server.baseURL, apiKey: key, transport: URLSessionTransport(), retry: .none)
+        // Without an answer to the challenge the call would end at this deadline, as "did not answer in time".
+        client.apiDeadline = .seconds(20)
+        do {
+            try await client.triggerRun(collectionID: 101)
+            Issue.record("a 401 cannot succeed")
+        } catch let error as MultiCartError {
+            guard case .authentication = error else {
+                Issue.record("expected the key refused, got \(error)")
+                return
+            }
+        }
+    }
+
     /// The sandbox's drop fault: the trigger queues its runner, the connection closes unanswered, and the log says
     /// so (no status sent).
     @Test func droppedTriggerQueuesItsRunnerAndIsLoggedOnce() async throws {
