@@ -130,6 +130,7 @@ public struct Executor: Sendable {
     private func runHoldingLease() async throws -> RunReport {
         let collections = workflow.collections.map { (name: $0.name, id: $0.id) }
         var resumed = false
+        var changes: [StateStore.CollectionChange] = []
         var run: WorkflowRunRecord
         if let unfinished = try state.unfinishedRun(workflow: workflow.name) {
             if options.startNew {
@@ -140,8 +141,22 @@ public struct Executor: Sendable {
             } else {
                 run = unfinished
                 resumed = true
-                try state.ensureCollections(runID: run.id, collections: collections, lease: lease)
+                // Rows are matched by name and collection id: a renamed key keeps its row (never triggered
+                // again), a changed id retires the old row (its runner is never adopted under the new id).
+                changes = try state.ensureCollections(runID: run.id, collections: collections, lease: lease)
                 progress("resuming run #\(run.id) of \(workflow.name), started \(run.startedAt)")
+                for change in changes {
+                    switch change {
+                    case .renamed(let from, let to, let id):
+                        progress(
+                            "\(to): collection \(id) was '\(from)' in this run; carrying its trigger, runner and "
+                                + "files over under the new name (no new trigger)")
+                    case .replaced(let name, let oldID, let newID, _):
+                        progress(
+                            "\(name): the workflow now names collection \(newID) (was \(oldID)); collection "
+                                + "\(oldID)'s record in this run is treated as removed, \(newID) starts afresh")
+                    }
+                }
             }
         } else {
             run = try state.createRun(
@@ -149,7 +164,7 @@ public struct Executor: Sendable {
             progress("run #\(run.id) of \(workflow.name)")
         }
         do {
-            return try await carryOut(run, resumed: resumed)
+            return try await carryOut(run, resumed: resumed, changes: changes)
         } catch let error where !(error is CancellationError) && !(error is LeaseLostError) {
             // An error that ends the run early (the key refused, the API unreachable) is recorded, so the run
             // does not read `running` with no process behind it; `failed` is resumed like any unfinished run.
@@ -160,7 +175,9 @@ public struct Executor: Sendable {
     }
 
     /// Reconcile → credits → trigger, poll, fetch → export for one run record.
-    private func carryOut(_ run: WorkflowRunRecord, resumed: Bool) async throws -> RunReport {
+    private func carryOut(
+        _ run: WorkflowRunRecord, resumed: Bool, changes: [StateStore.CollectionChange] = []
+    ) async throws -> RunReport {
         var messages: [String] = []
         // An intent without its answer (a crash between commit and answer) is settled against the run history
         // before anything else, so the credit check and the triggers below see what was really spent.
@@ -245,16 +262,24 @@ public struct Executor: Sendable {
             workflow.collections.contains { $0.name == record.collection }
         }
         // A collection edited out of the file while its trigger was already paid for is not forgotten silently.
+        // One whose name now stands for another collection id (replaced) is named as it was.
+        var replacedNames: [String: String] = [:]
+        for case .replaced(let name, let oldID, let newID, let storedAs) in changes {
+            replacedNames[storedAs] = "\(name) (collection \(oldID), now \(newID) in the workflow)"
+        }
         for record in allRecords where !finalRecords.contains(where: { $0.id == record.id }) {
             guard record.phase != "fetched" else { continue }
+            let name = replacedNames[record.collection] ?? record.collection
+            let gone =
+                replacedNames[record.collection] != nil
+                ? "collection \(record.collectionID) is no longer in the workflow under this name"
+                : "no longer in the workflow"
             if let runner = record.runnerID {
                 messages.append(
-                    "\(record.collection): no longer in the workflow; its runner \(runner) (paid for) was not "
-                        + "fetched and is left behind")
-            } else if record.intentAt != nil {
+                    "\(name): \(gone); its runner \(runner) (paid for) was not fetched and is left behind")
+            } else if record.intentAt != nil && record.phase != "not_triggered" {
                 messages.append(
-                    "\(record.collection): no longer in the workflow; a trigger was sent for it and its runner, "
-                        + "never identified, is left behind")
+                    "\(name): \(gone); a trigger was sent for it and its runner, never identified, is left behind")
             }
         }
         // Collections no later run can finish by itself: the run needs a person (see `attention`).
@@ -865,13 +890,25 @@ public struct Executor: Sendable {
         fetcher.allowedHosts = workflow.api.allowedDownloadHosts
         let files: [FileRecord]
         let started = clock.now()
+        // Results are expected unless the history says none were scraped: a count above zero, or no count at all.
+        let expected = runner.totalExacted ?? runner.totalResults
+        let resultsExpected = expected.map { $0 > 0 } ?? true
+        let counted = expected.map { "\($0) results" } ?? "no result count"
         switch workflow.fetch.from {
-        case .pages:
-            if runner.pageLinks.isEmpty && (runner.totalResults ?? 0) > 0 {
+        case .pages where runner.pageLinks.isEmpty && resultsExpected:
+            // No page files where results are expected: the ZIP when there is one, else a refusal that keeps the
+            // runner (the run fails, resumable) — never a fetch of nothing recorded as done.
+            guard let link = runner.allPagesLink else {
                 throw MultiCartError.contractSurprise(
                     endpoint: MultiCartClient.historyPath,
-                    detail: "runner \(runner.id) is generated but lists no page files")
+                    detail: "runner \(runner.id) is generated but lists no page files and no ZIP (\(counted)); "
+                        + "kept, and the next run fetches it again")
             }
+            progress("\(spec.name): runner \(runner.id) lists no page files (\(counted)); fetching its ZIP instead")
+            files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
+                try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
+            }
+        case .pages:
             files = try await fetcher.fetchPages(runner.pageLinks, into: directory, known: known) { batch in
                 try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
@@ -884,6 +921,12 @@ public struct Executor: Sendable {
             files = try await fetcher.fetchZip(link, into: directory, known: known) { batch in
                 try state.recordFiles(collectionRunID: recordID, files: batch, lease: lease)
             }
+        }
+        if files.isEmpty && resultsExpected {
+            throw MultiCartError.contractSurprise(
+                endpoint: MultiCartClient.historyPath,
+                detail: "runner \(runner.id) is generated but its download holds no page files (\(counted)); "
+                    + "kept, and the next run fetches it again")
         }
         try state.recordPhase(
             recordID, phase: "fetched", detail: nil, exacted: runner.totalExacted, items: runner.totalResults,

@@ -159,4 +159,32 @@ import Testing
         try state.releaseLease(workflow: "w", holder: "e")
         #expect(try state.lease(workflow: "w") == nil)
     }
+
+    /// A resumed run's rows are matched by name and collection id: swapped ids carry each row over to the name
+    /// that now holds its id; a changed id retires the old row (kept, under another name) and adds a pending one.
+    @Test func ensureCollectionsMatchesByNameAndCollectionID() throws {
+        let (state, directory) = try store()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let run = try state.createRun(
+            workflow: "w", sourcePath: "w.yaml", collections: [("laptops", 101), ("phones", 102), ("tvs", 103)])
+        let before = try state.collectionRuns(runID: run.id)
+        let rowOf = { (id: Int) in before.first { $0.collectionID == id }!.id }
+        let changes = try state.ensureCollections(
+            runID: run.id, collections: [("laptops", 102), ("phones", 101), ("tvs", 104)])
+        let after = try state.collectionRuns(runID: run.id)
+        #expect(after.first { $0.collection == "laptops" }?.id == rowOf(102))
+        #expect(after.first { $0.collection == "phones" }?.id == rowOf(101))
+        let tvs = try #require(after.first { $0.collection == "tvs" })
+        #expect(tvs.collectionID == 104)
+        #expect(tvs.phase == "pending")
+        let retired = try #require(after.first { $0.id == rowOf(103) })
+        #expect(retired.collection == StateStore.retiredName("tvs", collectionID: 103, row: rowOf(103)))
+        #expect(changes.count == 3)
+        #expect(changes.contains(.renamed(from: "phones", to: "laptops", collectionID: 102)))
+        #expect(changes.contains(.replaced(name: "tvs", oldID: 103, newID: 104, storedAs: retired.collection)))
+        // Matched rows are left alone the next time.
+        #expect(
+            try state.ensureCollections(runID: run.id, collections: [("laptops", 102), ("phones", 101), ("tvs", 104)])
+                .isEmpty)
+    }
 }

@@ -179,21 +179,88 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// Adds pending rows for collections that a resumed run does not have yet (the file gained a collection).
+    /// What `ensureCollections` changed in a resumed run's rows, for the run's messages.
+    public enum CollectionChange: Sendable, Equatable {
+        /// A stored row of this collection id was carried over from its old name to the file's new name.
+        case renamed(from: String, to: String, collectionID: Int)
+        /// A stored row whose collection id is no longer the file's for its name; it keeps its history under
+        /// `storedAs` and is treated as removed from the workflow.
+        case replaced(name: String, oldID: Int, newID: Int, storedAs: String)
+    }
+
+    /// The name a replaced row is kept under (`collection` is unique per run): the old name, its collection id
+    /// and its row id, never a name a workflow's collection has.
+    static func retiredName(_ name: String, collectionID: Int, row: Int) -> String {
+        "\(name) [collection \(collectionID), replaced, row \(row)]"
+    }
+
+    /// Matches a resumed run's rows to the file's collections by name **and** collection id, then adds pending
+    /// rows for the collections it does not have yet (the file gained a collection, or changed one's id):
+    /// - a row whose collection id matches the file's entry of the same name is kept;
+    /// - a row whose collection id the file now gives under another name (a renamed key) is carried over to
+    ///   that name: its trigger, runner and files are kept, so the collection is never triggered again;
+    /// - any other row under a name the file uses with another id is renamed out of the way
+    ///   (`retiredName`) and so treated as removed: its runner is never adopted under the new id.
+    @discardableResult
     public func ensureCollections(runID: Int, collections: [(name: String, id: Int)], lease: LeaseClaim? = nil)
-        throws
+        throws -> [CollectionChange]
     {
         try locked { db in
             try db.transaction {
                 try Self.verify(lease, db)
+                let rows = try db.query(
+                    "SELECT id, collection, collection_id FROM collection_runs WHERE run_id = ? ORDER BY id",
+                    [.int(Int64(runID))]
+                ).map { (row: $0[0].int ?? 0, name: $0[1].text ?? "", id: $0[2].int ?? 0) }
+                var claimed: Set<Int> = []
+                var unmatched: [(name: String, id: Int)] = []
+                for collection in collections {
+                    if let row = rows.first(where: { $0.name == collection.name && $0.id == collection.id }) {
+                        claimed.insert(row.row)
+                    } else {
+                        unmatched.append(collection)
+                    }
+                }
+                // Carried over: the file's entry takes the unclaimed row of its collection id under another name.
+                var carried: [(row: Int, from: String, to: String, id: Int)] = []
+                for collection in unmatched {
+                    if let row = rows.first(where: { !claimed.contains($0.row) && $0.id == collection.id }) {
+                        claimed.insert(row.row)
+                        carried.append((row.row, row.name, collection.name, collection.id))
+                    }
+                }
+                let names = Set(collections.map(\.name))
+                let newIDs = Dictionary(collections.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+                // Replaced: an unclaimed row under a name the file now uses for another collection id.
+                let replaced = rows.filter { !claimed.contains($0.row) && names.contains($0.name) }
+                let now = Self.timestamp()
+                // Out of the way first (names are unique per run), then to their final names.
+                for moved in carried.map(\.row) + replaced.map(\.row) {
+                    try db.query(
+                        "UPDATE collection_runs SET collection = ?, updated_at = ? WHERE id = ?",
+                        [.text("\u{1}moving \(moved)"), .text(now), .int(Int64(moved))])
+                }
+                var changes: [CollectionChange] = []
+                for row in replaced {
+                    let storedAs = Self.retiredName(row.name, collectionID: row.id, row: row.row)
+                    try db.query(
+                        "UPDATE collection_runs SET collection = ?, updated_at = ? WHERE id = ?",
+                        [.text(storedAs), .text(now), .int(Int64(row.row))])
+                    changes.append(
+                        .replaced(name: row.name, oldID: row.id, newID: newIDs[row.name] ?? 0, storedAs: storedAs))
+                }
+                for move in carried {
+                    try db.query(
+                        "UPDATE collection_runs SET collection = ?, updated_at = ? WHERE id = ?",
+                        [.text(move.to), .text(now), .int(Int64(move.row))])
+                    changes.append(.renamed(from: move.from, to: move.to, collectionID: move.id))
+                }
                 for collection in collections {
                     try db.query(
                         "INSERT OR IGNORE INTO collection_runs (run_id, collection, collection_id, phase, updated_at) VALUES (?, ?, ?, 'pending', ?)",
-                        [
-                            .int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)),
-                            .text(Self.timestamp()),
-                        ])
+                        [.int(Int64(runID)), .text(collection.name), .int(Int64(collection.id)), .text(now)])
                 }
+                return changes
             }
         }
     }
