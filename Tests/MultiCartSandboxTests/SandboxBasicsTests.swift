@@ -17,25 +17,6 @@ import Testing
         #expect((base.port ?? 0) > 0)
     }
 
-    /// A process holding more than FD_SETSIZE descriptors (a test run with many sandboxes and sessions, a busy
-    /// embedding program): with select() the daemon could not watch its socket and refused to start, or dropped
-    /// connections at once. It polls instead.
-    @Test func servesWhenTheProcessHoldsMoreThanFDSetSizeDescriptors() async throws {
-        var held: [Int32] = []
-        defer { for descriptor in held { close(descriptor) } }
-        for _ in 0..<1_100 {
-            let descriptor = open("/dev/null", O_RDONLY)
-            guard descriptor >= 0 else { break }
-            held.append(descriptor)
-        }
-        #expect((held.last ?? 0) >= 1_024, "the test needs descriptors above FD_SETSIZE")
-        let (server, client) = try startSandbox(credits: 7)
-        defer { server.stop() }
-        let answer = try await client.post("/users/credits/")
-        #expect(answer.status == 200)
-        #expect((answer.payload as? [String: Any])?["available_credits"] as? Int == 7)
-    }
-
     @Test func creditsEnvelopeWithAndWithoutTrailingSlash() async throws {
         let (server, client) = try startSandbox(credits: 5_000)
         defer { server.stop() }
