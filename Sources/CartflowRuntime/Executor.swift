@@ -134,8 +134,21 @@ public struct Executor: Sendable {
         var run: WorkflowRunRecord
         if let unfinished = try state.unfinishedRun(workflow: workflow.name) {
             if options.startNew {
+                // Say what is given up: a paid runner not fetched, or a trigger whose outcome is unknown.
+                let left = try state.collectionRuns(runID: unfinished.id).compactMap { row -> String? in
+                    if let runner = row.runnerID, row.phase != "fetched" {
+                        return "\(row.collection)'s runner \(runner) (paid for, not fetched)"
+                    }
+                    if row.runnerID == nil, row.intentAt != nil, row.phase != "not_triggered", row.phase != "blocked" {
+                        return "\(row.collection)'s trigger (its runner, if any, never identified)"
+                    }
+                    return nil
+                }
                 try state.abandonRun(unfinished.id, lease: lease)
-                progress("abandoned unfinished run #\(unfinished.id) (--new)")
+                progress(
+                    "abandoned unfinished run #\(unfinished.id) (--new)"
+                        + (left.isEmpty
+                            ? "" : "; left behind: \(left.joined(separator: ", "))"))
                 run = try state.createRun(
                     workflow: workflow.name, sourcePath: workflow.sourcePath, collections: collections, lease: lease)
             } else {

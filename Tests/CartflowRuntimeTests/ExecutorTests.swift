@@ -291,6 +291,22 @@ final class LineLog: @unchecked Sendable {
         #expect(try h.state.runs(workflow: "wf").map(\.status) == ["succeeded", "abandoned"])
     }
 
+    /// `--new` gives up a paid runner that was never fetched: it says so, naming it, instead of a bare "abandoned".
+    @Test func newNamesThePaidRunnerItLeavesBehind() async throws {
+        var faults = SandboxFaults()
+        faults.neverFinish = FaultRule(first: 1)
+        let h = try ExecutorHarness(faults: faults)
+        let first = try await h.executor(h.workflow()).run()
+        let runner = try #require(first.collections.first?.runnerID)
+        h.server.finishRunner(runner)
+        _ = try await h.executor(h.workflow(), startNew: true).run()
+        #expect(
+            h.lines.all.contains {
+                $0.hasPrefix("abandoned unfinished run #1 (--new); left behind: ")
+                    && $0.contains("runner \(runner) (paid for, not fetched)")
+            }, "\(h.lines.all)")
+    }
+
     /// The `scraped_at` provenance column is the runner's time from the run history (its `updated_at`), as
     /// docs/exports.md says, in the run's export and in `cartflow export --run` alike, not the local trigger time.
     @Test func scrapedAtIsTheRunnersTimeFromTheRunHistory() async throws {
