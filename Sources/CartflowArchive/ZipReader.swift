@@ -150,15 +150,7 @@ public enum ZipReader {
         var result: [ZipEntryHeader] = []
         var seen: Set<String> = []
         var total: Int64 = 0
-        var count = 0
-        while let entry = try reader.nextHeader() {
-            let checked = try validated(entry, reader: reader)
-            count += 1
-            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
-            guard let header = checked else {
-                try reader.skipData()
-                continue
-            }
+        try eachFile(reader, limits: limits) { header in
             guard seen.insert(header.name).inserted else { throw ZipError.duplicateEntry(entry: header.name) }
             if let size = header.declaredSize {
                 if size > limits.maxEntryBytes {
@@ -173,6 +165,24 @@ public enum ZipReader {
             try reader.skipData()
         }
         return result
+    }
+
+    /// Calls `body` with the header of each regular-file entry, which must read or skip its data; every entry
+    /// counts against `limits.maxEntries`, and safe directories are skipped.
+    private static func eachFile(
+        _ reader: ArchiveReadHandle, limits: ZipLimits, _ body: (ZipEntryHeader) throws -> Void
+    ) throws {
+        var count = 0
+        while let entry = try reader.nextHeader() {
+            let checked = try validated(entry, reader: reader)
+            count += 1
+            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
+            guard let header = checked else {
+                try reader.skipData()
+                continue
+            }
+            try body(header)
+        }
     }
 
     /// Each entry whole: the stream of `chunks`, gathered per entry.
@@ -192,15 +202,7 @@ public enum ZipReader {
     private static func chunks(of source: Source, limits: ZipLimits, _ body: (ZipStreamEvent) throws -> Void) throws {
         let reader = try ArchiveReadHandle(source)
         var total: Int64 = 0
-        var count = 0
-        while let entry = try reader.nextHeader() {
-            let checked = try validated(entry, reader: reader)
-            count += 1
-            if count > limits.maxEntries { throw ZipError.tooManyEntries(limit: limits.maxEntries) }
-            guard let header = checked else {
-                try reader.skipData()
-                continue
-            }
+        try eachFile(reader, limits: limits) { header in
             try body(.begin(header))
             try reader.readChunks(name: header.name, limits: limits, total: &total) { try body(.bytes($0)) }
             try body(.end(header))
