@@ -201,30 +201,16 @@ private struct ByteParser {
             guard position < end, bytes[position] == UInt8(ascii: "\"") else {
                 throw error(unexpected("a string key"), at: position)
             }
-            guard buildsValues else {
+            // Validating only (`buildsValues` false), keys are skipped and nothing is kept.
+            var key = ""
+            if buildsValues {
+                let keyMark = repairs.count
+                key = try parseKey()
+                if repairs.count > keyMark {
+                    for index in keyMark..<repairs.count { repairs[index].path.append(.key(key)) }
+                }
+            } else {
                 try skipString()
-                skipWhitespace()
-                guard position < end, bytes[position] == UInt8(ascii: ":") else {
-                    throw error(unexpected("':' after the key"), at: position)
-                }
-                position += 1
-                skipWhitespace()
-                _ = try parseValue(depth: depth)
-                skipWhitespace()
-                guard position < end else { throw error("unexpected end of input in an object", at: position) }
-                let byte = bytes[position]
-                position += 1
-                if byte == UInt8(ascii: ",") {
-                    skipWhitespace()
-                    continue
-                }
-                if byte == UInt8(ascii: "}") { return .null }
-                throw error(unexpected("',' or '}'", at: position - 1), at: position - 1)
-            }
-            let keyMark = repairs.count
-            let key = try parseKey()
-            if repairs.count > keyMark {
-                for index in keyMark..<repairs.count { repairs[index].path.append(.key(key)) }
             }
             skipWhitespace()
             guard position < end, bytes[position] == UInt8(ascii: ":") else {
@@ -234,10 +220,12 @@ private struct ByteParser {
             skipWhitespace()
             let valueMark = repairs.count
             let value = try parseValue(depth: depth)
-            if repairs.count > valueMark {
-                for index in valueMark..<repairs.count { repairs[index].path.append(.key(key)) }
+            if buildsValues {
+                if repairs.count > valueMark {
+                    for index in valueMark..<repairs.count { repairs[index].path.append(.key(key)) }
+                }
+                members.append(JSONMember(key: key, value: value))
             }
-            members.append(JSONMember(key: key, value: value))
             skipWhitespace()
             guard position < end else { throw error("unexpected end of input in an object", at: position) }
             let byte = bytes[position]
@@ -247,6 +235,7 @@ private struct ByteParser {
                 continue
             }
             if byte == UInt8(ascii: "}") {
+                guard buildsValues else { return .null }
                 memberHints[hintIndex] = members.count
                 return .object(JSONObject(members))
             }
