@@ -7,18 +7,20 @@ public enum PathTemplate {
     public static let perCollection: Set<String> = ["collection", "runner"]
 
     /// The placeholder names used in `template`, in order (unknown ones included, for validation).
+    /// Scans UTF-8 bytes: braces are ASCII, and a workflow's thousands of paths are checked at every load.
     public static func names(in template: String) -> [String] {
         var names: [String] = []
-        var current: String?
-        for character in template {
-            if character == "{" {
-                current = ""
-            } else if character == "}", let name = current {
-                names.append(name)
-                current = nil
-            } else if current != nil {
-                current!.append(character)
+        var open: String.Index?
+        var index = template.utf8.startIndex
+        while index < template.utf8.endIndex {
+            let byte = template.utf8[index]
+            if byte == UInt8(ascii: "{") {
+                open = index
+            } else if byte == UInt8(ascii: "}"), let start = open {
+                names.append(String(template[template.utf8.index(after: start)..<index]))
+                open = nil
             }
+            template.utf8.formIndex(after: &index)
         }
         return names
     }
@@ -28,24 +30,29 @@ public enum PathTemplate {
         names(in: template).contains { perCollection.contains($0) }
     }
 
-    /// Replaces each `{name}` with its value; values are made safe as one path segment.
+    /// Replaces each `{name}` with its value; values are made safe as one path segment. A `{` that no `}` closes,
+    /// and a `}` that no `{` opens, stay as written.
     public static func expand(_ template: String, values: [String: String]) -> String {
+        let utf8 = template.utf8
+        guard utf8.contains(UInt8(ascii: "{")) else { return template }
         var result = ""
-        var current: String?
-        for character in template {
-            if character == "{" {
-                if let pending = current { result += "{" + pending }
-                current = ""
-            } else if character == "}", let name = current {
+        var literal = utf8.startIndex  // where the text not yet copied starts
+        var open: String.Index?
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            let byte = utf8[index]
+            if byte == UInt8(ascii: "{") {
+                open = index
+            } else if byte == UInt8(ascii: "}"), let start = open {
+                result += template[literal..<start]
+                let name = String(template[utf8.index(after: start)..<index])
                 result += values[name].map(safeSegment) ?? "{\(name)}"
-                current = nil
-            } else if current != nil {
-                current!.append(character)
-            } else {
-                result.append(character)
+                literal = utf8.index(after: index)
+                open = nil
             }
+            utf8.formIndex(after: &index)
         }
-        if let pending = current { result += "{" + pending }
+        result += template[literal...]
         return result
     }
 
@@ -64,6 +71,7 @@ public enum PathTemplate {
 
     /// `path` with empty and `.` segments dropped and `..` applied where it can be.
     public static func folded(_ path: String) -> String {
+        guard needsFolding(path) else { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/") where part != "." {
             if part == "..", let last = parts.last, last != ".." {
@@ -77,6 +85,11 @@ public enum PathTemplate {
 
     /// A value usable as (part of) one path segment: no separators, no leading dots, no control characters.
     public static func safeSegment(_ value: String) -> String {
+        if let first = value.utf8.first, first != UInt8(ascii: "."),
+            !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") })
+        {
+            return value
+        }
         var text = String(
             value.unicodeScalars.map { scalar -> Character in
                 if scalar == "/" || scalar == "\\" || scalar.value < 0x20 || scalar == "\u{7F}" { return "_" }
@@ -84,5 +97,23 @@ public enum PathTemplate {
             })
         while text.hasPrefix(".") { text.removeFirst() }
         return text.isEmpty ? "_" : text
+    }
+
+    /// Whether `folded` would change `path`: an empty segment (`//`, a trailing `/`), or a `.` or `..` segment.
+    private static func needsFolding(_ path: String) -> Bool {
+        var length = 0  // bytes of the current segment
+        var dots = 0  // dots among them
+        var atStart = true
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if length == 0 ? !atStart : (dots == length && length <= 2) { return true }
+                atStart = false
+                (length, dots) = (0, 0)
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length == 0 ? !path.isEmpty : (dots == length && length <= 2)
     }
 }

@@ -675,17 +675,20 @@ extension WorkflowDecoder {
     {
         guard let items = list(node, path: path, of: "collection name") else { return nil }
         var result: [String] = []
-        var seen: [String: Node] = [:]
-        for (index, item) in items.enumerated() {
-            var itemPath: String { node.sequence == nil ? path : "\(path)[\(index)]" }
+        // Where each name is first listed; short lists (nearly all) search linearly, long ones hash.
+        var listed: [(name: String, item: Int)] = []
+        var index: [String: Int]? = items.count > 16 ? Dictionary(minimumCapacity: items.count) : nil
+        for (position, item) in items.enumerated() {
+            var itemPath: String { node.sequence == nil ? path : "\(path)[\(position)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
-            if let first = seen[name] {
+            if let first = index != nil ? index![name] : listed.first(where: { $0.name == name })?.item {
                 reportRepeat(
-                    ExportStep.repeatedCollectionMessage(name), at: item, of: first, path: itemPath,
+                    ExportStep.repeatedCollectionMessage(name), at: item, of: items[first], path: itemPath,
                     note: "first listed here")
                 continue
             }
-            seen[name] = item
+            index?[name] = position
+            listed.append((name, position))
             guard let names, let known, !known.contains(name) else {
                 result.append(name)
                 continue
@@ -756,7 +759,8 @@ extension WorkflowDecoder {
     /// A path is a file name: no control characters (an interpolated newline or NUL would become part of it, or
     /// cut it short), and a last component that names a file, not a folder.
     private func checkFileName(_ template: String, node: Node, path: String) {
-        if let index = template.unicodeScalars.firstIndex(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        // Control characters are ASCII: found by byte, then read as the scalar there.
+        if let index = template.utf8.firstIndex(where: { $0 < 0x20 || $0 == 0x7F }) {
             let scalar = template.unicodeScalars[index]
             let hex = String(scalar.value, radix: 16, uppercase: true)
             let name = scalar == "\n" ? " (a newline)" : scalar == "\t" ? " (a tab)" : scalar == "\0" ? " (NUL)" : ""
