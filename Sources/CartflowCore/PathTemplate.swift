@@ -7,36 +7,46 @@ public enum PathTemplate {
     public static let perCollection: Set<String> = ["collection", "runner"]
 
     /// The placeholder names used in `template`, in order (unknown ones included, for validation).
-    /// Scans UTF-8 bytes: braces are ASCII, and a workflow's thousands of paths are checked at every load.
     public static func names(in template: String) -> [String] {
         var names: [String] = []
-        var open: String.Index?
-        var index = template.utf8.startIndex
-        while index < template.utf8.endIndex {
-            let byte = template.utf8[index]
-            if byte == UInt8(ascii: "{") {
-                open = index
-            } else if byte == UInt8(ascii: "}"), let start = open {
-                names.append(String(template[template.utf8.index(after: start)..<index]))
-                open = nil
-            }
-            template.utf8.formIndex(after: &index)
-        }
+        forEachPlaceholder(in: template) { _, name, _ in names.append(String(name)) }
         return names
     }
 
     /// Whether the template writes one file per collection.
     public static func isPerCollection(_ template: String) -> Bool {
-        names(in: template).contains { perCollection.contains($0) }
+        var found = false
+        forEachPlaceholder(in: template) { _, name, _ in found = found || name == "collection" || name == "runner" }
+        return found
     }
 
     /// Replaces each `{name}` with its value; values are made safe as one path segment. A `{` that no `}` closes,
     /// and a `}` that no `{` opens, stay as written.
     public static func expand(_ template: String, values: [String: String]) -> String {
-        let utf8 = template.utf8
-        guard utf8.contains(UInt8(ascii: "{")) else { return template }
+        expand(template) { values[String($0)] }
+    }
+
+    /// `expand(_:values:)` with the values given by a function (nil: the placeholder stays as written).
+    static func expand(_ template: String, value: (Substring) -> String?) -> String {
         var result = ""
-        var literal = utf8.startIndex  // where the text not yet copied starts
+        var literal = template.startIndex  // where the text not yet copied starts
+        forEachPlaceholder(in: template) { open, name, close in
+            result += template[literal..<open]
+            result += value(name).map(safeSegment) ?? "{\(name)}"
+            literal = close
+        }
+        guard literal > template.startIndex else { return template }
+        result += template[literal...]
+        return result
+    }
+
+    /// Calls `body` with each `{name}` of `template`: where its `{` is, the name, and where the text after its `}`
+    /// starts. A `{` that no `}` closes before the next `{` is text. Scans UTF-8 bytes (braces are ASCII): a
+    /// workflow's thousands of paths are checked at every load.
+    private static func forEachPlaceholder(
+        in template: String, _ body: (_ open: String.Index, _ name: Substring, _ after: String.Index) -> Void
+    ) {
+        let utf8 = template.utf8
         var open: String.Index?
         var index = utf8.startIndex
         while index < utf8.endIndex {
@@ -44,28 +54,31 @@ public enum PathTemplate {
             if byte == UInt8(ascii: "{") {
                 open = index
             } else if byte == UInt8(ascii: "}"), let start = open {
-                result += template[literal..<start]
-                let name = String(template[utf8.index(after: start)..<index])
-                result += values[name].map(safeSegment) ?? "{\(name)}"
-                literal = utf8.index(after: index)
+                let after = utf8.index(after: index)
+                body(start, template[utf8.index(after: start)..<index], after)
                 open = nil
             }
             utf8.formIndex(after: &index)
         }
-        result += template[literal...]
-        return result
     }
 
     /// The files a step with `template` writes for `collections` (its `from:`), as far as a workflow file tells:
     /// `{workflow}` and `{collection}` filled in, each collection's `{runner}` kept apart, `{date}`, `{time}` and
     /// `{run}` left as written (one value per run), the path folded (`//`, `.` and `..` segments).
     public static func files(of template: String, workflow: String, collections: [String]) -> [String] {
-        guard isPerCollection(template) else { return [folded(expand(template, values: ["workflow": workflow]))] }
+        guard isPerCollection(template) else {
+            return [folded(expand(template) { $0 == "workflow" ? workflow : nil })]
+        }
         return collections.map { collection in
             folded(
-                expand(
-                    template,
-                    values: ["workflow": workflow, "collection": collection, "runner": "{runner of \(collection)}"]))
+                expand(template) { name in
+                    switch name {
+                    case "workflow": workflow
+                    case "collection": collection
+                    case "runner": "{runner of \(collection)}"
+                    default: nil
+                    }
+                })
         }
     }
 

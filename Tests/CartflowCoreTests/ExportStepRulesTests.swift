@@ -68,6 +68,19 @@ struct ExportStepRulesTests {
         #expect(ExportStep.problems(columns: nil, provenance: [.runner]) == [])
     }
 
+    /// Short lists are searched linearly and long ones hashed: both find the same first column, the first one
+    /// kept (a column with an empty source before it is not one).
+    @Test(arguments: [0, 40])
+    func aRepeatNamesTheFirstColumnKept(padding: Int) {
+        let padded = (0..<padding).map { ColumnSpec("pad\($0)") }
+        let columns = padded + [ColumnSpec(name: "a", source: ""), ColumnSpec("a"), ColumnSpec(name: "a", source: "z")]
+        #expect(
+            ExportStep.problems(columns: columns, provenance: []) == [
+                .emptyColumnSource(column: padding, name: "a"),
+                .duplicateColumnName(column: padding + 2, first: padding + 1, name: "a", source: "z"),
+            ])
+    }
+
     /// `from:` repeats and CSV-only keys: the loader reports them with these rules and messages, and `cartflow
     /// export --from/--bom/--no-formula-guard` refuses the same.
     @Test func repeatedCollectionsAndCSVOnlyKeys() {

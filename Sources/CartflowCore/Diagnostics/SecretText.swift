@@ -86,6 +86,21 @@ public struct SecretText: Sendable, Hashable {
 
     /// Where a match starting at `start` ends (the furthest, when `%` and `%25` both fit), or nil.
     private func matchEnd(in buffer: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        // Nearly every candidate is an ordinary byte that happens to equal the secret's first: while the text holds
+        // no byte that starts another form (`%`, `\`, `+`), only the raw form can match, and no list is needed.
+        var position = start
+        for wanted in bytes {
+            guard position < buffer.count else { return nil }
+            let here = buffer[position]
+            if here == 0x25 || here == 0x5C || here == 0x2B { return encodedMatchEnd(in: buffer, at: start) }
+            guard here == wanted else { return nil }
+            position += 1
+        }
+        return position
+    }
+
+    /// `matchEnd` for text where several forms may apply.
+    private func encodedMatchEnd(in buffer: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
         // The places the text may have reached after each byte of the secret: more than one only where a byte
         // can be read two ways, so the list stays tiny.
         var positions = [start]

@@ -651,7 +651,8 @@ extension WorkflowDecoder {
             }
             let (columns, provenance) = checkColumns(
                 fields["columns"].flatMap { columnEntries($0, path: fields.path("columns")) },
-                fields["provenance"].map { provenanceEntries($0, path: fields.path("provenance")) } ?? [])
+                fields["provenance"].map { provenanceEntries($0, path: fields.path("provenance")) } ?? [],
+                columnsPath: fields.path("columns"), provenancePath: fields.path("provenance"))
             var step = ExportStep(format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns)
             if let value = fields["include_failed"].flatMap({ bool($0, path: fields.path("include_failed")) }) {
                 step.includeFailed = value
@@ -711,7 +712,7 @@ extension WorkflowDecoder {
 
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     /// Scans UTF-8 bytes (braces are ASCII) and counts scalars for the offsets that `mark(in:offset:)` takes.
-    private func checkTemplate(_ template: String, node: Node, path: String) {
+    private func checkTemplate(_ template: String, node: Node, path: @autoclosure () -> String) {
         let bytes = Array(template.utf8)
         guard bytes.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
         // Offsets count Unicode scalars of the interpolated text; they are places in the file only if it is unchanged.
@@ -724,8 +725,8 @@ extension WorkflowDecoder {
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "}") {
                 report(
-                    .badPathTemplate, "'}' without a matching '{' in '\(path)'", at: mark(in: node, offset: offset),
-                    path: path)
+                    .badPathTemplate, "'}' without a matching '{' in '\(path())'", at: mark(in: node, offset: offset),
+                    path: path())
                 return
             }
             guard bytes[index] == UInt8(ascii: "{") else {
@@ -735,13 +736,13 @@ extension WorkflowDecoder {
             }
             guard let close = bytes[index...].firstIndex(of: UInt8(ascii: "}")) else {
                 report(
-                    .badPathTemplate, "'{' without a closing '}' in '\(path)'", at: mark(in: node, offset: offset),
-                    path: path)
+                    .badPathTemplate, "'{' without a closing '}' in '\(path())'", at: mark(in: node, offset: offset),
+                    path: path())
                 return
             }
             let name = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
             if !WorkflowFormat.pathPlaceholders.contains(name) {
-                var message = "unknown placeholder '{\(name)}' in '\(path)'"
+                var message = "unknown placeholder '{\(name)}' in '\(path())'"
                 if let suggestion = closestMatch(to: name, in: WorkflowFormat.pathPlaceholders) {
                     message += "; did you mean '{\(suggestion)}'?"
                 } else {
@@ -749,7 +750,7 @@ extension WorkflowDecoder {
                         " (placeholders: " + WorkflowFormat.pathPlaceholders.map { "{\($0)}" }.joined(separator: ", ")
                         + ")"
                 }
-                report(.badPathTemplate, message, at: mark(in: node, offset: offset), path: path)
+                report(.badPathTemplate, message, at: mark(in: node, offset: offset), path: path())
             }
             offset += name.unicodeScalars.count + 2
             index = close + 1
@@ -758,7 +759,7 @@ extension WorkflowDecoder {
 
     /// A path is a file name: no control characters (an interpolated newline or NUL would become part of it, or
     /// cut it short), and a last component that names a file, not a folder.
-    private func checkFileName(_ template: String, node: Node, path: String) {
+    private func checkFileName(_ template: String, node: Node, path: @autoclosure () -> String) {
         // Control characters are ASCII: found by byte, then read as the scalar there.
         if let index = template.utf8.firstIndex(where: { $0 < 0x20 || $0 == 0x7F }) {
             let scalar = template.unicodeScalars[index]
@@ -766,8 +767,8 @@ extension WorkflowDecoder {
             let name = scalar == "\n" ? " (a newline)" : scalar == "\t" ? " (a tab)" : scalar == "\0" ? " (NUL)" : ""
             report(
                 .badPathTemplate,
-                "'\(path)' holds the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex)\(name); a file name cannot hold it",
-                at: node.start, path: path)
+                "'\(path())' holds the control character U+\(String(repeating: "0", count: 4 - hex.count))\(hex)\(name); a file name cannot hold it",
+                at: node.start, path: path())
             return
         }
         let last =
@@ -776,8 +777,8 @@ extension WorkflowDecoder {
         if last.isEmpty || last == "." || last == ".." {
             report(
                 .badPathTemplate,
-                "'\(path)' names a folder; end it with a file name, such as \(template.hasSuffix("/") ? template : template + "/"){workflow}.csv",
-                at: node.start, path: path)
+                "'\(path())' names a folder; end it with a file name, such as \(template.hasSuffix("/") ? template : template + "/"){workflow}.csv",
+                at: node.start, path: path())
         }
     }
 
@@ -786,19 +787,18 @@ extension WorkflowDecoder {
     private struct Entry<Value> {
         var value: Value
         var mark: SourceMark
-        /// The list's key path, and the entry's index in it (`nil` for a single value standing for the list).
-        var listPath: String
+        /// The entry's index in its list (`nil` for a single value standing for the list).
         var index: Int?
 
-        var path: String { index.map { "\(listPath)[\($0)]" } ?? listPath }
+        func path(in listPath: String) -> String { index.map { "\(listPath)[\($0)]" } ?? listPath }
     }
 
-    private func columnEntries(_ node: Node, path: String) -> [Entry<ColumnSpec>]? {
-        guard let items = list(node, path: path, of: "column", allowSingle: false) else { return nil }
+    private func columnEntries(_ node: Node, path: @autoclosure () -> String) -> [Entry<ColumnSpec>]? {
+        guard let items = list(node, path: path(), of: "column", allowSingle: false) else { return nil }
         var columns: [Entry<ColumnSpec>] = []
         columns.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
-            var itemPath: String { "\(path)[\(index)]" }
+            var itemPath: String { "\(path())[\(index)]" }
             if let pairs = item.mapping {
                 guard pairs.count == 1, let key = pairs[0].key.scalar, !key.isNull else {
                     report(
@@ -812,59 +812,62 @@ extension WorkflowDecoder {
                 else { continue }
                 columns.append(
                     Entry(
-                        value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, listPath: path,
-                        index: index))
+                        value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, index: index))
             } else {
                 guard let name = string(item, path: itemPath) else { continue }
-                columns.append(Entry(value: ColumnSpec(name), mark: item.start, listPath: path, index: index))
+                columns.append(Entry(value: ColumnSpec(name), mark: item.start, index: index))
             }
         }
         return columns
     }
 
-    private func provenanceEntries(_ node: Node, path: String) -> [Entry<ExportStep.Provenance>] {
+    private func provenanceEntries(_ node: Node, path: @autoclosure () -> String) -> [Entry<ExportStep.Provenance>] {
         var result: [Entry<ExportStep.Provenance>] = []
-        for (index, item) in (list(node, path: path, of: "provenance column") ?? []).enumerated() {
+        for (index, item) in (list(node, path: path(), of: "provenance column") ?? []).enumerated() {
             let entryIndex = node.sequence == nil ? nil : index
-            var itemPath: String { entryIndex.map { "\(path)[\($0)]" } ?? path }
+            var itemPath: String { entryIndex.map { "\(path())[\($0)]" } ?? path() }
             guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
-            result.append(Entry(value: value, mark: item.start, listPath: path, index: entryIndex))
+            result.append(Entry(value: value, mark: item.start, index: entryIndex))
         }
         return result
     }
 
     /// Reports what `ExportStep.problems` finds (the rules `cartflow export` and the exporter apply too) at the
     /// entry, with a note at the entry it clashes with; returns the entries without a problem.
-    private func checkColumns(_ columns: [Entry<ColumnSpec>]?, _ provenance: [Entry<ExportStep.Provenance>])
-        -> ([ColumnSpec]?, [ExportStep.Provenance])
-    {
+    private func checkColumns(
+        _ columns: [Entry<ColumnSpec>]?, _ provenance: [Entry<ExportStep.Provenance>],
+        columnsPath: @autoclosure () -> String, provenancePath: @autoclosure () -> String
+    ) -> ([ColumnSpec]?, [ExportStep.Provenance]) {
+        let columnValues = columns?.map(\.value)
+        let provenanceValues = provenance.map(\.value)
+        let problems = ExportStep.problems(columns: columnValues, provenance: provenanceValues)
+        guard !problems.isEmpty else { return (columnValues, provenanceValues) }
         var badColumns = Set<Int>()
         var badProvenance = Set<Int>()
-        let problems = ExportStep.problems(columns: columns?.map(\.value), provenance: provenance.map(\.value))
         for problem in problems {
             let message = problem.message { "'\($0): \($1)'" }
             switch problem {
             case .emptyColumnName(let index, _), .emptyColumnSource(let index, _):
                 let entry = columns![index]
-                report(.wrongType, message, at: entry.mark, path: entry.path)
+                report(.wrongType, message, at: entry.mark, path: entry.path(in: columnsPath()))
                 badColumns.insert(index)
             case .duplicateColumnName(let index, let first, _, _):
                 let entry = columns![index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    .duplicateValue, message, at: entry.mark, path: entry.path(in: columnsPath()),
                     notes: [.init(message: "first defined here", location: location(columns![first].mark))])
                 badColumns.insert(index)
             case .columnNamedLikeProvenance(let index, let owner, _, _):
                 let entry = columns![index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    .duplicateValue, message, at: entry.mark, path: entry.path(in: columnsPath()),
                     notes: [.init(message: "provenance column listed here", location: location(provenance[owner].mark))]
                 )
                 badColumns.insert(index)
             case .duplicateProvenance(let index, let first, _):
                 let entry = provenance[index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path,
+                    .duplicateValue, message, at: entry.mark, path: entry.path(in: provenancePath()),
                     notes: [.init(message: "first listed here", location: location(provenance[first].mark))])
                 badProvenance.insert(index)
             }

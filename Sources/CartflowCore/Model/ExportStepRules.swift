@@ -47,21 +47,27 @@ extension ExportStep {
                 provenanceIndex[item.rawValue] = index
             }
         }
-        var firstByName: [String: Int] = [:]
-        for (index, column) in (columns ?? []).enumerated() {
+        let columns = columns ?? []
+        // The columns kept so far; a step has a few (a linear search), a generated one may have hundreds (hashed).
+        var kept: [Int] = []
+        var firstByName: [String: Int]? = columns.count > 16 ? [:] : nil
+        for (index, column) in columns.enumerated() {
             if column.name.isEmpty {
                 problems.append(.emptyColumnName(column: index, source: column.source))
             } else if column.source.isEmpty {
                 problems.append(.emptyColumnSource(column: index, name: column.name))
-            } else if let owner = provenanceIndex[column.name] {
+            } else if !provenanceIndex.isEmpty, let owner = provenanceIndex[column.name] {
                 problems.append(
                     .columnNamedLikeProvenance(
                         column: index, provenance: owner, name: column.name, source: column.source))
-            } else if let first = firstByName[column.name] {
+            } else if let first = firstByName != nil
+                ? firstByName![column.name] : kept.first(where: { columns[$0].name == column.name })
+            {
                 problems.append(
                     .duplicateColumnName(column: index, first: first, name: column.name, source: column.source))
             } else {
-                firstByName[column.name] = index
+                firstByName?[column.name] = index
+                kept.append(index)
             }
         }
         return problems
