@@ -26,7 +26,7 @@ public struct SourceRange: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// How a scalar was written; decoding uses it to tell `null` from `"null"` and to place positions inside quotes.
-public enum ScalarStyle: Sendable, Hashable {
+public enum ScalarStyle: UInt8, Sendable, Hashable {
     case plain
     case singleQuoted
     case doubleQuoted
@@ -47,18 +47,75 @@ public struct Scalar: Sendable, Hashable {
     /// Whether this is YAML's null: an empty plain scalar, `~`, or `null` written plain.
     public var isNull: Bool {
         guard style == .plain else { return false }
-        // Decided on the byte count first: every key of every mapping asks, and comparing unequal strings is slow.
-        // No other text is canonically equivalent to these ASCII words, so this is exact.
-        switch text.utf8.count {
+        return Self.isNull(text.utf8)
+    }
+
+    /// Whether plain text is YAML's null. Decided on the byte count first: every key of every mapping asks.
+    static func isNull<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        switch bytes.count {
         case 0: return true
-        case 1: return text == "~"
-        case 4: return text == "null" || text == "Null" || text == "NULL"
+        case 1: return bytes.first == UInt8(ascii: "~")
+        case 4: return bytes.elementsEqual("null".utf8) || bytes.elementsEqual("Null".utf8)
+                || bytes.elementsEqual("NULL".utf8)
         default: return false
         }
     }
 }
 
-/// One node of a parsed YAML document with its source range. Equality ignores ranges.
+/// The nodes of one parsed document, in one flat table: a large workflow has 100,000s of nodes, and a tree of
+/// separately allocated values spent more time in malloc, free and reference counting than libyaml spends parsing.
+/// Nodes are numbered in document order; a collection's children are a run of `children`, a mapping's as key,
+/// value, key, value; scalar text is a run of `text`. Built once by `YAMLParser`, never changed.
+final class NodeTable: Sendable {
+    enum Kind: UInt8 {
+        case scalar
+        case sequence
+        case mapping
+        /// An alias (`*name`): `first` is the node it stands for.
+        case alias
+    }
+
+    struct Entry {
+        var startLine: UInt32
+        var startColumn: UInt32
+        var endLine: UInt32
+        var endColumn: UInt32
+        /// Scalar: its first byte in `text`. Collection: its first child in `children`. Alias: the node it names.
+        var first: UInt32
+        /// Scalar: its length in bytes. Sequence: its items. Mapping: its pairs.
+        var count: UInt32
+        var kind: Kind
+        var style: ScalarStyle
+
+        var range: SourceRange {
+            SourceRange(
+                start: SourceMark(line: Int(startLine), column: Int(startColumn)),
+                end: SourceMark(line: Int(endLine), column: Int(endColumn)))
+        }
+        var start: SourceMark { SourceMark(line: Int(startLine), column: Int(startColumn)) }
+    }
+
+    let entries: [Entry]
+    let children: [UInt32]
+    let text: [UInt8]
+
+    init(entries: [Entry], children: [UInt32], text: [UInt8]) {
+        self.entries = entries
+        self.children = children
+        self.text = text
+    }
+
+    func string(_ entry: Entry) -> String {
+        text.withUnsafeBufferPointer { buffer in
+            String(
+                decoding: UnsafeBufferPointer(rebasing: buffer[Int(entry.first)..<Int(entry.first + entry.count)]),
+                as: UTF8.self)
+        }
+    }
+}
+
+/// One node of a parsed YAML document with its source range: a small handle into the document's node table.
+/// Equality compares content and ignores ranges.
 public struct Node: Sendable, CustomStringConvertible {
     /// One key/value entry of a mapping, kept in file order (duplicates included, so decoding can report them).
     public struct Pair: Sendable, Equatable {
@@ -71,71 +128,97 @@ public struct Node: Sendable, CustomStringConvertible {
         }
     }
 
+    /// What a node holds. Lists and mappings are views into the document, not copies.
     public enum Kind: Sendable, Equatable {
         case scalar(Scalar)
-        case sequence([Node])
-        case mapping([Pair])
+        case sequence(Items)
+        case mapping(Pairs)
     }
 
-    public var kind: Kind
-    public var range: SourceRange
-    /// The explicit tag, if one was written (`!!str`); `nil` for untagged nodes.
-    public var tag: String?
+    let table: NodeTable
+    /// The entry where this node is written (for an alias node, the alias).
+    let id: UInt32
+    /// Where an enclosing alias brought this node (line << 32 | column), 0 for none.
+    let use: UInt64
+
+    init(table: NodeTable, id: UInt32, use: UInt64) {
+        self.table = table
+        self.id = id
+        self.use = use
+    }
+
+    private var entry: NodeTable.Entry { table.entries[Int(id)] }
+    /// The entry of what the node holds: the anchored node for an alias.
+    private var content: NodeTable.Entry {
+        let entry = self.entry
+        return entry.kind == .alias ? table.entries[Int(entry.first)] : entry
+    }
+
+    /// Where the node is: for an alias node, the alias; for a node inside an aliased subtree, its text at the anchor.
+    public var range: SourceRange { entry.range }
+    public var start: SourceMark { entry.start }
+
+    /// Where the node's text is written: the anchored node's for an alias node, its own range otherwise.
+    public var textRange: SourceRange { content.range }
+
     /// Where an alias (`*name`) brought this node, for every node of an aliased subtree: `range` stays where the
     /// text is written (the anchor's), so a problem in the text is reported there, while a problem of the use —
-    /// a value repeated by the alias — can be reported here. Nil for nodes reached without an alias.
+    /// a value repeated by the alias — can be reported here. An outer alias wins over one inside the anchored
+    /// text, since that is where the subtree is used. Nil for nodes reached without an alias.
     public var usedAt: SourceMark? {
-        get { useLine == 0 ? nil : SourceMark(line: Int(useLine), column: Int(useColumn)) }
-        set {
-            // Two 32-bit halves (0: none) keep every node 8 bytes larger, not 24: a large file has 100,000s.
-            useLine = newValue.map { UInt32(clamping: $0.line) } ?? 0
-            useColumn = newValue.map { UInt32(clamping: $0.column) } ?? 0
-        }
-    }
-    private var useLine: UInt32 = 0
-    private var useColumn: UInt32 = 0
-
-    public init(_ kind: Kind, range: SourceRange, tag: String? = nil) {
-        self.kind = kind
-        self.range = range
-        self.tag = tag
+        let packed = usePacked
+        return packed == 0 ? nil : SourceMark(line: Int(packed >> 32), column: Int(packed & 0xFFFF_FFFF))
     }
 
-    public var start: SourceMark { range.start }
+    /// `usedAt`, packed, as the node's children inherit it.
+    private var usePacked: UInt64 {
+        guard use == 0 else { return use }
+        let entry = self.entry
+        return entry.kind == .alias ? UInt64(entry.startLine) << 32 | UInt64(entry.startColumn) : 0
+    }
 
-    /// This node and its whole subtree marked as brought to `mark` by an alias (an outer alias wins over one
-    /// inside the anchored text, since that is where the subtree is used).
-    public func used(at mark: SourceMark) -> Node {
-        var node = self
-        node.usedAt = mark
-        switch kind {
-        case .scalar: break
-        case .sequence(let items): node.kind = .sequence(items.map { $0.used(at: mark) })
-        case .mapping(let pairs):
-            node.kind = .mapping(pairs.map { Pair(key: $0.key.used(at: mark), value: $0.value.used(at: mark)) })
+    private func run(_ content: NodeTable.Entry) -> Run {
+        Run(table: table, first: content.first, count: Int(content.count), use: usePacked)
+    }
+
+    public var kind: Kind {
+        let content = self.content
+        switch content.kind {
+        case .sequence: return .sequence(Items(run: run(content)))
+        case .mapping: return .mapping(Pairs(run: run(content)))
+        case .scalar, .alias: return .scalar(Scalar(table.string(content), style: content.style))
         }
-        return node
     }
 
     public var scalar: Scalar? {
-        if case .scalar(let scalar) = kind { return scalar }
-        return nil
+        let content = self.content
+        guard content.kind == .scalar else { return nil }
+        return Scalar(table.string(content), style: content.style)
     }
 
-    public var sequence: [Node]? {
-        if case .sequence(let items) = kind { return items }
-        return nil
+    /// Whether the node is YAML's null, without building its text.
+    public var isNull: Bool {
+        let content = self.content
+        guard content.kind == .scalar, content.style == .plain else { return false }
+        return Scalar.isNull(table.text[Int(content.first)..<Int(content.first + content.count)])
     }
 
-    public var mapping: [Pair]? {
-        if case .mapping(let pairs) = kind { return pairs }
-        return nil
+    public var sequence: Items? {
+        let content = self.content
+        guard content.kind == .sequence else { return nil }
+        return Items(run: run(content))
+    }
+
+    public var mapping: Pairs? {
+        let content = self.content
+        guard content.kind == .mapping else { return nil }
+        return Pairs(run: run(content))
     }
 
     /// A phrase for messages: "a mapping", "a list", "a single value", "nothing (null)".
     public var kindName: String {
-        switch kind {
-        case .scalar(let scalar): return scalar.isNull ? "nothing (null)" : "a single value"
+        switch content.kind {
+        case .scalar, .alias: return isNull ? "nothing (null)" : "a single value"
         case .sequence: return "a list"
         case .mapping: return "a mapping"
         }
@@ -148,8 +231,49 @@ public struct Node: Sendable, CustomStringConvertible {
         case .mapping(let pairs): return "{" + pairs.map { "\($0.key): \($0.value)" }.joined(separator: ", ") + "}"
         }
     }
+
+    /// A run of child nodes in the table, as its parent's children inherit `usedAt`.
+    struct Run: Sendable {
+        let table: NodeTable
+        let first: UInt32
+        let count: Int
+        let use: UInt64
+
+        func node(_ offset: Int) -> Node {
+            precondition(offset >= 0 && offset < count * 2, "index out of range")
+            return Node(table: table, id: table.children[Int(first) + offset], use: use)
+        }
+    }
+
+    /// The items of a list, in file order.
+    public struct Items: RandomAccessCollection, Sendable, Equatable {
+        let run: Run
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { run.count }
+        public subscript(position: Int) -> Node {
+            precondition(position < run.count, "index out of range")
+            return run.node(position)
+        }
+
+        public static func == (a: Items, b: Items) -> Bool { a.elementsEqual(b) }
+    }
+
+    /// The entries of a mapping, in file order.
+    public struct Pairs: RandomAccessCollection, Sendable, Equatable {
+        let run: Run
+
+        public var startIndex: Int { 0 }
+        public var endIndex: Int { run.count }
+        public subscript(position: Int) -> Pair { Pair(key: run.node(2 * position), value: run.node(2 * position + 1)) }
+
+        /// The key of entry `position`, without its value.
+        public func key(at position: Int) -> Node { run.node(2 * position) }
+
+        public static func == (a: Pairs, b: Pairs) -> Bool { a.elementsEqual(b) }
+    }
 }
 
 extension Node: Equatable {
-    public static func == (a: Node, b: Node) -> Bool { a.kind == b.kind && a.tag == b.tag }
+    public static func == (a: Node, b: Node) -> Bool { a.kind == b.kind }
 }

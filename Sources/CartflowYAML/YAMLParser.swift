@@ -1,16 +1,11 @@
 internal import CYAML
 
-/// One parsed YAML document: its root node, and where the text of each alias's node is written.
+/// One parsed YAML document: its root node. Each alias node knows where its anchored text is (`Node.textRange`).
 public struct YAMLDocument: Sendable {
     public var root: Node
-    /// The range of the anchored node each alias (`*name`) stands for, keyed by where the alias is written (the
-    /// start of the alias node's range). An alias node is placed at the alias; this finds its text, so that what
-    /// hides a line holding a secret can hide the anchor's line too.
-    public var aliasTargets: [SourceMark: SourceRange]
 
-    public init(root: Node, aliasTargets: [SourceMark: SourceRange] = [:]) {
+    public init(root: Node) {
         self.root = root
-        self.aliasTargets = aliasTargets
     }
 }
 
@@ -87,9 +82,10 @@ final class EventParser {
         yaml_parser_set_encoding(parser, YAML_UTF8_ENCODING)
         yaml_parser_set_input_string(parser, buffer.baseAddress ?? UnsafePointer(bitPattern: 1), buffer.count)
 
-        var builder = TreeBuilder()
-        var anchors: [String: (node: Node, size: Int)] = [:]
-        var aliasTargets: [SourceMark: SourceRange] = [:]
+        // A file of n bytes holds fewer than n / 2 nodes and fewer than n bytes of scalar text (plus what escapes
+        // and folding add): sized once instead of grown.
+        var builder = TableBuilder(expectedBytes: buffer.count)
+        var anchors: [String: (id: UInt32, size: Int)] = [:]
         var aliasNodes = 0
         var firstDocument: SourceMark?
         var event = yaml_event_t()
@@ -100,10 +96,7 @@ final class EventParser {
             let type = event.type
             if type == YAML_SCALAR_EVENT {
                 let data = event.data.scalar
-                let start = Self.mark(event.start_mark)
-                if data.tag != nil { try Self.refuseTag(data.tag, at: start) }
-                let text = String(
-                    decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+                if data.tag != nil { try Self.refuseTag(data.tag, at: Self.mark(event.start_mark)) }
                 let style: ScalarStyle
                 switch data.style {
                 case YAML_SINGLE_QUOTED_SCALAR_STYLE: style = .singleQuoted
@@ -112,26 +105,24 @@ final class EventParser {
                 case YAML_FOLDED_SCALAR_STYLE: style = .folded
                 default: style = .plain
                 }
-                let node = Node(
-                    .scalar(Scalar(text, style: style)),
-                    range: SourceRange(start: start, end: Self.mark(event.end_mark)))
-                if let anchor = data.anchor { anchors[Self.string(anchor)] = (node, 1) }
-                builder.attach(node, size: 1)
+                let id = builder.scalar(
+                    UnsafeBufferPointer(start: data.value, count: data.length), style: style,
+                    start: event.start_mark, end: event.end_mark)
+                if let anchor = data.anchor { anchors[Self.string(anchor)] = (id, 1) }
             } else if type == YAML_MAPPING_START_EVENT || type == YAML_SEQUENCE_START_EVENT {
                 let isMapping = type == YAML_MAPPING_START_EVENT
-                let start = Self.mark(event.start_mark)
                 if builder.depth >= limits.maxDepth {
                     throw YAMLError(
-                        .tooDeep, "lists and mappings are nested more than \(limits.maxDepth) levels deep", at: start)
+                        .tooDeep, "lists and mappings are nested more than \(limits.maxDepth) levels deep",
+                        at: Self.mark(event.start_mark))
                 }
                 let anchor = isMapping ? event.data.mapping_start.anchor : event.data.sequence_start.anchor
                 let tag = isMapping ? event.data.mapping_start.tag : event.data.sequence_start.tag
-                if tag != nil { try Self.refuseTag(tag, at: start) }
-                builder.open(isMapping: isMapping, start: start, anchor: anchor.map(Self.string))
+                if tag != nil { try Self.refuseTag(tag, at: Self.mark(event.start_mark)) }
+                builder.open(isMapping ? .mapping : .sequence, start: event.start_mark, anchor: anchor.map(Self.string))
             } else if type == YAML_MAPPING_END_EVENT || type == YAML_SEQUENCE_END_EVENT {
-                let (node, size, anchor) = builder.close(end: Self.mark(event.end_mark))
-                if let anchor { anchors[anchor] = (node, size) }
-                builder.attach(node, size: size)
+                let (id, size, anchor) = builder.close(end: event.end_mark)
+                if let anchor { anchors[anchor] = (id, size) }
             } else if type == YAML_ALIAS_EVENT {
                 let start = Self.mark(event.start_mark)
                 let name = Self.string(event.data.alias.anchor)
@@ -139,6 +130,7 @@ final class EventParser {
                     throw YAMLError(
                         .undefinedAlias, "alias '*\(name)' has no anchor '&\(name)' defined before it", at: start)
                 }
+                // Counted as if expanded: what decoding walks through the alias is the whole anchored subtree.
                 aliasNodes += target.size
                 if aliasNodes > limits.maxAliasNodes {
                     throw YAMLError(
@@ -146,12 +138,7 @@ final class EventParser {
                         "aliases expand to more than \(limits.maxAliasNodes) nodes (an alias bomb?); refusing to expand '*\(name)'",
                         at: start)
                 }
-                // The alias node itself is at the alias; its children keep the anchor's ranges (their text is
-                // there) and learn where they are used. Bounded: aliases expand to at most maxAliasNodes nodes.
-                var node = target.node.used(at: start)
-                node.range = SourceRange(start: start, end: Self.mark(event.end_mark))
-                aliasTargets[start] = target.node.range
-                builder.attach(node, size: target.size)
+                builder.alias(of: target.id, size: target.size, start: event.start_mark, end: event.end_mark)
             } else if type == YAML_DOCUMENT_START_EVENT {
                 let start = Self.mark(event.start_mark)
                 if let firstDocument {
@@ -162,7 +149,7 @@ final class EventParser {
                 }
                 firstDocument = start
             } else if type == YAML_STREAM_END_EVENT {
-                guard let root = builder.root, !(root.scalar?.isNull ?? false) else {
+                guard let root = builder.finish(), !root.isNull else {
                     let hasText = buffer.contains { !($0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09) }
                     throw YAMLError(
                         .empty,
@@ -171,7 +158,7 @@ final class EventParser {
                             : "the file is empty",
                         at: SourceMark(line: 1, column: 1))
                 }
-                return YAMLDocument(root: root, aliasTargets: aliasTargets)
+                return YAMLDocument(root: root)
             }
         }
     }
@@ -214,54 +201,96 @@ final class EventParser {
     }
 }
 
-/// The stack of open sequences and mappings while events arrive, with each subtree's node count for alias accounting.
-private struct TreeBuilder {
+/// Fills a `NodeTable` while events arrive: the stack of open sequences and mappings, with each subtree's node
+/// count (aliases counted as expanded) for the alias limit.
+private struct TableBuilder {
     private struct Frame {
-        var isMapping: Bool
-        var start: SourceMark
+        var id: UInt32
+        /// Where this collection's children start in `pending`.
+        var pendingStart: Int
         var anchor: String?
-        var items: [Node] = []
-        var pendingKey: Node?
-        var pairs: [Node.Pair] = []
         var size = 1
     }
 
+    private var entries: [NodeTable.Entry] = []
+    private var children: [UInt32] = []
+    private var text: [UInt8] = []
     private var stack: [Frame] = []
-    private(set) var root: Node?
+    /// The children of the open collections, innermost last; moved to `children` when a collection closes, so
+    /// that each collection's children are one run.
+    private var pending: [UInt32] = []
+    private var root: UInt32?
+
+    init(expectedBytes: Int) {
+        entries.reserveCapacity(min(expectedBytes / 4, 1 << 20))
+        children.reserveCapacity(min(expectedBytes / 4, 1 << 20))
+        text.reserveCapacity(expectedBytes)
+    }
 
     var depth: Int { stack.count }
 
-    mutating func open(isMapping: Bool, start: SourceMark, anchor: String?) {
-        var frame = Frame(isMapping: isMapping, start: start, anchor: anchor)
-        // Most collections of a workflow hold a few entries: one allocation instead of growing 1, 2, 4.
-        if isMapping { frame.pairs.reserveCapacity(4) } else { frame.items.reserveCapacity(4) }
-        stack.append(frame)
+    private static func entry(
+        _ kind: NodeTable.Kind, style: ScalarStyle = .plain, first: Int, count: Int, start: yaml_mark_t,
+        end: yaml_mark_t
+    ) -> NodeTable.Entry {
+        NodeTable.Entry(
+            startLine: UInt32(truncatingIfNeeded: start.line + 1), startColumn: UInt32(truncatingIfNeeded: start.column + 1),
+            endLine: UInt32(truncatingIfNeeded: end.line + 1), endColumn: UInt32(truncatingIfNeeded: end.column + 1),
+            first: UInt32(truncatingIfNeeded: first), count: UInt32(truncatingIfNeeded: count), kind: kind,
+            style: style)
     }
 
-    mutating func close(end: SourceMark) -> (node: Node, size: Int, anchor: String?) {
+    mutating func scalar(
+        _ value: UnsafeBufferPointer<UInt8>, style: ScalarStyle, start: yaml_mark_t, end: yaml_mark_t
+    ) -> UInt32 {
+        let id = UInt32(entries.count)
+        entries.append(Self.entry(.scalar, style: style, first: text.count, count: value.count, start: start, end: end))
+        text.append(contentsOf: value)
+        attach(id, size: 1)
+        return id
+    }
+
+    mutating func alias(of target: UInt32, size: Int, start: yaml_mark_t, end: yaml_mark_t) {
+        let id = UInt32(entries.count)
+        entries.append(Self.entry(.alias, first: Int(target), count: 0, start: start, end: end))
+        attach(id, size: size)
+    }
+
+    mutating func open(_ kind: NodeTable.Kind, start: yaml_mark_t, anchor: String?) {
+        let id = UInt32(entries.count)
+        entries.append(Self.entry(kind, first: 0, count: 0, start: start, end: start))
+        stack.append(Frame(id: id, pendingStart: pending.count, anchor: anchor))
+    }
+
+    mutating func close(end: yaml_mark_t) -> (id: UInt32, size: Int, anchor: String?) {
         let frame = stack.removeLast()
-        let range = SourceRange(start: frame.start, end: end)
-        let node = Node(frame.isMapping ? .mapping(frame.pairs) : .sequence(frame.items), range: range)
-        return (node, frame.size, frame.anchor)
+        let count = pending.count - frame.pendingStart
+        let index = Int(frame.id)
+        entries[index].first = UInt32(truncatingIfNeeded: children.count)
+        // A mapping's children are key, value, …: it counts pairs (libyaml never ends a mapping after a key alone).
+        entries[index].count = UInt32(truncatingIfNeeded: entries[index].kind == .mapping ? count / 2 : count)
+        entries[index].endLine = UInt32(truncatingIfNeeded: end.line + 1)
+        entries[index].endColumn = UInt32(truncatingIfNeeded: end.column + 1)
+        children.append(contentsOf: pending[frame.pendingStart...])
+        pending.removeSubrange(frame.pendingStart...)
+        attach(frame.id, size: frame.size)
+        return (frame.id, frame.size, frame.anchor)
     }
 
     /// Adds a finished node to the innermost open collection, or makes it the document's root.
-    mutating func attach(_ node: consuming Node, size: Int) {
-        let top = stack.count - 1
-        guard top >= 0 else {
-            root = node
+    private mutating func attach(_ id: UInt32, size: Int) {
+        guard !stack.isEmpty else {
+            root = id
             return
         }
-        stack[top].size += size
-        if stack[top].isMapping {
-            // `take()` moves the key out instead of copying it (no retain/release per entry).
-            if let key = stack[top].pendingKey.take() {
-                stack[top].pairs.append(Node.Pair(key: key, value: node))
-            } else {
-                stack[top].pendingKey = node
-            }
-        } else {
-            stack[top].items.append(node)
-        }
+        stack[stack.count - 1].size += size
+        pending.append(id)
+    }
+
+    /// The root node, when the document has one.
+    mutating func finish() -> Node? {
+        guard let root else { return nil }
+        let table = NodeTable(entries: entries, children: children, text: text)
+        return Node(table: table, id: root, use: 0)
     }
 }

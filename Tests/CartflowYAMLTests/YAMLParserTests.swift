@@ -2,12 +2,6 @@ import CartflowTestSupport
 import CartflowYAML
 import Testing
 
-private func scalar(_ text: String, _ style: ScalarStyle = .plain) -> Node {
-    Node(
-        .scalar(Scalar(text, style: style)),
-        range: SourceRange(start: SourceMark(line: 0, column: 0), end: SourceMark(line: 0, column: 0)))
-}
-
 private func mark(_ marked: MarkedText, _ name: String) -> SourceMark {
     SourceMark(line: marked[name].line, column: marked[name].column)
 }
@@ -38,12 +32,31 @@ struct YAMLParserTests {
         let b = try YAMLParser.parse("\n\nk:\n  - 1\n  - 2\n")
         #expect(a == b)
         #expect(a.range != b.range)
-        #expect(
-            a
-                == Node(
-                    .mapping([
-                        .init(key: scalar("k"), value: Node(.sequence([scalar("1"), scalar("2")]), range: a.range))
-                    ]), range: a.range))
+        #expect(a.description == "{k: [1, 2]}")
+        #expect(a != (try YAMLParser.parse("k: [1, '2']\n")))
+        #expect(a != (try YAMLParser.parse("k: [1, 2, 3]\n")))
+        #expect(a != (try YAMLParser.parse("k: {1: 2}\n")))
+    }
+
+    /// Lists and mappings are views into one table: each collection's children in file order, nested ones
+    /// included, whatever order libyaml finished them in.
+    @Test func nestedCollectionsKeepTheirChildren() throws {
+        let root = try YAMLParser.parse("a: [1, [2, {b: 3, c: [4]}], 5]\nd: {e: f}\ng: h\n")
+        #expect(root.description == "{a: [1, [2, {b: 3, c: [4]}], 5], d: {e: f}, g: h}")
+        let pairs = try #require(root.mapping)
+        #expect(pairs.map { $0.key.scalar?.text } == ["a", "d", "g"])
+        #expect(pairs.key(at: 2).scalar == Scalar("g"))
+        let list = try #require(pairs[0].value.sequence)
+        #expect(list.count == 3)
+        #expect(list[1].sequence?[1].mapping?[1].value.sequence?.first?.scalar == Scalar("4"))
+        #expect(list[2].scalar == Scalar("5"))
+    }
+
+    @Test func nullIsKnownWithoutItsText() throws {
+        let pairs = try #require(try YAMLParser.parse("a:\nb: ~\nc: null\nd: 'null'\ne: nul\nf: [x]\n").mapping)
+        #expect(pairs.map(\.value.isNull) == [true, true, true, false, false, false])
+        #expect(pairs.map { $0.value.scalar?.isNull ?? false } == [true, true, true, false, false, false])
+        #expect(pairs.map(\.value.kindName).prefix(2) == ["nothing (null)", "nothing (null)"])
     }
 
     @Test func rangesAreOneBasedAndCountCharacters() throws {
@@ -90,15 +103,18 @@ struct YAMLParserTests {
         #expect(used[0].value.start == mark(marked, "2️⃣"))
     }
 
-    /// An alias node stands at the alias; the document says where the text it stands for is written.
-    @Test func theDocumentKnowsWhereEachAliasTextIs() throws {
+    /// An alias node stands at the alias; it knows where the text it stands for is written.
+    @Test func anAliasKnowsWhereItsTextIs() throws {
         let marked = MarkedText("base: 1️⃣&b {x: 2️⃣&i 1, y: 3️⃣*i}\nuse: 4️⃣*b\n")
-        let document = try YAMLParser.parseDocument(Array(marked.text.utf8))
-        let pairs = try #require(document.root.mapping)
-        #expect(document.aliasTargets[mark(marked, "4️⃣")]?.start == mark(marked, "1️⃣"))
-        #expect(document.aliasTargets[mark(marked, "3️⃣")]?.start == mark(marked, "2️⃣"))
-        #expect(document.aliasTargets.count == 2)
+        let pairs = try #require(try YAMLParser.parse(marked.text).mapping)
         #expect(pairs[1].value.start == mark(marked, "4️⃣"))
+        #expect(pairs[1].value.textRange.start == mark(marked, "1️⃣"))
+        let inner = try #require(pairs[0].value.mapping)
+        #expect(inner[1].value.start == mark(marked, "3️⃣"))
+        #expect(inner[1].value.textRange.start == mark(marked, "2️⃣"))
+        // Not an alias: its text is where it is.
+        #expect(inner[0].value.textRange == inner[0].value.range)
+        #expect(pairs[0].value.textRange == pairs[0].value.range)
     }
 
     @Test func nineLevelAliasBombIsRefused() {

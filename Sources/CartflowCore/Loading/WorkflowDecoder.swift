@@ -18,17 +18,13 @@ final class WorkflowDecoder {
     /// only when a diagnostic needs them, since a valid file never does.
     private(set) lazy var sourceLines: [Substring] = sourceText.map(Diagnostic.splitLines) ?? []
     private let sourceText: String?
-    /// Where the anchored text of each alias is (`YAMLDocument.aliasTargets`).
-    private let aliasTargets: [SourceMark: SourceRange]
 
     init(
-        file: String, environment: [String: String], sourceText: String? = nil,
-        aliasTargets: [SourceMark: SourceRange] = [:]
+        file: String, environment: [String: String], sourceText: String? = nil
     ) {
         self.file = file
         self.environment = environment
         self.sourceText = sourceText
-        self.aliasTargets = aliasTargets
         self.secretValues = Self.values(of: secretVariables, in: environment)
     }
 
@@ -120,7 +116,7 @@ final class WorkflowDecoder {
         let node: Node
         let path: String
         /// The mapping's entries as parsed, shared with the node (indexing it copies no nodes).
-        let pairs: [Node.Pair]
+        let pairs: Node.Pairs
         /// The accepted keys with their index in `pairs`, few per mapping: a linear search beats hashing here
         /// (see bench/loader).
         var entries: [(key: String, index: Int)] = []
@@ -164,7 +160,7 @@ final class WorkflowDecoder {
         return uniqueKeys(pairs, path: path).map { ($0.name, pairs[$0.index]) }
     }
 
-    private func mappingPairs(_ node: Node, path: String) -> [Node.Pair]? {
+    private func mappingPairs(_ node: Node, path: String) -> Node.Pairs? {
         guard let pairs = node.mapping else {
             let what = path.isEmpty ? "the file" : "'\(path)'"
             report(
@@ -176,7 +172,7 @@ final class WorkflowDecoder {
     }
 
     /// Keys as text with their index in `pairs`, first occurrence only; duplicates, merge keys and non-text keys are reported.
-    private func uniqueKeys(_ pairs: [Node.Pair], path: String) -> [(name: String, index: Int)] {
+    private func uniqueKeys(_ pairs: Node.Pairs, path: String) -> [(name: String, index: Int)] {
         var result: [(name: String, index: Int)] = []
         result.reserveCapacity(pairs.count)
         // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
@@ -213,18 +209,10 @@ final class WorkflowDecoder {
         return result
     }
 
-    /// Where the text of `node` is written: an alias node stands where the alias is, its text at the anchor.
-    func textRange(of node: Node) -> SourceRange {
-        // Every node an alias brings has `usedAt`; of those, only the alias node itself starts at an alias (or a
-        // block mapping whose first key is one: at worst it hides a line more).
-        guard node.usedAt != nil, let target = aliasTargets[node.start] else { return node.range }
-        return target
-    }
-
     /// Hides the lines of `node` from diagnostics (a secret may be written there), and, where it or a node inside
     /// it comes through an alias, the lines of the anchored text, where that secret is written.
     func hideLines(of node: Node) {
-        for range in [node.range, textRange(of: node)] {
+        for range in [node.range, node.textRange] {
             secretLines.formUnion(range.start.line...max(range.start.line, range.end.line))
         }
         switch node.kind {
@@ -271,7 +259,7 @@ final class WorkflowDecoder {
                     at: node.start, path: path())
                 return nil
             }
-            return items
+            return Array(items)
         }
         if allowSingle, let scalar = node.scalar, !scalar.isNull { return [node] }
         report(
@@ -349,25 +337,24 @@ final class WorkflowDecoder {
         guard let scalar = node.scalar, offset >= 0 else { return node.start }
         // Through an alias the characters are at the anchor, where the text is written; an anchor (`&name`) is part
         // of the node for libyaml, but the scalar's own text starts after it.
-        var node = node
-        node.range = textRange(of: node)
-        node.range.start = contentStart(node.range.start)
-        if offset == 0, scalar.style == .plain, node.range.start.line == node.range.end.line { return node.start }
-        guard node.range.start.line == node.range.end.line, scalar.style != .literal, scalar.style != .folded else {
-            return markAcrossLines(in: node, scalar: scalar, offset: offset) ?? node.start
+        var range = node.textRange
+        range.start = contentStart(range.start)
+        if offset == 0, scalar.style == .plain, range.start.line == range.end.line { return range.start }
+        guard range.start.line == range.end.line, scalar.style != .literal, scalar.style != .folded else {
+            return markAcrossLines(in: range, scalar: scalar, offset: offset) ?? range.start
         }
         switch scalar.style {
-        case .plain: return SourceMark(line: node.start.line, column: node.start.column + offset)
+        case .plain: return SourceMark(line: range.start.line, column: range.start.column + offset)
         case .singleQuoted, .doubleQuoted:
-            guard node.start.line <= sourceLines.count else { return node.start }
-            let raw = Array(sourceLines[node.start.line - 1].unicodeScalars.dropFirst(node.start.column))
+            guard range.start.line <= sourceLines.count else { return range.start }
+            let raw = Array(sourceLines[range.start.line - 1].unicodeScalars.dropFirst(range.start.column))
             var index = 0
             for _ in 0..<offset {
-                guard index < raw.count else { return node.start }
+                guard index < raw.count else { return range.start }
                 index += Self.writtenLength(raw, at: index, doubleQuoted: scalar.style == .doubleQuoted)
             }
-            return SourceMark(line: node.start.line, column: node.start.column + 1 + index)
-        case .literal, .folded: return node.start
+            return SourceMark(line: range.start.line, column: range.start.column + 1 + index)
+        case .literal, .folded: return range.start
         }
     }
 
@@ -394,19 +381,19 @@ final class WorkflowDecoder {
     /// chomping change only white space and line breaks, so the text's n-th other character is the source's n-th
     /// other character from where the content starts (after the quote, or on the line after a `|`/`>` header),
     /// escapes decoded as they are written. Nil when the character is white space or the source disagrees.
-    private func markAcrossLines(in node: Node, scalar: Scalar, offset: Int) -> SourceMark? {
+    private func markAcrossLines(in range: SourceRange, scalar: Scalar, offset: Int) -> SourceMark? {
         let text = Array(scalar.text.unicodeScalars)
         guard offset < text.count, !Self.folds(text[offset]) else { return nil }
         var remaining = text[..<offset].count { !Self.folds($0) }
         let quote: Unicode.Scalar? =
             scalar.style == .singleQuoted ? "'" : scalar.style == .doubleQuoted ? "\"" : nil
-        var line = node.start.line
-        var index = node.start.column - 1 + (quote == nil ? 0 : 1)
+        var line = range.start.line
+        var index = range.start.column - 1 + (quote == nil ? 0 : 1)
         if scalar.style == .literal || scalar.style == .folded {
             line += 1
             index = 0
         }
-        while line <= min(node.range.end.line, sourceLines.count) {
+        while line <= min(range.end.line, sourceLines.count) {
             let source = Array(sourceLines[line - 1].unicodeScalars)
             while index < source.count {
                 var produced: Unicode.Scalar? = source[index]

@@ -92,7 +92,7 @@ public enum WorkflowLoader {
             return LoadResult(workflow: nil, diagnostics: diagnostics, sourceText: sourceText)
         }
         let decoder = WorkflowDecoder(
-            file: path, environment: environment, sourceText: sourceText, aliasTargets: document.aliasTargets)
+            file: path, environment: environment, sourceText: sourceText)
         let workflow = decoder.workflow(document.root, defaultName: defaultName(for: path))
         let diagnostics = redacting(
             decoder.finishedDiagnostics(), secrets: decoder.secretValues.map(\.secret), sourceText: sourceText)
