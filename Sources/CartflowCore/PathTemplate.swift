@@ -31,6 +31,7 @@ public enum PathTemplate {
         var result = ""
         var literal = template.startIndex  // where the text not yet copied starts
         forEachPlaceholder(in: template) { open, name, close in
+            if result.isEmpty { result.reserveCapacity(template.utf8.count + 16) }
             result += template[literal..<open]
             result += value(name).map(safeSegment) ?? "{\(name)}"
             literal = close

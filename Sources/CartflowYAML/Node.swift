@@ -55,7 +55,10 @@ public struct Scalar: Sendable, Hashable {
         switch bytes.count {
         case 0: return true
         case 1: return bytes.first == UInt8(ascii: "~")
-        case 4: return bytes.elementsEqual("null".utf8) || bytes.elementsEqual("Null".utf8)
+        case 4:
+            // Most four-letter keys (`path`, `from`) are told apart by their first letter.
+            guard let first = bytes.first, first == UInt8(ascii: "n") || first == UInt8(ascii: "N") else { return false }
+            return bytes.elementsEqual("null".utf8) || bytes.elementsEqual("Null".utf8)
                 || bytes.elementsEqual("NULL".utf8)
         default: return false
         }

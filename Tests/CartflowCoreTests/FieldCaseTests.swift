@@ -380,6 +380,24 @@ struct FieldCaseTests {
         #expect(result.diagnostics.last?.message.contains("file name") == true)
     }
 
+    /// The checks find bytes; the messages name characters, after text that is not ASCII too.
+    @Test func pathChecksReadCharactersAfterNonASCIIText() {
+        let marked = MarkedText(
+            header + """
+                steps:
+                  - { export: csv, path: 1️⃣"répertoire/é\\x7Fx.csv" }
+                  - { export: csv, path: 2️⃣dossier/ü/.. }
+                  - { export: csv, path: dossier/ü/straße.csv }
+                """)
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣"].map { spot(.badPathTemplate, marked, $0) })
+        #expect(
+            result.diagnostics.map(\.message) == [
+                "'steps[0].path' holds the control character U+007F; a file name cannot hold it",
+                "'steps[1].path' names a folder; end it with a file name, such as dossier/ü/../{workflow}.csv",
+            ])
+    }
+
     /// A reference (or placeholder) that is the first character of a value is at that character — after the
     /// quote, on the line after a `|` or `>`, after an anchor — not at the start of the node; through an alias it
     /// is where the anchored text is written.

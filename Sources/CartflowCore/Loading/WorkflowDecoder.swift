@@ -111,23 +111,36 @@ final class WorkflowDecoder {
 
     // MARK: Structure
 
-    /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys.
-    struct Fields {
+    /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys. A class:
+    /// decoding passes it around and captures it in closures, and a copy is then one retain.
+    final class Fields {
         let node: Node
         let path: String
-        /// The mapping's entries as parsed, shared with the node (indexing it copies no nodes).
+        /// The mapping's entries as parsed (a view of the document, indexing it copies nothing).
         let pairs: Node.Pairs
         /// The accepted keys with their index in `pairs`, few per mapping: a linear search beats hashing here
         /// (see bench/loader).
-        var entries: [(key: String, index: Int)] = []
+        let entries: [(name: String, index: Int)]
+
+        init(node: Node, path: String, pairs: Node.Pairs, entries: [(name: String, index: Int)]) {
+            self.node = node
+            self.path = path
+            self.pairs = pairs
+            self.entries = entries
+        }
 
         subscript(_ key: String) -> Node? {
-            for entry in entries where entry.key == key { return pairs[entry.index].value }
+            for entry in entries where Self.same(entry.name, key) { return pairs[entry.index].value }
             return nil
         }
         func keyNode(_ key: String) -> Node? {
-            for entry in entries where entry.key == key { return pairs[entry.index].key }
+            for entry in entries where Self.same(entry.name, key) { return pairs.key(at: entry.index) }
             return nil
+        }
+        /// String equality with the byte count compared first: nearly every key compared is another key of the
+        /// mapping, and `==` on two different short strings takes a slow path.
+        @inline(__always) private static func same(_ a: String, _ b: String) -> Bool {
+            a.utf8.count == b.utf8.count && a == b
         }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
@@ -135,23 +148,21 @@ final class WorkflowDecoder {
     /// Reads a mapping whose keys are fixed by the format.
     func fields(_ node: Node, path: String, allowed: [String]) -> Fields? {
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        var fields = Fields(node: node, path: path, pairs: pairs)
-        fields.entries.reserveCapacity(pairs.count)
-        for (key, index) in uniqueKeys(pairs, path: path) {
-            guard allowed.contains(key) else {
-                let place = path.isEmpty ? "at the top level" : "in '\(path)'"
-                var message = "unknown key '\(key)' \(place)"
-                if let suggestion = closestMatch(to: key, in: allowed) {
-                    message += "; did you mean '\(suggestion)'?"
-                } else {
-                    message += " (known keys: \(allowed.joined(separator: ", ")))"
-                }
-                report(.unknownKey, message, at: pairs[index].key.start, path: fields.path(key))
-                continue
+        var entries = uniqueKeys(pairs, path: path)
+        entries.removeAll { key, index in
+            guard !allowed.contains(key) else { return false }
+            let place = path.isEmpty ? "at the top level" : "in '\(path)'"
+            var message = "unknown key '\(key)' \(place)"
+            if let suggestion = closestMatch(to: key, in: allowed) {
+                message += "; did you mean '\(suggestion)'?"
+            } else {
+                message += " (known keys: \(allowed.joined(separator: ", ")))"
             }
-            fields.entries.append((key, index))
+            report(
+                .unknownKey, message, at: pairs.key(at: index).start, path: path.isEmpty ? key : "\(path).\(key)")
+            return true
         }
-        return fields
+        return Fields(node: node, path: path, pairs: pairs, entries: entries)
     }
 
     /// Reads a mapping whose keys are names chosen by the user (collections), in file order.
@@ -178,8 +189,7 @@ final class WorkflowDecoder {
         // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
         var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
         for position in pairs.indices {
-            // Only the key: copying the whole pair would also retain and release its value.
-            let keyNode = pairs[position].key
+            let keyNode = pairs.key(at: position)
             guard let scalar = keyNode.scalar, !scalar.isNull || scalar.text == "null" else {
                 report(
                     .wrongType, "a key must be plain text, found \(keyNode.kindName)", at: keyNode.start, path: path)
@@ -199,7 +209,7 @@ final class WorkflowDecoder {
             if let earlier {
                 reportRepeat(
                     "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode,
-                    of: pairs[result[earlier].index].key, path: keyPath, note: "'\(key)' is first set here",
+                    of: pairs.key(at: result[earlier].index), path: keyPath, note: "'\(key)' is first set here",
                     code: .duplicateKey)
                 continue
             }

@@ -635,14 +635,18 @@ extension WorkflowDecoder {
                         ? PathTemplate.files(of: template, workflow: workflowName, collections: from ?? names ?? [])
                         : [template]
                     fileBudget -= targets.count
-                    if let file = targets.first(where: { files[$0].map { $0.step != index } ?? false }),
-                        let first = files[file]
-                    {
-                        reportRepeat(
-                            "another step already writes '\(file)'; the second would overwrite the first",
-                            at: node, of: first.node, path: fields.path("path"), note: "first written by this step")
+                    // One hash per new file: the first step to write a file stays its writer.
+                    var clash: (file: String, first: Node)?
+                    for file in targets {
+                        guard let earlier = files.updateValue((node, index), forKey: file) else { continue }
+                        files[file] = earlier
+                        if clash == nil, earlier.step != index { clash = (file, earlier.node) }
                     }
-                    for file in targets where files[file] == nil { files[file] = (node, index) }
+                    if let clash {
+                        reportRepeat(
+                            "another step already writes '\(clash.file)'; the second would overwrite the first",
+                            at: node, of: clash.first, path: fields.path("path"), note: "first written by this step")
+                    }
                 }
             } else {
                 report(
@@ -713,12 +717,18 @@ extension WorkflowDecoder {
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     /// Scans UTF-8 bytes (braces are ASCII) and counts scalars for the offsets that `mark(in:offset:)` takes.
     private func checkTemplate(_ template: String, node: Node, path: @autoclosure () -> String) {
-        let bytes = Array(template.utf8)
+        var utf8 = template
+        utf8.withUTF8 { bytes in checkTemplate(bytes, template: template, node: node, path: path()) }
+    }
+
+    private func checkTemplate(
+        _ bytes: UnsafeBufferPointer<UInt8>, template: String, node: Node, path: @autoclosure () -> String
+    ) {
         guard bytes.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) else { return }
-        // Offsets count Unicode scalars of the interpolated text; they are places in the file only if it is unchanged.
-        let interpolated = node.scalar?.text != template
+        // Offsets count Unicode scalars of the interpolated text; they are places in the file only if it is
+        // unchanged (asked only for a diagnostic).
         func mark(in node: Node, offset: Int) -> SourceMark {
-            interpolated ? node.start : self.mark(in: node, offset: offset)
+            node.scalar?.text != template ? node.start : self.mark(in: node, offset: offset)
         }
         var index = 0
         var offset = 0  // Unicode scalars before `index`.
@@ -761,8 +771,12 @@ extension WorkflowDecoder {
     /// cut it short), and a last component that names a file, not a folder.
     private func checkFileName(_ template: String, node: Node, path: @autoclosure () -> String) {
         // Control characters are ASCII: found by byte, then read as the scalar there.
-        if let index = template.utf8.firstIndex(where: { $0 < 0x20 || $0 == 0x7F }) {
-            let scalar = template.unicodeScalars[index]
+        var utf8 = template
+        let (control, lastSlash) = utf8.withUTF8 { bytes in
+            (bytes.firstIndex { $0 < 0x20 || $0 == 0x7F }, bytes.lastIndex(of: UInt8(ascii: "/")))
+        }
+        if let control {
+            let scalar = template.unicodeScalars[template.utf8.index(template.utf8.startIndex, offsetBy: control)]
             let hex = String(scalar.value, radix: 16, uppercase: true)
             let name = scalar == "\n" ? " (a newline)" : scalar == "\t" ? " (a tab)" : scalar == "\0" ? " (NUL)" : ""
             report(
@@ -772,7 +786,7 @@ extension WorkflowDecoder {
             return
         }
         let last =
-            template.utf8.lastIndex(of: UInt8(ascii: "/")).map { template[template.utf8.index(after: $0)...] }
+            lastSlash.map { template[template.utf8.index(template.utf8.startIndex, offsetBy: $0 + 1)...] }
             ?? template[...]
         if last.isEmpty || last == "." || last == ".." {
             report(

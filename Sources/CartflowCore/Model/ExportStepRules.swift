@@ -48,8 +48,7 @@ extension ExportStep {
             }
         }
         let columns = columns ?? []
-        // The columns kept so far; a step has a few (a linear search), a generated one may have hundreds (hashed).
-        var kept: [Int] = []
+        // A step has a few columns (searched linearly), a generated one may have hundreds (hashed).
         var firstByName: [String: Int]? = columns.count > 16 ? [:] : nil
         for (index, column) in columns.enumerated() {
             if column.name.isEmpty {
@@ -61,13 +60,15 @@ extension ExportStep {
                     .columnNamedLikeProvenance(
                         column: index, provenance: owner, name: column.name, source: column.source))
             } else if let first = firstByName != nil
-                ? firstByName![column.name] : kept.first(where: { columns[$0].name == column.name })
+                ? firstByName![column.name]
+                // The first earlier column of this name that has a source is the one kept: of one name, either
+                // all are named like a provenance column or none is.
+                : columns[..<index].firstIndex(where: { $0.name == column.name && !$0.source.isEmpty })
             {
                 problems.append(
                     .duplicateColumnName(column: index, first: first, name: column.name, source: column.source))
             } else {
                 firstByName?[column.name] = index
-                kept.append(index)
             }
         }
         return problems
