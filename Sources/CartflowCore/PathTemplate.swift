@@ -15,9 +15,20 @@ public enum PathTemplate {
 
     /// Whether the template writes one file per collection.
     public static func isPerCollection(_ template: String) -> Bool {
-        var found = false
-        forEachPlaceholder(in: template) { _, name, _ in found = found || name == "collection" || name == "runner" }
-        return found
+        // `{collection}` written out is a placeholder named so (its `{` is the last one before its `}`), and a
+        // placeholder named so is written out: a search for the two, without building names.
+        var utf8 = template
+        return utf8.withUTF8 { bytes in
+            bytes.contains(UInt8(ascii: "{"))
+                && (contains(bytes, "{collection}".utf8) || contains(bytes, "{runner}".utf8))
+        }
+    }
+
+    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ word: String.UTF8View) -> Bool {
+        guard bytes.count >= word.count else { return false }
+        return (0...(bytes.count - word.count)).contains { start in
+            bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
+        }
     }
 
     /// Replaces each `{name}` with its value; values are made safe as one path segment. A `{` that no `}` closes,
@@ -42,24 +53,26 @@ public enum PathTemplate {
     }
 
     /// Calls `body` with each `{name}` of `template`: where its `{` is, the name, and where the text after its `}`
-    /// starts. A `{` that no `}` closes before the next `{` is text. Scans UTF-8 bytes (braces are ASCII): a
+    /// starts. A `{` that no `}` closes before the next `{` is text. Scans the UTF-8 buffer (braces are ASCII): a
     /// workflow's thousands of paths are checked at every load.
     private static func forEachPlaceholder(
         in template: String, _ body: (_ open: String.Index, _ name: Substring, _ after: String.Index) -> Void
     ) {
-        let utf8 = template.utf8
-        var open: String.Index?
-        var index = utf8.startIndex
-        while index < utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "{") {
-                open = index
-            } else if byte == UInt8(ascii: "}"), let start = open {
-                let after = utf8.index(after: index)
-                body(start, template[utf8.index(after: start)..<index], after)
-                open = nil
+        var utf8 = template
+        let view = template.utf8
+        utf8.withUTF8 { bytes in
+            var open: Int?
+            for (index, byte) in bytes.enumerated() {
+                if byte == UInt8(ascii: "{") {
+                    open = index
+                } else if byte == UInt8(ascii: "}"), let first = open {
+                    // Native strings index their UTF-8 in constant time.
+                    let start = view.index(view.startIndex, offsetBy: first)
+                    let end = view.index(start, offsetBy: index - first)
+                    body(start, template[view.index(after: start)..<end], view.index(after: end))
+                    open = nil
+                }
             }
-            utf8.formIndex(after: &index)
         }
     }
 
@@ -115,10 +128,15 @@ public enum PathTemplate {
 
     /// Whether `folded` would change `path`: an empty segment (`//`, a trailing `/`), or a `.` or `..` segment.
     private static func needsFolding(_ path: String) -> Bool {
+        var utf8 = path
+        return utf8.withUTF8(needsFolding)
+    }
+
+    private static func needsFolding(_ path: UnsafeBufferPointer<UInt8>) -> Bool {
         var length = 0  // bytes of the current segment
         var dots = 0  // dots among them
         var atStart = true
-        for byte in path.utf8 {
+        for byte in path {
             if byte == UInt8(ascii: "/") {
                 if length == 0 ? !atStart : (dots == length && length <= 2) { return true }
                 atStart = false

@@ -71,7 +71,8 @@ public struct SecretText: Sendable, Hashable {
     private func firstMatch(in buffer: UnsafeBufferPointer<UInt8>, from start: Int) -> Range<Int>? {
         guard let head = bytes.first else { return nil }
         var index = start
-        while index < buffer.count {
+        // Every form of a byte is at least one byte long: a match needs as many bytes as the secret has.
+        while index + bytes.count <= buffer.count {
             let byte = buffer[index]
             // Only a byte that can begin the secret's first byte is worth a closer look.
             if byte == head || byte == 0x25 || (byte == 0x2B && head == 0x20) || byte == 0x5C,

@@ -130,17 +130,12 @@ final class WorkflowDecoder {
         }
 
         subscript(_ key: String) -> Node? {
-            for entry in entries where Self.same(entry.name, key) { return pairs[entry.index].value }
+            for entry in entries where sameKey(entry.name, key) { return pairs[entry.index].value }
             return nil
         }
         func keyNode(_ key: String) -> Node? {
-            for entry in entries where Self.same(entry.name, key) { return pairs.key(at: entry.index) }
+            for entry in entries where sameKey(entry.name, key) { return pairs.key(at: entry.index) }
             return nil
-        }
-        /// String equality with the byte count compared first: nearly every key compared is another key of the
-        /// mapping, and `==` on two different short strings takes a slow path.
-        @inline(__always) private static func same(_ a: String, _ b: String) -> Bool {
-            a.utf8.count == b.utf8.count && a == b
         }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
@@ -198,14 +193,14 @@ final class WorkflowDecoder {
             let key = scalar.text
             if refusesSecret(inKey: key, keyNode, path: path) { continue }
             var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
-            if key == "<<", scalar.style == .plain {
+            if scalar.style == .plain, sameKey(key, "<<") {
                 report(
                     .mergeKey,
                     "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
                     at: keyNode.start, path: keyPath)
                 continue
             }
-            let earlier = index != nil ? index![key] : result.firstIndex { $0.name == key }
+            let earlier = index != nil ? index![key] : result.firstIndex { sameKey($0.name, key) }
             if let earlier {
                 reportRepeat(
                     "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode,
@@ -313,6 +308,9 @@ final class WorkflowDecoder {
     }
 
     func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {
+        // Nearly every value has no `$`: it is its own text.
+        var text = scalar.text
+        guard text.withUTF8({ $0.contains(UInt8(ascii: "$")) }) else { return text }
         let result = Interpolation.expand(scalar.text, environment: environment)
         var failed = false
         for reference in result.references where secretVariables.contains(reference.name) {
@@ -606,4 +604,10 @@ final class WorkflowDecoder {
         report(.invalidChoice, message, at: node.start, path: path())
         return nil
     }
+}
+
+/// String equality with the byte count compared first: nearly every key compared with another is a different key,
+/// and `==` on two different short strings takes a slow path.
+@inline(__always) func sameKey(_ a: String, _ b: String) -> Bool {
+    a.utf8.count == b.utf8.count && a == b
 }
