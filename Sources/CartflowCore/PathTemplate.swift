@@ -17,17 +17,18 @@ public enum PathTemplate {
     public static func isPerCollection(_ template: String) -> Bool {
         // `{collection}` written out is a placeholder named so (its `{` is the last one before its `}`), and a
         // placeholder named so is written out: a search for the two, without building names.
-        var utf8 = template
-        return utf8.withUTF8 { bytes in
-            bytes.contains(UInt8(ascii: "{"))
-                && (contains(bytes, "{collection}".utf8) || contains(bytes, "{runner}".utf8))
-        }
+        holds(template, "{collection}") || holds(template, "{runner}")
     }
 
-    private static func contains(_ bytes: UnsafeBufferPointer<UInt8>, _ word: String.UTF8View) -> Bool {
-        guard bytes.count >= word.count else { return false }
-        return (0...(bytes.count - word.count)).contains { start in
-            bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
+    /// Whether `template` holds `placeholder` (`{name}`) written out.
+    private static func holds(_ template: String, _ placeholder: StaticString) -> Bool {
+        var utf8 = template
+        return utf8.withUTF8 { bytes in
+            let word = UnsafeBufferPointer(start: placeholder.utf8Start, count: placeholder.utf8CodeUnitCount)
+            guard bytes.count >= word.count else { return false }
+            return (0...(bytes.count - word.count)).contains { start in
+                bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
+            }
         }
     }
 
@@ -81,6 +82,7 @@ public enum PathTemplate {
     /// `{run}` left as written (one value per run), the path folded (`//`, `.` and `..` segments).
     public static func files(of template: String, workflow: String, collections: [String]) -> [String] {
         guard isPerCollection(template) else {
+            guard holds(template, "{workflow}") else { return [folded(template)] }
             return [folded(expand(template) { $0 == "workflow" ? workflow : nil })]
         }
         return collections.map { collection in
