@@ -305,6 +305,10 @@ public struct Executor: Sendable {
         let writtenBefore = attention.isEmpty ? [] : try state.exports(runID: run.id)
         var exports: [RunReport.ExportResult] = []
         var exportFailed = false
+        // The files this run's steps write (folded absolute paths) and which step writes each: a template the
+        // loader cannot tell apart from another (`out/{date}.csv` beside `out/2026-12-04.csv`) may still name
+        // the same file on the day, and the second step must not silently replace the first one's file.
+        var claimed: [String: Int] = [:]
         let fetched = Set(finalRecords.filter { $0.phase == "fetched" }.map(\.collection))
         if !fetched.isEmpty {
             for (index, step) in workflow.steps.enumerated() {
@@ -326,7 +330,8 @@ public struct Executor: Sendable {
                     continue
                 }
                 do {
-                    exports += try export(step, index: index, collections: wanted, records: finalRecords, run: run)
+                    exports += try export(
+                        step, index: index, collections: wanted, records: finalRecords, run: run, claimed: &claimed)
                 } catch let lost as LeaseLostError {
                     throw lost
                 } catch {
@@ -959,7 +964,8 @@ public struct Executor: Sendable {
     // MARK: Export
 
     private func export(
-        _ step: ExportStep, index: Int, collections: [String], records: [CollectionRunRecord], run: WorkflowRunRecord
+        _ step: ExportStep, index: Int, collections: [String], records: [CollectionRunRecord], run: WorkflowRunRecord,
+        claimed: inout [String: Int]
     ) throws -> [RunReport.ExportResult] {
         var inputs: [ExportInput] = []
         for name in collections {
@@ -979,8 +985,7 @@ public struct Executor: Sendable {
             "time": Self.utcString(started, "HHmmss"),
         ]
         let groups: [[ExportInput]] = PathTemplate.isPerCollection(step.path) ? inputs.map { [$0] } : [inputs]
-        var results: [RunReport.ExportResult] = []
-        for group in groups {
+        let targets = groups.map { group in
             if group.count == 1 {
                 values["collection"] = group[0].collection
                 values["runner"] = String(group[0].runnerID)
@@ -989,6 +994,17 @@ public struct Executor: Sendable {
             let path =
                 relative.hasPrefix("/")
                 ? relative : (options.workingDirectory as NSString).appendingPathComponent(relative)
+            return (group: group, relative: relative, path: path, file: PathTemplate.folded(path))
+        }
+        // Checked for every file of the step before any is written: a step is written whole or not at all.
+        for target in targets {
+            if let other = claimed[target.file], other != index {
+                throw RunError.outputCollision(path: target.relative, step: index + 1, otherStep: other + 1)
+            }
+        }
+        for target in targets { claimed[target.file] = index }
+        var results: [RunReport.ExportResult] = []
+        for (group, relative, path, _) in targets {
             try Exporter.createDirectory(forFile: path)
             AbandonedTemporaryFiles.remove(
                 in: (path as NSString).deletingLastPathComponent, target: (path as NSString).lastPathComponent)
@@ -1076,6 +1092,8 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
     case foreignLink(host: String, detail: String)
     /// The run cannot finish by itself (`RunReport.attention`): said by a scheduler slot instead of a failure.
     case needsAttention(workflow: String, runID: Int, reasons: [String])
+    /// Step `step` (1-based) would write a file that step `otherStep` writes in this run.
+    case outputCollision(path: String, step: Int, otherStep: Int)
 
     public var description: String {
         switch self {
@@ -1101,6 +1119,10 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
             return "run #\(runID) of workflow '\(workflow)' cannot finish by itself (" + reasons.joined(separator: "; ")
                 + "): every later run resumes it instead of scraping afresh; check the collection, then "
                 + "`cartflow run --new` starts a fresh run (and pays for new runners)"
+        case .outputCollision(let path, let step, let otherStep):
+            return "\(path) is written by step \(otherStep) in this run, and step \(step) would replace it; give "
+                + "the two steps different paths (their templates differ, but name one file on this run's "
+                + "date, time or number)"
         }
     }
 
@@ -1112,7 +1134,7 @@ public enum RunError: Error, Sendable, LocalizedError, CustomStringConvertible {
         case .creditGate(let collection, _), .triggerRefused(let collection, _), .notObserved(let collection, _),
             .pollTimeout(let collection, _), .runnerMissing(let collection, _, _):
             return collection
-        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink, .needsAttention: return nil
+        case .leaseHeld, .leaseLost, .leaseNotRenewed, .foreignLink, .needsAttention, .outputCollision: return nil
         }
     }
 }

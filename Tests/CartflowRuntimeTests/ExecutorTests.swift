@@ -97,6 +97,27 @@ final class LineLog: @unchecked Sendable {
         #expect(!h.lines.all.joined().contains(h.key))
     }
 
+    /// Templates the loader cannot tell apart may name one file on the day: the second step is not written over
+    /// the first one's file, and says why.
+    @Test func aStepDoesNotReplaceAFileAnotherStepWroteInTheRun() async throws {
+        let h = try ExecutorHarness()
+        let steps = [
+            ExportStep(format: .csv, path: "out/{run}.txt"), ExportStep(format: .ndjson, path: "out/./1.txt"),
+            ExportStep(format: .json, path: "out/{workflow}.json"),
+        ]
+        let report = try await h.executor(h.workflow(steps: steps)).run()
+        #expect(report.runID == 1)
+        #expect(report.outcome == .failed)
+        #expect(report.exports.map(\.path) == ["out/1.txt", "out/wf.json"])
+        #expect(
+            report.messages.contains(
+                "step 2 (ndjson → out/./1.txt) failed: out/./1.txt is written by step 1 in this run, and step 2 would "
+                    + "replace it; give the two steps different paths (their templates differ, but name one file on "
+                    + "this run's date, time or number)"))
+        let written = try String(contentsOf: h.directory.appendingPathComponent("out/1.txt"), encoding: .utf8)
+        #expect(!written.hasPrefix("{"), "the CSV of step 1 stays")
+    }
+
     @Test func reserveBlocksBeforeAnyTrigger() async throws {
         let h = try ExecutorHarness(credits: 300)
         let report = try await h.executor(h.workflow(credits: CreditRules(reserve: 100))).run()
