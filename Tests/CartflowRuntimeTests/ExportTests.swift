@@ -326,6 +326,29 @@ import Testing
     /// A `columns:` source names the same field in every format: `a#2`, the name CSV gives the second of a repeated
     /// key (and `price.amount#2` the literal dotted key beside a nested one), reaches that field in JSON and NDJSON
     /// too, instead of matching nothing there.
+    /// A column whose source names an object holds the object in every format: its JSON text in CSV (as an
+    /// array's), the object itself in JSON and NDJSON. Before, CSV wrote an empty cell and said nothing when
+    /// another record had a plain value there.
+    @Test func aColumnNamingAnObjectHoldsItInEveryFormat() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(
+            #"[{"asin": "a", "price": {"amount": 1, "currency": "AUD"}}, {"asin": "b", "price": 3}, {"asin": "c"}, "#
+                + #"{"asin": "d", "price": {"amount": 2}, "price": 4}]"#)
+        let columns = [ColumnSpec("asin"), ColumnSpec("price"), ColumnSpec(name: "amount", source: "price.amount")]
+        let (summary, csv) = try fixture.export(
+            ExportStep(format: .csv, path: "x", columns: columns), [fixture.input([page])])
+        #expect(
+            String(decoding: csv, as: UTF8.self)
+                == "asin,price,amount\r\na,\"{\"\"amount\"\":1,\"\"currency\"\":\"\"AUD\"\"}\",1\r\nb,3,\r\nc,,\r\n"
+                + "d,4,2\r\n")
+        #expect(!summary.warnings.contains { $0.contains("matched no field") })
+        let (_, ndjson) = try fixture.export(
+            ExportStep(format: .ndjson, path: "x", columns: columns), [fixture.input([page])])
+        #expect(
+            String(decoding: ndjson, as: UTF8.self).hasPrefix(
+                #"{"asin":"a","price":{"amount":1,"currency":"AUD"},"amount":1}"# + "\n"))
+    }
+
     @Test func columnSourcesNamingRenamedFieldsAgreeAcrossFormats() throws {
         var fixture = try PageFixture()
         let page = try fixture.page(

@@ -159,6 +159,27 @@ struct CSVExport {
         if !placeFast(record, under: root) {
             placeWithCollisions(record, provenance: provenance, page: page, index: index)
         }
+        if step.columns != nil { placeObjects(record, under: root) }
+    }
+
+    /// With `columns:`, a column whose source names an object (`price` for `{"price": {"amount": 1}}`) holds the
+    /// object, written as its compact JSON text, as arrays are and as JSON and NDJSON copy it whole, instead of an
+    /// empty cell. A leaf of the same name placed already keeps the cell.
+    private mutating func placeObjects(_ object: JSONObject, under node: PathNode) {
+        for (position, member) in object.members.enumerated() {
+            guard case .object(let nested) = member.value, !nested.isEmpty else { continue }
+            let child = node.child(member.key, at: position)
+            if child.objectColumn == PathNode.unknownColumn {
+                child.objectColumn = indexByName[child.name] ?? PathNode.noColumn
+            }
+            let index = child.objectColumn
+            if index >= 0, stamps[index] != generation {
+                stamps[index] = generation
+                slots[index] = member.value
+                everFilled[index] = true
+            }
+            placeObjects(nested, under: child)
+        }
     }
 
     /// Places leaves by their cached path; returns false at the first column already filled in this
@@ -419,6 +440,11 @@ private final class PathNode {
     }
 
     var name: String { path ?? "" }
+
+    /// With `columns:`, the column this path fills when its value is an object (`noColumn`: none asks for it).
+    var objectColumn = unknownColumn
+    static let unknownColumn = -1
+    static let noColumn = -2
 
     func child(_ key: String, at position: Int) -> PathNode {
         if position < byPosition.count {
