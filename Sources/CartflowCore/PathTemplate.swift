@@ -115,7 +115,9 @@ public enum PathTemplate {
     /// A value usable as (part of) one path segment: no separators, no leading dots, no control characters.
     public static func safeSegment(_ value: String) -> String {
         if let first = value.utf8.first, first != UInt8(ascii: "."),
-            !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\") })
+            !value.utf8.contains(where: {
+                $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "\\")
+            })
         {
             return value
         }

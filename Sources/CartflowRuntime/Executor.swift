@@ -1013,7 +1013,8 @@ public struct Executor: Sendable {
             let summary = try Exporter.export(step, inputs: group, to: path)
             try state.recordExport(
                 runID: run.id, step: index, path: relative, format: step.format.rawValue,
-                records: summary.recordsWritten, bytes: summary.bytes, lease: lease)
+                records: summary.recordsWritten, bytes: summary.bytes, repairedStrings: summary.repairedStrings,
+                lease: lease)
             for warning in summary.warnings { progress("export \(relative): \(warning)") }
             var line = "exported \(summary.recordsWritten) records to \(relative)"
             if let note = ExportSummary.repairedNote(summary.repairedStrings) { line += " (\(note))" }

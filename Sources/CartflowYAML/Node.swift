@@ -57,7 +57,9 @@ public struct Scalar: Sendable, Hashable {
         case 1: return bytes.first == UInt8(ascii: "~")
         case 4:
             // Most four-letter keys (`path`, `from`) are told apart by their first letter.
-            guard let first = bytes.first, first == UInt8(ascii: "n") || first == UInt8(ascii: "N") else { return false }
+            guard let first = bytes.first, first == UInt8(ascii: "n") || first == UInt8(ascii: "N") else {
+                return false
+            }
             return bytes.elementsEqual("null".utf8) || bytes.elementsEqual("Null".utf8)
                 || bytes.elementsEqual("NULL".utf8)
         default: return false

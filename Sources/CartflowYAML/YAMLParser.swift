@@ -234,7 +234,8 @@ private struct TableBuilder {
         end: yaml_mark_t
     ) -> NodeTable.Entry {
         NodeTable.Entry(
-            startLine: UInt32(truncatingIfNeeded: start.line + 1), startColumn: UInt32(truncatingIfNeeded: start.column + 1),
+            startLine: UInt32(truncatingIfNeeded: start.line + 1),
+            startColumn: UInt32(truncatingIfNeeded: start.column + 1),
             endLine: UInt32(truncatingIfNeeded: end.line + 1), endColumn: UInt32(truncatingIfNeeded: end.column + 1),
             first: UInt32(truncatingIfNeeded: first), count: UInt32(truncatingIfNeeded: count), kind: kind,
             style: style)

@@ -70,7 +70,10 @@ import Testing
         ("-03:30", "write UTC-03:30 for a fixed offset"), ("UTC 5:45", "write UTC+5:45 for a fixed offset"),
         ("UTC+13:60", "minutes go from 00 to 59"), ("UTC+14:30", "offsets go from UTC-14:00 to UTC+14:00"),
         ("+15", "abbreviations such as AEST or EST are not zones; use a name such as America/New_York"),
-        ("GMT+10", "'GMT+10' is ambiguous (as a POSIX zone it means UTC-10); write UTC+10 or UTC-10 for a fixed offset"),
+        (
+            "GMT+10",
+            "'GMT+10' is ambiguous (as a POSIX zone it means UTC-10); write UTC+10 or UTC-10 for a fixed offset"
+        ),
     ])
     func offsetsWrittenAnotherWayGetTheSpellingThatWorks(text: String, hint: String) {
         let marked = MarkedText(header + "schedule: { every: daily, at: \"08:00\", timezone: 1️⃣\"\(text)\" }\n")

@@ -81,6 +81,33 @@ import Testing
         #expect(try state.collectionRuns(runID: 1).first?.scrapedAt == "2026-06-20T12:05:00Z")
     }
 
+    /// Repaired-string counts are kept with each export; an export recorded before the column existed reads 0.
+    @Test func exportsKeepTheirRepairedStringCount() throws {
+        let directory = try CartflowProcess.temporaryDirectory("state")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("state.db").path
+        do {
+            let old = try SQLiteDatabase(path: path)
+            for (index, migration) in StateStore.migrations.dropLast().enumerated() {
+                try old.execute(migration)
+                try old.execute("PRAGMA user_version = \(index + 1)")
+            }
+            try old.execute(
+                """
+                INSERT INTO workflow_runs (id, workflow, source_path, status, started_at) VALUES (1, 'w', 'w.yaml', 'succeeded', 't');
+                INSERT INTO exports (run_id, step, path, format, records, bytes, exported_at)
+                    VALUES (1, 0, 'out/a.csv', 'csv', 3, 40, 't');
+                """)
+        }
+        let state = try StateStore(path: path)
+        #expect(try state.exports(runID: 1).map(\.repairedStrings) == [0])
+        try state.recordExport(
+            runID: 1, step: 1, path: "out/b.csv", format: "csv", records: 2, bytes: 9, repairedStrings: 4)
+        try state.recordExport(
+            runID: 1, step: 0, path: "out/a.csv", format: "csv", records: 3, bytes: 40, repairedStrings: 1)
+        #expect(try state.exports(runID: 1).map(\.repairedStrings) == [1, 4])
+    }
+
     /// A changed page file of a recorded run: the hint names what downloads it again without paying — resuming the
     /// run, while `cartflow run` would resume it — and once the run has finished says that nothing does, never
     /// pointing at `cartflow run`, which would then start a new, paid run.

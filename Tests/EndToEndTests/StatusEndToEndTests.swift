@@ -39,6 +39,32 @@ import Testing
         #expect(missing.stderr.contains("no run #9"))
     }
 
+    /// An export that repaired invalid Unicode says so in `status`, as the run's summary did.
+    @Test func statusCountsRepairedStrings() async throws {
+        let directory = try CartflowProcess.temporaryDirectory("status")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("state.db").path
+        do {
+            let state = try StateStore(path: database)
+            let run = try state.createRun(workflow: "w", sourcePath: "w.yaml", collections: [("a", 1)])
+            try state.recordExport(
+                runID: run.id, step: 0, path: "out/a.csv", format: "csv", records: 3, bytes: 40, repairedStrings: 2)
+            try state.recordExport(
+                runID: run.id, step: 1, path: "out/a.ndjson", format: "ndjson", records: 3, bytes: 50)
+            try state.finishRun(run.id, status: "succeeded")
+        }
+        let text = try await CartflowProcess.run(["status", "--state", database], in: directory)
+        #expect(text.exitCode == 0, "stderr: \(text.stderr)")
+        #expect(
+            text.stdout.contains(
+                "  export out/a.csv (csv, 3 records, 40 bytes, 2 strings with invalid Unicode repaired)"))
+        #expect(text.stdout.contains("  export out/a.ndjson (ndjson, 3 records, 50 bytes)\n"))
+        let json = try await CartflowProcess.run(["status", "--json", "--state", database], in: directory)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let exports = try #require((object["runs"] as? [[String: Any]])?.first?["exports"] as? [[String: Any]])
+        #expect(exports.map { $0["repaired_strings"] as? Int } == [2, 0])
+    }
+
     /// `cartflow export --run N` re-exports a recorded run from its verified page files, and refuses a changed one.
     @Test func exportOfARecordedRun() async throws {
         let h = try CrashHarness()

@@ -163,8 +163,10 @@ enum StatusCommand: Command {
                 return item
             }
             object["exports"] = exports.map {
-                ["step": $0.step + 1, "path": $0.path, "format": $0.format, "records": $0.records, "bytes": $0.bytes]
-                    as [String: Any]
+                [
+                    "step": $0.step + 1, "path": $0.path, "format": $0.format, "records": $0.records,
+                    "bytes": $0.bytes, "repaired_strings": $0.repairedStrings,
+                ] as [String: Any]
             }
             return object
         }
@@ -217,8 +219,9 @@ enum StatusCommand: Command {
                 }
             }
             for export in exports {
-                output.print(
-                    "  export \(export.path) (\(export.format), \(export.records) records, \(export.bytes) bytes)")
+                var details = "\(export.format), \(export.records) records, \(export.bytes) bytes"
+                if let note = ExportSummary.repairedNote(export.repairedStrings) { details += ", \(note)" }
+                output.print("  export \(export.path) (\(details))")
             }
             if let detail = run.detail { output.print("  ! \(detail)") }
         }

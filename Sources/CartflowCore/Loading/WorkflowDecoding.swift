@@ -136,7 +136,8 @@ extension WorkflowDecoder {
         // Whatever sits in `api` other than the URL and hosts may be a pasted key — under `key`, a second `key`,
         // a misspelt key, or `api` itself as a value: no diagnostic shows those lines.
         let exposed = node.mapping?.filter { ["base_url", "allow_download_hosts"].contains($0.key.scalar?.text) }
-        for pair in node.mapping.map(Array.init) ?? [] where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
+        for pair in node.mapping.map(Array.init) ?? []
+        where !(exposed ?? []).contains(where: { $0.key.range == pair.key.range }) {
             secretLines.formUnion(pair.key.range.start.line...max(pair.key.range.start.line, pair.value.range.end.line))
             hideLines(of: pair.key)
             hideLines(of: pair.value)

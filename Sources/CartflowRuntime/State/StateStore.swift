@@ -84,6 +84,10 @@ public final class StateStore: @unchecked Sendable {
         """
         ALTER TABLE collection_runs ADD COLUMN scraped_at TEXT;
         """,
+        // Strings with invalid Unicode the export repaired (U+FFFD), for `cartflow status`. 0 in rows written before.
+        """
+        ALTER TABLE exports ADD COLUMN repaired_strings INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     private let database: SQLiteDatabase
@@ -403,20 +407,22 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func recordExport(
-        runID: Int, step: Int, path: String, format: String, records: Int, bytes: Int, lease: LeaseClaim? = nil
+        runID: Int, step: Int, path: String, format: String, records: Int, bytes: Int, repairedStrings: Int = 0,
+        lease: LeaseClaim? = nil
     ) throws {
         try locked { db in
             try db.transaction {
                 try Self.verify(lease, db)
                 try db.query(
                     """
-                    INSERT INTO exports (run_id, step, path, format, records, bytes, exported_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO exports (run_id, step, path, format, records, bytes, exported_at, repaired_strings)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(run_id, step, path) DO UPDATE SET records = excluded.records, bytes = excluded.bytes,
-                        exported_at = excluded.exported_at
+                        exported_at = excluded.exported_at, repaired_strings = excluded.repaired_strings
                     """,
                     [
                         .int(Int64(runID)), .int(Int64(step)), .text(path), .text(format), .int(Int64(records)),
-                        .int(Int64(bytes)), .text(Self.timestamp()),
+                        .int(Int64(bytes)), .text(Self.timestamp()), .int(Int64(repairedStrings)),
                     ])
             }
         }
@@ -425,12 +431,15 @@ public final class StateStore: @unchecked Sendable {
     public func exports(runID: Int) throws -> [ExportRecord] {
         try locked { db in
             try db.query(
-                "SELECT step, path, format, records, bytes FROM exports WHERE run_id = ? ORDER BY step, path",
+                """
+                SELECT step, path, format, records, bytes, repaired_strings FROM exports WHERE run_id = ?
+                ORDER BY step, path
+                """,
                 [.int(Int64(runID))]
             ).map {
                 ExportRecord(
                     step: $0[0].int ?? 0, path: $0[1].text ?? "", format: $0[2].text ?? "", records: $0[3].int ?? 0,
-                    bytes: $0[4].int ?? 0)
+                    bytes: $0[4].int ?? 0, repairedStrings: $0[5].int ?? 0)
             }
         }
     }
@@ -686,6 +695,8 @@ public struct ExportRecord: Sendable, Equatable {
     public var format: String
     public var records: Int
     public var bytes: Int
+    /// Strings with invalid Unicode replaced by U+FFFD in what was written.
+    public var repairedStrings: Int = 0
 }
 
 /// A workflow's row of `schedule_slots`: the last slot decided and the slot queued behind a running run, as UTC
