@@ -61,8 +61,8 @@ enum PlanFactGatherer {
             }
             let collections = try store.collectionRuns(runID: run.id).map {
                 PlanFacts.ResumableCollection(
-                    name: $0.collection, phase: $0.phase, runnerID: $0.runnerID, attribution: $0.attribution,
-                    items: $0.items, baselineRunner: $0.baselineRunner)
+                    name: $0.collection, collectionID: $0.collectionID, phase: $0.phase, runnerID: $0.runnerID,
+                    attribution: $0.attribution, items: $0.items, baselineRunner: $0.baselineRunner)
             }
             return .unfinished(
                 path: shownPath,

@@ -235,6 +235,47 @@ import Testing
         try expectPlanGolden(PlanTextRenderer.render(plan), "plan-demo-resume.txt")
     }
 
+    /// The plan matches an unfinished run's collections as `run` does: a key renamed in the file keeps its
+    /// collection id's row (no new trigger, nothing to pay), and a name now given another id starts afresh
+    /// while the old id's paid runner is left behind. Matched by name alone, the plan said the first would be
+    /// triggered and paid for, and the second resumed.
+    @Test func anUnfinishedRunIsMatchedByNameAndIDAsRunMatchesIt() throws {
+        let workflow = try exampleWorkflow("demo")
+        var facts = onlineFacts(spendable: 100_000)
+        facts.state = .unfinished(
+            path: "state.db",
+            run: PlanFacts.UnfinishedRun(
+                id: 4, status: "timed_out", startedAt: "2026-06-19T22:05:09.123Z",
+                collections: [
+                    PlanFacts.ResumableCollection(
+                        name: "notebooks", collectionID: 101, phase: "timed_out", runnerID: 903, attribution: "exact"),
+                    PlanFacts.ResumableCollection(
+                        name: "phones", collectionID: 555, phase: "polling", runnerID: 904, attribution: "exact"),
+                ]))
+        facts.newestRunners["laptops"] = .runner(id: 903, generated: false, createdAt: "2026-06-19T22:05:10Z")
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.collections.map(\.triggered) == [false, true])
+        #expect(plan.credits.total == 120)
+        #expect(plan.collections[0].resume == "timed_out: polls runner 903 and fetches its files, no new trigger")
+        #expect(
+            plan.collections[1].resume == "not in the unfinished run yet: would be added and triggered (and paid for)")
+        #expect(
+            plan.notes.contains(
+                "laptops: collection 101 was 'notebooks' in the unfinished run; run carries its trigger, runner and "
+                    + "files over under the new name (no new trigger)"))
+        #expect(
+            plan.notes.contains(
+                "phones: the workflow now names collection 102 (was 555); collection 555's runner 904 (paid for) is "
+                    + "not fetched and is left behind"))
+    }
+
+    @Test func rowsAreMatchedByNameAndIDThenCarriedByID() {
+        let recorded: [(name: String, id: Int?)] = [("a", 1), ("b", 1), ("c", 3), ("d", nil), ("e", 5)]
+        let wanted: [(name: String, id: Int)] = [("x", 1), ("b", 1), ("c", 4), ("d", 9), ("y", 5), ("z", 3)]
+        // x takes a's row by id (b's exact match came first); c has another id now, so its row is free for z.
+        #expect(ResumeRules.matchingRows(recorded: recorded, wanted: wanted) == [0, 1, nil, 3, 4, 2])
+    }
+
     /// A trigger whose answer was lost (or a crash right after it) left an intent with the newest runner seen
     /// before it; a processing runner newer than that is the one `run` will adopt, not someone else's.
     @Test func aRunnerNewerThanALostTriggersBaselineIsTheOneRunAdopts() throws {

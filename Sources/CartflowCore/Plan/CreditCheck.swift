@@ -77,6 +77,29 @@ public enum CreditCheck {
 /// What `cartflow run` does with each collection of an unfinished run it resumes, by the phase recorded in the
 /// state database — shared by the executor and the plan.
 public enum ResumeRules {
+    /// Which recorded row of an unfinished run each collection of the file continues, in the file's order: the
+    /// row of the same name and collection id, else a row of the same id under another name that no collection
+    /// took (a renamed key: its trigger, runner and files are carried over, never paid again). A row of the same
+    /// name but another id continues nothing (its runner is never adopted under the new id). A recorded row
+    /// without an id (`nil`) matches by name alone. `StateStore.ensureCollections` and the plan both use it.
+    public static func matchingRows(recorded: [(name: String, id: Int?)], wanted: [(name: String, id: Int)]) -> [Int?] {
+        var claimed = Set<Int>()
+        var matches: [Int?] = wanted.map { collection in
+            let row = recorded.indices.first { index in
+                !claimed.contains(index) && recorded[index].name == collection.name
+                    && (recorded[index].id == nil || recorded[index].id == collection.id)
+            }
+            if let row { claimed.insert(row) }
+            return row
+        }
+        for (position, collection) in wanted.enumerated() where matches[position] == nil {
+            let row = recorded.indices.first { !claimed.contains($0) && recorded[$0].id == collection.id }
+            if let row { claimed.insert(row) }
+            matches[position] = row
+        }
+        return matches
+    }
+
     /// Phases in which a collection has no runner of its own yet and is triggered (and paid for) by the next run.
     public static let triggerPhases: Set<String> = ["pending", "blocked", "skipped", "not_triggered"]
 

@@ -31,6 +31,8 @@ public struct PlanFacts: Sendable, Equatable {
     /// One collection of an unfinished run, as the state database records it.
     public struct ResumableCollection: Sendable, Equatable {
         public var name: String
+        /// The MultiCart collection id recorded with it; nil matches the file's collection by name alone.
+        public var collectionID: Int?
         public var phase: String
         public var runnerID: Int?
         public var attribution: String?
@@ -39,10 +41,11 @@ public struct PlanFacts: Sendable, Equatable {
         public var baselineRunner: Int?
 
         public init(
-            name: String, phase: String, runnerID: Int? = nil, attribution: String? = nil, items: Int? = nil,
-            baselineRunner: Int? = nil
+            name: String, collectionID: Int? = nil, phase: String, runnerID: Int? = nil, attribution: String? = nil,
+            items: Int? = nil, baselineRunner: Int? = nil
         ) {
             self.name = name
+            self.collectionID = collectionID
             self.phase = phase
             self.runnerID = runnerID
             self.attribution = attribution

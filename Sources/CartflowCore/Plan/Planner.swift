@@ -12,11 +12,27 @@ public enum Planner {
             return nil
         }()
         var notes: [String] = []
+        // The recorded row each collection continues, as `run` matches them on resume (a renamed key keeps its row).
+        let recordedRows = unfinished.map { run in
+            ResumeRules.matchingRows(
+                recorded: run.collections.map { (name: $0.name, id: $0.collectionID) },
+                wanted: workflow.collections.map { (name: $0.name, id: $0.id) })
+        }
+        let recordedFor: [String: PlanFacts.ResumableCollection] = Dictionary(
+            zip(workflow.collections, recordedRows ?? []).compactMap { spec, row in
+                row.map { (spec.name, unfinished!.collections[$0]) }
+            },
+            uniquingKeysWith: { first, _ in first })
 
         // Collections: which would be triggered, what each costs, and what the server is doing.
         var collections: [Plan.Collection] = []
         for spec in workflow.collections {
-            let recorded = unfinished?.collections.first { $0.name == spec.name }
+            let recorded = recordedFor[spec.name]
+            if let recorded, recorded.name != spec.name {
+                notes.append(
+                    "\(spec.name): collection \(spec.id) was '\(recorded.name)' in the unfinished run; run carries its "
+                        + "trigger, runner and files over under the new name (no new trigger)")
+            }
             let triggered = recorded.map { ResumeRules.needsTrigger(phase: $0.phase) } ?? true
             let items = itemFact(spec, facts: facts, notes: &notes)
             let resume: String? =
@@ -34,17 +50,24 @@ public enum Planner {
                     name: spec.name, id: spec.id, items: items, triggered: triggered, resume: resume, server: server))
         }
 
-        // A collection edited out of the file after its trigger was paid for: `run` names it, so does the plan.
-        for recorded in unfinished?.collections ?? []
-        where workflow.collection(named: recorded.name) == nil && recorded.phase != "fetched" {
+        // A collection edited out of the file after its trigger was paid for — or given another id, which `run`
+        // treats as removed and starts afresh — is named by `run`, so the plan names it too.
+        let continued = Set((recordedRows ?? []).compactMap { $0 })
+        for (index, recorded) in (unfinished?.collections ?? []).enumerated()
+        where !continued.contains(index) && recorded.phase != "fetched" {
+            // Renamed away from, or given another id: what was recorded under this name is not continued.
+            var gone = "\(recorded.name): no longer in the workflow"
+            var subject = "it"
+            if let spec = workflow.collection(named: recorded.name), let oldID = recorded.collectionID {
+                gone = "\(recorded.name): the workflow now names collection \(spec.id) (was \(oldID))"
+                subject = "collection \(oldID)"
+            }
             if let runner = recorded.runnerID {
-                notes.append(
-                    "\(recorded.name): no longer in the workflow; its runner \(runner) (paid for) is not fetched and "
-                        + "is left behind")
+                let whose = subject == "it" ? "its" : "\(subject)'s"
+                notes.append("\(gone); \(whose) runner \(runner) (paid for) is not fetched and is left behind")
             } else if recorded.baselineRunner != nil {
                 notes.append(
-                    "\(recorded.name): no longer in the workflow; a trigger was sent for it and its runner, never "
-                        + "identified, is left behind")
+                    "\(gone); a trigger was sent for \(subject) and its runner, never identified, is left behind")
             }
         }
 
@@ -77,7 +100,7 @@ public enum Planner {
         // A not-observed trigger whose collection now shows a runner newer than its baseline is not stuck: `run`
         // reads the history again and adopts it (as adopted late).
         let stuck = workflow.collections.filter { spec in
-            guard let recorded = unfinished?.collections.first(where: { $0.name == spec.name }),
+            guard let recorded = recordedFor[spec.name],
                 recorded.phase == "failed" && recorded.runnerID == nil && recorded.attribution == "not_observed"
             else { return false }
             if case .runner(let id, _, _) = facts.newestRunners[spec.name], let baseline = recorded.baselineRunner,
@@ -90,7 +113,7 @@ public enum Planner {
         // The credit rules gate only what is still to be triggered: collections the unfinished run already
         // triggered (paid for) are polled, fetched and exported whatever they decide.
         let advancing = workflow.collections.map(\.name).filter { name in
-            guard let recorded = unfinished?.collections.first(where: { $0.name == name }) else { return false }
+            guard let recorded = recordedFor[name] else { return false }
             return !ResumeRules.needsTrigger(phase: recorded.phase) && recorded.phase != "fetched"
                 && !stuck.contains(name)
         }
@@ -115,7 +138,7 @@ public enum Planner {
             workflow: workflow.name, file: workflow.sourcePath, description: workflow.description, mode: facts.mode,
             plannedAt: utcText(Int(now.timeIntervalSince1970.rounded(.down))), graph: graph, collections: collections,
             credits: credits, verdict: verdict, state: stateInfo(facts.state),
-            outputs: outputs(workflow, now: now, unfinished: unfinished),
+            outputs: outputs(workflow, now: now, unfinished: unfinished, recordedFor: recordedFor),
             schedule: workflow.schedule.map { scheduleInfo($0, now: now) }, notes: notes)
     }
 
@@ -313,7 +336,10 @@ public enum Planner {
 
     // MARK: Outputs
 
-    static func outputs(_ workflow: Workflow, now: Date, unfinished: PlanFacts.UnfinishedRun?) -> [Plan.Output] {
+    static func outputs(
+        _ workflow: Workflow, now: Date, unfinished: PlanFacts.UnfinishedRun?,
+        recordedFor: [String: PlanFacts.ResumableCollection]
+    ) -> [Plan.Output] {
         var values = ["workflow": workflow.name]
         var timeNote: String
         if let run = unfinished, run.startedAt.count >= 19 {
@@ -339,7 +365,7 @@ public enum Planner {
                 var stepValues = values
                 if let collection {
                     stepValues["collection"] = collection
-                    if let runner = unfinished?.collections.first(where: { $0.name == collection })?.runnerID {
+                    if let runner = recordedFor[collection]?.runnerID {
                         stepValues["runner"] = String(runner)
                     }
                 }

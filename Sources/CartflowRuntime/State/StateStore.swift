@@ -1,3 +1,4 @@
+import CartflowCore
 import Foundation
 
 /// The state database: every workflow run, each collection's trigger intent and runner, every downloaded
@@ -216,22 +217,14 @@ public final class StateStore: @unchecked Sendable {
                     "SELECT id, collection, collection_id FROM collection_runs WHERE run_id = ? ORDER BY id",
                     [.int(Int64(runID))]
                 ).map { (row: $0[0].int ?? 0, name: $0[1].text ?? "", id: $0[2].int ?? 0) }
-                var claimed: Set<Int> = []
-                var unmatched: [(name: String, id: Int)] = []
-                for collection in collections {
-                    if let row = rows.first(where: { $0.name == collection.name && $0.id == collection.id }) {
-                        claimed.insert(row.row)
-                    } else {
-                        unmatched.append(collection)
-                    }
-                }
+                let matches = ResumeRules.matchingRows(
+                    recorded: rows.map { (name: $0.name, id: Int?.some($0.id)) }, wanted: collections)
+                let claimed = Set(matches.compactMap { $0.map { rows[$0].row } })
                 // Carried over: the file's entry takes the unclaimed row of its collection id under another name.
-                var carried: [(row: Int, from: String, to: String, id: Int)] = []
-                for collection in unmatched {
-                    if let row = rows.first(where: { !claimed.contains($0.row) && $0.id == collection.id }) {
-                        claimed.insert(row.row)
-                        carried.append((row.row, row.name, collection.name, collection.id))
-                    }
+                let carried = zip(collections, matches).compactMap {
+                    collection, match -> (row: Int, from: String, to: String, id: Int)? in
+                    guard let match, rows[match].name != collection.name else { return nil }
+                    return (rows[match].row, rows[match].name, collection.name, collection.id)
                 }
                 let names = Set(collections.map(\.name))
                 let newIDs = Dictionary(collections.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
