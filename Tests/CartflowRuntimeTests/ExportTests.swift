@@ -153,6 +153,20 @@ import Testing
             ])
     }
 
+    /// With `columns:`, a collision is reported only where a column reads one of its two names: fields the step
+    /// does not write are renamed without a word, as JSON leaves them out.
+    @Test func collisionsOfFieldsNoColumnReadsAreNotReported() throws {
+        var fixture = try PageFixture()
+        let page = try fixture.page(#"[{"sku": 1, "sku": 2, "tag": "a", "tag": "b", "asin": "x"}]"#)
+        let step = ExportStep(format: .csv, path: "x.csv", columns: [ColumnSpec("asin"), ColumnSpec("tag#2")])
+        let (summary, data) = try fixture.export(step, [fixture.input([page])])
+        #expect(String(decoding: data, as: UTF8.self) == "asin,tag#2\r\nx,b\r\n")
+        #expect(
+            summary.warnings == [
+                "\(page.path): record 1: field 'tag' occurs more than once in the record; the other value is written in column 'tag#2'"
+            ])
+    }
+
     @Test func provenanceColumnsComeFirstAndOwnTheirNames() throws {
         var fixture = try PageFixture()
         let laptops = try fixture.page(#"[{"asin": "L1", "runner": "theirs"}]"#)

@@ -22,12 +22,15 @@ struct CSVExport {
     private let provenanceOwnsNames: Bool
     /// Whether collisions are being reported (only while writing, so pass 1 does not report twice).
     private var reporting = false
+    /// The sources of `columns:`, nil for the union header.
+    private let requestedSources: Set<String>?
 
     init(step: ExportStep, warnings: WarningLog) {
         self.step = step
         self.warnings = warnings
         self.provenanceNames = step.provenance.map(\.rawValue)
         self.provenanceOwnsNames = step.columns == nil
+        self.requestedSources = step.columns.map { Set($0.map(\.source)) }
         // Provenance columns come first. In the union header they own their names: a record's own field of the
         // same name is renamed. With `columns:` they cannot be found by name, so a source names the record's own
         // field, as it does in JSON (and no column may be named like them: `ExportStep.problems`).
@@ -215,7 +218,11 @@ struct CSVExport {
         }
         let fields = uniquelyNamedFields(of: record, reserved: provenanceOwnsNames ? Set(provenanceNames) : [])
         for field in fields {
-            if reporting, let renamed = field.renamedFrom {
+            // With `columns:`, a collision matters only where a column reads one of the two names (as in JSON,
+            // whose reduced records have nothing to rename).
+            if reporting, let renamed = field.renamedFrom,
+                requestedSources.map({ $0.contains(field.name) || $0.contains(renamed.name) }) ?? true
+            {
                 let why =
                     switch renamed.collision {
                     case .provenance: "is also the name of a provenance column"
