@@ -123,6 +123,24 @@ import Testing
             ], state: .absent(path: ".cartflow/state.db"))
     }
 
+    /// Counts from the API that add up past Int.max block the plan with the one reason that says so; no figure
+    /// stands in for the sum (the text and the JSON showed 9223372036854775807 as if it were the total).
+    @Test func countsPastIntMaxShowNoSaturatedTotal() throws {
+        let workflow = try exampleWorkflow("demo")
+        let facts = onlineFacts(spendable: 1000, laptops: Int.max, phones: 1)
+        let plan = Planner.plan(workflow, graph: StepGraph.build(workflow), facts: facts, now: planNow)
+        #expect(plan.verdict.outcome == .blocked)
+        #expect(plan.credits.totalOverflows)
+        #expect(plan.credits.balanceAfter == nil)
+        #expect(plan.verdict.reasons.count == 1)
+        #expect(plan.verdict.reasons.first?.hasPrefix("the item counts add up to more than 9223372036854775807") == true)
+        let text = PlanTextRenderer.render(plan)
+        #expect(text.contains("> 9223372036854775807"))
+        #expect(!text.contains("needs 9223372036854775807"))
+        let json = PlanJSONRenderer.render(plan)
+        #expect(json.contains(#""total":null"#) || json.contains(#""total": null"#))
+    }
+
     @Test func shortBalanceBlocksWithTheRightNumbers() throws {
         let workflow = try exampleWorkflow("demo")
         let plan = Planner.plan(

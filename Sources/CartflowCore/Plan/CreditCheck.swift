@@ -11,6 +11,8 @@ public enum CreditCheck {
         public var reasons: [String]
         /// Whether the balance rule is among the reasons (the only one that more credits can fix).
         public var balanceShort = false
+        /// Whether the counts add up to more than an `Int` holds: `total` is then `Int.max`, not a sum.
+        public var totalOverflows = false
 
         /// Whether the rules let the run go.
         public var passes: Bool { reasons.isEmpty }
@@ -39,12 +41,14 @@ public enum CreditCheck {
                 "the item counts add up to more than \(Int.max) credits, which no balance covers; check the "
                     + "collections' counts")
         }
-        if let maxSpend = rules.maxSpend, total > maxSpend {
+        // Past `Int.max` the total is no number: the spending limit and the balance cannot be compared with it,
+        // and the reason above already blocks the run.
+        if summed != nil, let maxSpend = rules.maxSpend, total > maxSpend {
             reasons.append("the run needs \(total) credits but credits.max_spend is \(maxSpend)")
         }
         let reserve = rules.reserve
         var balanceShort = false
-        if let spendable, remaining(spendable, after: total).map({ $0 < reserve }) ?? true {
+        if summed != nil, let spendable, remaining(spendable, after: total).map({ $0 < reserve }) ?? true {
             reasons.append("needs \(total)" + (reserve > 0 ? " + reserve \(reserve)" : "") + ", has \(spendable)")
             balanceShort = true
         }
@@ -53,7 +57,8 @@ public enum CreditCheck {
             reasons.append(
                 "cannot learn the item count of \(unknown.joined(separator: ", ")); add `items:` to the collection")
         }
-        return Verdict(total: total, unknown: unknown, reasons: reasons, balanceShort: balanceShort)
+        return Verdict(
+            total: total, unknown: unknown, reasons: reasons, balanceShort: balanceShort, totalOverflows: summed == nil)
     }
 
     /// The credits of several collections, one per item; nil when the sum does not fit in an `Int`.

@@ -70,6 +70,9 @@ public struct Plan: Sendable, Equatable {
         public var maxSpend: Int?
         /// `fail`, `skip`, or `wait 1h every 5m`.
         public var onInsufficient: String
+        /// Whether the counts add up to more than a number holds (`CreditCheck.Verdict.totalOverflows`): `total`
+        /// and `balanceAfter` are then no figures, and are shown as such.
+        public var totalOverflows = false
     }
 
     /// Whether the run would go, and why not.

@@ -66,7 +66,8 @@ public enum PlanJSONRenderer {
                     ("available", optionalInt(credits.available)),
                     ("used", optionalInt(credits.used)),
                     ("frozen", optionalInt(credits.frozen)),
-                    ("total", int(credits.total)),
+                    // Past Int.max the total is no figure: null, as an unknown balance is.
+                    ("total", credits.totalOverflows ? .null : int(credits.total)),
                     ("triggering", int(credits.triggering)),
                     ("unknown_items", .array(credits.unknownItems.map { .string($0) })),
                     ("balance_after", optionalInt(credits.balanceAfter)),

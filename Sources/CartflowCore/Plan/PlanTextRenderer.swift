@@ -111,11 +111,16 @@ public enum PlanTextRenderer {
         if !credits.unknownItems.isEmpty {
             totalOrigin += ", plus the unknown count of \(credits.unknownItems.joined(separator: ", "))"
         }
-        rows.append(["total", String(credits.total), "", totalOrigin])
-        rows.append([
-            "balance after", number(credits.balanceAfter), credits.balanceAfter == nil ? "unknown" : "",
-            credits.balanceAfter == nil ? "needs the balance" : "spendable − total",
-        ])
+        if credits.totalOverflows {
+            rows.append(["total", "> \(Int.max)", "", totalOrigin + "; more than a number holds"])
+            rows.append(["balance after", "-", "", "no balance covers the total"])
+        } else {
+            rows.append(["total", String(credits.total), "", totalOrigin])
+            rows.append([
+                "balance after", number(credits.balanceAfter), credits.balanceAfter == nil ? "unknown" : "",
+                credits.balanceAfter == nil ? "needs the balance" : "spendable − total",
+            ])
+        }
         rows.append([
             "reserve", String(credits.reserve), "workflow", "credits.reserve: keep at least this many after the run",
         ])

@@ -88,9 +88,11 @@ public enum Planner {
         let credits = Plan.Credits(
             spendable: spendable, available: facts.balance?.available, used: facts.balance?.used,
             frozen: facts.balance?.frozen, total: check.total, unknownItems: unknownItems, triggering: toTrigger.count,
-            balanceAfter: facts.balance.map { CreditCheck.remaining($0.spendable, after: check.total) ?? Int.min },
+            balanceAfter: check.totalOverflows
+                ? nil : facts.balance.map { CreditCheck.remaining($0.spendable, after: check.total) ?? Int.min },
             reserve: workflow.credits.reserve,
-            maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient))
+            maxSpend: workflow.credits.maxSpend, onInsufficient: onInsufficientText(workflow.credits.onInsufficient),
+            totalOverflows: check.totalOverflows)
         var verdict = verdictFor(
             check, credits: credits, rules: workflow.credits, online: online, triggering: toTrigger.count,
             resumes: unfinished?.id)
