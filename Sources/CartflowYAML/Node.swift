@@ -39,19 +39,19 @@ public struct Scalar: Sendable, Hashable {
     public var text: String
     public var style: ScalarStyle
 
-    public init(_ text: String, style: ScalarStyle = .plain) {
+    @inlinable public init(_ text: String, style: ScalarStyle = .plain) {
         self.text = text
         self.style = style
     }
 
     /// Whether this is YAML's null: an empty plain scalar, `~`, or `null` written plain.
-    public var isNull: Bool {
+    @inlinable public var isNull: Bool {
         guard style == .plain else { return false }
         return Self.isNull(text.utf8)
     }
 
     /// Whether plain text is YAML's null. Decided on the byte count first: every key of every mapping asks.
-    static func isNull<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+    @inlinable static func isNull<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         switch bytes.count {
         case 0: return true
         case 1: return bytes.first == UInt8(ascii: "~")
@@ -71,8 +71,10 @@ public struct Scalar: Sendable, Hashable {
 /// separately allocated values spent more time in malloc, free and reference counting than libyaml spends parsing.
 /// Nodes are numbered in document order; a collection's children are a run of `children`, a mapping's as key,
 /// value, key, value; scalar text is a run of `text`. Built once by `YAMLParser`, never changed.
+@usableFromInline
 final class NodeTable: Sendable {
-    enum Kind: UInt8 {
+    @usableFromInline
+    enum Kind: UInt8, Sendable {
         case scalar
         case sequence
         case mapping
@@ -80,29 +82,30 @@ final class NodeTable: Sendable {
         case alias
     }
 
-    struct Entry {
-        var startLine: UInt32
-        var startColumn: UInt32
-        var endLine: UInt32
-        var endColumn: UInt32
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline var startLine: UInt32
+        @usableFromInline var startColumn: UInt32
+        @usableFromInline var endLine: UInt32
+        @usableFromInline var endColumn: UInt32
         /// Scalar: its first byte in `text`. Collection: its first child in `children`. Alias: the node it names.
-        var first: UInt32
+        @usableFromInline var first: UInt32
         /// Scalar: its length in bytes. Sequence: its items. Mapping: its pairs.
-        var count: UInt32
-        var kind: Kind
-        var style: ScalarStyle
+        @usableFromInline var count: UInt32
+        @usableFromInline var kind: Kind
+        @usableFromInline var style: ScalarStyle
 
-        var range: SourceRange {
+        @inlinable var range: SourceRange {
             SourceRange(
                 start: SourceMark(line: Int(startLine), column: Int(startColumn)),
                 end: SourceMark(line: Int(endLine), column: Int(endColumn)))
         }
-        var start: SourceMark { SourceMark(line: Int(startLine), column: Int(startColumn)) }
+        @inlinable var start: SourceMark { SourceMark(line: Int(startLine), column: Int(startColumn)) }
     }
 
-    let entries: [Entry]
-    let children: [UInt32]
-    let text: [UInt8]
+    @usableFromInline let entries: [Entry]
+    @usableFromInline let children: [UInt32]
+    @usableFromInline let text: [UInt8]
 
     init(entries: [Entry], children: [UInt32], text: [UInt8]) {
         self.entries = entries
@@ -110,7 +113,7 @@ final class NodeTable: Sendable {
         self.text = text
     }
 
-    func string(_ entry: Entry) -> String {
+    @inlinable func string(_ entry: Entry) -> String {
         text.withUnsafeBufferPointer { buffer in
             String(
                 decoding: UnsafeBufferPointer(rebasing: buffer[Int(entry.first)..<Int(entry.first + entry.count)]),
@@ -127,7 +130,7 @@ public struct Node: Sendable, CustomStringConvertible {
         public var key: Node
         public var value: Node
 
-        public init(key: Node, value: Node) {
+        @inlinable public init(key: Node, value: Node) {
             self.key = key
             self.value = value
         }
@@ -140,49 +143,49 @@ public struct Node: Sendable, CustomStringConvertible {
         case mapping(Pairs)
     }
 
-    let table: NodeTable
+    @usableFromInline let table: NodeTable
     /// The entry where this node is written (for an alias node, the alias).
-    let id: UInt32
+    @usableFromInline let id: UInt32
     /// Where an enclosing alias brought this node (line << 32 | column), 0 for none.
-    let use: UInt64
+    @usableFromInline let use: UInt64
 
-    init(table: NodeTable, id: UInt32, use: UInt64) {
+    @inlinable init(table: NodeTable, id: UInt32, use: UInt64) {
         self.table = table
         self.id = id
         self.use = use
     }
 
-    private var entry: NodeTable.Entry { table.entries[Int(id)] }
+    @inlinable var entry: NodeTable.Entry { table.entries[Int(id)] }
     /// The entry of what the node holds: the anchored node for an alias.
-    private var content: NodeTable.Entry {
+    @inlinable var content: NodeTable.Entry {
         let entry = self.entry
         return entry.kind == .alias ? table.entries[Int(entry.first)] : entry
     }
 
     /// Where the node is: for an alias node, the alias; for a node inside an aliased subtree, its text at the anchor.
-    public var range: SourceRange { entry.range }
-    public var start: SourceMark { entry.start }
+    @inlinable public var range: SourceRange { entry.range }
+    @inlinable public var start: SourceMark { entry.start }
 
     /// Where the node's text is written: the anchored node's for an alias node, its own range otherwise.
-    public var textRange: SourceRange { content.range }
+    @inlinable public var textRange: SourceRange { content.range }
 
     /// Where an alias (`*name`) brought this node, for every node of an aliased subtree: `range` stays where the
     /// text is written (the anchor's), so a problem in the text is reported there, while a problem of the use —
     /// a value repeated by the alias — can be reported here. An outer alias wins over one inside the anchored
     /// text, since that is where the subtree is used. Nil for nodes reached without an alias.
-    public var usedAt: SourceMark? {
+    @inlinable public var usedAt: SourceMark? {
         let packed = usePacked
         return packed == 0 ? nil : SourceMark(line: Int(packed >> 32), column: Int(packed & 0xFFFF_FFFF))
     }
 
     /// `usedAt`, packed, as the node's children inherit it.
-    private var usePacked: UInt64 {
+    @inlinable var usePacked: UInt64 {
         guard use == 0 else { return use }
         let entry = self.entry
         return entry.kind == .alias ? UInt64(entry.startLine) << 32 | UInt64(entry.startColumn) : 0
     }
 
-    private func run(_ content: NodeTable.Entry) -> Run {
+    @inlinable func run(_ content: NodeTable.Entry) -> Run {
         Run(table: table, first: content.first, count: Int(content.count), use: usePacked)
     }
 
@@ -195,26 +198,26 @@ public struct Node: Sendable, CustomStringConvertible {
         }
     }
 
-    public var scalar: Scalar? {
+    @inlinable public var scalar: Scalar? {
         let content = self.content
         guard content.kind == .scalar else { return nil }
         return Scalar(table.string(content), style: content.style)
     }
 
     /// Whether the node is YAML's null, without building its text.
-    public var isNull: Bool {
+    @inlinable public var isNull: Bool {
         let content = self.content
         guard content.kind == .scalar, content.style == .plain else { return false }
         return Scalar.isNull(table.text[Int(content.first)..<Int(content.first + content.count)])
     }
 
-    public var sequence: Items? {
+    @inlinable public var sequence: Items? {
         let content = self.content
         guard content.kind == .sequence else { return nil }
         return Items(run: run(content))
     }
 
-    public var mapping: Pairs? {
+    @inlinable public var mapping: Pairs? {
         let content = self.content
         guard content.kind == .mapping else { return nil }
         return Pairs(run: run(content))
@@ -238,13 +241,21 @@ public struct Node: Sendable, CustomStringConvertible {
     }
 
     /// A run of child nodes in the table, as its parent's children inherit `usedAt`.
+    @usableFromInline
     struct Run: Sendable {
-        let table: NodeTable
-        let first: UInt32
-        let count: Int
-        let use: UInt64
+        @usableFromInline let table: NodeTable
+        @usableFromInline let first: UInt32
+        @usableFromInline let count: Int
+        @usableFromInline let use: UInt64
 
-        func node(_ offset: Int) -> Node {
+        @inlinable init(table: NodeTable, first: UInt32, count: Int, use: UInt64) {
+            self.table = table
+            self.first = first
+            self.count = count
+            self.use = use
+        }
+
+        @inlinable func node(_ offset: Int) -> Node {
             precondition(offset >= 0 && offset < count * 2, "index out of range")
             return Node(table: table, id: table.children[Int(first) + offset], use: use)
         }
@@ -252,11 +263,13 @@ public struct Node: Sendable, CustomStringConvertible {
 
     /// The items of a list, in file order.
     public struct Items: RandomAccessCollection, Sendable, Equatable {
-        let run: Run
+        @usableFromInline let run: Run
 
-        public var startIndex: Int { 0 }
-        public var endIndex: Int { run.count }
-        public subscript(position: Int) -> Node {
+        @inlinable init(run: Run) { self.run = run }
+
+        @inlinable public var startIndex: Int { 0 }
+        @inlinable public var endIndex: Int { run.count }
+        @inlinable public subscript(position: Int) -> Node {
             precondition(position < run.count, "index out of range")
             return run.node(position)
         }
@@ -266,14 +279,18 @@ public struct Node: Sendable, CustomStringConvertible {
 
     /// The entries of a mapping, in file order.
     public struct Pairs: RandomAccessCollection, Sendable, Equatable {
-        let run: Run
+        @usableFromInline let run: Run
 
-        public var startIndex: Int { 0 }
-        public var endIndex: Int { run.count }
-        public subscript(position: Int) -> Pair { Pair(key: run.node(2 * position), value: run.node(2 * position + 1)) }
+        @inlinable init(run: Run) { self.run = run }
+
+        @inlinable public var startIndex: Int { 0 }
+        @inlinable public var endIndex: Int { run.count }
+        @inlinable public subscript(position: Int) -> Pair {
+            Pair(key: run.node(2 * position), value: run.node(2 * position + 1))
+        }
 
         /// The key of entry `position`, without its value.
-        public func key(at position: Int) -> Node { run.node(2 * position) }
+        @inlinable public func key(at position: Int) -> Node { run.node(2 * position) }
 
         public static func == (a: Pairs, b: Pairs) -> Bool { a.elementsEqual(b) }
     }
