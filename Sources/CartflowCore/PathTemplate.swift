@@ -22,8 +22,7 @@ public enum PathTemplate {
 
     /// Whether `template` holds `placeholder` (`{name}`) written out.
     private static func holds(_ template: String, _ placeholder: StaticString) -> Bool {
-        var utf8 = template
-        return utf8.withUTF8 { bytes in
+        return JSONSerializer.withUTF8(template) { bytes in
             let word = UnsafeBufferPointer(start: placeholder.utf8Start, count: placeholder.utf8CodeUnitCount)
             guard bytes.count >= word.count else { return false }
             return (0...(bytes.count - word.count)).contains { start in
@@ -59,9 +58,8 @@ public enum PathTemplate {
     private static func forEachPlaceholder(
         in template: String, _ body: (_ open: String.Index, _ name: Substring, _ after: String.Index) -> Void
     ) {
-        var utf8 = template
         let view = template.utf8
-        utf8.withUTF8 { bytes in
+        JSONSerializer.withUTF8(template) { bytes in
             var open: Int?
             for (index, byte) in bytes.enumerated() {
                 if byte == UInt8(ascii: "{") {
@@ -132,8 +130,7 @@ public enum PathTemplate {
 
     /// Whether `folded` would change `path`: an empty segment (`//`, a trailing `/`), or a `.` or `..` segment.
     private static func needsFolding(_ path: String) -> Bool {
-        var utf8 = path
-        return utf8.withUTF8(needsFolding)
+        JSONSerializer.withUTF8(path, needsFolding)
     }
 
     private static func needsFolding(_ path: UnsafeBufferPointer<UInt8>) -> Bool {

@@ -26,6 +26,7 @@ final class WorkflowDecoder {
         self.environment = environment
         self.sourceText = sourceText
         self.secretValues = Self.values(of: secretVariables, in: environment)
+        self.shortestSecret = secretValues.map(\.byteCount).min() ?? Int.max
     }
 
     var hasErrors: Bool { diagnostics.hasErrors }
@@ -51,7 +52,11 @@ final class WorkflowDecoder {
 
     /// The values of the secret variables that are set: no field but `api.key` may hold one, and no message may
     /// show one — raw or percent-encoded (`SecretText`).
-    private(set) var secretValues: [SecretText]
+    private(set) var secretValues: [SecretText] {
+        didSet { shortestSecret = secretValues.map(\.byteCount).min() ?? Int.max }
+    }
+    /// The byte count of the shortest secret: shorter text cannot hold one, and nearly every key and value is.
+    private var shortestSecret = Int.max
 
     private static func values(of variables: Set<String>, in environment: [String: String]) -> [SecretText] {
         variables.sorted().compactMap { environment[$0] }.filter { !$0.isEmpty }.map(SecretText.init)
@@ -236,7 +241,8 @@ final class WorkflowDecoder {
     /// chooses passes here — mapping keys in `uniqueKeys`, column output names in `columnSpecs`.
     func refusesSecret(inKey key: String, _ keyNode: Node, path: @autoclosure () -> String) -> Bool {
         // Keys are many and short: one shorter than the key cannot hold it (utf8.count is O(1) on native text).
-        guard secretValues.contains(where: { key.utf8.count >= $0.secret.utf8.count && Self.holds(key, secret: $0) })
+        guard key.utf8.count >= shortestSecret,
+            secretValues.contains(where: { key.utf8.count >= $0.byteCount && Self.holds(key, secret: $0) })
         else {
             return false
         }
@@ -288,7 +294,7 @@ final class WorkflowDecoder {
         }
         guard let value = interpolate(scalar, node: node, path: path()) else { return nil }
         // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
-        if secretValues.contains(where: { Self.holds(value, secret: $0) }) {
+        if value.utf8.count >= shortestSecret, secretValues.contains(where: { Self.holds(value, secret: $0) }) {
             // Its lines are never shown: the text there may spell the key in an escape the redaction cannot know
             // (`\x2B` for `+`, a line folded in the middle of it).
             secretLines.formUnion(node.range.start.line...max(node.range.start.line, node.range.end.line))
@@ -309,8 +315,7 @@ final class WorkflowDecoder {
 
     func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {
         // Nearly every value has no `$`: it is its own text.
-        var text = scalar.text
-        guard text.withUTF8({ $0.contains(UInt8(ascii: "$")) }) else { return text }
+        guard JSONSerializer.withUTF8(scalar.text, { $0.contains(UInt8(ascii: "$")) }) else { return scalar.text }
         let result = Interpolation.expand(scalar.text, environment: environment)
         var failed = false
         for reference in result.references where secretVariables.contains(reference.name) {

@@ -718,8 +718,7 @@ extension WorkflowDecoder {
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     /// Scans UTF-8 bytes (braces are ASCII) and counts scalars for the offsets that `mark(in:offset:)` takes.
     private func checkTemplate(_ template: String, node: Node, path: @autoclosure () -> String) {
-        var utf8 = template
-        utf8.withUTF8 { bytes in checkTemplate(bytes, template: template, node: node, path: path()) }
+        JSONSerializer.withUTF8(template) { bytes in checkTemplate(bytes, template: template, node: node, path: path()) }
     }
 
     private func checkTemplate(
@@ -772,8 +771,7 @@ extension WorkflowDecoder {
     /// cut it short), and a last component that names a file, not a folder.
     private func checkFileName(_ template: String, node: Node, path: @autoclosure () -> String) {
         // Control characters are ASCII: found by byte, then read as the scalar there.
-        var utf8 = template
-        let (control, lastSlash) = utf8.withUTF8 { bytes in
+        let (control, lastSlash) = JSONSerializer.withUTF8(template) { bytes in
             (bytes.firstIndex { $0 < 0x20 || $0 == 0x7F }, bytes.lastIndex(of: UInt8(ascii: "/")))
         }
         if let control {
