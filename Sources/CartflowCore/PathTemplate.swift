@@ -79,10 +79,7 @@ public enum PathTemplate {
     /// `{workflow}` and `{collection}` filled in, each collection's `{runner}` kept apart, `{date}`, `{time}` and
     /// `{run}` left as written (one value per run), the path folded (`//`, `.` and `..` segments).
     public static func files(of template: String, workflow: String, collections: [String]) -> [String] {
-        guard isPerCollection(template) else {
-            guard holds(template, "{workflow}") else { return [folded(template)] }
-            return [folded(expand(template) { $0 == "workflow" ? workflow : nil })]
-        }
+        guard isPerCollection(template) else { return [file(of: template, workflow: workflow)] }
         return collections.map { collection in
             folded(
                 expand(template) { name in
@@ -94,6 +91,12 @@ public enum PathTemplate {
                     }
                 })
         }
+    }
+
+    /// The one file of a template that is not per collection (`files(of:workflow:collections:)` for one).
+    public static func file(of template: String, workflow: String) -> String {
+        guard holds(template, "{workflow}") else { return folded(template) }
+        return folded(expand(template) { $0 == "workflow" ? workflow : nil })
     }
 
     /// `path` with empty and `.` segments dropped and `..` applied where it can be.

@@ -204,6 +204,9 @@ public struct Node: Sendable, CustomStringConvertible {
         return Scalar(table.string(content), style: content.style)
     }
 
+    /// Whether the node is a scalar (not a list or a mapping).
+    @inlinable public var isScalar: Bool { content.kind == .scalar }
+
     /// Whether the node is YAML's null, without building its text.
     @inlinable public var isNull: Bool {
         let content = self.content

@@ -257,11 +257,34 @@ final class WorkflowDecoder {
     }
 
     /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
+    /// A list's items as `list` reads them: the items of a list, or one value standing for a one-item list. A
+    /// view of the document, not a copy.
+    struct NodeList: RandomAccessCollection, ExpressibleByArrayLiteral {
+        private let items: Node.Items?
+        private let single: Node?
+
+        init(_ items: Node.Items) { (self.items, single) = (items, nil) }
+        init(single: Node) { (items, self.single) = (nil, single) }
+        /// Only `[]`, for an absent list.
+        init(arrayLiteral elements: Node...) {
+            precondition(elements.isEmpty, "a NodeList literal is empty")
+            (items, single) = (nil, nil)
+        }
+
+        var startIndex: Int { 0 }
+        var endIndex: Int { items?.count ?? (single == nil ? 0 : 1) }
+        subscript(position: Int) -> Node {
+            if let items { return items[position] }
+            precondition(position == 0 && single != nil, "index out of range")
+            return single!
+        }
+    }
+
     func list(
         _ node: Node, path: @autoclosure () -> String, of what: String, allowSingle: Bool = true,
         allowEmpty: Bool = false
     )
-        -> [Node]?
+        -> NodeList?
     {
         if let items = node.sequence {
             if items.isEmpty, !allowEmpty {
@@ -270,9 +293,9 @@ final class WorkflowDecoder {
                     at: node.start, path: path())
                 return nil
             }
-            return Array(items)
+            return NodeList(items)
         }
-        if allowSingle, let scalar = node.scalar, !scalar.isNull { return [node] }
+        if allowSingle, node.isScalar, !node.isNull { return NodeList(single: node) }
         report(
             .wrongType, "'\(path())' must be a list of \(what)s, found \(node.kindName)", at: node.start, path: path())
         return nil

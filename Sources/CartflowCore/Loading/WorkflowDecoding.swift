@@ -268,7 +268,7 @@ extension WorkflowDecoder {
                 path: path)
         }
         var specs: [CollectionSpec] = []
-        var ids: [Int: (name: String, node: Node)] = [:]
+        var ids = [Int: (name: String, node: Node)](minimumCapacity: entries.count)
         for (name, pair) in entries {
             let entryPath = "\(path).\(name)"
             if !WorkflowFormat.isValidName(name) {
@@ -606,7 +606,7 @@ extension WorkflowDecoder {
         var fileBudget = 200_000
         // The files the steps write, as far as the file tells them (`{workflow}` and `{collection}` filled in,
         // `//` and `.` folded): two templates that differ can still name one file.
-        var files: [String: (node: Node, step: Int)] = [:]
+        var files = [String: (node: Node, step: Int)](minimumCapacity: items.count)
         for (index, item) in items.enumerated() {
             let stepPath = "\(path)[\(index)]"
             guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
@@ -631,17 +631,24 @@ extension WorkflowDecoder {
                     checkFileName(template, node: node, path: fields.path("path"))
                     // Bounded: thousands of per-collection steps over thousands of collections would make this
                     // quadratic; past the budget a step is compared by its template alone.
-                    let targets =
-                        fileBudget > 0
-                        ? PathTemplate.files(of: template, workflow: workflowName, collections: from ?? names ?? [])
-                        : [template]
-                    fileBudget -= targets.count
                     // One hash per new file: the first step to write a file stays its writer.
                     var clash: (file: String, first: Node)?
-                    for file in targets {
-                        guard let earlier = files.updateValue((node, index), forKey: file) else { continue }
+                    func claim(_ file: String) {
+                        guard let earlier = files.updateValue((node, index), forKey: file) else { return }
                         files[file] = earlier
                         if clash == nil, earlier.step != index { clash = (file, earlier.node) }
+                    }
+                    if fileBudget <= 0 {
+                        claim(template)
+                    } else if !PathTemplate.isPerCollection(template) {
+                        // Nearly every step writes one file: no list of one.
+                        fileBudget -= 1
+                        claim(PathTemplate.file(of: template, workflow: workflowName))
+                    } else {
+                        let targets = PathTemplate.files(
+                            of: template, workflow: workflowName, collections: from ?? names ?? [])
+                        fileBudget -= targets.count
+                        targets.forEach(claim)
                     }
                     if let clash {
                         reportRepeat(
