@@ -236,6 +236,31 @@ struct CollectionReferenceTests {
     }
 }
 
+/// Collection names are letters, digits, `_`, `-` and `.`, starting with a letter or digit, at most 64 of them;
+/// any character that is not ASCII makes a name invalid, wherever it is.
+@Suite("Collection names")
+struct CollectionNameTests {
+    @Test func namesAreCheckedCharacterByCharacter() {
+        let long = String(repeating: "a", count: 64)
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              \(long): { id: 1 }
+              1️⃣\(long)b: { id: 2 }
+              x.y-z_9: { id: 3 }
+              2️⃣_x: { id: 4 }
+              3️⃣café: { id: 5 }
+              4️⃣"e\\u0301": { id: 6 }
+              5️⃣日本: { id: 7 }
+              6️⃣"a b": { id: 8 }
+              7️⃣"-a": { id: 9 }
+              9lives: { id: 10 }
+            """)
+        #expect(spots(load(marked)) == (1...7).map { spot(.invalidName, marked, "\($0)️⃣") })
+    }
+}
+
 extension CollectionReferenceTests {
     /// When `collections` is missing (or misspelt) or not a mapping, no name can be checked against it: that is
     /// reported once, not again as CF119 at every step.

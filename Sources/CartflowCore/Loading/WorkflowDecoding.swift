@@ -30,12 +30,17 @@ enum WorkflowFormat {
     static let maxSuggestionCandidates = 200
 
     /// Names of workflows and collections: they appear in paths and state, so letters, digits, `_`, `-`, `.`.
+    /// Decided on UTF-8 bytes: every allowed character is ASCII, so a byte that is not one of them, or any byte
+    /// of a character that is not ASCII, makes the name invalid.
     static func isValidName(_ name: String) -> Bool {
-        guard let first = name.unicodeScalars.first, first.isASCIILetter || first.isASCIIDigit,
-            name.unicodeScalars.count <= maxNameLength
-        else { return false }
-        return name.unicodeScalars.allSatisfy {
-            $0.isASCIILetter || $0.isASCIIDigit || "_-.".unicodeScalars.contains($0)
+        func isLetterOrDigit(_ byte: UInt8) -> Bool {
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+        }
+        guard let first = name.utf8.first, isLetterOrDigit(first), name.utf8.count <= maxNameLength else {
+            return false
+        }
+        return name.utf8.allSatisfy {
+            isLetterOrDigit($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".")
         }
     }
 }
