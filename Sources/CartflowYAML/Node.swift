@@ -295,6 +295,9 @@ public struct Node: Sendable, CustomStringConvertible {
         /// The key of entry `position`, without its value.
         @inlinable public func key(at position: Int) -> Node { run.node(2 * position) }
 
+        /// The value of entry `position`, without its key.
+        @inlinable public func value(at position: Int) -> Node { run.node(2 * position + 1) }
+
         public static func == (a: Pairs, b: Pairs) -> Bool { a.elementsEqual(b) }
     }
 }

@@ -135,7 +135,7 @@ final class WorkflowDecoder {
         }
 
         subscript(_ key: String) -> Node? {
-            for entry in entries where sameKey(entry.name, key) { return pairs[entry.index].value }
+            for entry in entries where sameKey(entry.name, key) { return pairs.value(at: entry.index) }
             return nil
         }
         func keyNode(_ key: String) -> Node? {
