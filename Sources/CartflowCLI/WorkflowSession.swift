@@ -24,7 +24,10 @@ struct WorkflowSession {
             context.output.error(diagnostic.render(sourceText: result.sourceText, color: context.output.useColor))
         }
         guard var workflow = result.workflow else { throw InvalidWorkflow(path: path) }
-        workflow.sourcePath = path
+        // As diagnostics name it: `schedule` hands over resolved paths, and its log lines, the state database and
+        // the hints it prints (`cartflow run FILE`) read as the user wrote them, relative under the current
+        // directory.
+        workflow.sourcePath = shown
         let secrets = [workflow.api.key?.value].compactMap { $0 }
         if let override = try baseURLOverride(context.environment, secrets: secrets) {
             workflow.api.baseURL = override

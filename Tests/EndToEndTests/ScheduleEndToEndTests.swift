@@ -96,6 +96,21 @@ import Testing
         #expect(e.triggers == 1)
     }
 
+    /// The scheduler's own lines name files as its diagnostics do: as given, relative under the current
+    /// directory (they named the resolved absolute path).
+    @Test func logLinesNameFilesRelativeToTheCurrentDirectory() async throws {
+        let e = try DaemonSandbox()
+        try setUp(e)
+        try "cartflow: 1\ncollections: nope\n".write(
+            to: e.directory.appendingPathComponent("workflows/broken.yaml"), atomically: true, encoding: .utf8)
+        let result = try await e.run(["schedule", "--once", "workflows"])
+        #expect(result.exitCode == 3, "stderr: \(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "workflows/broken.yaml is invalid (see above); it is not scheduled until it is fixed"))
+        #expect(!result.stderr.contains(e.directory.path), "stderr: \(result.stderr)")
+    }
+
     @Test func onceWithNoScheduledWorkflowIsAUsageError() async throws {
         let e = try DaemonSandbox()
         try FileManager.default.copyItem(

@@ -59,7 +59,10 @@ enum ScheduleCommand: Command {
 
         let files = WorkflowFiles(
             paths: args.positional.map(context.resolve),
-            load: { path in try? WorkflowSession.load(path, context: context, sandbox: useSandbox) }, log: log)
+            load: { path in try? WorkflowSession.load(path, context: context, sandbox: useSandbox) }, log: log,
+            display: { [directory = context.currentDirectory] in
+                WorkflowSession.displayPath($0, currentDirectory: directory)
+            })
         files.refresh()
         let workflows = files.workflows
         let invalid = files.invalidFiles

@@ -25,16 +25,22 @@ public final class WorkflowFiles: @unchecked Sendable {
     private let paths: [String]
     private let load: Load
     private let log: @Sendable (String) -> Void
+    /// How log lines name a file (the CLI: relative under the current directory, as its diagnostics do).
+    private let display: @Sendable (String) -> String
     private let lock = NSLock()
     private var files: [String: Watched] = [:]
     private var order: [String] = []
     private var reportedProblems: Set<String> = []
 
     /// - Parameter paths: files or folders, as given to `cartflow schedule` (see `WorkflowLoader.workflowFiles`).
-    public init(paths: [String], load: @escaping Load, log: @escaping @Sendable (String) -> Void) {
+    public init(
+        paths: [String], load: @escaping Load, log: @escaping @Sendable (String) -> Void,
+        display: @escaping @Sendable (String) -> String = { $0 }
+    ) {
         self.paths = paths
         self.load = load
         self.log = log
+        self.display = display
     }
 
     /// The last valid version of every file, in file order.
@@ -55,13 +61,13 @@ public final class WorkflowFiles: @unchecked Sendable {
         return lock.withLock { () -> [Workflow]? in
             var changed = false
             for problem in found.problems {
-                let text = "\(problem.location.file): \(problem.message)"
+                let text = "\(display(problem.location.file)): \(problem.message)"
                 if reportedProblems.insert(text).inserted { log(text) }
             }
             let present = Set(found.files)
             for path in order where !present.contains(path) {
                 if files[path]?.workflow != nil {
-                    log("\(path) is gone; its workflow is no longer scheduled")
+                    log("\(display(path)) is gone; its workflow is no longer scheduled")
                     changed = true
                 }
                 files[path] = nil
@@ -88,11 +94,11 @@ public final class WorkflowFiles: @unchecked Sendable {
         guard let workflow = load(path) else {
             log(
                 watched.workflow == nil
-                    ? "\(path) is invalid (see above); it is not scheduled until it is fixed"
-                    : "\(path): the edit is invalid (see above); keeping the last valid version")
+                    ? "\(display(path)) is invalid (see above); it is not scheduled until it is fixed"
+                    : "\(display(path)): the edit is invalid (see above); keeping the last valid version")
             return false
         }
-        if !isFirstLoad { log("\(path) changed; reloaded") }
+        if !isFirstLoad { log("\(display(path)) changed; reloaded") }
         watched.workflow = workflow
         return true
     }
