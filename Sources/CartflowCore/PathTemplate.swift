@@ -16,17 +16,19 @@ public enum PathTemplate {
     /// Whether the template writes one file per collection.
     public static func isPerCollection(_ template: String) -> Bool {
         // `{collection}` written out is a placeholder named so (its `{` is the last one before its `}`), and a
-        // placeholder named so is written out: a search for the two, without building names.
-        holds(template, "{collection}") || holds(template, "{runner}")
+        // placeholder named so is written out: a search for each, without building names.
+        perCollection.contains { holds(template, placeholder: $0) }
     }
 
-    /// Whether `template` holds `placeholder` (`{name}`) written out.
-    private static func holds(_ template: String, _ placeholder: StaticString) -> Bool {
-        return JSONSerializer.withUTF8(template) { bytes in
-            let word = UnsafeBufferPointer(start: placeholder.utf8Start, count: placeholder.utf8CodeUnitCount)
-            guard bytes.count >= word.count else { return false }
-            return (0...(bytes.count - word.count)).contains { start in
-                bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
+    /// Whether `template` holds the placeholder `{name}` written out.
+    private static func holds(_ template: String, placeholder name: String) -> Bool {
+        // `{collection}` and the like are short enough to be held inline: no allocation on this hot path.
+        JSONSerializer.withUTF8("{\(name)}") { word in
+            JSONSerializer.withUTF8(template) { bytes in
+                guard bytes.count >= word.count else { return false }
+                return (0...(bytes.count - word.count)).contains { start in
+                    bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
+                }
             }
         }
     }
@@ -95,7 +97,7 @@ public enum PathTemplate {
 
     /// The one file of a template that is not per collection (`files(of:workflow:collections:)` for one).
     public static func file(of template: String, workflow: String) -> String {
-        guard holds(template, "{workflow}") else { return folded(template) }
+        guard holds(template, placeholder: "workflow") else { return folded(template) }
         return folded(expand(template) { $0 == "workflow" ? workflow : nil })
     }
 

@@ -13,16 +13,16 @@ public enum Planner {
         }()
         var notes: [String] = []
         // The recorded row each collection continues, as `run` matches them on resume (a renamed key keeps its row).
-        let recordedRows = unfinished.map { run in
-            ResumeRules.matchingRows(
-                recorded: run.collections.map { (name: $0.name, id: $0.collectionID) },
-                wanted: workflow.collections.map { (name: $0.name, id: $0.id) })
+        let recordedRows =
+            unfinished.map { run in
+                ResumeRules.matchingRows(
+                    recorded: run.collections.map { (name: $0.name, id: $0.collectionID) },
+                    wanted: workflow.collections.map { (name: $0.name, id: $0.id) })
+            } ?? []
+        var recordedFor: [String: PlanFacts.ResumableCollection] = [:]
+        for (spec, row) in zip(workflow.collections, recordedRows) {
+            if let run = unfinished, let row { recordedFor[spec.name] = run.collections[row] }
         }
-        let recordedFor: [String: PlanFacts.ResumableCollection] = Dictionary(
-            zip(workflow.collections, recordedRows ?? []).compactMap { spec, row in
-                row.map { (spec.name, unfinished!.collections[$0]) }
-            },
-            uniquingKeysWith: { first, _ in first })
 
         // Collections: which would be triggered, what each costs, and what the server is doing.
         var collections: [Plan.Collection] = []
@@ -52,7 +52,7 @@ public enum Planner {
 
         // A collection edited out of the file after its trigger was paid for — or given another id, which `run`
         // treats as removed and starts afresh — is named by `run`, so the plan names it too.
-        let continued = Set((recordedRows ?? []).compactMap { $0 })
+        let continued = Set(recordedRows.compactMap { $0 })
         for (index, recorded) in (unfinished?.collections ?? []).enumerated()
         where !continued.contains(index) && recorded.phase != "fetched" {
             // Renamed away from, or given another id: what was recorded under this name is not continued.
