@@ -1,8 +1,9 @@
-/// The candidate nearest to `word` by edit distance, when it is close enough to be a likely typo.
+/// The candidate nearest to `word` by edit distance, when it is close enough to be a likely typo. A candidate that
+/// differs only in case (`ID` for `id`) is the nearest of all, however short.
 public func closestMatch(to word: String, in candidates: [String]) -> String? {
     var best: (String, Int)?
     for candidate in candidates {
-        let distance = editDistance(word, candidate)
+        let distance = word.lowercased() == candidate.lowercased() ? 0 : editDistance(word, candidate)
         if distance <= max(1, min(word.count, candidate.count) / 3), distance < (best?.1 ?? Int.max) {
             best = (candidate, distance)
         }

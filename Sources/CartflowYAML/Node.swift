@@ -204,6 +204,16 @@ public struct Node: Sendable, CustomStringConvertible {
         return Scalar(table.string(content), style: content.style)
     }
 
+    /// Calls `body` with the scalar's text as UTF-8 bytes in the document, without building a `String`; nil when
+    /// the node is not a scalar.
+    @inlinable public func withScalarBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
+        let content = self.content
+        guard content.kind == .scalar else { return nil }
+        return table.text.withUnsafeBufferPointer { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[Int(content.first)..<Int(content.first + content.count)]))
+        }
+    }
+
     /// Whether the node is a scalar (not a list or a mapping).
     @inlinable public var isScalar: Bool { content.kind == .scalar }
 

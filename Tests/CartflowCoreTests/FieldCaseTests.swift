@@ -149,6 +149,33 @@ struct FieldCaseTests {
         #expect(result.workflow == nil)
     }
 
+    /// The format's keys are matched on the bytes in the document: quoted or through an alias they are the same
+    /// key, a different spelling is not, and an unknown key's repeats are duplicates of it.
+    @Test func c04KeysAreTheSameHoweverTheyAreWritten() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              laptops: { "id": 101, 'items': 5, title: ok }
+              phones: { id: 102, 1️⃣"id": 103 }
+              tablets: { &k id: 104, 2️⃣*k : 105 }
+              watches: { id: 106, 3️⃣ID: 107, 4️⃣ID: 108, 5️⃣idx: 1 }
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.duplicateKey, marked, "1️⃣"), spot(.duplicateKey, marked, "2️⃣"), spot(.unknownKey, marked, "3️⃣"),
+                spot(.duplicateKey, marked, "4️⃣"), spot(.unknownKey, marked, "5️⃣"),
+            ])
+        #expect(result.diagnostics[2].message == "unknown key 'ID' in 'collections.watches'; did you mean 'id'?")
+        #expect(result.diagnostics[3].notes.map(\.location.column) == [marked["3️⃣"].column])
+
+        let valid = load(MarkedText("cartflow: 1\n\"collections\":\n  laptops: { 'id': 101, \"title\": ok }\n"))
+        #expect(valid.diagnostics.filter { $0.severity == .error } == [])
+        #expect(valid.workflow?.collections.map(\.id) == [101])
+        #expect(valid.workflow?.collections.first?.title == "ok")
+    }
+
     @Test func c05AliasBombIsRefused() {
         var text = "cartflow: 1\nlol0: &a0 [lol]\n"
         for level in 1...9 {

@@ -123,46 +123,64 @@ final class WorkflowDecoder {
         let path: String
         /// The mapping's entries as parsed (a view of the document, indexing it copies nothing).
         let pairs: Node.Pairs
-        /// The accepted keys with their index in `pairs`, few per mapping: a linear search beats hashing here
-        /// (see bench/loader).
-        let entries: [(name: String, index: Int)]
+        let keys: KeySet
+        /// For each of `keys`, the index in `pairs` of its first entry, or -1: kept in place, so reading a mapping
+        /// allocates nothing but this object.
+        var slots = InlineArray<12, Int32>(repeating: -1)  // KeySet.capacity
 
-        init(node: Node, path: String, pairs: Node.Pairs, entries: [(name: String, index: Int)]) {
+        init(node: Node, path: String, pairs: Node.Pairs, keys: KeySet) {
             self.node = node
             self.path = path
             self.pairs = pairs
-            self.entries = entries
+            self.keys = keys
         }
 
-        subscript(_ key: String) -> Node? {
-            for entry in entries where sameKey(entry.name, key) { return pairs.value(at: entry.index) }
-            return nil
+        private func position(_ key: String) -> Int? {
+            guard let slot = keys.index(of: key) else {
+                preconditionFailure("'\(key)' is not one of the keys this section reads")
+            }
+            let position = slots[slot]
+            return position < 0 ? nil : Int(position)
         }
-        func keyNode(_ key: String) -> Node? {
-            for entry in entries where sameKey(entry.name, key) { return pairs.key(at: entry.index) }
-            return nil
-        }
+
+        subscript(_ key: String) -> Node? { position(key).map(pairs.value(at:)) }
+        func keyNode(_ key: String) -> Node? { position(key).map(pairs.key(at:)) }
         func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
     }
 
-    /// Reads a mapping whose keys are fixed by the format.
-    func fields(_ node: Node, path: String, allowed: [String]) -> Fields? {
+    /// Reads a mapping whose keys are fixed by the format. A key written as one of `allowed` is matched on its
+    /// bytes in the document, without building its text; any other key takes the path that reports it.
+    func fields(_ node: Node, path: String, allowed: KeySet) -> Fields? {
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        var entries = uniqueKeys(pairs, path: path)
-        entries.removeAll { key, index in
-            guard !allowed.contains(key) else { return false }
+        let fields = Fields(node: node, path: path, pairs: pairs, keys: allowed)
+        // Keys that are not the format's, as text, first occurrence only: reported once each, their repeats as
+        // duplicates.
+        var others: [(name: String, index: Int)] = []
+        for position in pairs.indices {
+            let keyNode = pairs.key(at: position)
+            if let slot = keyNode.withScalarBytes({ allowed.index(of: $0) }) ?? nil {
+                let key = allowed.names[slot]
+                if refusesSecret(inKey: key, keyNode, path: path) { continue }
+                let earlier = fields.slots[slot]
+                guard earlier < 0 else {
+                    reportDuplicate(key, at: keyNode, of: pairs.key(at: Int(earlier)), path: path)
+                    continue
+                }
+                fields.slots[slot] = Int32(position)
+                continue
+            }
+            guard let key = checkedKey(keyNode, path: path, among: others, of: pairs) else { continue }
+            others.append((key, position))
             let place = path.isEmpty ? "at the top level" : "in '\(path)'"
             var message = "unknown key '\(key)' \(place)"
-            if let suggestion = closestMatch(to: key, in: allowed) {
+            if let suggestion = closestMatch(to: key, in: allowed.names) {
                 message += "; did you mean '\(suggestion)'?"
             } else {
-                message += " (known keys: \(allowed.joined(separator: ", ")))"
+                message += " (known keys: \(allowed.names.joined(separator: ", ")))"
             }
-            report(
-                .unknownKey, message, at: pairs.key(at: index).start, path: path.isEmpty ? key : "\(path).\(key)")
-            return true
+            report(.unknownKey, message, at: keyNode.start, path: path.isEmpty ? key : "\(path).\(key)")
         }
-        return Fields(node: node, path: path, pairs: pairs, entries: entries)
+        return fields
     }
 
     /// Reads a mapping whose keys are names chosen by the user (collections), in file order.
@@ -186,37 +204,51 @@ final class WorkflowDecoder {
     private func uniqueKeys(_ pairs: Node.Pairs, path: String) -> [(name: String, index: Int)] {
         var result: [(name: String, index: Int)] = []
         result.reserveCapacity(pairs.count)
-        // Small mappings (nearly all of them) check duplicates linearly; large ones (collections) hash.
+        // Small mappings check duplicates linearly (`checkedKey`); large ones (collections) hash.
         var index: [String: Int]? = pairs.count > 16 ? Dictionary(minimumCapacity: pairs.count) : nil
         for position in pairs.indices {
-            let keyNode = pairs.key(at: position)
-            guard let scalar = keyNode.scalar, !scalar.isNull || scalar.text == "null" else {
-                report(
-                    .wrongType, "a key must be plain text, found \(keyNode.kindName)", at: keyNode.start, path: path)
-                continue
-            }
-            let key = scalar.text
-            if refusesSecret(inKey: key, keyNode, path: path) { continue }
-            var keyPath: String { path.isEmpty ? key : "\(path).\(key)" }
-            if scalar.style == .plain, sameKey(key, "<<") {
-                report(
-                    .mergeKey,
-                    "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
-                    at: keyNode.start, path: keyPath)
-                continue
-            }
-            let earlier = index != nil ? index![key] : result.firstIndex { sameKey($0.name, key) }
-            if let earlier {
-                reportRepeat(
-                    "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode,
-                    of: pairs.key(at: result[earlier].index), path: keyPath, note: "'\(key)' is first set here",
-                    code: .duplicateKey)
+            guard
+                let key = checkedKey(pairs.key(at: position), path: path, among: index == nil ? result : [], of: pairs)
+            else { continue }
+            if let earlier = index?[key] {
+                reportDuplicate(key, at: pairs.key(at: position), of: pairs.key(at: result[earlier].index), path: path)
                 continue
             }
             index?[key] = result.count
             result.append((key, position))
         }
         return result
+    }
+
+    /// A key's text, or nil after reporting it: not plain text, the API key, a merge key, or a repeat of one of
+    /// `earlier` (keys already read from `pairs`, with their index there).
+    private func checkedKey(
+        _ keyNode: Node, path: String, among earlier: [(name: String, index: Int)], of pairs: Node.Pairs
+    ) -> String? {
+        guard let scalar = keyNode.scalar, !scalar.isNull || scalar.text == "null" else {
+            report(.wrongType, "a key must be plain text, found \(keyNode.kindName)", at: keyNode.start, path: path)
+            return nil
+        }
+        let key = scalar.text
+        if refusesSecret(inKey: key, keyNode, path: path) { return nil }
+        if scalar.style == .plain, sameKey(key, "<<") {
+            report(
+                .mergeKey,
+                "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
+                at: keyNode.start, path: path.isEmpty ? key : "\(path).\(key)")
+            return nil
+        }
+        if let first = earlier.first(where: { sameKey($0.name, key) }) {
+            reportDuplicate(key, at: keyNode, of: pairs.key(at: first.index), path: path)
+            return nil
+        }
+        return key
+    }
+
+    private func reportDuplicate(_ key: String, at keyNode: Node, of first: Node, path: String) {
+        reportRepeat(
+            "duplicate key '\(key)'; each key may appear once in a mapping", at: keyNode, of: first,
+            path: path.isEmpty ? key : "\(path).\(key)", note: "'\(key)' is first set here", code: .duplicateKey)
     }
 
     /// Hides the lines of `node` from diagnostics (a secret may be written there), and, where it or a node inside
@@ -638,4 +670,49 @@ final class WorkflowDecoder {
 /// and `==` on two different short strings takes a slow path.
 @inline(__always) func sameKey(_ a: String, _ b: String) -> Bool {
     a.utf8.count == b.utf8.count && a == b
+}
+
+/// The keys one section of the format allows, in the order messages list them, with their UTF-8 bytes laid end to
+/// end: a mapping's keys are matched against them in the document's bytes, without building their text.
+struct KeySet: Sendable {
+    /// The most keys a section has (`Fields` keeps one slot per key, in place).
+    static let capacity = 12
+
+    let names: [String]
+    private let bytes: [UInt8]
+    /// Where each name's bytes end in `bytes`.
+    private let ends: [Int]
+
+    init(_ names: [String]) {
+        precondition(names.count <= Self.capacity, "a section has at most \(Self.capacity) keys")
+        self.names = names
+        var bytes: [UInt8] = []
+        var ends: [Int] = []
+        for name in names {
+            bytes += name.utf8
+            ends.append(bytes.count)
+        }
+        (self.bytes, self.ends) = (bytes, ends)
+    }
+
+    /// The index of the name spelt by `key`, if any.
+    func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            for (index, end) in ends.enumerated() {
+                defer { start = end }
+                guard end - start == key.count else { continue }
+                var same = true
+                for offset in 0..<key.count where all[start + offset] != key[offset] {
+                    same = false
+                    break
+                }
+                if same { return index }
+            }
+            return nil
+        }
+    }
+
+    /// The index of `name`, if it is one of the names.
+    func index(of name: String) -> Int? { names.firstIndex { sameKey($0, name) } }
 }

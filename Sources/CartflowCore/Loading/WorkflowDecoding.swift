@@ -7,19 +7,19 @@ private enum InsufficientChoice: String, CaseIterable {
 
 /// Format version 1: the keys of each section and how each value is typed. docs/workflow-reference.md mirrors this.
 enum WorkflowFormat {
-    static let topKeys = [
+    static let topKeys = KeySet([
         "cartflow", "name", "description", "api", "collections", "credits", "schedule", "poll", "fetch", "steps",
-    ]
-    static let apiKeys = ["base_url", "key", "allow_download_hosts", "timeout"]
-    static let collectionKeys = ["id", "items", "title"]
-    static let creditKeys = ["reserve", "max_spend", "on_insufficient", "wait"]
-    static let waitKeys = ["limit", "interval"]
-    static let scheduleKeys = ["every", "at", "days", "day_of_month", "timezone", "catch_up", "overlap"]
-    static let pollKeys = ["interval", "max_interval", "timeout", "attribution_grace"]
-    static let fetchKeys = ["from", "concurrency", "timeout"]
-    static let stepKeys = [
+    ])
+    static let apiKeys = KeySet(["base_url", "key", "allow_download_hosts", "timeout"])
+    static let collectionKeys = KeySet(["id", "items", "title"])
+    static let creditKeys = KeySet(["reserve", "max_spend", "on_insufficient", "wait"])
+    static let waitKeys = KeySet(["limit", "interval"])
+    static let scheduleKeys = KeySet(["every", "at", "days", "day_of_month", "timezone", "catch_up", "overlap"])
+    static let pollKeys = KeySet(["interval", "max_interval", "timeout", "attribution_grace"])
+    static let fetchKeys = KeySet(["from", "concurrency", "timeout"])
+    static let stepKeys = KeySet([
         "export", "from", "path", "columns", "include_failed", "provenance", "records_key", "bom", "formula_guard",
-    ]
+    ])
     static let pathPlaceholders = PathTemplate.placeholders
     static let defaultWaitLimit = Seconds(3_600)
     static let defaultWaitInterval = Seconds(300)
@@ -730,7 +730,8 @@ extension WorkflowDecoder {
     /// Checks `{placeholder}`s: only the documented names, every `{` closed.
     /// Scans UTF-8 bytes (braces are ASCII) and counts scalars for the offsets that `mark(in:offset:)` takes.
     private func checkTemplate(_ template: String, node: Node, path: @autoclosure () -> String) {
-        JSONSerializer.withUTF8(template) { bytes in checkTemplate(bytes, template: template, node: node, path: path()) }
+        JSONSerializer.withUTF8(template) { bytes in checkTemplate(bytes, template: template, node: node, path: path())
+        }
     }
 
     private func checkTemplate(
