@@ -668,36 +668,40 @@ extension WorkflowDecoder {
             }
             let (columns, provenance) = checkColumns(
                 fields["columns"].flatMap { columnEntries($0, path: fields.path("columns")) },
-                fields["provenance"].map { provenanceEntries($0, path: fields.path("provenance")) } ?? [],
+                fields["provenance"].map { provenanceEntries($0, path: fields.path("provenance")) } ?? Listed(),
                 columnsPath: fields.path("columns"), provenancePath: fields.path("provenance"))
-            var step = ExportStep(format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns)
-            if let value = fields["include_failed"].flatMap({ bool($0, path: fields.path("include_failed")) }) {
-                step.includeFailed = value
-            }
-            step.provenance = provenance
-            if let node = fields["records_key"] { step.recordsKey = string(node, path: fields.path("records_key")) }
+            let includeFailed = fields["include_failed"].flatMap { bool($0, path: fields.path("include_failed")) }
+            let recordsKey = fields["records_key"].flatMap { string($0, path: fields.path("records_key")) }
+            var bom = false
+            var formulaGuard = true
             for key in ExportStep.csvOnlyKeys {
                 guard let node = fields[key], let value = bool(node, path: fields.path(key)) else { continue }
-                if key == "bom" { step.bom = value } else { step.formulaGuard = value }
+                if key == "bom" { bom = value } else { formulaGuard = value }
                 if let format, let problem = ExportStep.csvOnlyProblem("'\(key)'", format: format) {
                     report(.conflict, problem, at: fields.keyNode(key)!.start, path: fields.path(key))
                 }
             }
-            steps.append(step)
+            steps.append(
+                ExportStep(
+                    format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns,
+                    includeFailed: includeFailed ?? false, provenance: provenance, recordsKey: recordsKey, bom: bom,
+                    formulaGuard: formulaGuard))
         }
         return steps
     }
 
-    private func collectionReferences(_ node: Node, path: String, names: [String]?, known: Set<String>?)
-        -> [String]?
-    {
-        guard let items = list(node, path: path, of: "collection name") else { return nil }
+    private func collectionReferences(
+        _ node: Node, path: @autoclosure () -> String, names: [String]?, known: Set<String>?
+    ) -> [String]? {
+        guard let items = list(node, path: path(), of: "collection name") else { return nil }
         var result: [String] = []
-        // Where each name is first listed; short lists (nearly all) search linearly, long ones hash.
+        result.reserveCapacity(items.count)
+        // Where each name is first listed; short lists (nearly all) search linearly, long ones hash, a list of
+        // one needs neither.
         var listed: [(name: String, item: Int)] = []
         var index: [String: Int]? = items.count > 16 ? Dictionary(minimumCapacity: items.count) : nil
         for (position, item) in items.enumerated() {
-            var itemPath: String { node.sequence == nil ? path : "\(path)[\(position)]" }
+            var itemPath: String { node.sequence == nil ? path() : "\(path())[\(position)]" }
             guard let name = text(item, path: itemPath, what: "a collection name") else { continue }
             if let first = index != nil ? index![name] : listed.first(where: { $0.name == name })?.item {
                 reportRepeat(
@@ -706,12 +710,12 @@ extension WorkflowDecoder {
                 continue
             }
             index?[name] = position
-            listed.append((name, position))
+            if index == nil, items.count > 1 { listed.append((name, position)) }
             guard let names, let known, !known.contains(name) else {
                 result.append(name)
                 continue
             }
-            var message = "'\(path)' names '\(name)', which is not a collection of this workflow"
+            var message = "'\(path())' names '\(name)', which is not a collection of this workflow"
             // A suggestion costs an edit distance per collection, and the list is shown whole only when
             // short: thousands of unknown names among thousands of collections must stay linear and brief.
             if names.count <= WorkflowFormat.maxSuggestionCandidates,
@@ -808,10 +812,20 @@ extension WorkflowDecoder {
         }
     }
 
-    /// A `columns:` or `provenance:` entry with its place, for the step checks. The key path is built only when
-    /// a diagnostic needs it: a large file has tens of thousands of columns.
-    private struct Entry<Value> {
-        var value: Value
+    /// Where each value of a `columns:` or `provenance:` list was written, for the step checks. The values are
+    /// kept apart from their places, so a step without problems uses its list as read. The key path is built
+    /// only when a diagnostic needs it: a large file has tens of thousands of columns.
+    private struct Listed<Value> {
+        var values: [Value] = []
+        var places: [Place] = []
+
+        mutating func append(_ value: Value, at mark: SourceMark, index: Int?) {
+            values.append(value)
+            places.append(Place(mark: mark, index: index))
+        }
+    }
+
+    private struct Place {
         var mark: SourceMark
         /// The entry's index in its list (`nil` for a single value standing for the list).
         var index: Int?
@@ -819,10 +833,11 @@ extension WorkflowDecoder {
         func path(in listPath: String) -> String { index.map { "\(listPath)[\($0)]" } ?? listPath }
     }
 
-    private func columnEntries(_ node: Node, path: @autoclosure () -> String) -> [Entry<ColumnSpec>]? {
+    private func columnEntries(_ node: Node, path: @autoclosure () -> String) -> Listed<ColumnSpec>? {
         guard let items = list(node, path: path(), of: "column", allowSingle: false) else { return nil }
-        var columns: [Entry<ColumnSpec>] = []
-        columns.reserveCapacity(items.count)
+        var columns = Listed<ColumnSpec>()
+        columns.values.reserveCapacity(items.count)
+        columns.places.reserveCapacity(items.count)
         for (index, item) in items.enumerated() {
             var itemPath: String { "\(path())[\(index)]" }
             if let pairs = item.mapping {
@@ -836,24 +851,22 @@ extension WorkflowDecoder {
                 guard !refusesSecret(inKey: key.text, pairs[0].key, path: itemPath),
                     let source = string(pairs[0].value, path: "\(itemPath).\(key.text)")
                 else { continue }
-                columns.append(
-                    Entry(
-                        value: ColumnSpec(name: key.text, source: source), mark: pairs[0].key.start, index: index))
+                columns.append(ColumnSpec(name: key.text, source: source), at: pairs[0].key.start, index: index)
             } else {
                 guard let name = string(item, path: itemPath) else { continue }
-                columns.append(Entry(value: ColumnSpec(name), mark: item.start, index: index))
+                columns.append(ColumnSpec(name), at: item.start, index: index)
             }
         }
         return columns
     }
 
-    private func provenanceEntries(_ node: Node, path: @autoclosure () -> String) -> [Entry<ExportStep.Provenance>] {
-        var result: [Entry<ExportStep.Provenance>] = []
+    private func provenanceEntries(_ node: Node, path: @autoclosure () -> String) -> Listed<ExportStep.Provenance> {
+        var result = Listed<ExportStep.Provenance>()
         for (index, item) in (list(node, path: path(), of: "provenance column") ?? []).enumerated() {
             let entryIndex = node.sequence == nil ? nil : index
             var itemPath: String { entryIndex.map { "\(path())[\($0)]" } ?? path() }
             guard let value = choice(item, path: itemPath, as: ExportStep.Provenance.self) else { continue }
-            result.append(Entry(value: value, mark: item.start, index: entryIndex))
+            result.append(value, at: item.start, index: entryIndex)
         }
         return result
     }
@@ -861,46 +874,49 @@ extension WorkflowDecoder {
     /// Reports what `ExportStep.problems` finds (the rules `cartflow export` and the exporter apply too) at the
     /// entry, with a note at the entry it clashes with; returns the entries without a problem.
     private func checkColumns(
-        _ columns: [Entry<ColumnSpec>]?, _ provenance: [Entry<ExportStep.Provenance>],
+        _ columns: Listed<ColumnSpec>?, _ provenance: Listed<ExportStep.Provenance>,
         columnsPath: @autoclosure () -> String, provenancePath: @autoclosure () -> String
     ) -> ([ColumnSpec]?, [ExportStep.Provenance]) {
-        let columnValues = columns?.map(\.value)
-        let provenanceValues = provenance.map(\.value)
-        let problems = ExportStep.problems(columns: columnValues, provenance: provenanceValues)
-        guard !problems.isEmpty else { return (columnValues, provenanceValues) }
+        let problems = ExportStep.problems(columns: columns?.values, provenance: provenance.values)
+        guard !problems.isEmpty else { return (columns?.values, provenance.values) }
         var badColumns = Set<Int>()
         var badProvenance = Set<Int>()
+        let columnPlaces = columns?.places ?? []
         for problem in problems {
             let message = problem.message { "'\($0): \($1)'" }
             switch problem {
             case .emptyColumnName(let index, _), .emptyColumnSource(let index, _):
-                let entry = columns![index]
-                report(.wrongType, message, at: entry.mark, path: entry.path(in: columnsPath()))
+                let place = columnPlaces[index]
+                report(.wrongType, message, at: place.mark, path: place.path(in: columnsPath()))
                 badColumns.insert(index)
             case .duplicateColumnName(let index, let first, _, _):
-                let entry = columns![index]
+                let place = columnPlaces[index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path(in: columnsPath()),
-                    notes: [.init(message: "first defined here", location: location(columns![first].mark))])
+                    .duplicateValue, message, at: place.mark, path: place.path(in: columnsPath()),
+                    notes: [.init(message: "first defined here", location: location(columnPlaces[first].mark))])
                 badColumns.insert(index)
             case .columnNamedLikeProvenance(let index, let owner, _, _):
-                let entry = columns![index]
+                let place = columnPlaces[index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path(in: columnsPath()),
-                    notes: [.init(message: "provenance column listed here", location: location(provenance[owner].mark))]
-                )
+                    .duplicateValue, message, at: place.mark, path: place.path(in: columnsPath()),
+                    notes: [
+                        .init(
+                            message: "provenance column listed here", location: location(provenance.places[owner].mark))
+                    ])
                 badColumns.insert(index)
             case .duplicateProvenance(let index, let first, _):
-                let entry = provenance[index]
+                let place = provenance.places[index]
                 report(
-                    .duplicateValue, message, at: entry.mark, path: entry.path(in: provenancePath()),
-                    notes: [.init(message: "first listed here", location: location(provenance[first].mark))])
+                    .duplicateValue, message, at: place.mark, path: place.path(in: provenancePath()),
+                    notes: [.init(message: "first listed here", location: location(provenance.places[first].mark))])
                 badProvenance.insert(index)
             }
         }
-        let kept = columns.map { entries in
-            entries.indices.filter { !badColumns.contains($0) }.map { entries[$0].value }
+        let kept = columns.map { listed in
+            listed.values.indices.filter { !badColumns.contains($0) }.map { listed.values[$0] }
         }
-        return (kept, provenance.indices.filter { !badProvenance.contains($0) }.map { provenance[$0].value })
+        return (
+            kept, provenance.values.indices.filter { !badProvenance.contains($0) }.map { provenance.values[$0] }
+        )
     }
 }
