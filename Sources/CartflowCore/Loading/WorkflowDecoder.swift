@@ -120,7 +120,7 @@ final class WorkflowDecoder {
     /// decoding passes it around and captures it in closures, and a copy is then one retain.
     final class Fields {
         let node: Node
-        let path: String
+        let place: FieldPath
         /// The mapping's entries as parsed (a view of the document, indexing it copies nothing).
         let pairs: Node.Pairs
         let keys: KeySet
@@ -128,9 +128,9 @@ final class WorkflowDecoder {
         /// allocates nothing but this object.
         var slots = InlineArray<12, Int32>(repeating: -1)  // KeySet.capacity
 
-        init(node: Node, path: String, pairs: Node.Pairs, keys: KeySet) {
+        init(node: Node, place: FieldPath, pairs: Node.Pairs, keys: KeySet) {
             self.node = node
-            self.path = path
+            self.place = place
             self.pairs = pairs
             self.keys = keys
         }
@@ -145,25 +145,60 @@ final class WorkflowDecoder {
 
         subscript(_ key: String) -> Node? { position(key).map(pairs.value(at:)) }
         func keyNode(_ key: String) -> Node? { position(key).map(pairs.key(at:)) }
-        func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        /// The mapping's key path (empty for the top level).
+        var path: String { place.text }
+        func path(_ key: String) -> String { FieldPath(place.text, key: key).text }
+    }
+
+    /// Where a mapping is, as a key path: the text (`collections.laptops`, `steps[3]`) is built only when a
+    /// message names it, since a valid file never needs it.
+    struct FieldPath {
+        private enum Last {
+            case none
+            case key(String)
+            case index(Int)
+        }
+        private let parent: String
+        private let last: Last
+
+        init(_ path: String) { (parent, last) = (path, .none) }
+        init(_ parent: String, key: String) { (self.parent, last) = (parent, .key(key)) }
+        init(_ parent: String, index: Int) { (self.parent, last) = (parent, .index(index)) }
+
+        var text: String {
+            switch last {
+            case .none: return parent
+            case .key(let key): return parent.isEmpty ? key : "\(parent).\(key)"
+            case .index(let index): return "\(parent)[\(index)]"
+            }
+        }
     }
 
     /// Reads a mapping whose keys are fixed by the format. A key written as one of `allowed` is matched on its
     /// bytes in the document, without building its text; any other key takes the path that reports it.
     func fields(_ node: Node, path: String, allowed: KeySet) -> Fields? {
+        fields(node, at: FieldPath(path), allowed: allowed)
+    }
+
+    func fields(_ node: Node, at place: FieldPath, allowed: KeySet) -> Fields? {
+        var path: String { place.text }
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        let fields = Fields(node: node, path: path, pairs: pairs, keys: allowed)
+        let fields = Fields(node: node, place: place, pairs: pairs, keys: allowed)
         // Keys that are not the format's, as text, first occurrence only: reported once each, their repeats as
         // duplicates.
         var others: [(name: String, index: Int)] = []
         for position in pairs.indices {
             let keyNode = pairs.key(at: position)
             if let slot = keyNode.withScalarBytes({ allowed.index(of: $0) }) ?? nil {
-                let key = allowed.names[slot]
-                if refusesSecret(inKey: key, keyNode, path: path) { continue }
+                // The name and the path are read only when needed: nearly every key is shorter than the API key.
+                if allowed.byteCount(at: slot) >= shortestSecret,
+                    refusesSecret(inKey: allowed.names[slot], keyNode, path: path)
+                {
+                    continue
+                }
                 let earlier = fields.slots[slot]
                 guard earlier < 0 else {
-                    reportDuplicate(key, at: keyNode, of: pairs.key(at: Int(earlier)), path: path)
+                    reportDuplicate(allowed.names[slot], at: keyNode, of: pairs.key(at: Int(earlier)), path: path)
                     continue
                 }
                 fields.slots[slot] = Int32(position)
@@ -189,8 +224,9 @@ final class WorkflowDecoder {
         return uniqueKeys(pairs, path: path).map { ($0.name, pairs[$0.index]) }
     }
 
-    private func mappingPairs(_ node: Node, path: String) -> Node.Pairs? {
+    private func mappingPairs(_ node: Node, path: @autoclosure () -> String) -> Node.Pairs? {
         guard let pairs = node.mapping else {
+            let path = path()
             let what = path.isEmpty ? "the file" : "'\(path)'"
             report(
                 .wrongType, "\(what) must be a mapping of keys to values, found \(node.kindName)", at: node.start,
@@ -672,46 +708,57 @@ final class WorkflowDecoder {
     a.utf8.count == b.utf8.count && a == b
 }
 
-/// The keys one section of the format allows, in the order messages list them, with their UTF-8 bytes laid end to
-/// end: a mapping's keys are matched against them in the document's bytes, without building their text.
-struct KeySet: Sendable {
+/// The keys one section of the format allows, in the order messages list them. Each is also kept packed into
+/// three words, in place: a mapping's keys are matched against them from the document's bytes, with no text
+/// built and nothing to retain.
+final class KeySet: Sendable {
     /// The most keys a section has (`Fields` keeps one slot per key, in place).
     static let capacity = 12
+    /// The longest key, in bytes, that fits three words.
+    static let maxKeyBytes = 24
 
     let names: [String]
-    private let bytes: [UInt8]
-    /// Where each name's bytes end in `bytes`.
-    private let ends: [Int]
+    private let packed: InlineArray<12, (count: Int, words: (UInt64, UInt64, UInt64))>
 
     init(_ names: [String]) {
         precondition(names.count <= Self.capacity, "a section has at most \(Self.capacity) keys")
         self.names = names
-        var bytes: [UInt8] = []
-        var ends: [Int] = []
-        for name in names {
-            bytes += name.utf8
-            ends.append(bytes.count)
+        var packed = InlineArray<12, (count: Int, words: (UInt64, UInt64, UInt64))>(repeating: (-1, (0, 0, 0)))
+        for (index, name) in names.enumerated() {
+            let bytes = Array(name.utf8)
+            precondition(bytes.count <= Self.maxKeyBytes, "'\(name)' is longer than a packed key")
+            packed[index] = bytes.withUnsafeBufferPointer { (bytes.count, Self.words($0)) }
         }
-        (self.bytes, self.ends) = (bytes, ends)
+        self.packed = packed
+    }
+
+    /// Up to 24 bytes as three little-endian words, zero-padded.
+    private static func words(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt64) {
+        var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        for (offset, byte) in bytes.enumerated() {
+            let shifted = UInt64(byte) << (8 * UInt64(offset % 8))
+            switch offset / 8 {
+            case 0: words.0 |= shifted
+            case 1: words.1 |= shifted
+            default: words.2 |= shifted
+            }
+        }
+        return words
     }
 
     /// The index of the name spelt by `key`, if any.
     func index(of key: UnsafeBufferPointer<UInt8>) -> Int? {
-        bytes.withUnsafeBufferPointer { all in
-            var start = 0
-            for (index, end) in ends.enumerated() {
-                defer { start = end }
-                guard end - start == key.count else { continue }
-                var same = true
-                for offset in 0..<key.count where all[start + offset] != key[offset] {
-                    same = false
-                    break
-                }
-                if same { return index }
-            }
-            return nil
+        guard key.count <= Self.maxKeyBytes else { return nil }
+        let words = Self.words(key)
+        for index in 0..<names.count {
+            let candidate = packed[index]
+            if candidate.count == key.count, candidate.words == words { return index }
         }
+        return nil
     }
+
+    /// The length in bytes of the name at `index`.
+    func byteCount(at index: Int) -> Int { packed[index].count }
 
     /// The index of `name`, if it is one of the names.
     func index(of name: String) -> Int? { names.firstIndex { sameKey($0, name) } }

@@ -275,20 +275,20 @@ extension WorkflowDecoder {
         var specs: [CollectionSpec] = []
         var ids = [Int: (name: String, node: Node)](minimumCapacity: entries.count)
         for (name, pair) in entries {
-            let entryPath = "\(path).\(name)"
+            let place = FieldPath(path, key: name)
             if !WorkflowFormat.isValidName(name) {
                 report(
                     .invalidName,
                     "collection name '\(name)' must be letters, digits, '_', '-' or '.', starting with a letter or digit",
-                    at: pair.key.start, path: entryPath)
+                    at: pair.key.start, path: place.text)
             }
-            guard let fields = fields(pair.value, path: entryPath, allowed: WorkflowFormat.collectionKeys) else {
+            guard let fields = fields(pair.value, at: place, allowed: WorkflowFormat.collectionKeys) else {
                 continue
             }
             guard let idNode = fields["id"] else {
                 report(
                     .missingKey, "collection '\(name)' needs an 'id' (the MultiCart collection id)", at: pair.key.start,
-                    path: "\(entryPath).id")
+                    path: fields.path("id"))
                 continue
             }
             let id = int(idNode, path: fields.path("id"), range: 1...Int(Int32.max))
@@ -613,8 +613,9 @@ extension WorkflowDecoder {
         // `//` and `.` folded): two templates that differ can still name one file.
         var files = [String: (node: Node, step: Int)](minimumCapacity: items.count)
         for (index, item) in items.enumerated() {
-            let stepPath = "\(path)[\(index)]"
-            guard let fields = fields(item, path: stepPath, allowed: WorkflowFormat.stepKeys) else { continue }
+            guard let fields = fields(item, at: FieldPath(path, index: index), allowed: WorkflowFormat.stepKeys) else {
+                continue
+            }
             let format: ExportStep.Format?
             if let node = fields["export"] {
                 format = choice(node, path: fields.path("export"), as: ExportStep.Format.self)
