@@ -218,10 +218,30 @@ final class WorkflowDecoder {
         return fields
     }
 
+    /// The keys of a mapping whose keys are names chosen by the user (collections), in file order.
+    final class NamedEntries {
+        let pairs: Node.Pairs
+        /// Each name with its entry's index in `pairs`, first occurrence only.
+        let keys: [(name: String, index: Int)]
+        /// Position in `keys` by name, for a mapping large enough to hash; nil for a small one.
+        let index: [String: Int]?
+        /// The names alone, listed when a message or a step reading every collection needs them.
+        private(set) lazy var names: [String] = keys.map(\.name)
+
+        init(pairs: Node.Pairs, keys: [(name: String, index: Int)], index: [String: Int]?) {
+            (self.pairs, self.keys, self.index) = (pairs, keys, index)
+        }
+
+        func contains(_ name: String) -> Bool {
+            index.map { $0[name] != nil } ?? keys.contains { sameKey($0.name, name) }
+        }
+    }
+
     /// Reads a mapping whose keys are names chosen by the user (collections), in file order.
-    func namedEntries(_ node: Node, path: String) -> [(name: String, pair: Node.Pair)]? {
+    func namedEntries(_ node: Node, path: String) -> NamedEntries? {
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        return uniqueKeys(pairs, path: path).map { ($0.name, pairs[$0.index]) }
+        let (keys, index) = uniqueKeys(pairs, path: path)
+        return NamedEntries(pairs: pairs, keys: keys, index: index)
     }
 
     private func mappingPairs(_ node: Node, path: @autoclosure () -> String) -> Node.Pairs? {
@@ -237,7 +257,7 @@ final class WorkflowDecoder {
     }
 
     /// Keys as text with their index in `pairs`, first occurrence only; duplicates, merge keys and non-text keys are reported.
-    private func uniqueKeys(_ pairs: Node.Pairs, path: String) -> [(name: String, index: Int)] {
+    private func uniqueKeys(_ pairs: Node.Pairs, path: String) -> ([(name: String, index: Int)], [String: Int]?) {
         var result: [(name: String, index: Int)] = []
         result.reserveCapacity(pairs.count)
         // Small mappings check duplicates linearly (`checkedKey`); large ones (collections) hash.
@@ -253,7 +273,7 @@ final class WorkflowDecoder {
             index?[key] = result.count
             result.append((key, position))
         }
-        return result
+        return (result, index)
     }
 
     /// A key's text, or nil after reporting it: not plain text, the API key, a merge key, or a repeat of one of

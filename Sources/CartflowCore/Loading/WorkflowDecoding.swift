@@ -100,7 +100,7 @@ extension WorkflowDecoder {
         var collections: [CollectionSpec] = []
         // Every name declared, valid or not: a step naming an invalid collection is not also "unknown". Nil when
         // `collections` is missing or not a mapping: then no name can be checked, and none is called unknown.
-        var declared: [String]?
+        var declared: NamedEntries?
         if let node = top["collections"] {
             (collections, declared) = collectionSpecs(node, path: "collections")
         } else {
@@ -263,7 +263,7 @@ extension WorkflowDecoder {
 
     /// The valid collections, and the names of all collections declared (whatever is wrong with them); nil
     /// names when `collections` is not a mapping.
-    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: [String]?) {
+    private func collectionSpecs(_ node: Node, path: String) -> (specs: [CollectionSpec], declared: NamedEntries?) {
         guard let entries = namedEntries(node, path: path) else { return ([], nil) }
         // Empty as written: entries whose key was refused (not text, the API key) have been reported already.
         if node.mapping?.isEmpty == true {
@@ -273,8 +273,9 @@ extension WorkflowDecoder {
                 path: path)
         }
         var specs: [CollectionSpec] = []
-        var ids = [Int: (name: String, node: Node)](minimumCapacity: entries.count)
-        for (name, pair) in entries {
+        var ids = [Int: (name: String, node: Node)](minimumCapacity: entries.keys.count)
+        for (name, index) in entries.keys {
+            let pair = entries.pairs[index]
             let place = FieldPath(path, key: name)
             if !WorkflowFormat.isValidName(name) {
                 report(
@@ -304,7 +305,7 @@ extension WorkflowDecoder {
             ids[id] = (name, idNode)
             specs.append(CollectionSpec(name: name, id: id, items: items, title: title))
         }
-        return (specs, entries.map(\.name))
+        return (specs, entries)
     }
 
     // MARK: credits
@@ -602,11 +603,10 @@ extension WorkflowDecoder {
     /// The export steps; `collections` names every collection declared, so that `from:` is checked against the
     /// file as written, not against the collections that decoded without errors — and not at all when
     /// `collections` itself is missing or broken (nil), which is reported already.
-    private func exportSteps(_ node: Node, path: String, collections names: [String]?, workflowName: String)
+    private func exportSteps(_ node: Node, path: String, collections declared: NamedEntries?, workflowName: String)
         -> [ExportStep]?
     {
         guard let items = list(node, path: path, of: "step", allowSingle: false, allowEmpty: true) else { return nil }
-        let known = names.map(Set.init)
         var steps: [ExportStep] = []
         var fileBudget = 200_000
         // The files the steps write, as far as the file tells them (`{workflow}` and `{collection}` filled in,
@@ -627,7 +627,7 @@ extension WorkflowDecoder {
             }
             var from: [String]?
             if let fromNode = fields["from"] {
-                from = collectionReferences(fromNode, path: fields.path("from"), names: names, known: known)
+                from = collectionReferences(fromNode, path: fields.path("from"), declared: declared)
             }
             var outputPath: String?
             if let node = fields["path"] {
@@ -652,7 +652,7 @@ extension WorkflowDecoder {
                         claim(PathTemplate.file(of: template, workflow: workflowName))
                     } else {
                         let targets = PathTemplate.files(
-                            of: template, workflow: workflowName, collections: from ?? names ?? [])
+                            of: template, workflow: workflowName, collections: from ?? declared?.names ?? [])
                         fileBudget -= targets.count
                         targets.forEach(claim)
                     }
@@ -692,7 +692,7 @@ extension WorkflowDecoder {
     }
 
     private func collectionReferences(
-        _ node: Node, path: @autoclosure () -> String, names: [String]?, known: Set<String>?
+        _ node: Node, path: @autoclosure () -> String, declared: NamedEntries?
     ) -> [String]? {
         guard let items = list(node, path: path(), of: "collection name") else { return nil }
         var result: [String] = []
@@ -712,10 +712,11 @@ extension WorkflowDecoder {
             }
             index?[name] = position
             if index == nil, items.count > 1 { listed.append((name, position)) }
-            guard let names, let known, !known.contains(name) else {
+            guard let declared, !declared.contains(name) else {
                 result.append(name)
                 continue
             }
+            let names = declared.names
             var message = "'\(path())' names '\(name)', which is not a collection of this workflow"
             // A suggestion costs an edit distance per collection, and the list is shown whole only when
             // short: thousands of unknown names among thousands of collections must stay linear and brief.
