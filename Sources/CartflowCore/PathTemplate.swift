@@ -17,18 +17,19 @@ public enum PathTemplate {
     public static func isPerCollection(_ template: String) -> Bool {
         // `{collection}` written out is a placeholder named so (its `{` is the last one before its `}`), and a
         // placeholder named so is written out: a search for each, without building names.
-        perCollection.contains { holds(template, placeholder: $0) }
+        perCollectionWords.contains { holds(template, word: $0) }
     }
 
-    /// Whether `template` holds the placeholder `{name}` written out.
-    private static func holds(_ template: String, placeholder name: String) -> Bool {
-        // `{collection}` and the like are short enough to be held inline: no allocation on this hot path.
-        JSONSerializer.withUTF8("{\(name)}") { word in
-            JSONSerializer.withUTF8(template) { bytes in
-                guard bytes.count >= word.count else { return false }
-                return (0...(bytes.count - word.count)).contains { start in
-                    bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
-                }
+    /// `{collection}`, `{runner}` and `{workflow}` as UTF-8, built once.
+    private static let perCollectionWords = perCollection.sorted().map { Array("{\($0)}".utf8) }
+    private static let workflowWord = Array("{workflow}".utf8)
+
+    /// Whether `template` holds `word` (a placeholder written out, braces included).
+    private static func holds(_ template: String, word: [UInt8]) -> Bool {
+        JSONSerializer.withUTF8(template) { bytes in
+            guard bytes.count >= word.count else { return false }
+            return (0...(bytes.count - word.count)).contains { start in
+                bytes[start] == UInt8(ascii: "{") && bytes[start..<(start + word.count)].elementsEqual(word)
             }
         }
     }
@@ -97,7 +98,7 @@ public enum PathTemplate {
 
     /// The one file of a template that is not per collection (`files(of:workflow:collections:)` for one).
     public static func file(of template: String, workflow: String) -> String {
-        guard holds(template, placeholder: "workflow") else { return folded(template) }
+        guard holds(template, word: workflowWord) else { return folded(template) }
         return folded(expand(template) { $0 == "workflow" ? workflow : nil })
     }
 
