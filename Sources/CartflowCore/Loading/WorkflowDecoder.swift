@@ -752,17 +752,10 @@ final class KeySet: Sendable {
         self.packed = packed
     }
 
-    /// Up to 24 bytes as three little-endian words, zero-padded.
+    /// Up to 24 bytes as three words, zero-padded.
     private static func words(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64, UInt64) {
         var words: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        for (offset, byte) in bytes.enumerated() {
-            let shifted = UInt64(byte) << (8 * UInt64(offset % 8))
-            switch offset / 8 {
-            case 0: words.0 |= shifted
-            case 1: words.1 |= shifted
-            default: words.2 |= shifted
-            }
-        }
+        withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: UnsafeRawBufferPointer(bytes)) }
         return words
     }
 
@@ -780,6 +773,10 @@ final class KeySet: Sendable {
     /// The length in bytes of the name at `index`.
     func byteCount(at index: Int) -> Int { packed[index].count }
 
-    /// The index of `name`, if it is one of the names.
-    func index(of name: String) -> Int? { names.firstIndex { sameKey($0, name) } }
+    /// The index of `name`, if it is one of the names: compared packed, as keys are (`==` on two different
+    /// short strings of one length takes a slow path).
+    func index(of name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { index(of: $0) }
+    }
 }
