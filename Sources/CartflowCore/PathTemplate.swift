@@ -20,7 +20,14 @@ public enum PathTemplate {
         perCollectionWords.contains { holds(template, word: $0) }
     }
 
-    /// `{collection}`, `{runner}` and `{workflow}` as UTF-8, built once.
+    /// Whether `written` (braces included) is one of `placeholders`, compared as bytes.
+    static func isPlaceholder(_ written: Slice<UnsafeBufferPointer<UInt8>>) -> Bool {
+        placeholderWords.contains { $0.elementsEqual(written) }
+    }
+
+    /// Every placeholder written out (`{date}`), then `{collection}`, `{runner}` and `{workflow}`, as UTF-8, built
+    /// once.
+    private static let placeholderWords = placeholders.map { Array("{\($0)}".utf8) }
     private static let perCollectionWords = perCollection.sorted().map { Array("{\($0)}".utf8) }
     private static let workflowWord = Array("{workflow}".utf8)
 

@@ -425,6 +425,15 @@ struct FieldCaseTests {
             ])
     }
 
+    /// Placeholders are matched on bytes; each unknown one is placed at its `{`, counted in characters after names
+    /// that are not ASCII.
+    @Test func unknownPlaceholdersArePlacedAfterNonASCIINames() {
+        let marked = MarkedText(header + "steps:\n  - export: csv\n    path: out/1️⃣{dåte}-2️⃣{rün}-{date}.csv\n")
+        let result = load(marked)
+        #expect(spots(result) == ["1️⃣", "2️⃣"].map { spot(.badPathTemplate, marked, $0) })
+        #expect(result.diagnostics.first?.message.hasPrefix("unknown placeholder '{dåte}'") == true)
+    }
+
     /// A reference (or placeholder) that is the first character of a value is at that character — after the
     /// quote, on the line after a `|` or `>`, after an anchor — not at the start of the node; through an alias it
     /// is where the anchored text is written.

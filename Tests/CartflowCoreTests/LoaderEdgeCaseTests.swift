@@ -381,3 +381,69 @@ struct MultiLinePositionTests {
                 + [spot(.badPathTemplate, marked, "7️⃣")])
     }
 }
+
+/// Booleans, whole numbers and choices are read from the scalar's bytes when nothing can change them: the rules
+/// for the text (the API key, `${...}`, null) must hold the same on that path.
+@Suite("Typed values read from their bytes")
+struct TypedValueBytesTests {
+    private let values = """
+        cartflow: 1
+        collections:
+          laptops: { id: 101, items: 1️⃣250 }
+        steps:
+          - export: 2️⃣csv
+            path: out/x.csv
+            include_failed: 3️⃣true
+
+        """
+
+    @Test func aKeyAsShortAsTheValueIsStillRefusedThere() {
+        for (key, marker) in [("250", "1️⃣"), ("csv", "2️⃣"), ("true", "3️⃣")] {
+            let marked = MarkedText(values)
+            let result = load(marked, environment: ["MULTICART_API_KEY": key])
+            #expect(spots(result) == [spot(.literalSecret, marked, marker)], "key \(key)")
+            #expect(result.workflow == nil)
+        }
+    }
+
+    @Test func plainQuotedAndInterpolatedValuesReadAlike() throws {
+        let plain = try #require(load(MarkedText(values)).workflow)
+        #expect(plain.collections.first?.items == 250)
+        #expect(plain.steps.first?.format == .csv)
+        #expect(plain.steps.first?.includeFailed == true)
+        let quoted = values.replacingOccurrences(of: "1️⃣250", with: "1️⃣\"250\"")
+            .replacingOccurrences(of: "2️⃣csv", with: "2️⃣\"csv\"").replacingOccurrences(of: "3️⃣true", with: "3️⃣'true'")
+        let quotedWorkflow = try #require(load(MarkedText(quoted)).workflow)
+        #expect(quotedWorkflow.collections == plain.collections)
+        #expect(quotedWorkflow.steps == plain.steps)
+        let interpolated = values.replacingOccurrences(of: "250", with: "'${ITEMS}'").replacingOccurrences(
+            of: "true", with: "${FAILED}")
+        let environment = keyedEnvironment.merging(["ITEMS": "250", "FAILED": "true"]) { $1 }
+        let expanded = try #require(load(MarkedText(interpolated), environment: environment).workflow)
+        #expect(expanded.collections == plain.collections)
+        #expect(expanded.steps == plain.steps)
+    }
+
+    @Test func valuesTheBytesDoNotFitAreExplainedAsBefore() {
+        let marked = MarkedText(
+            """
+            cartflow: 1
+            collections:
+              laptops: { id: 101, items: 1️⃣0250 }
+              phones: { id: 102, items: 2️⃣99999999 }
+            steps:
+              - export: 3️⃣CSV
+                path: out/x.csv
+                include_failed:4️⃣
+                bom: 5️⃣yes
+
+            """)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.invalidInteger, marked, "1️⃣"), spot(.invalidInteger, marked, "2️⃣"),
+                spot(.invalidChoice, marked, "3️⃣"), spot(.wrongType, marked, "4️⃣"),
+                spot(.invalidBoolean, marked, "5️⃣"),
+            ])
+    }
+}

@@ -8,22 +8,23 @@ public enum ValueParsers {
         public init(_ hint: String) { self.hint = hint }
     }
 
+    /// The common case of `integer`, on UTF-8 bytes: 1 to 18 digits without a leading zero (so it cannot overflow);
+    /// nil for anything else, which `integer` then reads or explains.
+    static func plainInteger<Bytes: Collection<UInt8>>(_ utf8: Bytes) -> Int? {
+        guard let first = utf8.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), utf8.count <= 18 else {
+            return nil
+        }
+        var value = 0
+        for byte in utf8 {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
+    }
+
     /// A decimal whole number: digits with an optional leading `-`; no `+`, `_`, exponent, fraction or leading zero.
     public static func integer(_ text: String) -> Result<Int, Problem> {
-        // Fast path for the common case: a short run of digits without a leading zero.
-        let utf8 = text.utf8
-        if let first = utf8.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9"), utf8.count <= 18 {
-            var value = 0
-            var plain = true
-            for byte in utf8 {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else {
-                    plain = false
-                    break
-                }
-                value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            }
-            if plain { return .success(value) }
-        }
+        if let value = plainInteger(text.utf8) { return .success(value) }
         let negative = text.hasPrefix("-")
         let digits = negative ? String(text.dropFirst()) : text
         guard !digits.isEmpty, digits.unicodeScalars.allSatisfy(\.isASCIIDigit) else {

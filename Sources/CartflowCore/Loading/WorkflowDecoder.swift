@@ -605,7 +605,24 @@ final class WorkflowDecoder {
         return value
     }
 
+    /// What `read` makes of the scalar's bytes, when `text` would give them back unchanged and unflagged: not null,
+    /// no `$` (nothing to expand), shorter than every secret (nothing to hide). Typed fields read their common
+    /// values (`true`, `250`, `csv`) so, without building text; `read` returns nil for anything else, and the
+    /// caller then takes the path that reports it.
+    @inline(__always)
+    private func plainValue<Value>(_ node: Node, _ read: (UnsafeBufferPointer<UInt8>) -> Value?) -> Value? {
+        guard !node.isNull else { return nil }
+        return node.withScalarBytes { bytes in
+            bytes.count < shortestSecret && !bytes.contains(UInt8(ascii: "$")) ? read(bytes) : nil
+        } ?? nil
+    }
+
     func bool(_ node: Node, path: @autoclosure () -> String) -> Bool? {
+        if let value = plainValue(
+            node, { $0.elementsEqual("true".utf8) ? true : $0.elementsEqual("false".utf8) ? false : nil })
+        {
+            return value
+        }
         guard let value = text(node, path: path(), what: "true or false") else { return nil }
         switch value {
         case "true": return true
@@ -619,6 +636,7 @@ final class WorkflowDecoder {
     }
 
     func int(_ node: Node, path: @autoclosure () -> String, range: ClosedRange<Int>) -> Int? {
+        if let number = plainValue(node, ValueParsers.plainInteger), range.contains(number) { return number }
         guard let value = text(node, path: path(), what: "a whole number") else { return nil }
         func bounds() -> String {
             range.upperBound == Int.max
@@ -709,6 +727,9 @@ final class WorkflowDecoder {
         _ node: Node, path: @autoclosure () -> String, as type: Value.Type
     ) -> Value?
     where Value.RawValue == String {
+        if let value = plainValue(node, { bytes in Value.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) } }) {
+            return value
+        }
         guard
             let value = text(
                 node, path: path(), what: "one of \(Value.allCases.map(\.rawValue).joined(separator: ", "))")

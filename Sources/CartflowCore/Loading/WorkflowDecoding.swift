@@ -769,8 +769,8 @@ extension WorkflowDecoder {
                     path: path())
                 return
             }
-            let name = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
-            if !WorkflowFormat.pathPlaceholders.contains(name) {
+            if !PathTemplate.isPlaceholder(bytes[index...close]) {
+                let name = String(decoding: bytes[(index + 1)..<close], as: UTF8.self)
                 var message = "unknown placeholder '{\(name)}' in '\(path())'"
                 if let suggestion = closestMatch(to: name, in: WorkflowFormat.pathPlaceholders) {
                     message += "; did you mean '{\(suggestion)}'?"
@@ -781,7 +781,7 @@ extension WorkflowDecoder {
                 }
                 report(.badPathTemplate, message, at: mark(in: node, offset: offset), path: path())
             }
-            offset += name.unicodeScalars.count + 2
+            offset += bytes[index...close].count { $0 & 0xC0 != 0x80 }  // the braces and the name's scalars
             index = close + 1
         }
     }
@@ -790,8 +790,13 @@ extension WorkflowDecoder {
     /// cut it short), and a last component that names a file, not a folder.
     private func checkFileName(_ template: String, node: Node, path: @autoclosure () -> String) {
         // Control characters are ASCII: found by byte, then read as the scalar there.
-        let (control, lastSlash) = JSONSerializer.withUTF8(template) { bytes in
-            (bytes.firstIndex { $0 < 0x20 || $0 == 0x7F }, bytes.lastIndex(of: UInt8(ascii: "/")))
+        // The last component is a folder when it is empty, `.` or `..`.
+        let (control, namesFolder) = JSONSerializer.withUTF8(template) { bytes in
+            let last = bytes[((bytes.lastIndex(of: UInt8(ascii: "/")) ?? -1) + 1)...]
+            return (
+                bytes.firstIndex { $0 < 0x20 || $0 == 0x7F },
+                last.count <= 2 && last.allSatisfy { $0 == UInt8(ascii: ".") }
+            )
         }
         if let control {
             let scalar = template.unicodeScalars[template.utf8.index(template.utf8.startIndex, offsetBy: control)]
@@ -803,10 +808,7 @@ extension WorkflowDecoder {
                 at: node.start, path: path())
             return
         }
-        let last =
-            lastSlash.map { template[template.utf8.index(template.utf8.startIndex, offsetBy: $0 + 1)...] }
-            ?? template[...]
-        if last.isEmpty || last == "." || last == ".." {
+        if namesFolder {
             report(
                 .badPathTemplate,
                 "'\(path())' names a folder; end it with a file name, such as \(template.hasSuffix("/") ? template : template + "/"){workflow}.csv",
