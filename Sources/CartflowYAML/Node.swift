@@ -113,6 +113,20 @@ final class NodeTable: Sendable {
         self.text = text
     }
 
+    /// The entry `id` stands for: the anchored entry for an alias.
+    @inlinable func content(_ id: UInt32) -> Entry {
+        let entry = entries[Int(id)]
+        return entry.kind == .alias ? entries[Int(entry.first)] : entry
+    }
+
+    /// Calls `body` with a scalar entry's text as UTF-8 bytes; nil when the entry is not a scalar.
+    @inlinable func withScalarBytes<Result>(_ entry: Entry, _ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
+        guard entry.kind == .scalar else { return nil }
+        return text.withUnsafeBufferPointer { buffer in
+            body(UnsafeBufferPointer(rebasing: buffer[Int(entry.first)..<Int(entry.first + entry.count)]))
+        }
+    }
+
     @inlinable func string(_ entry: Entry) -> String {
         text.withUnsafeBufferPointer { buffer in
             String(
@@ -157,10 +171,7 @@ public struct Node: Sendable, CustomStringConvertible {
 
     @inlinable var entry: NodeTable.Entry { table.entries[Int(id)] }
     /// The entry of what the node holds: the anchored node for an alias.
-    @inlinable var content: NodeTable.Entry {
-        let entry = self.entry
-        return entry.kind == .alias ? table.entries[Int(entry.first)] : entry
-    }
+    @inlinable var content: NodeTable.Entry { table.content(id) }
 
     /// Where the node is: for an alias node, the alias; for a node inside an aliased subtree, its text at the anchor.
     @inlinable public var range: SourceRange { entry.range }
@@ -207,11 +218,7 @@ public struct Node: Sendable, CustomStringConvertible {
     /// Calls `body` with the scalar's text as UTF-8 bytes in the document, without building a `String`; nil when
     /// the node is not a scalar.
     @inlinable public func withScalarBytes<Result>(_ body: (UnsafeBufferPointer<UInt8>) -> Result) -> Result? {
-        let content = self.content
-        guard content.kind == .scalar else { return nil }
-        return table.text.withUnsafeBufferPointer { buffer in
-            body(UnsafeBufferPointer(rebasing: buffer[Int(content.first)..<Int(content.first + content.count)]))
-        }
+        table.withScalarBytes(content, body)
     }
 
     /// Whether the node is a scalar (not a list or a mapping).
@@ -269,8 +276,12 @@ public struct Node: Sendable, CustomStringConvertible {
         }
 
         @inlinable func node(_ offset: Int) -> Node {
+            Node(table: table, id: id(offset), use: use)
+        }
+
+        @inlinable func id(_ offset: Int) -> UInt32 {
             precondition(offset >= 0 && offset < count * 2, "index out of range")
-            return Node(table: table, id: table.children[Int(first) + offset], use: use)
+            return table.children[Int(first) + offset]
         }
     }
 
@@ -307,6 +318,14 @@ public struct Node: Sendable, CustomStringConvertible {
 
         /// The value of entry `position`, without its key.
         @inlinable public func value(at position: Int) -> Node { run.node(2 * position + 1) }
+
+        /// Calls `body` with the text of entry `position`'s key as UTF-8 bytes, without making a node for it; nil
+        /// when the key is not a scalar. Every key of every mapping a decoder reads is matched so.
+        @inlinable public func withKeyBytes<Result>(
+            at position: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Result
+        ) -> Result? {
+            run.table.withScalarBytes(run.table.content(run.id(2 * position)), body)
+        }
 
         public static func == (a: Pairs, b: Pairs) -> Bool { a.elementsEqual(b) }
     }

@@ -52,6 +52,21 @@ struct YAMLParserTests {
         #expect(list[2].scalar == Scalar("5"))
     }
 
+    /// Keys and scalars are read as bytes in the document without building text: an alias reads its anchored
+    /// text, a key that is a list or a mapping has no bytes.
+    @Test func keysAndScalarsAreReadAsBytes() throws {
+        let root = try YAMLParser.parse("&k straße: 1\n*k : 2\n[a]: 3\n'q''s': &v x\ny: *v\n")
+        let pairs = try #require(root.mapping)
+        let keys = pairs.indices.map { pairs.withKeyBytes(at: $0) { String(decoding: $0, as: UTF8.self) } }
+        #expect(keys == ["straße", "straße", nil, "q's", "y"])
+        #expect(keys == pairs.map { $0.key.scalar?.text })
+        #expect(
+            pairs.map { $0.value.withScalarBytes { Array($0) } }
+                == pairs.map { $0.value.scalar.map { Array($0.text.utf8) } })
+        #expect(pairs.value(at: 4).withScalarBytes { String(decoding: $0, as: UTF8.self) } == "x")
+        #expect(root.withScalarBytes { _ in true } == nil)
+    }
+
     @Test func nullIsKnownWithoutItsText() throws {
         let pairs = try #require(try YAMLParser.parse("a:\nb: ~\nc: null\nd: 'null'\ne: nul\nf: [x]\n").mapping)
         #expect(pairs.map(\.value.isNull) == [true, true, true, false, false, false])

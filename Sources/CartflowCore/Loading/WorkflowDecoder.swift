@@ -188,22 +188,24 @@ final class WorkflowDecoder {
         // duplicates.
         var others: [(name: String, index: Int)] = []
         for position in pairs.indices {
-            let keyNode = pairs.key(at: position)
-            if let slot = keyNode.withScalarBytes({ allowed.index(of: $0) }) ?? nil {
-                // The name and the path are read only when needed: nearly every key is shorter than the API key.
+            if let slot = pairs.withKeyBytes(at: position, { allowed.index(of: $0) }) ?? nil {
+                // The key's node, name and path are made only when needed: nearly every key is shorter than the
+                // API key, and written once.
                 if allowed.byteCount(at: slot) >= shortestSecret,
-                    refusesSecret(inKey: allowed.names[slot], keyNode, path: path)
+                    refusesSecret(inKey: allowed.names[slot], pairs.key(at: position), path: path)
                 {
                     continue
                 }
                 let earlier = fields.slots[slot]
                 guard earlier < 0 else {
-                    reportDuplicate(allowed.names[slot], at: keyNode, of: pairs.key(at: Int(earlier)), path: path)
+                    reportDuplicate(
+                        allowed.names[slot], at: pairs.key(at: position), of: pairs.key(at: Int(earlier)), path: path)
                     continue
                 }
                 fields.slots[slot] = Int32(position)
                 continue
             }
+            let keyNode = pairs.key(at: position)
             guard let key = checkedKey(keyNode, path: path, among: others, of: pairs) else { continue }
             others.append((key, position))
             let place = path.isEmpty ? "at the top level" : "in '\(path)'"
@@ -618,9 +620,7 @@ final class WorkflowDecoder {
     }
 
     func bool(_ node: Node, path: @autoclosure () -> String) -> Bool? {
-        if let value = plainValue(
-            node, { $0.elementsEqual("true".utf8) ? true : $0.elementsEqual("false".utf8) ? false : nil })
-        {
+        if let value = plainValue(node, { same($0, "true") ? true : same($0, "false") ? false : nil }) {
             return value
         }
         guard let value = text(node, path: path(), what: "true or false") else { return nil }
@@ -727,7 +727,7 @@ final class WorkflowDecoder {
         _ node: Node, path: @autoclosure () -> String, as type: Value.Type
     ) -> Value?
     where Value.RawValue == String {
-        if let value = plainValue(node, { bytes in Value.allCases.first { $0.rawValue.utf8.elementsEqual(bytes) } }) {
+        if let value = plainValue(node, { bytes in Value.allCases.first { same(bytes, $0.rawValue) } }) {
             return value
         }
         guard
@@ -741,6 +741,12 @@ final class WorkflowDecoder {
         report(.invalidChoice, message, at: node.start, path: path())
         return nil
     }
+}
+
+/// Whether `bytes` spell `text`: the byte count first, then the bytes.
+@inline(__always) func same(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
+    var text = text
+    return text.utf8.count == bytes.count && text.withUTF8 { $0.elementsEqual(bytes) }
 }
 
 /// String equality with the byte count compared first: nearly every key compared with another is a different key,
