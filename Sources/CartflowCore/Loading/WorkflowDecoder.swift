@@ -116,16 +116,16 @@ final class WorkflowDecoder {
 
     // MARK: Structure
 
-    /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys. A class:
-    /// decoding passes it around and captures it in closures, and a copy is then one retain.
-    final class Fields {
+    /// The first entry of each key of a mapping, after reporting unknown, duplicate and malformed keys. Not
+    /// copyable: it is moved out of `fields(_:at:allowed:)` and borrowed by the section that reads it (and by the
+    /// closures that build its key paths), so reading a mapping allocates nothing and copies no reference.
+    struct Fields: ~Copyable {
         let node: Node
         let place: FieldPath
         /// The mapping's entries as parsed (a view of the document, indexing it copies nothing).
         let pairs: Node.Pairs
         let keys: KeySet
-        /// For each of `keys`, the index in `pairs` of its first entry, or -1: kept in place, so reading a mapping
-        /// allocates nothing but this object.
+        /// For each of `keys`, the index in `pairs` of its first entry, or -1, kept in place.
         var slots = InlineArray<12, Int32>(repeating: -1)  // KeySet.capacity
 
         init(node: Node, place: FieldPath, pairs: Node.Pairs, keys: KeySet) {
@@ -183,7 +183,7 @@ final class WorkflowDecoder {
     func fields(_ node: Node, at place: FieldPath, allowed: KeySet) -> Fields? {
         var path: String { place.text }
         guard let pairs = mappingPairs(node, path: path) else { return nil }
-        let fields = Fields(node: node, place: place, pairs: pairs, keys: allowed)
+        var fields = Fields(node: node, place: place, pairs: pairs, keys: allowed)
         // Keys that are not the format's, as text, first occurrence only: reported once each, their repeats as
         // duplicates.
         var others: [(name: String, index: Int)] = []
