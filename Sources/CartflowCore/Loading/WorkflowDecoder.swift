@@ -405,7 +405,12 @@ final class WorkflowDecoder {
             )
             return nil
         }
-        guard let value = interpolate(scalar, node: node, path: path()) else { return nil }
+        // Nearly every value has no `$`: it is its own text, moved out of the scalar rather than copied.
+        var value = (consume scalar).text
+        if JSONSerializer.withUTF8(value, { $0.contains(UInt8(ascii: "$")) }) {
+            guard let expanded = interpolate(value, node: node, path: path()) else { return nil }
+            value = expanded
+        }
         // The key pasted (or interpolated) into another field would be echoed in messages, paths and state.
         if value.utf8.count >= shortestSecret, secretValues.contains(where: { Self.holds(value, secret: $0) }) {
             // Its lines are never shown: the text there may spell the key in an escape the redaction cannot know
@@ -426,10 +431,9 @@ final class WorkflowDecoder {
         secret.secret.utf8.count >= 8 ? secret.contains(in: value) : value == secret.secret
     }
 
-    func interpolate(_ scalar: Scalar, node: Node, path: @autoclosure () -> String) -> String? {
-        // Nearly every value has no `$`: it is its own text.
-        guard JSONSerializer.withUTF8(scalar.text, { $0.contains(UInt8(ascii: "$")) }) else { return scalar.text }
-        let result = Interpolation.expand(scalar.text, environment: environment)
+    /// `text` with `${...}` expanded, or nil after reporting what cannot be.
+    func interpolate(_ text: String, node: Node, path: @autoclosure () -> String) -> String? {
+        let result = Interpolation.expand(text, environment: environment)
         var failed = false
         for reference in result.references where secretVariables.contains(reference.name) {
             report(

@@ -682,11 +682,12 @@ extension WorkflowDecoder {
                     report(.conflict, problem, at: fields.keyNode(key)!.start, path: fields.path(key))
                 }
             }
+            // The step's lists and texts are moved into it, not copied (each copy is a retain, and a release).
             steps.append(
                 ExportStep(
-                    format: format ?? .csv, from: from, path: outputPath ?? "", columns: columns,
-                    includeFailed: includeFailed ?? false, provenance: provenance, recordsKey: recordsKey, bom: bom,
-                    formulaGuard: formulaGuard))
+                    format: format ?? .csv, from: consume from, path: (consume outputPath) ?? "",
+                    columns: consume columns, includeFailed: includeFailed ?? false, provenance: consume provenance,
+                    recordsKey: consume recordsKey, bom: bom, formulaGuard: formulaGuard))
         }
         return steps
     }
