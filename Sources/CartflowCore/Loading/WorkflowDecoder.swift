@@ -624,7 +624,7 @@ final class WorkflowDecoder {
     }
 
     func bool(_ node: Node, path: @autoclosure () -> String) -> Bool? {
-        if let value = plainValue(node, { same($0, "true") ? true : same($0, "false") ? false : nil }) {
+        if let value = plainValue(node, { spells($0, "true") ? true : spells($0, "false") ? false : nil }) {
             return value
         }
         guard let value = text(node, path: path(), what: "true or false") else { return nil }
@@ -731,7 +731,7 @@ final class WorkflowDecoder {
         _ node: Node, path: @autoclosure () -> String, as type: Value.Type
     ) -> Value?
     where Value.RawValue == String {
-        if let value = plainValue(node, { bytes in Value.allCases.first { same(bytes, $0.rawValue) } }) {
+        if let value = plainValue(node, { bytes in Value.allCases.first { spells(bytes, $0.rawValue) } }) {
             return value
         }
         guard
@@ -748,7 +748,7 @@ final class WorkflowDecoder {
 }
 
 /// Whether `bytes` spell `text`: the byte count first, then the bytes.
-@inline(__always) func same(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
+@inline(__always) func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
     var text = text
     return text.utf8.count == bytes.count && text.withUTF8 { $0.elementsEqual(bytes) }
 }
