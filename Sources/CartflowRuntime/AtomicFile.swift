@@ -81,8 +81,10 @@ public final class AtomicFileWriter {
         self.temporaryPath = candidate
         if fchmod(fd, permissions) != 0 {
             let code = errno
-            close(fd)
-            unlink(candidate)
+            // Through `abandon()`, which marks the file discarded: the instance is whole, so its deinit runs after
+            // the throw, and closing here by hand closed the descriptor's number a second time there — whichever
+            // file or socket had reused it by then.
+            abandon()
             throw AtomicFileError(path: path, operation: "set permissions", code: code)
         }
     }

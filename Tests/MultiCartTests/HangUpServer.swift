@@ -49,19 +49,28 @@ final class HangUpServer: @unchecked Sendable {
     /// Triggers received so far, on any connection.
     var triggers: Int { lock.withLock { triggerCount } }
 
+    /// Wakes the accept loop and every connection; each descriptor is closed by the thread that uses it, once.
+    /// Idempotent (the deinit calls it too). It used to close the listener here, and again from the deinit after a
+    /// `defer { stop() }`: the second close hit whatever descriptor had reused the number — a sandbox's socket in a
+    /// test running beside it, which libmicrohttpd then failed to close and aborted the whole test process on — and
+    /// the accept loop, still blocked on the old number, took that socket's connections and hung up on them
+    /// ("Empty reply from server").
     func stop() {
-        let open: Set<Int32> = lock.withLock {
+        lock.withLock {
+            guard !stopped else { return }
             stopped = true
-            return connections
+            // Under the lock: a connection's thread closes it under the lock too, so no number shut down here can
+            // have been closed and reused already.
+            for connection in connections { shutdown(connection, Int32(SHUT_RDWR)) }
+            shutdown(listener, Int32(SHUT_RDWR))
         }
-        shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
-        for connection in open { shutdown(connection, Int32(SHUT_RDWR)) }
     }
 
     deinit { stop() }
 
     private func acceptLoop() {
+        // The listener is closed here, after its last use, never while `accept` may still be waiting on it.
+        defer { close(listener) }
         while true {
             let connection = accept(listener, nil, nil)
             guard connection >= 0 else { return }
@@ -76,8 +85,10 @@ final class HangUpServer: @unchecked Sendable {
             }
             Thread.detachNewThread { [self] in
                 serve(connection)
-                lock.withLock { _ = connections.remove(connection) }
-                close(connection)
+                lock.withLock {
+                    _ = connections.remove(connection)
+                    close(connection)
+                }
             }
         }
     }

@@ -48,6 +48,20 @@ import Testing
         #expect(log.filter { $0.listener == "api" }.map(\.fault) == ["redirect"])
     }
 
+    /// The hang-up server's `stop()` runs twice (a test's `defer`, then the deinit): the second run closed the
+    /// listener's number again — by then another descriptor (a sandbox's socket in a parallel test), which
+    /// libmicrohttpd then failed to close and aborted the test process on. A descriptor opened between the two
+    /// stops must survive them.
+    @Test func stoppingTheHangUpServerTwiceClosesNothingElse() throws {
+        let server = try HangUpServer()
+        server.stop()
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { fds.forEach { _ = close($0) } }
+        server.stop()
+        #expect(fcntl(fds[0], F_GETFD) != -1 && fcntl(fds[1], F_GETFD) != -1)
+    }
+
     /// Money first: libcurl replays a request whose reused keep-alive connection closes before any answer, on a new
     /// connection. The trigger goes on a connection of its own, so a server that reads it and hangs up receives it
     /// once, and the client learns only that the outcome is unknown (the run history must tell).
