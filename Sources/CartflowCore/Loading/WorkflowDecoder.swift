@@ -143,8 +143,16 @@ final class WorkflowDecoder {
             return position < 0 ? nil : Int(position)
         }
 
-        subscript(_ key: String) -> Node? { position(key).map(pairs.value(at:)) }
-        func keyNode(_ key: String) -> Node? { position(key).map(pairs.key(at:)) }
+        // Unwrapped by hand: `position(key).map(pairs.value(at:))` made a closure, and retained the table, for
+        // every key read.
+        subscript(_ key: String) -> Node? {
+            guard let position = position(key) else { return nil }
+            return pairs.value(at: position)
+        }
+        func keyNode(_ key: String) -> Node? {
+            guard let position = position(key) else { return nil }
+            return pairs.key(at: position)
+        }
         /// The mapping's key path (empty for the top level).
         var path: String { place.text }
         func path(_ key: String) -> String { FieldPath(place.text, key: key).text }
