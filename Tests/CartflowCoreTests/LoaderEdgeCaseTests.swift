@@ -447,3 +447,27 @@ struct TypedValueBytesTests {
             ])
     }
 }
+
+/// Collections are many: their names and ids are hashed, each once. A name or an id written three times is two
+/// repeats of the first, and each note points at the first, not at the repeat before it.
+@Suite("Repeats in large mappings")
+struct LargeMappingRepeatTests {
+    @Test func everyRepeatPointsAtTheFirst() throws {
+        var yaml = "cartflow: 1\ncollections:\n  1️⃣twice: { id: 1 }\n"
+        for index in 2...20 { yaml += "  c\(index): { id: \(index) }\n" }
+        yaml += "  2️⃣twice: { id: 21 }\n  3️⃣twice: { id: 22 }\n"
+        yaml += "  a: { id: 4️⃣500 }\n  b: { id: 5️⃣500 }\n  c: { id: 6️⃣500 }\n"
+        let marked = MarkedText(yaml)
+        let result = load(marked)
+        #expect(
+            spots(result) == [
+                spot(.duplicateKey, marked, "2️⃣"), spot(.duplicateKey, marked, "3️⃣"),
+                spot(.duplicateValue, marked, "5️⃣"), spot(.duplicateValue, marked, "6️⃣"),
+            ])
+        let notes = result.diagnostics.map { $0.notes.map { "\($0.location.line):\($0.location.column)" } }
+        let first = "\(marked["1️⃣"].line):\(marked["1️⃣"].column)"
+        let firstID = "\(marked["4️⃣"].line):\(marked["4️⃣"].column)"
+        #expect(notes == [[first], [first], [firstID], [firstID]])
+        #expect(result.diagnostics.suffix(2).allSatisfy { $0.message.contains("already used by 'a'") })
+    }
+}

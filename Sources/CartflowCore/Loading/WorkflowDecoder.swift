@@ -276,11 +276,12 @@ final class WorkflowDecoder {
             guard
                 let key = checkedKey(pairs.key(at: position), path: path, among: index == nil ? result : [], of: pairs)
             else { continue }
-            if let earlier = index?[key] {
+            // One hash per key: the first entry of a name stays its owner.
+            if let earlier = index?.updateValue(result.count, forKey: key) {
+                index?[key] = earlier
                 reportDuplicate(key, at: pairs.key(at: position), of: pairs.key(at: result[earlier].index), path: path)
                 continue
             }
-            index?[key] = result.count
             result.append((key, position))
         }
         return (result, index)

@@ -296,13 +296,14 @@ extension WorkflowDecoder {
             let items = fields["items"].flatMap { int($0, path: fields.path("items"), range: 1...10_000_000) }
             let title = fields["title"].flatMap { string($0, path: fields.path("title")) }
             guard let id else { continue }
-            if let first = ids[id] {
+            // One hash per collection: the first collection of an id stays its owner.
+            if let first = ids.updateValue((name, idNode), forKey: id) {
+                ids[id] = first
                 reportRepeat(
                     "collection id \(id) is already used by '\(first.name)'; each collection would be run (and paid for) twice",
                     at: idNode, of: first.node, path: fields.path("id"), note: "'\(first.name)' uses id \(id) here")
                 continue
             }
-            ids[id] = (name, idNode)
             specs.append(CollectionSpec(name: name, id: id, items: items, title: title))
         }
         return (specs, entries)
