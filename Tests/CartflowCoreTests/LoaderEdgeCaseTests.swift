@@ -471,3 +471,27 @@ struct LargeMappingRepeatTests {
         #expect(result.diagnostics.suffix(2).allSatisfy { $0.message.contains("already used by 'a'") })
     }
 }
+
+/// `é` written as one scalar and as `e` with a combining accent is one text to Swift's `==` and hashing: short and
+/// long lists and mappings must agree on it. Comparing byte counts first made a short list call the two different
+/// (a step with both as column names validated, the same step with 16 more columns did not).
+@Suite("One text in two Unicode spellings")
+struct UnicodeSpellingTests {
+    @Test func aColumnNameInTwoSpellingsIsARepeatInAShortList() {
+        let marked = MarkedText(
+            header + "steps:\n  - export: json\n    path: out/a.json\n"
+                + "    columns: [{\"\\u00e9\": price}, {1️⃣\"e\\u0301\": title}]\n")
+        let result = load(marked)
+        #expect(spots(result) == [spot(.duplicateValue, marked, "1️⃣")])
+    }
+
+    @Test func aKeyInTwoSpellingsIsADuplicateInSmallAndLargeMappings() {
+        for others in [0, 20] {
+            var yaml = "cartflow: 1\ncollections:\n  \"\\u00e9\": { id: 1 }\n"
+            for index in 0..<others { yaml += "  c\(index): { id: \(index + 10) }\n" }
+            yaml += "  \"e\\u0301\": { id: 2 }\n  \"\\u212A\": { id: 3 }\n  K: { id: 4 }\n"
+            let codes = load(MarkedText(yaml)).diagnostics.map(\.code)
+            #expect(codes.filter { $0 == DiagnosticCode.duplicateKey.rawValue }.count == 2, "\(others) others")
+        }
+    }
+}

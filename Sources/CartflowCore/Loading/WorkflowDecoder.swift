@@ -762,10 +762,13 @@ final class WorkflowDecoder {
     return text.utf8.count == bytes.count && text.withUTF8 { $0.elementsEqual(bytes) }
 }
 
-/// String equality with the byte count compared first: nearly every key compared with another is a different key,
-/// and `==` on two different short strings takes a slow path.
+/// String equality (`==`, as hashing sees it) with the byte count compared first: nearly every key compared with
+/// another is a different key, and `==` on two different short strings takes a slow path. Only ASCII texts of
+/// different lengths are certainly different: `é` as one scalar or as `e` and a combining accent, or the Kelvin
+/// sign and `K`, are one text to `==` in two byte counts.
 @inline(__always) func sameKey(_ a: String, _ b: String) -> Bool {
-    a.utf8.count == b.utf8.count && a == b
+    guard a.utf8.count != b.utf8.count else { return a == b }
+    return !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 }) && a == b
 }
 
 /// The keys one section of the format allows, in the order messages list them. Each is also kept packed into
