@@ -243,7 +243,7 @@ final class WorkflowDecoder {
         }
 
         func contains(_ name: String) -> Bool {
-            index.map { $0[name] != nil } ?? keys.contains { sameKey($0.name, name) }
+            index.map { $0[name] != nil } ?? keys.contains { $0.name == name }
         }
     }
 
@@ -298,14 +298,14 @@ final class WorkflowDecoder {
         }
         let key = scalar.text
         if refusesSecret(inKey: key, keyNode, path: path) { return nil }
-        if scalar.style == .plain, sameKey(key, "<<") {
+        if scalar.style == .plain, key == "<<" {
             report(
                 .mergeKey,
                 "merge keys ('<<') are not supported; write the keys out, or reuse a whole value with an alias (key: *name)",
                 at: keyNode.start, path: path.isEmpty ? key : "\(path).\(key)")
             return nil
         }
-        if let first = earlier.first(where: { sameKey($0.name, key) }) {
+        if let first = earlier.first(where: { $0.name == key }) {
             reportDuplicate(key, at: keyNode, of: pairs.key(at: first.index), path: path)
             return nil
         }
@@ -760,15 +760,6 @@ final class WorkflowDecoder {
 @inline(__always) func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
     var text = text
     return text.utf8.count == bytes.count && text.withUTF8 { $0.elementsEqual(bytes) }
-}
-
-/// String equality (`==`, as hashing sees it) with the byte count compared first: nearly every key compared with
-/// another is a different key, and `==` on two different short strings takes a slow path. Only ASCII texts of
-/// different lengths are certainly different: `é` as one scalar or as `e` and a combining accent, or the Kelvin
-/// sign and `K`, are one text to `==` in two byte counts.
-@inline(__always) func sameKey(_ a: String, _ b: String) -> Bool {
-    guard a.utf8.count != b.utf8.count else { return a == b }
-    return !(a.utf8.allSatisfy { $0 < 0x80 } && b.utf8.allSatisfy { $0 < 0x80 }) && a == b
 }
 
 /// The keys one section of the format allows, in the order messages list them. Each is also kept packed into

@@ -63,7 +63,7 @@ extension ExportStep {
                 ? firstByName![column.name]
                 // The first earlier column of this name that has a source is the one kept: of one name, either
                 // all are named like a provenance column or none is.
-                : columns[..<index].firstIndex(where: { sameKey($0.name, column.name) && !$0.source.isEmpty })
+                : columns[..<index].firstIndex(where: { $0.name == column.name && !$0.source.isEmpty })
             {
                 problems.append(
                     .duplicateColumnName(column: index, first: first, name: column.name, source: column.source))
