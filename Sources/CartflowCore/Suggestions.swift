@@ -2,8 +2,9 @@
 /// differs only in case (`ID` for `id`) is the nearest of all, however short.
 public func closestMatch(to word: String, in candidates: [String]) -> String? {
     var best: (String, Int)?
+    let lowercased = word.lowercased()
     for candidate in candidates {
-        let distance = word.lowercased() == candidate.lowercased() ? 0 : editDistance(word, candidate)
+        let distance = lowercased == candidate.lowercased() ? 0 : editDistance(word, candidate)
         if distance <= max(1, min(word.count, candidate.count) / 3), distance < (best?.1 ?? Int.max) {
             best = (candidate, distance)
         }

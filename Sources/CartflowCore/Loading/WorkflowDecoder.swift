@@ -355,7 +355,6 @@ final class WorkflowDecoder {
         return true
     }
 
-    /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
     /// A list's items as `list` reads them: the items of a list, or one value standing for a one-item list. A
     /// view of the document, not a copy.
     struct NodeList: RandomAccessCollection, ExpressibleByArrayLiteral {
@@ -379,6 +378,7 @@ final class WorkflowDecoder {
         }
     }
 
+    /// A list's items; a single value counts as a one-item list when `allowSingle` (so `from: laptops` works).
     func list(
         _ node: Node, path: @autoclosure () -> String, of what: String, allowSingle: Bool = true,
         allowEmpty: Bool = false
@@ -758,8 +758,7 @@ final class WorkflowDecoder {
 
 /// Whether `bytes` spell `text`: the byte count first, then the bytes.
 @inline(__always) func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ text: String) -> Bool {
-    var text = text
-    return text.utf8.count == bytes.count && text.withUTF8 { $0.elementsEqual(bytes) }
+    text.utf8.count == bytes.count && JSONSerializer.withUTF8(text) { $0.elementsEqual(bytes) }
 }
 
 /// The keys one section of the format allows, in the order messages list them. Each is also kept packed into
@@ -810,7 +809,6 @@ final class KeySet: Sendable {
     /// The index of `name`, if it is one of the names: compared packed, as keys are (`==` on two different
     /// short strings of one length takes a slow path).
     func index(of name: String) -> Int? {
-        var name = name
-        return name.withUTF8 { index(of: $0) }
+        JSONSerializer.withUTF8(name) { index(of: $0) }
     }
 }
